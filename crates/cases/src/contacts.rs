@@ -1,0 +1,202 @@
+//! Case-work contacts: phone visits to a household and in-person visits to a child (at home,
+//! at school, at the centre). They may concern households or children still in screening: the
+//! "families phoned" and "children visited" figures count them whatever the case status.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tongxing_core::page::{Page, PageRequest};
+use tongxing_core::{Error, Result, id, time};
+use tongxing_store::schema::contacts;
+use tongxing_store::{DbConnection, map_db_error};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::util::{clean, parse_id, parse_opt_id};
+use crate::{children, households};
+
+text_enum! {
+    pub enum ContactKind {
+        /// A phone call to the household.
+        PhoneVisit => "phone_visit",
+        HomeVisit => "home_visit",
+        SchoolVisit => "school_visit",
+        CentreVisit => "centre_visit",
+    }
+}
+
+text_enum! {
+    pub enum ContactOutcome {
+        Completed => "completed",
+        /// Nobody was reached; the attempt is kept but counts for no figure.
+        NotReached => "not_reached",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Contact {
+    pub id: Uuid,
+    pub kind: ContactKind,
+    pub household_id: Option<Uuid>,
+    pub child_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    /// The user who made the contact.
+    pub made_by: Uuid,
+    pub outcome: ContactOutcome,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    /// Client-chosen id (UUID); generated when absent.
+    pub id: Option<Uuid>,
+    pub kind: ContactKind,
+    /// Required for a phone visit unless the child's household is known.
+    pub household_id: Option<Uuid>,
+    /// Required for an in-person visit.
+    pub child_id: Option<Uuid>,
+    /// When it happened (RFC 3339 with a zone); not in the future.
+    pub occurred_at: DateTime<Utc>,
+    pub outcome: ContactOutcome,
+    #[validate(length(max = 4000))]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    pub child_id: Option<Uuid>,
+    pub household_id: Option<Uuid>,
+    pub kind: Option<ContactKind>,
+    /// First day (Asia/Shanghai), inclusive.
+    pub from: Option<NaiveDate>,
+    /// Last day (Asia/Shanghai), inclusive.
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+struct ContactRow {
+    id: String,
+    kind: String,
+    household_id: Option<String>,
+    child_id: Option<String>,
+    occurred_at: chrono::NaiveDateTime,
+    made_by: String,
+    outcome: String,
+    notes: Option<String>,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl ContactRow {
+    fn into_contact(self) -> Result<Contact> {
+        Ok(Contact {
+            id: parse_id(&self.id)?,
+            kind: ContactKind::from_db(&self.kind)?,
+            household_id: parse_opt_id(self.household_id.as_deref())?,
+            child_id: parse_opt_id(self.child_id.as_deref())?,
+            occurred_at: time::from_db(self.occurred_at),
+            made_by: parse_id(&self.made_by)?,
+            outcome: ContactOutcome::from_db(&self.outcome)?,
+            notes: self.notes,
+            created_at: time::from_db(self.created_at),
+        })
+    }
+}
+
+/// How far ahead of the server clock a device's timestamp may be.
+const CLOCK_SKEW_SECONDS: i64 = 300;
+
+pub fn create(conn: &mut DbConnection, input: ContactInput, actor: Uuid) -> Result<Contact> {
+    let now = time::now();
+    if input.occurred_at > now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS) {
+        return Err(Error::field("occurred_at", "in_future", "the contact cannot be in the future"));
+    }
+    let child_household = match input.child_id {
+        Some(c) => children::reference(conn, c, "child_id")?.1,
+        None => None,
+    };
+    if let (Some(given), Some(known)) = (input.household_id, child_household)
+        && given != known
+    {
+        return Err(Error::field(
+            "household_id",
+            "not_childs_household",
+            "the child belongs to another household",
+        ));
+    }
+    let household = input.household_id.or(child_household);
+    match input.kind {
+        ContactKind::PhoneVisit if household.is_none() => {
+            return Err(Error::field("household_id", "required", "a phone visit is made to a household"));
+        }
+        ContactKind::HomeVisit | ContactKind::SchoolVisit | ContactKind::CentreVisit
+            if input.child_id.is_none() =>
+        {
+            return Err(Error::field("child_id", "required", "an in-person visit is made to a child"));
+        }
+        _ => {}
+    }
+    if let Some(h) = input.household_id
+        && !households::exists(conn, h)?
+    {
+        return Err(Error::field("household_id", "not_found", "no household with this id"));
+    }
+    let id = input.id.unwrap_or_else(id::new_id);
+    diesel::insert_into(contacts::table)
+        .values((
+            contacts::id.eq(id.to_string()),
+            contacts::kind.eq(input.kind.as_str()),
+            contacts::household_id.eq(household.map(|h| h.to_string())),
+            contacts::child_id.eq(input.child_id.map(|c| c.to_string())),
+            contacts::occurred_at.eq(time::to_db(input.occurred_at)),
+            contacts::made_by.eq(actor.to_string()),
+            contacts::outcome.eq(input.outcome.as_str()),
+            contacts::notes.eq(clean(input.notes)),
+            contacts::created_at.eq(time::to_db(now)),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    get(conn, id)
+}
+
+pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Contact> {
+    contacts::table
+        .find(id.to_string())
+        .select(ContactRow::as_select())
+        .first(conn)
+        .map_err(crate::util::not_found_as("contact"))?
+        .into_contact()
+}
+
+pub fn list(conn: &mut DbConnection, filter: &ContactFilter, page: PageRequest) -> Result<Page<Contact>> {
+    let mut q = contacts::table.select(ContactRow::as_select()).order(contacts::id.asc()).into_boxed();
+    if let Some(c) = filter.child_id {
+        q = q.filter(contacts::child_id.eq(c.to_string()));
+    }
+    if let Some(h) = filter.household_id {
+        q = q.filter(contacts::household_id.eq(h.to_string()));
+    }
+    if let Some(k) = filter.kind {
+        q = q.filter(contacts::kind.eq(k.as_str()));
+    }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(Error::field("from", "after_to", "`from` is after `to`"));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(contacts::occurred_at.ge(time::to_db(time::start_of_local_day(from))));
+    }
+    if let Some(to) = filter.to.and_then(|d| d.succ_opt()) {
+        q = q.filter(contacts::occurred_at.lt(time::to_db(time::start_of_local_day(to))));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(contacts::id.gt(after.to_string()));
+    }
+    let rows = q.limit(page.fetch()).load::<ContactRow>(conn).map_err(map_db_error)?;
+    let items = rows.into_iter().map(ContactRow::into_contact).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |c| c.id))
+}

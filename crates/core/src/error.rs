@@ -1,0 +1,122 @@
+//! The one error type of the domain. It knows nothing of HTTP; the API maps each variant to a
+//! status and a problem+json body, and each `code` is part of the public contract.
+
+use std::fmt;
+
+/// One invalid field of a request or a domain value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is well-formed but some fields are invalid.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// The request could not be understood (bad cursor, bad header value, ...).
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    /// No such record, or one the caller may not know exists.
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    /// The request conflicts with the state of the record (illegal transition, duplicate, ...).
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    /// `If-Match` named a version that is no longer current.
+    #[error("the record has changed since it was read")]
+    PreconditionFailed,
+    /// An update came without `If-Match`.
+    #[error("this update requires an If-Match header")]
+    PreconditionRequired,
+    /// Missing, malformed, expired or forged credentials.
+    #[error("{detail}")]
+    Unauthenticated { code: &'static str, detail: String },
+    /// Authenticated, but the role may not do this.
+    #[error("{detail}")]
+    Forbidden { detail: String },
+    /// The database (or another dependency) cannot be reached right now.
+    #[error("{detail}")]
+    Unavailable { detail: String },
+    /// A bug or an unexpected failure. The message goes to the logs, never to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn field(field: &str, code: &str, message: impl fmt::Display) -> Self {
+        Error::Validation(vec![FieldError::new(field, code, message.to_string())])
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Error::Conflict { code, detail: detail.into() }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Error::BadRequest { code, detail: detail.into() }
+    }
+
+    pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
+        Error::Unauthenticated { code, detail: detail.into() }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Error::Forbidden { detail: detail.into() }
+    }
+
+    pub fn not_found(resource: &'static str) -> Self {
+        Error::NotFound { resource }
+    }
+
+    pub fn internal(context: impl fmt::Display) -> Self {
+        Error::Internal(context.to_string())
+    }
+}
+
+/// Collects field errors so that a request reports every bad field at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, field: &str, code: &str, message: impl fmt::Display) {
+        self.0.push(FieldError::new(field, code, message.to_string()));
+    }
+
+    /// Keeps the value of `result`, or records its validation errors under `field`.
+    pub fn take<T>(&mut self, field: &str, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(Error::Validation(errs)) => {
+                for mut e in errs {
+                    if e.field.is_empty() {
+                        e.field = field.to_owned();
+                    }
+                    self.0.push(e);
+                }
+                None
+            }
+            Err(other) => {
+                self.0.push(FieldError::new(field, "invalid", other.to_string()));
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(Error::Validation(self.0)) }
+    }
+}

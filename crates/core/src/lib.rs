@@ -1,0 +1,10 @@
+//! Domain primitives shared by every Tongxing crate. No HTTP, no database.
+
+pub mod error;
+pub mod id;
+pub mod national_id;
+pub mod page;
+pub mod role;
+pub mod time;
+
+pub use error::{Error, FieldError, Result};

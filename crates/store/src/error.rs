@@ -1,0 +1,93 @@
+//! The one place where database errors become domain errors, by constraint name.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use tongxing_core::Error;
+
+/// Unique constraints the domain names to clients: PostgreSQL constraint name, the column list
+/// SQLite reports, the stable code, and the message.
+const UNIQUE: &[(&str, &str, &str, &str)] = &[
+    ("users_username_key", "users.username", "username_taken", "a user with this username exists"),
+    (
+        "children_national_id_key",
+        "children.national_id",
+        "national_id_taken",
+        "a child with this national ID number exists",
+    ),
+    (
+        "children_case_number_key",
+        "children.case_number",
+        "case_number_taken",
+        "this case-file number is in use",
+    ),
+    ("regions_code_key", "regions.code", "region_code_taken", "a region with this division code exists"),
+    (
+        "regions_parent_name_key",
+        "regions.parent_id, regions.name",
+        "region_name_taken",
+        "the parent region already has a region of this name",
+    ),
+    (
+        "idempotency_keys_pkey",
+        "idempotency_keys.actor_id, idempotency_keys.key",
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is being processed",
+    ),
+];
+
+pub fn map_db_error(e: DieselError) -> Error {
+    match e {
+        DieselError::NotFound => Error::not_found("record"),
+        DieselError::DatabaseError(kind, info) => {
+            let constraint = info.constraint_name().unwrap_or_default().to_owned();
+            let message = info.message().to_owned();
+            match kind {
+                DatabaseErrorKind::UniqueViolation => {
+                    for (pg, sqlite, code, detail) in UNIQUE {
+                        if constraint == *pg || message.ends_with(sqlite) {
+                            return Error::conflict(code, *detail);
+                        }
+                    }
+                    if constraint.ends_with("_pkey") || message.ends_with(".id") {
+                        return Error::conflict("id_taken", "a record with this id exists");
+                    }
+                    Error::conflict("duplicate", "the record duplicates an existing one")
+                }
+                DatabaseErrorKind::ForeignKeyViolation => {
+                    Error::conflict("reference_missing", "the record refers to a record that does not exist")
+                }
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::ReadOnlyTransaction => {
+                    unavailable(&message)
+                }
+                _ if is_unavailable(&message) => unavailable(&message),
+                _ => Error::internal(format!("database error ({kind:?}, {constraint}): {message}")),
+            }
+        }
+        DieselError::BrokenTransactionManager => unavailable("broken transaction manager"),
+        other => Error::internal(format!("database error: {other}")),
+    }
+}
+
+/// SQLite reports a busy, read-only or full database by message; so does a PostgreSQL server
+/// that went away in the middle of a query.
+fn is_unavailable(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "database is locked",
+        "readonly database",
+        "database or disk is full",
+        "disk i/o error",
+        "server closed the connection",
+        "terminating connection",
+        "connection refused",
+        "no connection to the server",
+        "could not connect",
+        "the database system is",
+    ]
+    .iter()
+    .any(|s| m.contains(s))
+}
+
+fn unavailable(message: &str) -> Error {
+    tracing::warn!(error = message, "database unavailable");
+    Error::Unavailable { detail: "the database is not available; retry shortly".into() }
+}

@@ -1,0 +1,215 @@
+//! The tables, written by hand to match `migrations/{sqlite,postgres}`: one schema for both
+//! backends, so only types that both share (Text, Integer, BigInt, Bool, Date, Timestamp).
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        family_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (actor_id, key) {
+        actor_id -> Text,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    regions (id) {
+        id -> Text,
+        parent_id -> Nullable<Text>,
+        level -> Text,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        code -> Nullable<Text>,
+        path -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Text,
+        region_id -> Text,
+        address -> Nullable<Text>,
+        parents_work_away -> Bool,
+        notes -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    guardians (id) {
+        id -> Text,
+        household_id -> Text,
+        position -> Integer,
+        name -> Text,
+        relation -> Text,
+        phone -> Nullable<Text>,
+        is_primary -> Bool,
+        works_away -> Bool,
+    }
+}
+
+diesel::table! {
+    children (id) {
+        id -> Text,
+        household_id -> Nullable<Text>,
+        region_id -> Text,
+        name -> Text,
+        sex -> Text,
+        birth_date -> Date,
+        national_id -> Nullable<Text>,
+        in_welfare_centre -> Bool,
+        left_behind -> Bool,
+        in_difficulty -> Bool,
+        school -> Nullable<Text>,
+        health_notes -> Nullable<Text>,
+        disability_notes -> Nullable<Text>,
+        status -> Text,
+        case_number -> Nullable<Text>,
+        registered_on -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        closure_reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    child_status_changes (id) {
+        id -> Text,
+        child_id -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        effective_on -> Date,
+        reason -> Nullable<Text>,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> Text,
+        child_id -> Text,
+        assessed_on -> Date,
+        assessor_id -> Text,
+        living_conditions_score -> Integer,
+        living_conditions_notes -> Nullable<Text>,
+        psychological_state_score -> Integer,
+        psychological_state_notes -> Nullable<Text>,
+        study_score -> Integer,
+        study_notes -> Nullable<Text>,
+        social_development_score -> Integer,
+        social_development_notes -> Nullable<Text>,
+        risk_level -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        kind -> Text,
+        household_id -> Nullable<Text>,
+        child_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        made_by -> Text,
+        outcome -> Text,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        child_id -> Text,
+        purpose -> Text,
+        organisation_id -> Nullable<Text>,
+        given_by_name -> Text,
+        given_by_relation -> Text,
+        given_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdrawal_reason -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(households -> regions (region_id));
+diesel::joinable!(guardians -> households (household_id));
+diesel::joinable!(children -> regions (region_id));
+diesel::joinable!(children -> households (household_id));
+diesel::joinable!(child_status_changes -> children (child_id));
+diesel::joinable!(assessments -> children (child_id));
+diesel::joinable!(consents -> children (child_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    settings,
+    counters,
+    users,
+    refresh_tokens,
+    idempotency_keys,
+    regions,
+    households,
+    guardians,
+    children,
+    child_status_changes,
+    assessments,
+    contacts,
+    consents
+);

@@ -1,0 +1,13 @@
+DROP TABLE consents;
+DROP TABLE contacts;
+DROP TABLE assessments;
+DROP TABLE child_status_changes;
+DROP TABLE children;
+DROP TABLE guardians;
+DROP TABLE households;
+DROP TABLE regions;
+DROP TABLE idempotency_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE users;
+DROP TABLE counters;
+DROP TABLE settings;
