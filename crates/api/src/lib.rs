@@ -1,1 +1,73 @@
+//! The HTTP API: thin actix handlers over the domain crates, authentication, problem+json
+//! errors, and the OpenAPI contract.
 
+pub mod auth;
+pub mod doc;
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;
+pub mod middleware;
+pub mod problem;
+pub mod routes;
+pub mod state;
+mod validation;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use doc::ApiDoc;
+pub use state::AppState;
+
+use crate::problem::ApiError;
+
+/// Everything the service answers: the versioned API, operations endpoints, the spec and the
+/// docs page. `max_body_bytes` bounds every request body.
+pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::PayloadConfig::new(max_body_bytes))
+            .app_data(
+                web::JsonConfig::default().limit(max_body_bytes).error_handler(extract::json_config_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+            .app_data(web::PathConfig::default().error_handler(extract::path_error))
+            .service(routes::ops::get_health)
+            .service(routes::ops::get_readiness)
+            .service(routes::ops::get_metrics)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()))
+            .service(
+                web::scope("/api/v1")
+                    .service(routes::auth::create_token)
+                    .service(routes::users::create_user)
+                    .service(routes::users::list_users)
+                    .service(routes::regions::create_region)
+                    .service(routes::regions::list_regions)
+                    .service(routes::regions::get_region)
+                    .service(routes::households::create_household)
+                    .service(routes::households::list_households)
+                    .service(routes::households::get_household)
+                    .service(routes::households::update_household)
+                    .service(routes::children::create_child)
+                    .service(routes::children::list_children)
+                    .service(routes::children::get_child)
+                    .service(routes::children::update_child)
+                    .service(routes::children::change_child_status)
+                    .service(routes::children::create_assessment)
+                    .service(routes::children::list_assessments)
+                    .service(routes::contacts::create_contact)
+                    .service(routes::contacts::list_contacts)
+                    .service(routes::contacts::get_contact)
+                    .service(routes::consents::create_consent)
+                    .service(routes::consents::list_consents)
+                    .service(routes::consents::get_consent)
+                    .service(routes::consents::withdraw_consent),
+            )
+            .default_service(web::to(not_found));
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such endpoint"))
+}

@@ -1,1 +1,144 @@
-fn main() {}
+//! `tongxing`: serve (the default), migrate, openapi, create-admin.
+
+use std::io::{IsTerminal, Read};
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use tongxing::{Config, config::LogFormat, prepare, start};
+use tongxing_core::role::Role;
+
+const USAGE: &str = "\
+tongxing — child-welfare volunteer programme service
+
+usage:
+  tongxing [serve]                       run the service (migrates first)
+  tongxing migrate                       apply database migrations and exit
+  tongxing openapi                       print the OpenAPI contract
+  tongxing create-admin --username NAME  create an administrator; the password is read
+                                         from stdin (or prompted for on a terminal)
+
+configuration: environment variables, see README.md (DATABASE_URL, TONGXING_BIND, ...)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if command == "openapi" {
+        use utoipa::OpenApi;
+        return match tongxing_api::ApiDoc::openapi().to_pretty_json() {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("cannot render the spec: {e}")),
+        };
+    }
+    if matches!(command, "help" | "--help" | "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(format!("configuration error: {e}")),
+    };
+    init_tracing(&config);
+    let result = match command {
+        "serve" => serve(config),
+        "migrate" => migrate(config),
+        "create-admin" => create_admin(config, &args[1..]),
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("tongxing: {message}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn state_of(config: &Config) -> Result<tongxing_api::AppState, String> {
+    prepare(
+        &config.database_url,
+        config.pool_size,
+        config.jwt_secret.as_deref(),
+        config.access_token_ttl,
+        config.refresh_token_ttl,
+    )
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let state = state_of(&config)?;
+    let listener =
+        TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    tracing::info!(
+        address = %config.bind,
+        backend = state.db.backend().as_str(),
+        docs = %format!("http://{}/docs/", config.bind),
+        "serving"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let system = actix_web::rt::System::with_tokio_rt(move || runtime);
+    system
+        .block_on(async move { start(listener, state, config.max_body_bytes, config.workers)?.await })
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn migrate(config: Config) -> Result<(), String> {
+    state_of(&config)?;
+    println!("database is up to date");
+    Ok(())
+}
+
+fn create_admin(config: Config, args: &[String]) -> Result<(), String> {
+    let username = match args {
+        [flag, name] if flag == "--username" => name.clone(),
+        _ => return Err("usage: tongxing create-admin --username NAME".into()),
+    };
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        first
+    } else {
+        let mut buf = String::new();
+        std::io::stdin().read_to_string(&mut buf).map_err(|e| format!("cannot read the password: {e}"))?;
+        buf.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let state = state_of(&config)?;
+    let mut conn = state.db.conn().map_err(|e| e.to_string())?;
+    let input = tongxing_api::auth::users::UserInput {
+        id: None,
+        username: username.clone(),
+        display_name: username,
+        role: Role::Admin,
+        password,
+    };
+    let user = tongxing_store::transaction(&mut conn, |c| tongxing_api::auth::users::create(c, input))
+        .map_err(|e| match e {
+            tongxing_core::Error::Validation(errs) => {
+                errs.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+            }
+            other => other.to_string(),
+        })?;
+    println!("created administrator {} ({})", user.username, user.id);
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Refresh tokens: random, stored only as a SHA-256 digest, single use. Each use rotates it
+//! within its family; presenting a used or revoked token again revokes the whole family, since
+//! it means the token was copied.
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+use tongxing_core::{Error, Result, id, time};
+use tongxing_store::schema::refresh_tokens;
+use tongxing_store::{DbConnection, map_db_error};
+use uuid::Uuid;
+
+fn digest(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// Issues a new refresh token in `family` (a new family when `None`).
+pub fn issue(
+    conn: &mut DbConnection,
+    user: Uuid,
+    family: Option<String>,
+    ttl_seconds: i64,
+) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let now = time::now();
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::id.eq(id::new_id().to_string()),
+            refresh_tokens::family_id.eq(family.unwrap_or_else(|| id::new_id().to_string())),
+            refresh_tokens::user_id.eq(user.to_string()),
+            refresh_tokens::token_hash.eq(digest(&token)),
+            refresh_tokens::issued_at.eq(time::to_db(now)),
+            refresh_tokens::expires_at.eq(time::to_db(now + chrono::Duration::seconds(ttl_seconds))),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    Ok(token)
+}
+
+/// Spends a refresh token: returns its user and family, so the caller can issue the successor.
+pub fn spend(conn: &mut DbConnection, token: &str) -> Result<(Uuid, String)> {
+    let invalid =
+        || Error::unauthenticated("invalid_grant", "the refresh token is invalid, expired or revoked");
+    let row: Option<(
+        String,
+        String,
+        String,
+        chrono::NaiveDateTime,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+    )> = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(digest(token)))
+        .select((
+            refresh_tokens::id,
+            refresh_tokens::family_id,
+            refresh_tokens::user_id,
+            refresh_tokens::expires_at,
+            refresh_tokens::used_at,
+            refresh_tokens::revoked_at,
+        ))
+        .first(conn)
+        .optional()
+        .map_err(map_db_error)?;
+    let (row_id, family, user, expires_at, used_at, revoked_at) = row.ok_or_else(invalid)?;
+    let now = time::to_db(time::now());
+    if used_at.is_some() || revoked_at.is_some() {
+        revoke_family(conn, &family)?;
+        tracing::warn!(family = %family, "refresh token reused; family revoked");
+        return Err(invalid());
+    }
+    if expires_at <= now {
+        return Err(invalid());
+    }
+    let spent = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::id.eq(&row_id))
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(Some(now)))
+    .execute(conn)
+    .map_err(map_db_error)?;
+    if spent == 0 {
+        return Err(invalid());
+    }
+    let user = Uuid::parse_str(&user).map_err(|e| Error::internal(format!("bad user id: {e}")))?;
+    Ok((user, family))
+}
+
+pub fn revoke_family(conn: &mut DbConnection, family: &str) -> Result<()> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(time::to_db(time::now()))))
+    .execute(conn)
+    .map_err(map_db_error)?;
+    Ok(())
+}

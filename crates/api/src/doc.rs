@@ -1,0 +1,150 @@
+//! The OpenAPI contract. Paths and schemas come from the handlers' annotations; the shared
+//! error responses and the bearer security are added to every operation here, so no handler
+//! can forget them.
+
+use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::response::{ResponseBuilder, Responses};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::{PROBLEM_JSON, Problem, ProblemField};
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tongxing",
+        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.",
+        version = "1.0.0",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    servers((url = "/", description = "This service")),
+    paths(
+        routes::auth::create_token,
+        routes::users::create_user, routes::users::list_users,
+        routes::regions::create_region, routes::regions::list_regions, routes::regions::get_region,
+        routes::households::create_household, routes::households::list_households,
+        routes::households::get_household, routes::households::update_household,
+        routes::children::create_child, routes::children::list_children, routes::children::get_child,
+        routes::children::update_child, routes::children::change_child_status,
+        routes::children::create_assessment, routes::children::list_assessments,
+        routes::contacts::create_contact, routes::contacts::list_contacts, routes::contacts::get_contact,
+        routes::consents::create_consent, routes::consents::list_consents, routes::consents::get_consent,
+        routes::consents::withdraw_consent,
+        routes::ops::get_health, routes::ops::get_readiness, routes::ops::get_metrics,
+    ),
+    components(schemas(Problem, ProblemField)),
+    tags(
+        (name = "auth", description = "Tokens"),
+        (name = "users", description = "User accounts"),
+        (name = "regions", description = "The region tree: city, district, town, village"),
+        (name = "households", description = "Households and guardians"),
+        (name = "children", description = "Children, their case files and assessments"),
+        (name = "contacts", description = "Case-work phone and in-person visits"),
+        (name = "consents", description = "Guardian consent"),
+        (name = "operations", description = "Liveness, readiness, metrics"),
+    ),
+    modifiers(&Conventions)
+)]
+pub struct ApiDoc;
+
+struct Conventions;
+
+/// The shared error responses: (status, name, description).
+const ERRORS: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "BadRequest",
+        "Invalid input: malformed JSON, unknown fields, invalid fields, bad query or path values",
+    ),
+    ("401", "Unauthorized", "Missing, invalid or expired access token"),
+    ("403", "Forbidden", "The caller's role may not do this"),
+    ("404", "NotFound", "No such record"),
+    ("409", "Conflict", "The request conflicts with the record's state"),
+    ("412", "PreconditionFailed", "If-Match names a version that is no longer current"),
+    ("413", "PayloadTooLarge", "The body is over the size limit"),
+    ("415", "UnsupportedMediaType", "The body is not application/json"),
+    ("422", "IdempotencyKeyReused", "The Idempotency-Key was used for a different request"),
+    ("428", "PreconditionRequired", "The update needs an If-Match header"),
+    ("500", "InternalError", "An unexpected error; details are in the service's logs"),
+    ("503", "Unavailable", "The database is unavailable; retry after the Retry-After seconds"),
+];
+
+impl Modify for Conventions {
+    fn modify(&self, spec: &mut Spec) {
+        let components = spec.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+        for (_, name, description) in ERRORS {
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build();
+            components.responses.insert((*name).to_owned(), RefOr::T(response));
+        }
+        for (path, item) in spec.paths.paths.iter_mut() {
+            let ops: [(HttpMethod, &mut Option<Operation>); 4] = [
+                (HttpMethod::Get, &mut item.get),
+                (HttpMethod::Post, &mut item.post),
+                (HttpMethod::Put, &mut item.put),
+                (HttpMethod::Delete, &mut item.delete),
+            ];
+            for (method, op) in ops {
+                if let Some(op) = op.as_mut() {
+                    decorate(path, method, op);
+                }
+            }
+        }
+    }
+}
+
+/// Adds the errors an operation can answer with, and bearer security unless it declared its own.
+fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
+    let public = op.security.as_ref().is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
+    let api = path.starts_with("/api/");
+    let has_body = op.request_body.is_some();
+    let has_id = path.contains('{');
+    let is_update = matches!(method, HttpMethod::Put);
+    let has_param = |name: &str| {
+        op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| matches!(p, RefOr::T(p) if p.name == name)))
+    };
+    let replays = has_param("Idempotency-Key");
+    let conditional = has_param("If-Match");
+    let wanted: Vec<&str> = ERRORS
+        .iter()
+        .map(|(status, _, _)| *status)
+        .filter(|status| match *status {
+            "400" => api,
+            "401" | "403" => api && !public,
+            "404" => has_id,
+            "409" => has_body && !public,
+            "412" => conditional,
+            "413" | "415" => has_body,
+            "422" => replays,
+            "428" => is_update,
+            "500" => true,
+            "503" => !path.ends_with("healthz") && !path.ends_with("metrics"),
+            _ => false,
+        })
+        .collect();
+    let responses: &mut Responses = &mut op.responses;
+    for (status, name, _) in ERRORS.iter().filter(|(s, _, _)| wanted.contains(s)) {
+        responses
+            .responses
+            .entry((*status).to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+    }
+    if public {
+        op.security = None;
+    } else if api && op.security.is_none() {
+        op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}

@@ -1,0 +1,183 @@
+//! Request extraction with problem+json errors: JSON bodies (content type, size, syntax, unknown
+//! fields, validation), conditional-request and idempotency headers, query strings and paths.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use tongxing_core::Error;
+use validator::Validate;
+
+use crate::problem::ApiError;
+use crate::validation::flatten;
+
+/// A JSON body, parsed strictly and validated, with the digest of its bytes (for idempotency).
+pub struct JsonBody<T> {
+    pub value: T,
+    pub digest: String,
+}
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as application/json",
+                ));
+            }
+            let bytes = bytes.await.map_err(|e| payload_error(e.as_error::<PayloadError>()))?;
+            let value: T = serde_json::from_slice(&bytes).map_err(json_error)?;
+            value.validate().map_err(|e| ApiError::validation(flatten(&e)))?;
+            let digest = format!("{:x}", Sha256::digest(&bytes));
+            Ok(JsonBody { value, digest })
+        })
+    }
+}
+
+fn payload_error(e: Option<&PayloadError>) -> ApiError {
+    match e {
+        Some(PayloadError::Overflow) => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+        }
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read"),
+    }
+}
+
+fn json_error(e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let code = match e.classify() {
+        Category::Syntax | Category::Eof => "malformed_json",
+        Category::Data => "invalid_body",
+        Category::Io => "unreadable_body",
+    };
+    // serde's message names the field or the expected type and the position; no data is echoed
+    // beyond what the client sent.
+    ApiError::new(StatusCode::BAD_REQUEST, code, format!("the JSON body is not acceptable: {e}"))
+}
+
+/// `If-Match: "<version>"`, required by updates.
+pub struct IfMatch(pub Option<i32>);
+
+impl IfMatch {
+    pub fn required(&self) -> Result<i32, ApiError> {
+        self.0.ok_or_else(|| Error::PreconditionRequired.into())
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_if_match(req.headers().get(header::IF_MATCH)))
+    }
+}
+
+fn parse_if_match(value: Option<&header::HeaderValue>) -> Result<IfMatch, ApiError> {
+    let Some(value) = value else { return Ok(IfMatch(None)) };
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_if_match",
+            "If-Match must be one ETag as returned by a read",
+        )
+    };
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(bad)?;
+    let version = inner.parse::<i32>().map_err(|_| bad())?;
+    if version < 1 {
+        return Err(bad());
+    }
+    Ok(IfMatch(Some(version)))
+}
+
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// `Idempotency-Key`: 1 to 200 visible ASCII characters, chosen by the client per operation.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get("idempotency-key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => match v.to_str() {
+                Ok(s) if !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic()) => {
+                    Ok(IdempotencyKey(Some(s.to_owned())))
+                }
+                _ => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 200 visible ASCII characters",
+                )),
+            },
+        };
+        std::future::ready(result)
+    }
+}
+
+pub fn query_error(e: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        format!("the query string is not acceptable: {e}"),
+    )
+    .into()
+}
+
+pub fn path_error(e: PathError, _: &HttpRequest) -> actix_web::Error {
+    let detail = match e {
+        PathError::Deserialize(d) => format!("the path is not acceptable: {d}"),
+        _ => "the path is not acceptable".to_owned(),
+    };
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", detail).into()
+}
+
+pub fn json_config_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<IfMatch, ApiError> {
+        parse_if_match(Some(&header::HeaderValue::from_str(s).unwrap()))
+    }
+
+    #[test]
+    fn if_match_takes_one_version_etag() {
+        assert_eq!(parse("\"3\"").unwrap().0, Some(3));
+        assert_eq!(parse("W/\"3\"").unwrap().0, Some(3));
+        for bad in ["3", "\"x\"", "*", "\"0\"", "\"1\", \"2\"", "\"99999999999\""] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_if_match(None).unwrap().0, None);
+    }
+}

@@ -1,0 +1,137 @@
+//! `Idempotency-Key` on creates. The first response to a key is stored in the same transaction
+//! as the record it created, so a replay returns exactly that response and creates nothing; the
+//! same key with a different body (or on another endpoint) is refused.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use diesel::prelude::*;
+use serde::Serialize;
+use tongxing_core::{Error, Result, time};
+use tongxing_store::schema::idempotency_keys;
+use tongxing_store::{DbConnection, map_db_error, transaction};
+
+use crate::extract::{IdempotencyKey, etag};
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// What a create handler hands over: the request's identity and the work to do.
+pub struct Create<'a> {
+    pub caller: uuid::Uuid,
+    pub key: IdempotencyKey,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub digest: String,
+}
+
+struct Stored {
+    status: u16,
+    body: String,
+    request: String,
+}
+
+fn find(conn: &mut DbConnection, actor: &str, key: &str) -> Result<Option<Stored>> {
+    let row: Option<(i32, String, String)> = idempotency_keys::table
+        .filter(idempotency_keys::actor_id.eq(actor))
+        .filter(idempotency_keys::key.eq(key))
+        .select((
+            idempotency_keys::response_status,
+            idempotency_keys::response_body,
+            idempotency_keys::request_hash,
+        ))
+        .first(conn)
+        .optional()
+        .map_err(map_db_error)?;
+    Ok(row.map(|(status, body, request)| Stored {
+        status: u16::try_from(status).unwrap_or(500),
+        body,
+        request,
+    }))
+}
+
+enum Outcome {
+    Fresh(String, Option<i32>),
+    Replay(Stored),
+}
+
+/// Runs `work` in one transaction and answers 201 with its JSON; with a key, stores the answer
+/// under it, or replays the stored answer.
+pub async fn create<T, F>(state: &AppState, req: Create<'_>, work: F) -> ApiResult<HttpResponse>
+where
+    T: Serialize + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<(T, Option<i32>)> + Send + 'static,
+{
+    let actor = req.caller.to_string();
+    let key = req.key.0.clone();
+    let fingerprint = format!("{} {} {}", req.method, req.path, req.digest);
+    let (method, path) = (req.method.to_owned(), req.path.to_owned());
+    let outcome = {
+        let key = key.clone();
+        let fingerprint = fingerprint.clone();
+        state
+            .run(move |conn| {
+                if let Some(k) = key.as_deref()
+                    && let Some(stored) = find(conn, &actor, k)?
+                {
+                    return Ok(Outcome::Replay(stored));
+                }
+                let result = transaction(conn, |c| {
+                    let (value, version) = work(c)?;
+                    let body = serde_json::to_string(&value).map_err(|e| Error::internal(e.to_string()))?;
+                    if let Some(k) = key.as_deref() {
+                        diesel::insert_into(idempotency_keys::table)
+                            .values((
+                                idempotency_keys::actor_id.eq(&actor),
+                                idempotency_keys::key.eq(k),
+                                idempotency_keys::method.eq(&method),
+                                idempotency_keys::path.eq(&path),
+                                idempotency_keys::request_hash.eq(&fingerprint),
+                                idempotency_keys::response_status.eq(201),
+                                idempotency_keys::response_body.eq(&body),
+                                idempotency_keys::created_at.eq(time::to_db(time::now())),
+                            ))
+                            .execute(c)
+                            .map_err(map_db_error)?;
+                    }
+                    Ok((body, version))
+                });
+                match result {
+                    Ok((body, version)) => Ok(Outcome::Fresh(body, version)),
+                    Err(e) => {
+                        // A concurrent request with the same key may have won the race: answer
+                        // as its replay rather than with the error the race caused.
+                        if let Some(k) = key.as_deref()
+                            && let Some(stored) = find(conn, &actor, k)?
+                        {
+                            return Ok(Outcome::Replay(stored));
+                        }
+                        Err(e)
+                    }
+                }
+            })
+            .await?
+    };
+    match outcome {
+        Outcome::Fresh(body, version) => {
+            let mut res = HttpResponse::Created();
+            if let Some(v) = version {
+                res.insert_header((header::ETAG, etag(v)));
+            }
+            Ok(res.content_type("application/json").body(body))
+        }
+        Outcome::Replay(stored) => {
+            if stored.request != fingerprint {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different request",
+                ));
+            }
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+            Ok(HttpResponse::build(status)
+                .insert_header(("idempotent-replayed", "true"))
+                .content_type("application/json")
+                .body(stored.body))
+        }
+    }
+}

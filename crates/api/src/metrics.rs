@@ -1,0 +1,92 @@
+//! Request metrics in the Prometheus text format: counts and latency histograms by method,
+//! route pattern (never the raw path, so ids do not explode the series) and status.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let Ok(mut map) = self.series.lock() else { return };
+        let s = map.entry((method.to_owned(), route.to_owned(), status)).or_default();
+        s.count += 1;
+        s.sum += seconds;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let Ok(map) = self.series.lock() else { return out };
+        out.push_str("# HELP tongxing_http_requests_total HTTP requests answered.\n");
+        out.push_str("# TYPE tongxing_http_requests_total counter\n");
+        for ((method, route, status), s) in map.iter() {
+            let _ = writeln!(
+                out,
+                "tongxing_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
+                escape(route),
+                s.count
+            );
+        }
+        out.push_str("# HELP tongxing_http_request_duration_seconds Time to answer HTTP requests.\n");
+        out.push_str("# TYPE tongxing_http_request_duration_seconds histogram\n");
+        for ((method, route, status), s) in map.iter() {
+            let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", escape(route));
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "tongxing_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "tongxing_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(out, "tongxing_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
+            let _ = writeln!(out, "tongxing_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+        out
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.observe("GET", "/api/v1/children/{id}", 200, 0.003);
+        m.observe("GET", "/api/v1/children/{id}", 200, 0.2);
+        let text = m.render();
+        assert!(text.contains(
+            "tongxing_http_requests_total{method=\"GET\",route=\"/api/v1/children/{id}\",status=\"200\"} 2"
+        ));
+        assert!(text.contains("le=\"0.005\"} 1"));
+        assert!(text.contains("le=\"0.25\"} 2"));
+        assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+}

@@ -1,0 +1,154 @@
+//! RFC 9457 problem details: the one error shape of the API, and the mapping of domain errors
+//! to HTTP statuses. Internal errors are logged with their context and answered generically.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use tongxing_core::{Error, FieldError};
+use utoipa::ToSchema;
+
+/// An error answer (`application/problem+json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:tongxing:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// Stable machine-readable code; clients branch on this.
+    pub code: String,
+    /// For validation errors: each invalid field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// The field, as a path into the body or the name of a parameter (e.g. `guardians[0].phone`).
+    pub field: String,
+    /// Stable machine-readable code for what is wrong.
+    pub code: String,
+    pub message: String,
+}
+
+impl From<FieldError> for ProblemField {
+    fn from(e: FieldError) -> Self {
+        ProblemField { field: e.field, code: e.code, message: e.message }
+    }
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The error type of every handler: a domain error, or a problem built at the HTTP edge.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    detail: String,
+    errors: Vec<ProblemField>,
+    retry_after: Option<u32>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.to_owned(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", "some fields are invalid");
+        e.errors = errors.into_iter().map(ProblemField::from).collect();
+        e
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Validation(errors) => ApiError::validation(errors),
+            Error::BadRequest { code, detail } => ApiError::new(StatusCode::BAD_REQUEST, code, detail),
+            Error::NotFound { resource } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {resource}"))
+            }
+            Error::Conflict { code, detail } => ApiError::new(StatusCode::CONFLICT, code, detail),
+            Error::PreconditionFailed => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "stale_version",
+                "the record has changed since you read it; read it again and retry",
+            ),
+            Error::PreconditionRequired => ApiError::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "if_match_required",
+                "send the record's ETag in an If-Match header",
+            ),
+            Error::Unauthenticated { code, detail } => ApiError::new(StatusCode::UNAUTHORIZED, code, detail),
+            Error::Forbidden { detail } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            Error::Unavailable { detail } => {
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+                e.retry_after = Some(2);
+                e
+            }
+            Error::Internal(context) => {
+                tracing::error!(error = %context, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = Problem {
+            problem_type: format!("urn:tongxing:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.clone(),
+            errors: self
+                .errors
+                .iter()
+                .map(|e| ProblemField {
+                    field: e.field.clone(),
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+        };
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.json(body)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,101 @@
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use tongxing_cases::contacts::{self, Contact, ContactFilter, ContactInput, ContactKind};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{page, page_of};
+use crate::auth::Caller;
+use crate::auth::extractor::CASE_STAFF;
+use crate::extract::{IdempotencyKey, JsonBody};
+use crate::idempotency::{self, Create};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+page_of!(ContactPage, Contact);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContactQuery {
+    pub child_id: Option<Uuid>,
+    pub household_id: Option<Uuid>,
+    pub kind: Option<ContactKind>,
+    /// First day, inclusive (Asia/Shanghai).
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive (Asia/Shanghai).
+    pub to: Option<NaiveDate>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Record a phone visit to a household or an in-person visit to a child.
+#[utoipa::path(
+    post, path = "/api/v1/contacts", tag = "contacts", operation_id = "create_contact",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
+    request_body(content = ContactInput, example = json!({
+        "kind": "phone_visit", "household_id": "0190f0a0-0000-7000-8000-000000000003",
+        "occurred_at": "2023-11-20T02:30:00Z", "outcome": "completed", "notes": "祖母说孩子学习进步"
+    })),
+    responses((status = 201, description = "Created", body = Contact))
+)]
+#[post("/contacts")]
+pub async fn create_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<ContactInput>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CASE_STAFF)?;
+    let create =
+        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let (input, actor) = (body.value, caller.user_id);
+    idempotency::create(&state, create, move |conn| Ok((contacts::create(conn, input, actor)?, None))).await
+}
+
+/// List contacts, by child, household, kind and date range.
+#[utoipa::path(
+    get, path = "/api/v1/contacts", tag = "contacts", operation_id = "list_contacts",
+    params(ContactQuery),
+    responses((status = 200, description = "A page of contacts", body = ContactPage))
+)]
+#[get("/contacts")]
+pub async fn list_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ContactQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CASE_STAFF)?;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let q = q.into_inner();
+    let filter = ContactFilter {
+        child_id: q.child_id,
+        household_id: q.household_id,
+        kind: q.kind,
+        from: q.from,
+        to: q.to,
+    };
+    let result = state.run(move |conn| contacts::list(conn, &filter, page)).await?;
+    Ok(HttpResponse::Ok().json(ContactPage::from(result)))
+}
+
+/// Read a contact.
+#[utoipa::path(
+    get, path = "/api/v1/contacts/{id}", tag = "contacts", operation_id = "get_contact",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    responses((status = 200, description = "The contact", body = Contact))
+)]
+#[get("/contacts/{id}")]
+pub async fn get_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CASE_STAFF)?;
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(state.run(move |conn| contacts::get(conn, id)).await?))
+}

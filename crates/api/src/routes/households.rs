@@ -1,0 +1,120 @@
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use serde::Deserialize;
+use tongxing_cases::households::{self, Household, HouseholdFilter, HouseholdInput};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{page, page_of, with_etag};
+use crate::auth::Caller;
+use crate::auth::extractor::CASE_STAFF;
+use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
+use crate::idempotency::{self, Create};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+page_of!(HouseholdPage, Household);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HouseholdQuery {
+    /// Only households in this region's subtree.
+    pub region_id: Option<Uuid>,
+    /// Text in the address or a guardian's name.
+    pub q: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Record a household and its guardians.
+#[utoipa::path(
+    post, path = "/api/v1/households", tag = "households", operation_id = "create_household",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
+    request_body(content = HouseholdInput, example = json!({
+        "region_id": "0190f0a0-0000-7000-8000-000000000002", "address": "柏墩村三组12号", "parents_work_away": true,
+        "guardians": [{"name": "王秀英", "relation": "grandmother", "phone": "13800000000", "is_primary": true}]
+    })),
+    responses((status = 201, description = "Created; `ETag` carries the version", body = Household))
+)]
+#[post("/households")]
+pub async fn create_household(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<HouseholdInput>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CASE_STAFF)?;
+    let create =
+        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let (input, actor) = (body.value, caller.user_id);
+    idempotency::create(&state, create, move |conn| {
+        let h = households::create(conn, input, actor)?;
+        Ok((h.record, Some(h.version)))
+    })
+    .await
+}
+
+/// List households.
+#[utoipa::path(
+    get, path = "/api/v1/households", tag = "households", operation_id = "list_households",
+    params(HouseholdQuery),
+    responses((status = 200, description = "A page of households", body = HouseholdPage))
+)]
+#[get("/households")]
+pub async fn list_households(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<HouseholdQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CASE_STAFF)?;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let q = q.into_inner();
+    let filter = HouseholdFilter { region_id: q.region_id, q: q.q };
+    let result = state.run(move |conn| households::list(conn, &filter, page)).await?;
+    Ok(HttpResponse::Ok().json(HouseholdPage::from(result)))
+}
+
+/// Read a household with its guardians.
+#[utoipa::path(
+    get, path = "/api/v1/households/{id}", tag = "households", operation_id = "get_household",
+    params(("id" = Uuid, Path, description = "Household id")),
+    responses((status = 200, description = "The household; `ETag` carries the version", body = Household))
+)]
+#[get("/households/{id}")]
+pub async fn get_household(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CASE_STAFF)?;
+    let id = id.into_inner();
+    Ok(with_etag(state.run(move |conn| households::get(conn, id)).await?))
+}
+
+/// Replace a household's fields and guardians (requires `If-Match`).
+#[utoipa::path(
+    put, path = "/api/v1/households/{id}", tag = "households", operation_id = "update_household",
+    params(
+        ("id" = Uuid, Path, description = "Household id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being replaced"),
+    ),
+    request_body(content = HouseholdInput, example = json!({
+        "region_id": "0190f0a0-0000-7000-8000-000000000002", "address": "柏墩村三组12号", "parents_work_away": false, "guardians": []
+    })),
+    responses((status = 200, description = "Updated; `ETag` carries the new version", body = Household))
+)]
+#[put("/households/{id}")]
+pub async fn update_household(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<HouseholdInput>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CASE_STAFF)?;
+    let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
+    Ok(with_etag(state.tx(move |conn| households::update(conn, id, input, version)).await?))
+}

@@ -1,0 +1,48 @@
+//! The handlers, a module per resource. Each handler extracts, authorises, calls the domain
+//! and maps the result to a response.
+
+pub mod auth;
+pub mod children;
+pub mod consents;
+pub mod contacts;
+pub mod households;
+pub mod ops;
+pub mod regions;
+pub mod users;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use serde::Serialize;
+use tongxing_cases::Versioned;
+use tongxing_core::page::PageRequest;
+
+use crate::extract::etag;
+use crate::problem::ApiResult;
+
+/// A named list schema per item type (generators turn generic wrappers into awkward names).
+macro_rules! page_of {
+    ($name:ident, $item:ty) => {
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; absent on the last page.
+            pub next_cursor: Option<String>,
+        }
+
+        impl From<tongxing_core::page::Page<$item>> for $name {
+            fn from(p: tongxing_core::page::Page<$item>) -> Self {
+                $name { items: p.items, next_cursor: p.next_cursor }
+            }
+        }
+    };
+}
+pub(crate) use page_of;
+
+/// 200 with the record and its `ETag`.
+pub fn with_etag<T: Serialize>(v: Versioned<T>) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag(v.version))).json(v.record)
+}
+
+pub fn page(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<PageRequest> {
+    Ok(PageRequest::parse(limit, cursor)?)
+}

@@ -1,0 +1,53 @@
+use actix_web::{HttpResponse, get, web};
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+use tongxing_core::Error;
+use utoipa::ToSchema;
+
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when healthy.
+    pub status: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations", operation_id = "get_health",
+    responses((status = 200, description = "The process is alive", body = Health)),
+    security(())
+)]
+#[get("/healthz")]
+pub async fn get_health() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations", operation_id = "get_readiness",
+    responses((status = 200, description = "Ready to serve", body = Health)),
+    security(())
+)]
+#[get("/readyz")]
+pub async fn get_readiness(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    state
+        .run(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| Error::Unavailable { detail: format!("the database does not answer: {e}") })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok".into() }))
+}
+
+/// Prometheus metrics: request counts and latency histograms by route and status.
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations", operation_id = "get_metrics",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")),
+    security(())
+)]
+#[get("/metrics")]
+pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+}
