@@ -1,1 +1,10 @@
+//! End-to-end tests: the real service over HTTP, on SQLite and on PostgreSQL.
+#![expect(clippy::unwrap_used, reason = "a test should fail loudly at the first surprise")]
 
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod case_records;
+mod idempotency;
+mod operations;

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, PathError, PayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
@@ -47,11 +47,44 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
                 ));
             }
             let bytes = bytes.await.map_err(|e| payload_error(e.as_error::<PayloadError>()))?;
-            let value: T = serde_json::from_slice(&bytes).map_err(json_error)?;
+            let raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(json_error)?;
+            let mut bad = Vec::new();
+            find_control_characters("", &raw, &mut bad);
+            if !bad.is_empty() {
+                return Err(ApiError::validation(bad));
+            }
+            let value: T = serde_json::from_value(raw).map_err(json_error)?;
             value.validate().map_err(|e| ApiError::validation(flatten(&e)))?;
             let digest = format!("{:x}", Sha256::digest(&bytes));
             Ok(JsonBody { value, digest })
         })
+    }
+}
+
+/// Text may hold tabs and line breaks, but no other control characters: NUL cannot be stored
+/// by PostgreSQL, and the rest are never meant.
+fn find_control_characters(path: &str, v: &serde_json::Value, out: &mut Vec<tongxing_core::FieldError>) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
+            out.push(tongxing_core::FieldError::new(
+                path,
+                "control_character",
+                "text may not contain control characters",
+            ));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_control_characters(&format!("{path}[{i}]"), item, out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                find_control_characters(&p, item, out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -142,15 +175,6 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
-pub fn query_error(e: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        format!("the query string is not acceptable: {e}"),
-    )
-    .into()
-}
-
 pub fn path_error(e: PathError, _: &HttpRequest) -> actix_web::Error {
     let detail = match e {
         PathError::Deserialize(d) => format!("the path is not acceptable: {d}"),
@@ -179,5 +203,67 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_if_match(None).unwrap().0, None);
+    }
+}
+
+/// A query string, parsed strictly: unknown parameters and control characters are refused.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()))
+    }
+}
+
+fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<Query<T>, ApiError> {
+    let bad = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
+    if has_encoded_control(raw) {
+        return Err(bad("the query string may not contain control characters".into()));
+    }
+    web::Query::<T>::from_query(raw)
+        .map(|q| Query(q.into_inner()))
+        .map_err(|e| bad(format!("the query string is not acceptable: {e}")))
+}
+
+/// Whether a raw query string holds a control character, directly or percent-encoded.
+fn has_encoded_control(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = if bytes[i] == b'%' && i + 2 < bytes.len() {
+            match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    i += 2;
+                    (h * 16 + l) as u8
+                }
+                _ => bytes[i],
+            }
+        } else {
+            bytes[i]
+        };
+        if b < 0x20 || b == 0x7f {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_found_encoded_or_not() {
+        assert!(has_encoded_control("q=%00"));
+        assert!(has_encoded_control("q=a%0Ab"));
+        assert!(has_encoded_control("q=%7f"));
+        assert!(!has_encoded_control("q=%E5%B0%8F&limit=3"));
+        assert!(!has_encoded_control("q=100%"));
+        assert!(!has_encoded_control("q=%2"));
     }
 }

@@ -31,7 +31,6 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
             .app_data(
                 web::JsonConfig::default().limit(max_body_bytes).error_handler(extract::json_config_error),
             )
-            .app_data(web::QueryConfig::default().error_handler(extract::query_error))
             .app_data(web::PathConfig::default().error_handler(extract::path_error))
             .service(routes::ops::get_health)
             .service(routes::ops::get_readiness)

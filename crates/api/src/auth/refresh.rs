@@ -12,6 +12,17 @@ use tongxing_store::schema::refresh_tokens;
 use tongxing_store::{DbConnection, map_db_error};
 use uuid::Uuid;
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+struct TokenRow {
+    id: String,
+    family_id: String,
+    user_id: String,
+    expires_at: chrono::NaiveDateTime,
+    used_at: Option<chrono::NaiveDateTime>,
+    revoked_at: Option<chrono::NaiveDateTime>,
+}
+
 fn digest(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
@@ -45,27 +56,14 @@ pub fn issue(
 pub fn spend(conn: &mut DbConnection, token: &str) -> Result<(Uuid, String)> {
     let invalid =
         || Error::unauthenticated("invalid_grant", "the refresh token is invalid, expired or revoked");
-    let row: Option<(
-        String,
-        String,
-        String,
-        chrono::NaiveDateTime,
-        Option<chrono::NaiveDateTime>,
-        Option<chrono::NaiveDateTime>,
-    )> = refresh_tokens::table
+    let row: Option<TokenRow> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(digest(token)))
-        .select((
-            refresh_tokens::id,
-            refresh_tokens::family_id,
-            refresh_tokens::user_id,
-            refresh_tokens::expires_at,
-            refresh_tokens::used_at,
-            refresh_tokens::revoked_at,
-        ))
+        .select(TokenRow::as_select())
         .first(conn)
         .optional()
         .map_err(map_db_error)?;
-    let (row_id, family, user, expires_at, used_at, revoked_at) = row.ok_or_else(invalid)?;
+    let TokenRow { id: row_id, family_id: family, user_id: user, expires_at, used_at, revoked_at } =
+        row.ok_or_else(invalid)?;
     let now = time::to_db(time::now());
     if used_at.is_some() || revoked_at.is_some() {
         revoke_family(conn, &family)?;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{page, page_of, with_etag};
 use crate::auth::Caller;
 use crate::auth::extractor::CASE_STAFF;
-use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
+use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -83,11 +83,10 @@ pub async fn create_child(
 pub async fn list_children(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ChildQuery>,
+    Query(q): Query<ChildQuery>,
 ) -> ApiResult<HttpResponse> {
     caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
-    let q = q.into_inner();
     let filter = ChildFilter {
         region_id: q.region_id,
         household_id: q.household_id,
@@ -213,7 +212,7 @@ pub async fn list_assessments(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    q: web::Query<AssessmentQuery>,
+    Query(q): Query<AssessmentQuery>,
 ) -> ApiResult<HttpResponse> {
     caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{page, page_of, with_etag};
 use crate::auth::Caller;
 use crate::auth::extractor::CASE_STAFF;
-use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
+use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -67,11 +67,10 @@ pub async fn create_consent(
 pub async fn list_consents(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ConsentQuery>,
+    Query(q): Query<ConsentQuery>,
 ) -> ApiResult<HttpResponse> {
     caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
-    let q = q.into_inner();
     let filter = ConsentFilter { child_id: q.child_id, purpose: q.purpose, active: q.active };
     let result = state.run(move |conn| consents::list(conn, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(ConsentPage::from(result)))

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{page, page_of};
 use crate::auth::Caller;
 use crate::auth::extractor::CASE_STAFF;
-use crate::extract::{IdempotencyKey, JsonBody};
+use crate::extract::{IdempotencyKey, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -67,11 +67,10 @@ pub async fn create_contact(
 pub async fn list_contacts(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ContactQuery>,
+    Query(q): Query<ContactQuery>,
 ) -> ApiResult<HttpResponse> {
     caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
-    let q = q.into_inner();
     let filter = ContactFilter {
         child_id: q.child_id,
         household_id: q.household_id,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{page, page_of};
 use crate::auth::Caller;
-use crate::extract::{IdempotencyKey, JsonBody};
+use crate::extract::{IdempotencyKey, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -63,10 +63,9 @@ pub async fn create_region(
 pub async fn list_regions(
     state: web::Data<AppState>,
     _caller: Caller,
-    q: web::Query<RegionQuery>,
+    Query(q): Query<RegionQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page(q.limit, q.cursor.as_deref())?;
-    let q = q.into_inner();
     let filter = RegionFilter { within: q.within, parent_id: q.parent_id, level: q.level, q: q.q };
     let result = state.run(move |conn| regions::list(conn, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(RegionPage::from(result)))

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 use super::{page, page_of};
 use crate::auth::Caller;
 use crate::auth::users::{self, User, UserInput};
-use crate::extract::{IdempotencyKey, JsonBody};
+use crate::extract::{IdempotencyKey, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -55,7 +55,7 @@ pub async fn create_user(
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<UserQuery>,
+    Query(q): Query<UserQuery>,
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
     let page = page(q.limit, q.cursor.as_deref())?;

@@ -1,0 +1,305 @@
+//! Spawns the real service on port 0 with a fresh database (a SQLite file, or a new PostgreSQL
+//! database when TONGXING_TEST_POSTGRES_URL is set) and drives it over HTTP.
+
+use std::net::TcpListener;
+
+use awc::http::StatusCode;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+use tongxing_core::role::Role;
+use tongxing_store::conn::DatabaseUrl;
+
+/// Tests sign forged tokens with this key, so the service under test uses it too.
+pub const TEST_SECRET: &str = "test-signing-key-that-is-long-enough-0123456789";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const POSTGRES_ENV: &str = "TONGXING_TEST_POSTGRES_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+enum DbGuard {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        match self {
+            DbGuard::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            DbGuard::Postgres { admin_url, name } => {
+                if let Ok(mut c) = PgConnection::establish(admin_url) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut c);
+                }
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: awc::Client,
+    pub token: String,
+    pub state: tongxing_api::AppState,
+    _db: DbGuard,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].as_str().is_some_and(|t| t.ends_with(code)));
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string());
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_else(|| panic!("no id in {}", self.body)).to_owned()
+    }
+}
+
+impl TestApp {
+    /// A fresh service on `backend`, with an administrator signed in; `None` for PostgreSQL when
+    /// no test server is configured.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let (url, guard) = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("tongxing-test-{}.db", uuid::Uuid::new_v4()));
+                (DatabaseUrl::Sqlite(path.display().to_string()), DbGuard::Sqlite(path))
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+                    eprintln!("{POSTGRES_ENV} is not set: PostgreSQL test skipped");
+                    return None;
+                };
+                let name = format!("tongxing_test_{}", uuid::Uuid::new_v4().simple());
+                let mut c =
+                    PgConnection::establish(&admin_url).expect("connect to the PostgreSQL test server");
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut c)
+                    .expect("create test database");
+                let (head, _) = admin_url.rsplit_once('/').expect("the URL names a database");
+                let db_url = format!("{head}/{name}");
+                (DatabaseUrl::Postgres(db_url), DbGuard::Postgres { admin_url, name })
+            }
+        };
+        let state = web_block(move || tongxing::prepare(&url, 4, Some(TEST_SECRET), 900, 86_400))
+            .await
+            .expect("prepare");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = tongxing::start(listener, state.clone(), 64 * 1024, 2).expect("start");
+        actix_web::rt::spawn(server);
+        let mut app = TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            client: awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish(),
+            token: String::new(),
+            state,
+            _db: guard,
+        };
+        app.add_user("admin", Role::Admin, ADMIN_PASSWORD).await;
+        app.token = app.login("admin", ADMIN_PASSWORD).await;
+        Some(app)
+    }
+
+    /// Creates a user directly in the store (the way `create-admin` does).
+    pub async fn add_user(&self, username: &str, role: Role, password: &str) -> String {
+        let db = self.state.db.clone();
+        let input = tongxing_api::auth::users::UserInput {
+            id: None,
+            username: username.to_owned(),
+            display_name: username.to_owned(),
+            role,
+            password: password.to_owned(),
+        };
+        web_block(move || {
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            tongxing_api::auth::users::create(&mut conn, input)
+                .map(|u| u.id.to_string())
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .expect("create user")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let r = self
+            .send(
+                "POST",
+                "/api/v1/auth/token",
+                None,
+                Some(json!({"grant_type": "password", "username": username, "password": password})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "login failed: {}", r.body);
+        r.body["access_token"].as_str().expect("access token").to_owned()
+    }
+
+    /// Sends a request. `token` None means the administrator's; pass `Some("")` for none.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let raw = body.map(|b| serde_json::to_vec(&b).expect("json"));
+        self.send_raw(method, path, token, raw.map(|r| ("application/json", r)), headers).await
+    }
+
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        let token = token.unwrap_or(&self.token);
+        if !token.is_empty() {
+            req = req.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let mut res = match body {
+            Some((content_type, bytes)) => {
+                req.insert_header(("content-type", content_type)).send_body(bytes).await
+            }
+            None => req.send().await,
+        }
+        .expect("request sent");
+        let raw = res.body().limit(16 * 1024 * 1024).await.expect("body").to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Resp { status: res.status(), headers: res.headers().clone(), body, raw }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, None, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send("POST", path, None, Some(body), &[]).await
+    }
+
+    /// The id of a reference region by its Chinese name.
+    pub async fn region(&self, name: &str) -> String {
+        let r = self.get(&format!("/api/v1/regions?q={}", urlencode(name))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["name"] == name))
+            .and_then(|i| i["id"].as_str())
+            .unwrap_or_else(|| panic!("no region {name}"))
+            .to_owned()
+    }
+
+    /// Counts the rows of a table, to prove that a refused request wrote nothing.
+    pub async fn count(&self, table: &'static str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let db = self.state.db.clone();
+        web_block(move || {
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+                .get_result::<N>(&mut *conn)
+                .map(|r| r.n)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .expect("count")
+    }
+
+    pub async fn counts(&self) -> Vec<i64> {
+        let mut out = Vec::new();
+        for t in [
+            "households",
+            "guardians",
+            "children",
+            "assessments",
+            "contacts",
+            "consents",
+            "idempotency_keys",
+            "regions",
+            "users",
+        ] {
+            out.push(self.count(t).await);
+        }
+        out
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn web_block<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    actix_web::web::block(f).await.map_err(|e| e.to_string())?
+}
+
+/// Runs an async test scenario on SQLite, and on PostgreSQL when configured.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[actix_web::test]
+                async fn sqlite() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.expect("sqlite app");
+                    super::$scenario(app).await;
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                        super::$scenario(app).await;
+                    }
+                }
+            }
+        )+
+    };
+}
