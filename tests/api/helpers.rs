@@ -13,6 +13,8 @@ use tongxing_store::conn::DatabaseUrl;
 pub const TEST_SECRET: &str = "test-signing-key-that-is-long-enough-0123456789";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const POSTGRES_ENV: &str = "TONGXING_TEST_POSTGRES_URL";
+/// Set by CI so that a missing PostgreSQL fails the run instead of skipping half of it.
+pub const REQUIRE_POSTGRES_ENV: &str = "TONGXING_TEST_REQUIRE_POSTGRES";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -96,6 +98,10 @@ impl TestApp {
             }
             Backend::Postgres => {
                 let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+                    assert!(
+                        std::env::var_os(REQUIRE_POSTGRES_ENV).is_none(),
+                        "{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not"
+                    );
                     eprintln!("{POSTGRES_ENV} is not set: PostgreSQL test skipped");
                     return None;
                 };
