@@ -123,7 +123,8 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
         .map(|(status, _, _)| *status)
         .filter(|status| match *status {
             "400" => api,
-            "401" | "403" => api && !public,
+            "401" => api,
+            "403" => api && !public,
             "404" => has_id,
             "409" => has_body && !public,
             "412" => conditional,
