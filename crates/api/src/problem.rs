@@ -25,6 +25,9 @@ pub struct Problem {
     /// For validation errors: each invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// For some conflicts: the record this one conflicts with (e.g. the active pairing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicting_id: Option<uuid::Uuid>,
 }
 
 /// One invalid field of a request.
@@ -53,6 +56,7 @@ pub struct ApiError {
     detail: String,
     errors: Vec<ProblemField>,
     retry_after: Option<u32>,
+    conflicting_id: Option<uuid::Uuid>,
 }
 
 impl ApiError {
@@ -63,6 +67,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            conflicting_id: None,
         }
     }
 
@@ -85,7 +90,11 @@ impl From<Error> for ApiError {
             Error::NotFound { resource } => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {resource}"))
             }
-            Error::Conflict { code, detail } => ApiError::new(StatusCode::CONFLICT, code, detail),
+            Error::Conflict { code, detail, related } => {
+                let mut e = ApiError::new(StatusCode::CONFLICT, code, detail);
+                e.conflicting_id = related;
+                e
+            }
             Error::PreconditionFailed => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale_version",
@@ -138,6 +147,7 @@ impl ResponseError for ApiError {
                     message: e.message.clone(),
                 })
                 .collect(),
+            conflicting_id: self.conflicting_id,
         };
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));

@@ -6,7 +6,7 @@
 //! that the caller decides the transaction.
 
 #[macro_use]
-mod text_enum;
+extern crate tongxing_core;
 
 pub mod assessments;
 pub mod children;
@@ -17,4 +17,4 @@ pub mod lifecycle;
 pub mod regions;
 mod util;
 
-pub use util::Versioned;
+pub use tongxing_core::record::Versioned;

@@ -30,7 +30,7 @@ pub enum Error {
     NotFound { resource: &'static str },
     /// The request conflicts with the state of the record (illegal transition, duplicate, ...).
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: &'static str, detail: String, related: Option<uuid::Uuid> },
     /// `If-Match` named a version that is no longer current.
     #[error("the record has changed since it was read")]
     PreconditionFailed,
@@ -59,7 +59,12 @@ impl Error {
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Error::Conflict { code, detail: detail.into() }
+        Error::Conflict { code, detail: detail.into(), related: None }
+    }
+
+    /// A conflict with another record, whose id the client can follow.
+    pub fn conflict_with(code: &'static str, detail: impl Into<String>, related: uuid::Uuid) -> Self {
+        Error::Conflict { code, detail: detail.into(), related: Some(related) }
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {

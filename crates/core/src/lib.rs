@@ -4,7 +4,9 @@ pub mod error;
 pub mod id;
 pub mod national_id;
 pub mod page;
+pub mod record;
 pub mod role;
+mod text_enum;
 pub mod time;
 
 pub use error::{Error, FieldError, Result};

@@ -91,3 +91,11 @@ fn unavailable(message: &str) -> Error {
     tracing::warn!(error = message, "database unavailable");
     Error::Unavailable { detail: "the database is not available; retry shortly".into() }
 }
+
+/// Maps a `NotFound` from a single-row query to the named resource.
+pub fn not_found_as(resource: &'static str) -> impl Fn(DieselError) -> Error {
+    move |e| match e {
+        DieselError::NotFound => Error::not_found(resource),
+        other => map_db_error(other),
+    }
+}

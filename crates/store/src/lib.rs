@@ -8,4 +8,4 @@ pub mod schema;
 pub mod settings;
 
 pub use conn::{Backend, Db, DbConnection, PooledConn, transaction};
-pub use error::map_db_error;
+pub use error::{map_db_error, not_found_as};

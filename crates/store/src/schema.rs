@@ -198,6 +198,100 @@ diesel::joinable!(child_status_changes -> children (child_id));
 diesel::joinable!(assessments -> children (child_id));
 diesel::joinable!(consents -> children (child_id));
 
+diesel::table! {
+    mentors (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        name -> Text,
+        organisation -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    pairings (id) {
+        id -> Text,
+        mentor_id -> Text,
+        child_id -> Text,
+        status -> Text,
+        started_on -> Nullable<Date>,
+        ended_on -> Nullable<Date>,
+        end_reason -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    pair_contacts (id) {
+        id -> Text,
+        pairing_id -> Text,
+        occurred_at -> Timestamp,
+        kind -> Text,
+        topics -> Text,
+        duration_minutes -> Nullable<Integer>,
+        commemorative -> Bool,
+        title -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cadence_rules (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        subject -> Text,
+        counted_kinds -> Text,
+        commemorative_only -> Bool,
+        period -> Text,
+        at_risk_days -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    cadence_rule_versions (id) {
+        id -> Text,
+        rule_id -> Text,
+        effective_from -> Date,
+        minimum -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    compliance_exemptions (id) {
+        id -> Text,
+        rule_id -> Text,
+        subject_id -> Text,
+        period_start -> Date,
+        reason -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(pairings -> mentors (mentor_id));
+diesel::joinable!(pairings -> children (child_id));
+diesel::joinable!(pair_contacts -> pairings (pairing_id));
+diesel::joinable!(cadence_rule_versions -> cadence_rules (rule_id));
+diesel::joinable!(compliance_exemptions -> cadence_rules (rule_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
     counters,
@@ -211,5 +305,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     child_status_changes,
     assessments,
     contacts,
-    consents
+    consents,
+    mentors,
+    pairings,
+    pair_contacts,
+    cadence_rules,
+    cadence_rule_versions,
+    compliance_exemptions
 );

@@ -1,6 +1,8 @@
 //! Enums stored as text and exchanged as snake_case strings.
 
-/// Declares an enum with its wire and storage names, and `as_str` / `parse`.
+/// Declares an enum with its wire and storage names, its OpenAPI schema, and `as_str` /
+/// `from_db`. The calling crate needs `serde` and `utoipa`.
+#[macro_export]
 macro_rules! text_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*

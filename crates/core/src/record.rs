@@ -1,0 +1,61 @@
+//! Helpers every record type shares: versions for `ETag`/`If-Match`, stored ids, text.
+
+use uuid::Uuid;
+
+use crate::{Error, Result};
+
+/// A record with the version that its `ETag` carries.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    pub record: T,
+    pub version: i32,
+}
+
+/// Checks `If-Match` against the stored version; the update itself re-checks it atomically.
+pub fn check_version(stored: i32, expected: i32) -> Result<()> {
+    if stored == expected { Ok(()) } else { Err(Error::PreconditionFailed) }
+}
+
+/// Reads an id stored as text; a bad one is a storage fault.
+pub fn parse_id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|e| Error::internal(format!("bad id `{raw}` in the database: {e}")))
+}
+
+pub fn parse_opt_id(raw: Option<&str>) -> Result<Option<Uuid>> {
+    raw.map(parse_id).transpose()
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with the wildcards in `text` escaped by `\`.
+pub fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+/// Trims optional text; blank becomes absent.
+pub fn clean(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(contains_pattern("王_100%"), "%王\\_100\\%%");
+    }
+
+    #[test]
+    fn blank_text_is_absent() {
+        assert_eq!(clean(Some("  ".into())), None);
+        assert_eq!(clean(Some(" 王 ".into())).as_deref(), Some("王"));
+    }
+}
