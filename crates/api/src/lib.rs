@@ -61,7 +61,24 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
                     .service(routes::consents::create_consent)
                     .service(routes::consents::list_consents)
                     .service(routes::consents::get_consent)
-                    .service(routes::consents::withdraw_consent),
+                    .service(routes::consents::withdraw_consent)
+                    .service(routes::mentors::create_mentor)
+                    .service(routes::mentors::list_mentors)
+                    .service(routes::mentors::get_mentor)
+                    .service(routes::mentors::update_mentor)
+                    .service(routes::pairings::create_pairing)
+                    .service(routes::pairings::list_pairings)
+                    .service(routes::pairings::get_pairing)
+                    .service(routes::pairings::change_pairing_status)
+                    .service(routes::pairings::create_pair_contact)
+                    .service(routes::pairings::list_pair_contacts)
+                    .service(routes::pairings::get_pairing_compliance)
+                    .service(routes::compliance::list_compliance_alerts)
+                    .service(routes::compliance::create_compliance_exemption)
+                    .service(routes::compliance::list_compliance_exemptions)
+                    .service(routes::compliance::list_cadence_rules)
+                    .service(routes::compliance::create_cadence_rule)
+                    .service(routes::compliance::change_cadence_rule_minimum),
             )
             .default_service(web::to(not_found));
     }

@@ -65,6 +65,17 @@ impl PageRequest {
     }
 }
 
+/// An opaque cursor over any sort key (`kind` tags what the key belongs to).
+pub fn encode_key(kind: &str, key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{key}"))
+}
+
+pub fn decode_key(kind: &str, cursor: &str) -> Result<String> {
+    let bad = || Error::field("cursor", "invalid_cursor", "the cursor is not one this service issued");
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
+    text.strip_prefix(kind).and_then(|t| t.strip_prefix(':')).map(str::to_owned).ok_or_else(bad)
+}
+
 pub fn encode_cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{PREFIX}{id}"))
 }

@@ -9,3 +9,8 @@
 extern crate tongxing_core;
 
 pub mod cadence;
+pub mod compliance;
+pub mod contacts;
+pub mod mentors;
+pub mod pairings;
+pub mod rules;

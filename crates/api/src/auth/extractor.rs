@@ -60,3 +60,6 @@ fn authenticate(req: &HttpRequest) -> Result<Caller> {
         .map_err(|_| Error::unauthenticated("invalid_token", "the access token is invalid"))?;
     Ok(Caller { user_id, role: claims.role })
 }
+
+/// Who coordinates the programmes: pairings, rules, exemptions.
+pub const COORDINATORS: &[Role] = &[Role::Admin, Role::Coordinator];

@@ -3,10 +3,13 @@
 
 pub mod auth;
 pub mod children;
+pub mod compliance;
 pub mod consents;
 pub mod contacts;
 pub mod households;
+pub mod mentors;
 pub mod ops;
+pub mod pairings;
 pub mod regions;
 pub mod users;
 

@@ -1,0 +1,279 @@
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use tongxing_core::role::Role;
+use tongxing_core::{Error, Result};
+use tongxing_pairing::compliance::{self, ComplianceTimeline};
+use tongxing_pairing::contacts::{self, PairContact, PairContactInput};
+use tongxing_pairing::mentors;
+use tongxing_pairing::pairings::{
+    self, Pairing, PairingFilter, PairingInput, PairingStatus, PairingStatusChange,
+};
+use tongxing_store::{DbConnection, transaction};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{page, page_of, with_etag};
+use crate::auth::Caller;
+use crate::auth::extractor::COORDINATORS;
+use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
+use crate::idempotency::{self, Create};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+page_of!(PairingPage, Pairing);
+page_of!(PairContactPage, PairContact);
+
+/// Who may see pairings: coordinators and caseworkers all of them, a mentor only their own.
+const PAIRING_READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Caseworker, Role::Mentor];
+/// Who may log a pair contact: coordinators, and the pairing's own mentor.
+const CONTACT_WRITERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Mentor];
+
+/// The pairing, if the caller may see it; another mentor's pairing is "not found".
+fn visible_pairing(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<Pairing> {
+    let p = pairings::get(conn, id)?.record;
+    if caller.role == Role::Mentor && mentors::of_user(conn, caller.user_id)? != Some(p.mentor_id) {
+        return Err(Error::not_found("pairing"));
+    }
+    Ok(p)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PairingQuery {
+    pub mentor_id: Option<Uuid>,
+    pub child_id: Option<Uuid>,
+    pub status: Option<PairingStatus>,
+    /// Only pairings of children in this region's subtree.
+    pub region_id: Option<Uuid>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ComplianceQuery {
+    /// First day (Asia/Shanghai); the pairing's first day when absent.
+    pub from: Option<NaiveDate>,
+    /// Last day (Asia/Shanghai); today when absent.
+    pub to: Option<NaiveDate>,
+    /// Only this rule.
+    pub rule_id: Option<Uuid>,
+}
+
+/// Propose a pairing of one mentor with one child (coordinators).
+#[utoipa::path(
+    post, path = "/api/v1/pairings", tag = "pairings", operation_id = "create_pairing",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
+    request_body(content = PairingInput, example = json!({"mentor_id": "0190f0a0-0000-7000-8000-000000000005", "child_id": "0190f0a0-0000-7000-8000-000000000004"})),
+    responses((status = 201, description = "Created in `proposed`; `ETag` carries the version", body = Pairing))
+)]
+#[post("/pairings")]
+pub async fn create_pairing(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<PairingInput>,
+) -> ApiResult<HttpResponse> {
+    caller.require(COORDINATORS)?;
+    let create =
+        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let (input, actor) = (body.value, caller.user_id);
+    idempotency::create(&state, create, move |conn| {
+        let p = pairings::create(conn, input, actor)?;
+        Ok((p.record, Some(p.version)))
+    })
+    .await
+}
+
+/// List pairings; a mentor sees only their own.
+#[utoipa::path(
+    get, path = "/api/v1/pairings", tag = "pairings", operation_id = "list_pairings",
+    params(PairingQuery),
+    responses((status = 200, description = "A page of pairings", body = PairingPage))
+)]
+#[get("/pairings")]
+pub async fn list_pairings(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<PairingQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(PAIRING_READERS)?;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let mut filter = PairingFilter {
+        mentor_id: q.mentor_id,
+        child_id: q.child_id,
+        status: q.status,
+        region_id: q.region_id,
+    };
+    let result = state
+        .run(move |conn| {
+            if caller.role == Role::Mentor {
+                let own = mentors::of_user(conn, caller.user_id)?;
+                match own {
+                    Some(m) if filter.mentor_id.is_none_or(|x| x == m) => filter.mentor_id = Some(m),
+                    _ => return Ok(tongxing_core::page::Page { items: Vec::new(), next_cursor: None }),
+                }
+            }
+            pairings::list(conn, &filter, page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(PairingPage::from(result)))
+}
+
+/// Read a pairing.
+#[utoipa::path(
+    get, path = "/api/v1/pairings/{id}", tag = "pairings", operation_id = "get_pairing",
+    params(("id" = Uuid, Path, description = "Pairing id")),
+    responses((status = 200, description = "The pairing; `ETag` carries the version", body = Pairing))
+)]
+#[get("/pairings/{id}")]
+pub async fn get_pairing(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    caller.require(PAIRING_READERS)?;
+    let id = id.into_inner();
+    Ok(with_etag(
+        state
+            .run(move |conn| {
+                visible_pairing(conn, caller, id)?;
+                pairings::get(conn, id)
+            })
+            .await?,
+    ))
+}
+
+/// Start or end a pairing (coordinators).
+///
+/// `proposed → active` (from `effective_on`) and `active → ended` (with a reason; a proposal can
+/// be withdrawn the same way). A mentor or child with another active pairing is refused with 409
+/// and the other pairing's id in `conflicting_id`.
+#[utoipa::path(
+    post, path = "/api/v1/pairings/{id}/status", tag = "pairings", operation_id = "change_pairing_status",
+    params(
+        ("id" = Uuid, Path, description = "Pairing id"),
+        ("If-Match" = Option<String>, Header, description = "When given, applies only to this version"),
+    ),
+    request_body(content = PairingStatusChange, example = json!({"status": "active", "effective_on": "2023-12-29"})),
+    responses((status = 200, description = "The pairing after the change", body = Pairing))
+)]
+#[post("/pairings/{id}/status")]
+pub async fn change_pairing_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<PairingStatusChange>,
+) -> ApiResult<HttpResponse> {
+    caller.require(COORDINATORS)?;
+    let (id, change) = (id.into_inner(), body.value);
+    let result = state
+        .run(move |conn| {
+            transaction(conn, |c| pairings::change_status(c, id, change, if_match.0))
+                .map_err(|e| pairings::explain_conflict(conn, id, e))
+        })
+        .await?;
+    Ok(with_etag(result))
+}
+
+/// Log a contact between the mentor and the child (coordinators, or the pairing's mentor).
+#[utoipa::path(
+    post, path = "/api/v1/pairings/{id}/contacts", tag = "pairings", operation_id = "create_pair_contact",
+    params(
+        ("id" = Uuid, Path, description = "Pairing id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response"),
+    ),
+    request_body(content = PairContactInput, example = json!({
+        "occurred_at": "2024-01-20T09:00:00+08:00", "kind": "centre_visit", "topics": ["study_guidance", "talk"], "duration_minutes": 90
+    })),
+    responses((status = 201, description = "Created", body = PairContact))
+)]
+#[post("/pairings/{id}/contacts")]
+pub async fn create_pair_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: JsonBody<PairContactInput>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CONTACT_WRITERS)?;
+    let create =
+        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let (pairing, input) = (id.into_inner(), body.value);
+    idempotency::create(&state, create, move |conn| {
+        visible_pairing(conn, caller, pairing)?;
+        Ok((contacts::create(conn, pairing, input, caller.user_id)?, None))
+    })
+    .await
+}
+
+/// List a pairing's contacts.
+#[utoipa::path(
+    get, path = "/api/v1/pairings/{id}/contacts", tag = "pairings", operation_id = "list_pair_contacts",
+    params(("id" = Uuid, Path, description = "Pairing id"), PageQuery),
+    responses((status = 200, description = "A page of contacts", body = PairContactPage))
+)]
+#[get("/pairings/{id}/contacts")]
+pub async fn list_pair_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(PAIRING_READERS)?;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let pairing = id.into_inner();
+    let result = state
+        .run(move |conn| {
+            visible_pairing(conn, caller, pairing)?;
+            contacts::list(conn, pairing, page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(PairContactPage::from(result)))
+}
+
+/// A pairing's compliance timeline: per rule, the status of every period.
+///
+/// Periods are calendar months, years or ISO weeks in Asia/Shanghai; each counts the contacts
+/// inside both the period and the pairing's active interval. Statuses: `met`, `open`,
+/// `at_risk`, `missed`, `exempt`.
+#[utoipa::path(
+    get, path = "/api/v1/pairings/{id}/compliance", tag = "pairings", operation_id = "get_pairing_compliance",
+    params(("id" = Uuid, Path, description = "Pairing id"), ComplianceQuery),
+    responses((status = 200, description = "The timeline", body = ComplianceTimeline))
+)]
+#[get("/pairings/{id}/compliance")]
+pub async fn get_pairing_compliance(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    Query(q): Query<ComplianceQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(PAIRING_READERS)?;
+    let pairing = id.into_inner();
+    let timeline = state
+        .run(move |conn| {
+            visible_pairing(conn, caller, pairing)?;
+            compliance::pairing_timeline(conn, pairing, q.from, q.to, q.rule_id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(timeline))
+}

@@ -1,0 +1,475 @@
+//! Compliance: a relationship's timeline per rule (the engine over its stored activities), the
+//! exemptions coordinators record, and the list of what is at risk or missed now, counted by
+//! the database.
+
+use chrono::{Duration, NaiveDate};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Text, Timestamp};
+use serde::{Deserialize, Serialize};
+use tongxing_cases::regions::subtree_prefix;
+use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
+use tongxing_core::record::parse_id;
+use tongxing_core::{Error, Result, id, time};
+use tongxing_store::schema::{compliance_exemptions, pair_contacts};
+use tongxing_store::{Backend, DbConnection, map_db_error};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::cadence::{self, Activity, Exemption, Period, PeriodEvaluation, PeriodKind, PeriodStatus};
+use crate::pairings;
+use crate::rules::{self, CadenceRule, RuleSubject};
+
+/// The longest timeline one request may ask for.
+const MAX_RANGE_DAYS: i64 = 3660;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RuleTimeline {
+    pub rule_id: Uuid,
+    pub rule_code: String,
+    pub rule_name: String,
+    pub period: PeriodKind,
+    pub periods: Vec<PeriodEvaluation>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComplianceTimeline {
+    pub subject_id: Uuid,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The day the open periods were judged against (Asia/Shanghai).
+    pub today: NaiveDate,
+    pub rules: Vec<RuleTimeline>,
+}
+
+fn counted_activities(
+    conn: &mut DbConnection,
+    pairing: Uuid,
+    rule: &CadenceRule,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Activity>> {
+    let lower = time::to_db(time::start_of_local_day(Period::containing(rule.period, from).start));
+    let upper =
+        time::to_db(time::start_of_local_day(Period::containing(rule.period, to).end + Duration::days(1)));
+    let mut q = pair_contacts::table
+        .filter(pair_contacts::pairing_id.eq(pairing.to_string()))
+        .filter(pair_contacts::kind.eq_any(&rule.counted_kinds))
+        .filter(pair_contacts::occurred_at.ge(lower))
+        .filter(pair_contacts::occurred_at.lt(upper))
+        .select((pair_contacts::id, pair_contacts::occurred_at))
+        .into_boxed();
+    if rule.commemorative_only {
+        q = q.filter(pair_contacts::commemorative.eq(true));
+    }
+    let rows: Vec<(String, chrono::NaiveDateTime)> = q.load(conn).map_err(map_db_error)?;
+    rows.into_iter().map(|(id, at)| Ok(Activity { id: parse_id(&id)?, at: time::from_db(at) })).collect()
+}
+
+fn exemptions_of(conn: &mut DbConnection, rule: Uuid, subject: Uuid) -> Result<Vec<Exemption>> {
+    let rows: Vec<(NaiveDate, String)> = compliance_exemptions::table
+        .filter(compliance_exemptions::rule_id.eq(rule.to_string()))
+        .filter(compliance_exemptions::subject_id.eq(subject.to_string()))
+        .select((compliance_exemptions::period_start, compliance_exemptions::reason))
+        .load(conn)
+        .map_err(map_db_error)?;
+    Ok(rows.into_iter().map(|(period_start, reason)| Exemption { period_start, reason }).collect())
+}
+
+/// A pairing's timeline for every active pairing rule (or one), over `from..=to` (defaults: the
+/// pairing's first day, and today).
+pub fn pairing_timeline(
+    conn: &mut DbConnection,
+    pairing: Uuid,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    rule: Option<Uuid>,
+) -> Result<ComplianceTimeline> {
+    let p = pairings::get(conn, pairing)?.record;
+    let today = time::today();
+    let from = from.or(p.started_on).unwrap_or(today);
+    let to = to.unwrap_or(today);
+    if from > to {
+        return Err(Error::field("from", "after_to", "`from` is after `to`"));
+    }
+    if (to - from).num_days() > MAX_RANGE_DAYS {
+        return Err(Error::field(
+            "to",
+            "range_too_long",
+            format!("ask for at most {MAX_RANGE_DAYS} days at once"),
+        ));
+    }
+    let mut rules = rules::list(conn, Some(RuleSubject::Pairing), true)?;
+    if let Some(r) = rule {
+        rules.retain(|x| x.id == r);
+        if rules.is_empty() {
+            return Err(Error::field("rule_id", "not_found", "no active pairing rule with this id"));
+        }
+    }
+    let mut out = Vec::new();
+    for rule in rules {
+        let periods = match p.started_on {
+            None => Vec::new(),
+            Some(start) => {
+                let acts = counted_activities(conn, pairing, &rule, from.max(start), to)?;
+                let ex = exemptions_of(conn, rule.id, pairing)?;
+                cadence::evaluate(&rule.spec(), (start, p.ended_on), &acts, &ex, (from, to), today)
+            }
+        };
+        out.push(RuleTimeline {
+            rule_id: rule.id,
+            rule_code: rule.code,
+            rule_name: rule.name,
+            period: rule.period,
+            periods,
+        });
+    }
+    Ok(ComplianceTimeline { subject_id: pairing, from, to, today, rules: out })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComplianceExemption {
+    pub id: Uuid,
+    pub rule_id: Uuid,
+    /// The pairing (or enrolment) exempted.
+    pub subject_id: Uuid,
+    /// The period, labelled as in timelines (`2024-03`, `2024-W05`, `2024`).
+    pub period: String,
+    pub period_start: NaiveDate,
+    pub reason: String,
+    pub recorded_by: Uuid,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ExemptionInput {
+    /// Client-chosen id (UUID); generated when absent.
+    pub id: Option<Uuid>,
+    pub rule_id: Uuid,
+    pub subject_id: Uuid,
+    /// The period to exempt, in the rule's labels: `2024-03`, `2024-W05` or `2024`.
+    #[validate(length(min = 4, max = 8))]
+    pub period: String,
+    #[validate(length(min = 1, max = 1000))]
+    pub reason: String,
+}
+
+pub fn record_exemption(
+    conn: &mut DbConnection,
+    input: ExemptionInput,
+    actor: Uuid,
+) -> Result<ComplianceExemption> {
+    let rule = rules::get(conn, input.rule_id)
+        .map_err(|_| Error::field("rule_id", "not_found", "no cadence rule with this id"))?;
+    let period = Period::parse(rule.period, &input.period).ok_or_else(|| {
+        Error::field(
+            "period",
+            "format",
+            format!("not a {} label (e.g. 2024-03, 2024-W05, 2024)", rule.period),
+        )
+    })?;
+    if period.start > time::today() {
+        return Err(Error::field("period", "in_future", "a period that has not begun cannot be exempted"));
+    }
+    if input.reason.trim().is_empty() {
+        return Err(Error::field("reason", "blank", "an exemption needs a reason"));
+    }
+    match rule.subject {
+        RuleSubject::Pairing => {
+            pairings::get(conn, input.subject_id)
+                .map_err(|_| Error::field("subject_id", "not_found", "no pairing with this id"))?;
+        }
+        RuleSubject::CounsellingEnrolment => {
+            return Err(Error::field(
+                "rule_id",
+                "unsupported",
+                "counselling enrolments are not recorded yet",
+            ));
+        }
+    }
+    let id = input.id.unwrap_or_else(id::new_id);
+    diesel::insert_into(compliance_exemptions::table)
+        .values((
+            compliance_exemptions::id.eq(id.to_string()),
+            compliance_exemptions::rule_id.eq(input.rule_id.to_string()),
+            compliance_exemptions::subject_id.eq(input.subject_id.to_string()),
+            compliance_exemptions::period_start.eq(period.start),
+            compliance_exemptions::reason.eq(input.reason.trim()),
+            compliance_exemptions::recorded_by.eq(actor.to_string()),
+            compliance_exemptions::created_at.eq(time::to_db(time::now())),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    Ok(ComplianceExemption {
+        id,
+        rule_id: input.rule_id,
+        subject_id: input.subject_id,
+        period: period.label(),
+        period_start: period.start,
+        reason: input.reason.trim().to_owned(),
+        recorded_by: actor,
+    })
+}
+
+pub fn list_exemptions(
+    conn: &mut DbConnection,
+    subject: Option<Uuid>,
+    rule: Option<Uuid>,
+    page: PageRequest,
+) -> Result<Page<ComplianceExemption>> {
+    let mut q = compliance_exemptions::table.order(compliance_exemptions::id.asc()).into_boxed();
+    if let Some(s) = subject {
+        q = q.filter(compliance_exemptions::subject_id.eq(s.to_string()));
+    }
+    if let Some(r) = rule {
+        q = q.filter(compliance_exemptions::rule_id.eq(r.to_string()));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(compliance_exemptions::id.gt(after.to_string()));
+    }
+    let rows: Vec<(String, String, String, NaiveDate, String, String)> = q
+        .select((
+            compliance_exemptions::id,
+            compliance_exemptions::rule_id,
+            compliance_exemptions::subject_id,
+            compliance_exemptions::period_start,
+            compliance_exemptions::reason,
+            compliance_exemptions::recorded_by,
+        ))
+        .limit(page.fetch())
+        .load(conn)
+        .map_err(map_db_error)?;
+    let rules = rules::list(conn, None, false)?;
+    let items = rows
+        .into_iter()
+        .map(|(id, rule_id, subject_id, period_start, reason, recorded_by)| {
+            let kind =
+                rules.iter().find(|r| r.id.to_string() == rule_id).map_or(PeriodKind::Month, |r| r.period);
+            Ok(ComplianceExemption {
+                id: parse_id(&id)?,
+                rule_id: parse_id(&rule_id)?,
+                subject_id: parse_id(&subject_id)?,
+                period: Period::containing(kind, period_start).label(),
+                period_start,
+                reason,
+                recorded_by: parse_id(&recorded_by)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |e| e.id))
+}
+
+/// Something that needs a coordinator's attention now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComplianceAlert {
+    /// `missed` (the last closed period) or `at_risk` (the current one).
+    pub status: PeriodStatus,
+    pub rule_id: Uuid,
+    pub rule_code: String,
+    pub subject: RuleSubject,
+    pub subject_id: Uuid,
+    pub mentor_id: Uuid,
+    pub child_id: Uuid,
+    pub period: String,
+    /// The last day of the period's window.
+    pub deadline: NaiveDate,
+    pub count: i64,
+    pub minimum: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub region_id: Option<Uuid>,
+    pub mentor_id: Option<Uuid>,
+    pub rule_id: Option<Uuid>,
+    pub status: Option<PeriodStatus>,
+}
+
+#[derive(QueryableByName)]
+struct AlertRow {
+    #[diesel(sql_type = Text)]
+    subject_id: String,
+    #[diesel(sql_type = Text)]
+    mentor_id: String,
+    #[diesel(sql_type = Text)]
+    child_id: String,
+    #[diesel(sql_type = Date)]
+    started_on: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    current_count: i64,
+    #[diesel(sql_type = BigInt)]
+    previous_count: i64,
+    #[diesel(sql_type = BigInt)]
+    current_exempt: i64,
+    #[diesel(sql_type = BigInt)]
+    previous_exempt: i64,
+}
+
+/// Active pairings whose current period is at risk or whose last closed period was missed,
+/// most urgent first (missed before at risk, earlier deadline first). The database counts the
+/// activities per pairing (one query per rule); only the alerts come back.
+pub fn alerts(
+    conn: &mut DbConnection,
+    filter: &AlertFilter,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<ComplianceAlert>> {
+    let today = time::today();
+    let prefix = filter.region_id.map(|r| subtree_prefix(conn, r, "region_id")).transpose()?;
+    let mut rules = rules::list(conn, Some(RuleSubject::Pairing), true)?;
+    if let Some(r) = filter.rule_id {
+        rules.retain(|x| x.id == r);
+        if rules.is_empty() {
+            return Err(Error::field("rule_id", "not_found", "no active pairing rule with this id"));
+        }
+    }
+    let after = cursor.map(|c| decode_key("alerts", c)).transpose()?;
+    let mut out = Vec::new();
+    for rule in &rules {
+        let spec = rule.spec();
+        let current = Period::containing(rule.period, today);
+        let previous = Period::containing(rule.period, current.start - Duration::days(1));
+        let (cur_min, prev_min) =
+            (i64::from(spec.minimum_for(&current)), i64::from(spec.minimum_for(&previous)));
+        let at_risk_now = (current.end - today).num_days() < i64::from(spec.at_risk_days);
+        let rows = alert_rows(conn, rule, current, previous, prefix.as_deref(), filter.mentor_id)?;
+        for r in rows {
+            let mut push = |status: PeriodStatus, period: Period, count: i64, minimum: i64| -> Result<()> {
+                out.push(ComplianceAlert {
+                    status,
+                    rule_id: rule.id,
+                    rule_code: rule.code.clone(),
+                    subject: RuleSubject::Pairing,
+                    subject_id: parse_id(&r.subject_id)?,
+                    mentor_id: parse_id(&r.mentor_id)?,
+                    child_id: parse_id(&r.child_id)?,
+                    period: period.label(),
+                    deadline: period.end,
+                    count,
+                    minimum,
+                });
+                Ok(())
+            };
+            if r.started_on <= previous.end && r.previous_count < prev_min && r.previous_exempt == 0 {
+                push(PeriodStatus::Missed, previous, r.previous_count, prev_min)?;
+            }
+            if at_risk_now && r.current_count < cur_min && r.current_exempt == 0 {
+                push(PeriodStatus::AtRisk, current, r.current_count, cur_min)?;
+            }
+        }
+    }
+    if let Some(status) = filter.status {
+        out.retain(|a| a.status == status);
+    }
+    out.sort_by_cached_key(sort_key);
+    if let Some(after) = after {
+        out.retain(|a| sort_key(a) > after);
+    }
+    let limit_usize = usize::try_from(limit).unwrap_or(0);
+    let next_cursor =
+        (out.len() > limit_usize).then(|| encode_key("alerts", &sort_key(&out[limit_usize - 1])));
+    out.truncate(limit_usize);
+    Ok(Page { items: out, next_cursor })
+}
+
+fn sort_key(a: &ComplianceAlert) -> String {
+    let rank = if a.status == PeriodStatus::Missed { 0 } else { 1 };
+    format!("{rank}|{}|{}|{}", a.deadline, a.subject_id, a.rule_code)
+}
+
+fn alert_rows(
+    conn: &mut DbConnection,
+    rule: &CadenceRule,
+    current: Period,
+    previous: Period,
+    region_prefix: Option<&str>,
+    mentor: Option<Uuid>,
+) -> Result<Vec<AlertRow>> {
+    // The counted kinds are checked names of a closed set, so they are written into the SQL;
+    // every other value is bound.
+    let kinds: Vec<String> = rule
+        .counted_kinds
+        .iter()
+        .filter(|k| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .map(|k| format!("'{k}'"))
+        .collect();
+    let kinds = if kinds.is_empty() { "''".to_owned() } else { kinds.join(", ") };
+    let commemorative = if rule.commemorative_only { " AND c.commemorative = TRUE" } else { "" };
+    let count = format!(
+        "(SELECT COUNT(*) FROM pair_contacts c WHERE c.pairing_id = p.id AND c.kind IN ({kinds}){commemorative} \
+         AND c.occurred_at >= ? AND c.occurred_at < ?)"
+    );
+    let exempt = "(SELECT COUNT(*) FROM compliance_exemptions e WHERE e.rule_id = ? AND e.subject_id = p.id AND e.period_start = ?)";
+    let mut sql = format!(
+        "SELECT p.id AS subject_id, p.mentor_id AS mentor_id, p.child_id AS child_id, p.started_on AS started_on, \
+         {count} AS current_count, {count} AS previous_count, {exempt} AS current_exempt, {exempt} AS previous_exempt \
+         FROM pairings p JOIN children ch ON ch.id = p.child_id WHERE p.status = 'active'"
+    );
+    if region_prefix.is_some() {
+        sql.push_str(" AND ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)");
+    }
+    if mentor.is_some() {
+        sql.push_str(" AND p.mentor_id = ?");
+    }
+    let sql = numbered(conn.backend(), &sql);
+    let bound = |p: Period| {
+        (
+            time::to_db(time::start_of_local_day(p.start)),
+            time::to_db(time::start_of_local_day(p.end + Duration::days(1))),
+        )
+    };
+    let (cur_lo, cur_hi) = bound(current);
+    let (prev_lo, prev_hi) = bound(previous);
+    let rule_id = rule.id.to_string();
+    let q = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Timestamp, _>(cur_lo)
+        .bind::<Timestamp, _>(cur_hi)
+        .bind::<Timestamp, _>(prev_lo)
+        .bind::<Timestamp, _>(prev_hi)
+        .bind::<Text, _>(rule_id.clone())
+        .bind::<Date, _>(current.start)
+        .bind::<Text, _>(rule_id)
+        .bind::<Date, _>(previous.start);
+    let q = match region_prefix {
+        Some(prefix) => q.bind::<Text, _>(format!("{prefix}%")),
+        None => q,
+    };
+    let q = match mentor {
+        Some(m) => q.bind::<Text, _>(m.to_string()),
+        None => q,
+    };
+    q.load::<AlertRow>(conn).map_err(map_db_error)
+}
+
+/// Rewrites `?` placeholders as `$1, $2, ...` for PostgreSQL.
+fn numbered(backend: Backend, sql: &str) -> String {
+    match backend {
+        Backend::Sqlite => sql.to_owned(),
+        Backend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 16);
+            let mut n = 0;
+            for ch in sql.chars() {
+                if ch == '?' {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push(ch);
+                }
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(numbered(Backend::Postgres, "a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
+        assert_eq!(numbered(Backend::Sqlite, "a = ?"), "a = ?");
+    }
+}

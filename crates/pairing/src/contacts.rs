@@ -1,0 +1,270 @@
+//! Contacts between a mentor and their paired child. A commemorative outing is a contact of
+//! kind `outing` marked commemorative, with a title. A contact must fall inside the pairing's
+//! active interval (Shanghai dates).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tongxing_core::error::FieldErrors;
+use tongxing_core::page::{Page, PageRequest};
+use tongxing_core::record::{clean, parse_id};
+use tongxing_core::{Error, Result, id, time};
+use tongxing_store::schema::pair_contacts;
+use tongxing_store::{DbConnection, map_db_error};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::pairings::{self, PairingStatus};
+
+text_enum! {
+    pub enum PairContactKind {
+        Phone => "phone",
+        Video => "video",
+        /// A visit to the child at the welfare centre.
+        CentreVisit => "centre_visit",
+        Outing => "outing",
+        /// The child at the mentor's home on a statutory holiday (needs an approved request).
+        HomeVisit => "home_visit",
+        Message => "message",
+    }
+}
+
+text_enum! {
+    /// What the mentor and child did together.
+    pub enum Topic {
+        StudyGuidance => "study_guidance",
+        LifeSkills => "life_skills",
+        Talk => "talk",
+        Other => "other",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PairContact {
+    pub id: Uuid,
+    pub pairing_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub kind: PairContactKind,
+    pub topics: Vec<Topic>,
+    pub duration_minutes: Option<i32>,
+    /// A commemorative activity (counts for the yearly outing rule).
+    pub commemorative: bool,
+    pub title: Option<String>,
+    pub notes: Option<String>,
+    pub recorded_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PairContactInput {
+    /// Client-chosen id (UUID); generated when absent.
+    pub id: Option<Uuid>,
+    /// When it happened (RFC 3339 with a zone); inside the pairing's active interval.
+    pub occurred_at: DateTime<Utc>,
+    pub kind: PairContactKind,
+    #[serde(default)]
+    #[validate(length(max = 4))]
+    pub topics: Vec<Topic>,
+    #[validate(range(min = 1, max = 4320))]
+    pub duration_minutes: Option<i32>,
+    /// Only for an `outing`, which then needs a `title`.
+    #[serde(default)]
+    pub commemorative: bool,
+    #[validate(length(min = 1, max = 200))]
+    pub title: Option<String>,
+    #[validate(length(max = 4000))]
+    pub notes: Option<String>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = pair_contacts)]
+struct ContactRow {
+    id: String,
+    pairing_id: String,
+    occurred_at: chrono::NaiveDateTime,
+    kind: String,
+    topics: String,
+    duration_minutes: Option<i32>,
+    commemorative: bool,
+    title: Option<String>,
+    notes: Option<String>,
+    recorded_by: String,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl ContactRow {
+    fn into_contact(self) -> Result<PairContact> {
+        let topics = self
+            .topics
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(Topic::from_db)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PairContact {
+            id: parse_id(&self.id)?,
+            pairing_id: parse_id(&self.pairing_id)?,
+            occurred_at: time::from_db(self.occurred_at),
+            kind: PairContactKind::from_db(&self.kind)?,
+            topics,
+            duration_minutes: self.duration_minutes,
+            commemorative: self.commemorative,
+            title: self.title,
+            notes: self.notes,
+            recorded_by: parse_id(&self.recorded_by)?,
+            created_at: time::from_db(self.created_at),
+        })
+    }
+}
+
+/// Checks a contact against the pairing's active interval and the outing rules.
+pub fn check(
+    input: &PairContactInput,
+    status: PairingStatus,
+    interval: (Option<NaiveDate>, Option<NaiveDate>),
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut errs = FieldErrors::new();
+    if input.commemorative && input.kind != PairContactKind::Outing {
+        errs.push("commemorative", "not_an_outing", "only an outing can be commemorative");
+    }
+    if input.commemorative && input.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        errs.push("title", "required", "a commemorative outing needs a title");
+    }
+    let mut sorted = input.topics.clone();
+    sorted.sort_by_key(|t| t.as_str());
+    sorted.dedup();
+    if sorted.len() != input.topics.len() {
+        errs.push("topics", "duplicate", "a topic is listed twice");
+    }
+    if input.occurred_at > now + chrono::Duration::seconds(300) {
+        errs.push("occurred_at", "in_future", "the contact cannot be in the future");
+    }
+    errs.finish()?;
+    if status == PairingStatus::Proposed {
+        return Err(Error::conflict("pairing_not_active", "the pairing has not started"));
+    }
+    let day = time::local_date(input.occurred_at);
+    let (start, end) = interval;
+    if start.is_some_and(|s| day < s) || end.is_some_and(|e| day > e) {
+        return Err(Error::conflict(
+            "outside_active_interval",
+            "the contact falls outside the pairing's active interval",
+        ));
+    }
+    if input.kind == PairContactKind::HomeVisit {
+        // Holiday home visits need an approved request; until that workflow exists none is.
+        return Err(Error::conflict(
+            "home_visit_not_approved",
+            "a home visit needs an approved holiday home-visit request",
+        ));
+    }
+    Ok(())
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    pairing: Uuid,
+    input: PairContactInput,
+    actor: Uuid,
+) -> Result<PairContact> {
+    let p = pairings::get(conn, pairing)?.record;
+    check(&input, p.status, (p.started_on, p.ended_on), time::now())?;
+    let id = input.id.unwrap_or_else(id::new_id);
+    let topics: Vec<&str> = input.topics.iter().map(|t| t.as_str()).collect();
+    diesel::insert_into(pair_contacts::table)
+        .values((
+            pair_contacts::id.eq(id.to_string()),
+            pair_contacts::pairing_id.eq(pairing.to_string()),
+            pair_contacts::occurred_at.eq(time::to_db(input.occurred_at)),
+            pair_contacts::kind.eq(input.kind.as_str()),
+            pair_contacts::topics.eq(topics.join(",")),
+            pair_contacts::duration_minutes.eq(input.duration_minutes),
+            pair_contacts::commemorative.eq(input.commemorative),
+            pair_contacts::title.eq(clean(input.title)),
+            pair_contacts::notes.eq(clean(input.notes)),
+            pair_contacts::recorded_by.eq(actor.to_string()),
+            pair_contacts::created_at.eq(time::to_db(time::now())),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    pair_contacts::table
+        .find(id.to_string())
+        .select(ContactRow::as_select())
+        .first(conn)
+        .map_err(map_db_error)?
+        .into_contact()
+}
+
+/// A pairing's contacts, oldest recorded first.
+pub fn list(conn: &mut DbConnection, pairing: Uuid, page: PageRequest) -> Result<Page<PairContact>> {
+    pairings::get(conn, pairing)?;
+    let mut q = pair_contacts::table
+        .filter(pair_contacts::pairing_id.eq(pairing.to_string()))
+        .select(ContactRow::as_select())
+        .order(pair_contacts::id.asc())
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(pair_contacts::id.gt(after.to_string()));
+    }
+    let rows = q.limit(page.fetch()).load::<ContactRow>(conn).map_err(map_db_error)?;
+    let items = rows.into_iter().map(ContactRow::into_contact).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |c| c.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn input(kind: PairContactKind, at: DateTime<Utc>) -> PairContactInput {
+        PairContactInput {
+            id: None,
+            occurred_at: at,
+            kind,
+            topics: vec![Topic::Talk],
+            duration_minutes: Some(30),
+            commemorative: false,
+            title: None,
+            notes: None,
+        }
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn contacts_fall_inside_the_active_interval_in_shanghai_days() {
+        let now = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+        let interval = (Some(d(2023, 12, 29)), Some(d(2024, 3, 15)));
+        // 16:30 UTC on 28 December is 00:30 on 29 December in Shanghai: inside.
+        let first_day = Utc.with_ymd_and_hms(2023, 12, 28, 16, 30, 0).unwrap();
+        assert!(
+            check(&input(PairContactKind::Phone, first_day), PairingStatus::Ended, interval, now).is_ok()
+        );
+        let before = Utc.with_ymd_and_hms(2023, 12, 28, 15, 30, 0).unwrap();
+        assert!(check(&input(PairContactKind::Phone, before), PairingStatus::Ended, interval, now).is_err());
+        let after = Utc.with_ymd_and_hms(2024, 3, 15, 16, 0, 0).unwrap();
+        assert!(check(&input(PairContactKind::Phone, after), PairingStatus::Ended, interval, now).is_err());
+        assert!(
+            check(&input(PairContactKind::Phone, first_day), PairingStatus::Proposed, (None, None), now)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn commemorative_means_an_outing_with_a_title() {
+        let now = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+        let at = Utc.with_ymd_and_hms(2024, 5, 1, 2, 0, 0).unwrap();
+        let interval = (Some(d(2023, 12, 29)), None);
+        let mut i = input(PairContactKind::Outing, at);
+        i.commemorative = true;
+        assert!(check(&i, PairingStatus::Active, interval, now).is_err());
+        i.title = Some("参观烈士陵园".into());
+        assert!(check(&i, PairingStatus::Active, interval, now).is_ok());
+        i.kind = PairContactKind::Phone;
+        assert!(check(&i, PairingStatus::Active, interval, now).is_err());
+    }
+}

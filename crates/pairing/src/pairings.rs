@@ -1,0 +1,362 @@
+//! One mentor, one child: `proposed → active → ended`. At most one active pairing per mentor
+//! and per child, held by unique partial indexes so that racing activations cannot both win.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tongxing_cases::lifecycle::CaseStatus;
+use tongxing_cases::regions::{subtree_ids, subtree_prefix};
+use tongxing_core::page::{Page, PageRequest};
+use tongxing_core::record::{Versioned, check_version, clean, parse_id};
+use tongxing_core::{Error, Result, id, time};
+use tongxing_store::schema::{children, mentors, pairings};
+use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+text_enum! {
+    pub enum PairingStatus {
+        Proposed => "proposed",
+        Active => "active",
+        Ended => "ended",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Pairing {
+    pub id: Uuid,
+    pub mentor_id: Uuid,
+    pub child_id: Uuid,
+    pub status: PairingStatus,
+    /// First day of the active interval (Asia/Shanghai).
+    pub started_on: Option<NaiveDate>,
+    /// Last day of the active interval, once ended.
+    pub ended_on: Option<NaiveDate>,
+    pub end_reason: Option<String>,
+    pub notes: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PairingInput {
+    /// Client-chosen id (UUID); generated when absent.
+    pub id: Option<Uuid>,
+    pub mentor_id: Uuid,
+    pub child_id: Uuid,
+    #[validate(length(max = 2000))]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PairingStatusChange {
+    /// `active` starts the pairing; `ended` ends it (or withdraws a proposal).
+    pub status: PairingStatus,
+    /// The first day (to `active`) or the last day (to `ended`); today when absent.
+    pub effective_on: Option<NaiveDate>,
+    /// Required to end a pairing.
+    #[validate(length(max = 1000))]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PairingFilter {
+    pub mentor_id: Option<Uuid>,
+    pub child_id: Option<Uuid>,
+    pub status: Option<PairingStatus>,
+    /// Children in this region's subtree.
+    pub region_id: Option<Uuid>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = pairings)]
+struct PairingRow {
+    id: String,
+    mentor_id: String,
+    child_id: String,
+    status: String,
+    started_on: Option<NaiveDate>,
+    ended_on: Option<NaiveDate>,
+    end_reason: Option<String>,
+    notes: Option<String>,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+    version: i32,
+}
+
+impl PairingRow {
+    fn into_pairing(self) -> Result<Pairing> {
+        Ok(Pairing {
+            id: parse_id(&self.id)?,
+            mentor_id: parse_id(&self.mentor_id)?,
+            child_id: parse_id(&self.child_id)?,
+            status: PairingStatus::from_db(&self.status)?,
+            started_on: self.started_on,
+            ended_on: self.ended_on,
+            end_reason: self.end_reason,
+            notes: self.notes,
+            version: self.version,
+            created_at: time::from_db(self.created_at),
+            updated_at: time::from_db(self.updated_at),
+        })
+    }
+}
+
+/// What a legal status change sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Start(NaiveDate),
+    End { on: NaiveDate, reason: String },
+}
+
+/// The pairing lifecycle as a pure rule.
+pub fn plan(current: &Pairing, change: &PairingStatusChange, today: NaiveDate) -> Result<Change> {
+    use PairingStatus::*;
+    let on = change.effective_on.unwrap_or(today);
+    if on > today {
+        return Err(Error::field("effective_on", "in_future", "the date cannot be in the future"));
+    }
+    match (current.status, change.status) {
+        (Proposed, Active) => Ok(Change::Start(on)),
+        (Proposed | Active, Ended) => {
+            let reason = change.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+            let reason = reason
+                .ok_or_else(|| Error::field("reason", "required", "ending a pairing needs a reason"))?;
+            if let Some(start) = current.started_on
+                && on < start
+            {
+                return Err(Error::field(
+                    "effective_on",
+                    "before_start",
+                    "a pairing cannot end before it started",
+                ));
+            }
+            Ok(Change::End { on, reason: reason.to_owned() })
+        }
+        (from, to) => {
+            Err(Error::conflict("illegal_transition", format!("a pairing cannot move from {from} to {to}")))
+        }
+    }
+}
+
+pub fn create(conn: &mut DbConnection, input: PairingInput, actor: Uuid) -> Result<Versioned<Pairing>> {
+    let mentor: Option<bool> = mentors::table
+        .find(input.mentor_id.to_string())
+        .select(mentors::active)
+        .first(conn)
+        .optional()
+        .map_err(map_db_error)?;
+    match mentor {
+        None => return Err(Error::field("mentor_id", "not_found", "no mentor with this id")),
+        Some(false) => return Err(Error::conflict("mentor_inactive", "the mentor is not active")),
+        Some(true) => {}
+    }
+    let (status, _) = tongxing_cases::children::reference(conn, input.child_id, "child_id")?;
+    if status == CaseStatus::Closed {
+        return Err(Error::conflict("case_closed", "the child's case file is closed"));
+    }
+    let id = input.id.unwrap_or_else(id::new_id);
+    let now = time::to_db(time::now());
+    diesel::insert_into(pairings::table)
+        .values((
+            pairings::id.eq(id.to_string()),
+            pairings::mentor_id.eq(input.mentor_id.to_string()),
+            pairings::child_id.eq(input.child_id.to_string()),
+            pairings::status.eq(PairingStatus::Proposed.as_str()),
+            pairings::notes.eq(clean(input.notes)),
+            pairings::created_by.eq(actor.to_string()),
+            pairings::created_at.eq(now),
+            pairings::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    get(conn, id)
+}
+
+/// The active pairing of a mentor or of a child, other than `except`.
+fn active_pairing_of(
+    conn: &mut DbConnection,
+    mentor: Option<&str>,
+    child: Option<&str>,
+    except: &str,
+) -> Result<Option<Uuid>> {
+    let mut q = pairings::table
+        .filter(pairings::status.eq(PairingStatus::Active.as_str()))
+        .filter(pairings::id.ne(except.to_owned()))
+        .select(pairings::id)
+        .into_boxed();
+    if let Some(m) = mentor {
+        q = q.filter(pairings::mentor_id.eq(m.to_owned()));
+    }
+    if let Some(c) = child {
+        q = q.filter(pairings::child_id.eq(c.to_owned()));
+    }
+    let id: Option<String> = q.first(conn).optional().map_err(map_db_error)?;
+    id.as_deref().map(parse_id).transpose()
+}
+
+/// Applies a status change. Run it in a transaction; on error, pass the error through
+/// [`explain_conflict`] outside it.
+pub fn change_status(
+    conn: &mut DbConnection,
+    id: Uuid,
+    change: PairingStatusChange,
+    expected: Option<i32>,
+) -> Result<Versioned<Pairing>> {
+    let current = get(conn, id)?;
+    if let Some(v) = expected {
+        check_version(current.version, v)?;
+    }
+    let planned = plan(&current.record, &change, time::today())?;
+    let target =
+        pairings::table.filter(pairings::id.eq(id.to_string())).filter(pairings::version.eq(current.version));
+    let now = time::to_db(time::now());
+    let changed = match planned {
+        Change::Start(on) => diesel::update(target)
+            .set((
+                pairings::status.eq(PairingStatus::Active.as_str()),
+                pairings::started_on.eq(Some(on)),
+                pairings::updated_at.eq(now),
+                pairings::version.eq(current.version + 1),
+            ))
+            .execute(conn),
+        Change::End { on, reason } => diesel::update(target)
+            .set((
+                pairings::status.eq(PairingStatus::Ended.as_str()),
+                pairings::ended_on.eq(Some(on)),
+                pairings::end_reason.eq(Some(reason)),
+                pairings::updated_at.eq(now),
+                pairings::version.eq(current.version + 1),
+            ))
+            .execute(conn),
+    }
+    .map_err(map_db_error)?;
+    if changed == 0 {
+        return Err(Error::PreconditionFailed);
+    }
+    get(conn, id)
+}
+
+/// Names the pairing that an activation collided with, so the client can follow it.
+pub fn explain_conflict(conn: &mut DbConnection, id: Uuid, err: Error) -> Error {
+    let Error::Conflict { code, detail, related: None } = err else { return err };
+    let row: Option<(String, String)> = match pairings::table
+        .find(id.to_string())
+        .select((pairings::mentor_id, pairings::child_id))
+        .first(conn)
+        .optional()
+    {
+        Ok(row) => row,
+        Err(_) => return Error::Conflict { code, detail, related: None },
+    };
+    let other = match (code, row) {
+        ("mentor_already_paired", Some((m, _))) => active_pairing_of(conn, Some(&m), None, &id.to_string()),
+        ("child_already_paired", Some((_, c))) => active_pairing_of(conn, None, Some(&c), &id.to_string()),
+        _ => Ok(None),
+    };
+    Error::Conflict { code, detail, related: other.ok().flatten() }
+}
+
+pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Pairing>> {
+    let p = pairings::table
+        .find(id.to_string())
+        .select(PairingRow::as_select())
+        .first(conn)
+        .map_err(not_found_as("pairing"))?
+        .into_pairing()?;
+    let version = p.version;
+    Ok(Versioned { record: p, version })
+}
+
+pub fn list(conn: &mut DbConnection, filter: &PairingFilter, page: PageRequest) -> Result<Page<Pairing>> {
+    let mut q = pairings::table.select(PairingRow::as_select()).order(pairings::id.asc()).into_boxed();
+    if let Some(m) = filter.mentor_id {
+        q = q.filter(pairings::mentor_id.eq(m.to_string()));
+    }
+    if let Some(c) = filter.child_id {
+        q = q.filter(pairings::child_id.eq(c.to_string()));
+    }
+    if let Some(s) = filter.status {
+        q = q.filter(pairings::status.eq(s.as_str()));
+    }
+    if let Some(region) = filter.region_id {
+        let prefix = subtree_prefix(conn, region, "region_id")?;
+        let in_region =
+            children::table.select(children::id).filter(children::region_id.eq_any(subtree_ids(prefix)));
+        q = q.filter(pairings::child_id.eq_any(in_region));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(pairings::id.gt(after.to_string()));
+    }
+    let rows = q.limit(page.fetch()).load::<PairingRow>(conn).map_err(map_db_error)?;
+    let items = rows.into_iter().map(PairingRow::into_pairing).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |p| p.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairing(status: PairingStatus, started_on: Option<NaiveDate>) -> Pairing {
+        Pairing {
+            id: Uuid::nil(),
+            mentor_id: Uuid::nil(),
+            child_id: Uuid::nil(),
+            status,
+            started_on,
+            ended_on: None,
+            end_reason: None,
+            notes: None,
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn change(status: PairingStatus, on: Option<NaiveDate>, reason: Option<&str>) -> PairingStatusChange {
+        PairingStatusChange { status, effective_on: on, reason: reason.map(str::to_owned) }
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn proposals_start_and_pairings_end_with_a_reason() {
+        let today = d(2024, 1, 31);
+        let p = pairing(PairingStatus::Proposed, None);
+        assert_eq!(
+            plan(&p, &change(PairingStatus::Active, Some(d(2023, 12, 29)), None), today).unwrap(),
+            Change::Start(d(2023, 12, 29))
+        );
+        let a = pairing(PairingStatus::Active, Some(d(2023, 12, 29)));
+        assert!(plan(&a, &change(PairingStatus::Ended, None, None), today).is_err());
+        assert!(plan(&a, &change(PairingStatus::Ended, Some(d(2023, 12, 1)), Some("moved")), today).is_err());
+        assert!(matches!(
+            plan(&a, &change(PairingStatus::Ended, None, Some("adopted")), today),
+            Ok(Change::End { .. })
+        ));
+        assert!(plan(&p, &change(PairingStatus::Ended, None, Some("withdrawn")), today).is_ok());
+    }
+
+    #[test]
+    fn no_restarts_and_no_future_dates() {
+        let today = d(2024, 1, 31);
+        let e = pairing(PairingStatus::Ended, Some(d(2023, 12, 29)));
+        assert!(matches!(
+            plan(&e, &change(PairingStatus::Active, None, None), today),
+            Err(Error::Conflict { .. })
+        ));
+        let a = pairing(PairingStatus::Active, Some(d(2023, 12, 29)));
+        assert!(matches!(
+            plan(&a, &change(PairingStatus::Active, None, None), today),
+            Err(Error::Conflict { .. })
+        ));
+        let p = pairing(PairingStatus::Proposed, None);
+        assert!(plan(&p, &change(PairingStatus::Active, Some(d(2024, 2, 1)), None), today).is_err());
+    }
+}
