@@ -8,3 +8,4 @@ mod bad_input;
 mod case_records;
 mod idempotency;
 mod operations;
+mod pairings;

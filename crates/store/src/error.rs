@@ -8,6 +8,37 @@ use tongxing_core::Error;
 const UNIQUE: &[(&str, &str, &str, &str)] = &[
     ("users_username_key", "users.username", "username_taken", "a user with this username exists"),
     (
+        "pairings_one_active_per_mentor",
+        "pairings.mentor_id",
+        "mentor_already_paired",
+        "the mentor already has an active pairing",
+    ),
+    (
+        "pairings_one_active_per_child",
+        "pairings.child_id",
+        "child_already_paired",
+        "the child already has an active pairing",
+    ),
+    (
+        "mentors_user_key",
+        "mentors.user_id",
+        "user_already_mentor",
+        "this user account already belongs to a mentor",
+    ),
+    ("cadence_rules_code_key", "cadence_rules.code", "rule_code_taken", "a rule with this code exists"),
+    (
+        "cadence_rule_versions_key",
+        "cadence_rule_versions.rule_id, cadence_rule_versions.effective_from",
+        "rule_version_exists",
+        "the rule already changes on this date",
+    ),
+    (
+        "compliance_exemptions_key",
+        "compliance_exemptions.rule_id, compliance_exemptions.subject_id, compliance_exemptions.period_start",
+        "already_exempt",
+        "this period is already exempt",
+    ),
+    (
         "children_national_id_key",
         "children.national_id",
         "national_id_taken",
