@@ -6,6 +6,8 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod case_records;
+mod counselling;
+mod home_visits;
 mod idempotency;
 mod operations;
 mod pairings;

@@ -78,7 +78,26 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
                     .service(routes::compliance::list_compliance_exemptions)
                     .service(routes::compliance::list_cadence_rules)
                     .service(routes::compliance::create_cadence_rule)
-                    .service(routes::compliance::change_cadence_rule_minimum),
+                    .service(routes::compliance::change_cadence_rule_minimum)
+                    .service(routes::counselling::create_counselling_enrolment)
+                    .service(routes::counselling::list_counselling_enrolments)
+                    .service(routes::counselling::get_counselling_enrolment)
+                    .service(routes::counselling::update_counselling_enrolment)
+                    .service(routes::counselling::create_counselling_session)
+                    .service(routes::counselling::list_counselling_sessions)
+                    .service(routes::counselling::get_counselling_compliance)
+                    .service(routes::holidays::list_holidays)
+                    .service(routes::holidays::create_holiday)
+                    .service(routes::holidays::update_holiday)
+                    .service(routes::home_visits::create_home_visit_request)
+                    .service(routes::home_visits::list_home_visit_requests)
+                    .service(routes::home_visits::get_home_visit_request)
+                    .service(routes::home_visits::consent_home_visit_request)
+                    .service(routes::home_visits::confirm_home_visit_checklist)
+                    .service(routes::home_visits::approve_home_visit_request)
+                    .service(routes::home_visits::reject_home_visit_request)
+                    .service(routes::home_visits::cancel_home_visit_request)
+                    .service(routes::home_visits::confirm_home_visit_return),
             )
             .default_service(web::to(not_found));
     }

@@ -10,15 +10,15 @@ use tongxing_cases::regions::subtree_prefix;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{compliance_exemptions, pair_contacts};
+use tongxing_store::schema::{compliance_exemptions, counselling_sessions, pair_contacts};
 use tongxing_store::{Backend, DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::cadence::{self, Activity, Exemption, Period, PeriodEvaluation, PeriodKind, PeriodStatus};
-use crate::pairings;
 use crate::rules::{self, CadenceRule, RuleSubject};
+use crate::{counselling, pairings};
 
 /// The longest timeline one request may ask for.
 const MAX_RANGE_DAYS: i64 = 3660;
@@ -44,7 +44,7 @@ pub struct ComplianceTimeline {
 
 fn counted_activities(
     conn: &mut DbConnection,
-    pairing: Uuid,
+    subject: Uuid,
     rule: &CadenceRule,
     from: NaiveDate,
     to: NaiveDate,
@@ -52,17 +52,28 @@ fn counted_activities(
     let lower = time::to_db(time::start_of_local_day(Period::containing(rule.period, from).start));
     let upper =
         time::to_db(time::start_of_local_day(Period::containing(rule.period, to).end + Duration::days(1)));
-    let mut q = pair_contacts::table
-        .filter(pair_contacts::pairing_id.eq(pairing.to_string()))
-        .filter(pair_contacts::kind.eq_any(&rule.counted_kinds))
-        .filter(pair_contacts::occurred_at.ge(lower))
-        .filter(pair_contacts::occurred_at.lt(upper))
-        .select((pair_contacts::id, pair_contacts::occurred_at))
-        .into_boxed();
-    if rule.commemorative_only {
-        q = q.filter(pair_contacts::commemorative.eq(true));
-    }
-    let rows: Vec<(String, chrono::NaiveDateTime)> = q.load(conn).map_err(map_db_error)?;
+    let rows: Vec<(String, chrono::NaiveDateTime)> = match rule.subject {
+        RuleSubject::Pairing => {
+            let mut q = pair_contacts::table
+                .filter(pair_contacts::pairing_id.eq(subject.to_string()))
+                .filter(pair_contacts::kind.eq_any(&rule.counted_kinds))
+                .filter(pair_contacts::occurred_at.ge(lower))
+                .filter(pair_contacts::occurred_at.lt(upper))
+                .select((pair_contacts::id, pair_contacts::occurred_at))
+                .into_boxed();
+            if rule.commemorative_only {
+                q = q.filter(pair_contacts::commemorative.eq(true));
+            }
+            q.load(conn).map_err(map_db_error)?
+        }
+        RuleSubject::CounsellingEnrolment => counselling_sessions::table
+            .filter(counselling_sessions::enrolment_id.eq(subject.to_string()))
+            .filter(counselling_sessions::occurred_at.ge(lower))
+            .filter(counselling_sessions::occurred_at.lt(upper))
+            .select((counselling_sessions::id, counselling_sessions::occurred_at))
+            .load(conn)
+            .map_err(map_db_error)?,
+    };
     rows.into_iter().map(|(id, at)| Ok(Activity { id: parse_id(&id)?, at: time::from_db(at) })).collect()
 }
 
@@ -86,8 +97,41 @@ pub fn pairing_timeline(
     rule: Option<Uuid>,
 ) -> Result<ComplianceTimeline> {
     let p = pairings::get(conn, pairing)?.record;
+    let active = p.started_on.map(|s| (s, p.ended_on));
+    timeline(conn, RuleSubject::Pairing, pairing, active, from, to, rule)
+}
+
+/// An enrolment's timeline for the counselling rules (or one).
+pub fn enrolment_timeline(
+    conn: &mut DbConnection,
+    enrolment: Uuid,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    rule: Option<Uuid>,
+) -> Result<ComplianceTimeline> {
+    let e = counselling::get(conn, enrolment)?.record;
+    timeline(
+        conn,
+        RuleSubject::CounsellingEnrolment,
+        enrolment,
+        Some((e.starts_on, e.ends_on)),
+        from,
+        to,
+        rule,
+    )
+}
+
+fn timeline(
+    conn: &mut DbConnection,
+    subject: RuleSubject,
+    id: Uuid,
+    active: Option<(NaiveDate, Option<NaiveDate>)>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    rule: Option<Uuid>,
+) -> Result<ComplianceTimeline> {
     let today = time::today();
-    let from = from.or(p.started_on).unwrap_or(today);
+    let from = from.or(active.map(|a| a.0)).unwrap_or(today);
     let to = to.unwrap_or(today);
     if from > to {
         return Err(Error::field("from", "after_to", "`from` is after `to`"));
@@ -99,21 +143,25 @@ pub fn pairing_timeline(
             format!("ask for at most {MAX_RANGE_DAYS} days at once"),
         ));
     }
-    let mut rules = rules::list(conn, Some(RuleSubject::Pairing), true)?;
+    let mut rules = rules::list(conn, Some(subject), true)?;
     if let Some(r) = rule {
         rules.retain(|x| x.id == r);
         if rules.is_empty() {
-            return Err(Error::field("rule_id", "not_found", "no active pairing rule with this id"));
+            return Err(Error::field(
+                "rule_id",
+                "not_found",
+                format!("no active {subject} rule with this id"),
+            ));
         }
     }
     let mut out = Vec::new();
     for rule in rules {
-        let periods = match p.started_on {
+        let periods = match active {
             None => Vec::new(),
-            Some(start) => {
-                let acts = counted_activities(conn, pairing, &rule, from.max(start), to)?;
-                let ex = exemptions_of(conn, rule.id, pairing)?;
-                cadence::evaluate(&rule.spec(), (start, p.ended_on), &acts, &ex, (from, to), today)
+            Some((start, end)) => {
+                let acts = counted_activities(conn, id, &rule, from.max(start), to)?;
+                let ex = exemptions_of(conn, rule.id, id)?;
+                cadence::evaluate(&rule.spec(), (start, end), &acts, &ex, (from, to), today)
             }
         };
         out.push(RuleTimeline {
@@ -124,7 +172,7 @@ pub fn pairing_timeline(
             periods,
         });
     }
-    Ok(ComplianceTimeline { subject_id: pairing, from, to, today, rules: out })
+    Ok(ComplianceTimeline { subject_id: id, from, to, today, rules: out })
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -180,11 +228,9 @@ pub fn record_exemption(
                 .map_err(|_| Error::field("subject_id", "not_found", "no pairing with this id"))?;
         }
         RuleSubject::CounsellingEnrolment => {
-            return Err(Error::field(
-                "rule_id",
-                "unsupported",
-                "counselling enrolments are not recorded yet",
-            ));
+            counselling::get(conn, input.subject_id).map_err(|_| {
+                Error::field("subject_id", "not_found", "no counselling enrolment with this id")
+            })?;
         }
     }
     let id = input.id.unwrap_or_else(id::new_id);
@@ -268,7 +314,8 @@ pub struct ComplianceAlert {
     pub rule_code: String,
     pub subject: RuleSubject,
     pub subject_id: Uuid,
-    pub mentor_id: Uuid,
+    /// The pairing's mentor (absent for an enrolment).
+    pub mentor_id: Option<Uuid>,
     pub child_id: Uuid,
     pub period: String,
     /// The last day of the period's window.
@@ -289,8 +336,8 @@ pub struct AlertFilter {
 struct AlertRow {
     #[diesel(sql_type = Text)]
     subject_id: String,
-    #[diesel(sql_type = Text)]
-    mentor_id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    mentor_id: Option<String>,
     #[diesel(sql_type = Text)]
     child_id: String,
     #[diesel(sql_type = Date)]
@@ -305,9 +352,9 @@ struct AlertRow {
     previous_exempt: i64,
 }
 
-/// Active pairings whose current period is at risk or whose last closed period was missed,
-/// most urgent first (missed before at risk, earlier deadline first). The database counts the
-/// activities per pairing (one query per rule); only the alerts come back.
+/// Active pairings and enrolments whose current period is at risk or whose last closed period
+/// was missed, most urgent first (missed before at risk, earlier deadline first). The database
+/// counts the activities per relationship (one query per rule); only the alerts come back.
 pub fn alerts(
     conn: &mut DbConnection,
     filter: &AlertFilter,
@@ -316,12 +363,15 @@ pub fn alerts(
 ) -> Result<Page<ComplianceAlert>> {
     let today = time::today();
     let prefix = filter.region_id.map(|r| subtree_prefix(conn, r, "region_id")).transpose()?;
-    let mut rules = rules::list(conn, Some(RuleSubject::Pairing), true)?;
+    let mut rules = rules::list(conn, None, true)?;
     if let Some(r) = filter.rule_id {
         rules.retain(|x| x.id == r);
         if rules.is_empty() {
-            return Err(Error::field("rule_id", "not_found", "no active pairing rule with this id"));
+            return Err(Error::field("rule_id", "not_found", "no active rule with this id"));
         }
+    }
+    if filter.mentor_id.is_some() {
+        rules.retain(|x| x.subject == RuleSubject::Pairing);
     }
     let after = cursor.map(|c| decode_key("alerts", c)).transpose()?;
     let mut out = Vec::new();
@@ -339,9 +389,9 @@ pub fn alerts(
                     status,
                     rule_id: rule.id,
                     rule_code: rule.code.clone(),
-                    subject: RuleSubject::Pairing,
+                    subject: rule.subject,
                     subject_id: parse_id(&r.subject_id)?,
-                    mentor_id: parse_id(&r.mentor_id)?,
+                    mentor_id: r.mentor_id.as_deref().map(parse_id).transpose()?,
                     child_id: parse_id(&r.child_id)?,
                     period: period.label(),
                     deadline: period.end,
@@ -353,7 +403,7 @@ pub fn alerts(
             if r.started_on <= previous.end && r.previous_count < prev_min && r.previous_exempt == 0 {
                 push(PeriodStatus::Missed, previous, r.previous_count, prev_min)?;
             }
-            if at_risk_now && r.current_count < cur_min && r.current_exempt == 0 {
+            if r.started_on <= today && at_risk_now && r.current_count < cur_min && r.current_exempt == 0 {
                 push(PeriodStatus::AtRisk, current, r.current_count, cur_min)?;
             }
         }
@@ -395,15 +445,29 @@ fn alert_rows(
         .collect();
     let kinds = if kinds.is_empty() { "''".to_owned() } else { kinds.join(", ") };
     let commemorative = if rule.commemorative_only { " AND c.commemorative = TRUE" } else { "" };
-    let count = format!(
-        "(SELECT COUNT(*) FROM pair_contacts c WHERE c.pairing_id = p.id AND c.kind IN ({kinds}){commemorative} \
-         AND c.occurred_at >= ? AND c.occurred_at < ?)"
-    );
+    // Pairings are active by status; an enrolment is active through the current period's end.
+    let (count, source) = match rule.subject {
+        RuleSubject::Pairing => (
+            format!(
+                "(SELECT COUNT(*) FROM pair_contacts c WHERE c.pairing_id = p.id AND c.kind IN ({kinds}){commemorative} \
+                 AND c.occurred_at >= ? AND c.occurred_at < ?)"
+            ),
+            "p.mentor_id AS mentor_id, p.child_id AS child_id, p.started_on AS started_on \
+             FROM pairings p JOIN children ch ON ch.id = p.child_id WHERE p.status = 'active'",
+        ),
+        RuleSubject::CounsellingEnrolment => (
+            "(SELECT COUNT(*) FROM counselling_sessions c WHERE c.enrolment_id = p.id \
+             AND c.occurred_at >= ? AND c.occurred_at < ?)"
+                .to_owned(),
+            "CAST(NULL AS TEXT) AS mentor_id, p.child_id AS child_id, p.starts_on AS started_on \
+             FROM counselling_enrolments p JOIN children ch ON ch.id = p.child_id \
+             WHERE (p.ends_on IS NULL OR p.ends_on >= ?)",
+        ),
+    };
     let exempt = "(SELECT COUNT(*) FROM compliance_exemptions e WHERE e.rule_id = ? AND e.subject_id = p.id AND e.period_start = ?)";
     let mut sql = format!(
-        "SELECT p.id AS subject_id, p.mentor_id AS mentor_id, p.child_id AS child_id, p.started_on AS started_on, \
-         {count} AS current_count, {count} AS previous_count, {exempt} AS current_exempt, {exempt} AS previous_exempt \
-         FROM pairings p JOIN children ch ON ch.id = p.child_id WHERE p.status = 'active'"
+        "SELECT p.id AS subject_id, {count} AS current_count, {count} AS previous_count, \
+         {exempt} AS current_exempt, {exempt} AS previous_exempt, {source}"
     );
     if region_prefix.is_some() {
         sql.push_str(" AND ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)");
@@ -421,7 +485,7 @@ fn alert_rows(
     let (cur_lo, cur_hi) = bound(current);
     let (prev_lo, prev_hi) = bound(previous);
     let rule_id = rule.id.to_string();
-    let q = diesel::sql_query(sql)
+    let mut q = diesel::sql_query(sql)
         .into_boxed()
         .bind::<Timestamp, _>(cur_lo)
         .bind::<Timestamp, _>(cur_hi)
@@ -431,14 +495,15 @@ fn alert_rows(
         .bind::<Date, _>(current.start)
         .bind::<Text, _>(rule_id)
         .bind::<Date, _>(previous.start);
-    let q = match region_prefix {
-        Some(prefix) => q.bind::<Text, _>(format!("{prefix}%")),
-        None => q,
-    };
-    let q = match mentor {
-        Some(m) => q.bind::<Text, _>(m.to_string()),
-        None => q,
-    };
+    if rule.subject == RuleSubject::CounsellingEnrolment {
+        q = q.bind::<Date, _>(current.end);
+    }
+    if let Some(prefix) = region_prefix {
+        q = q.bind::<Text, _>(format!("{prefix}%"));
+    }
+    if let Some(m) = mentor {
+        q = q.bind::<Text, _>(m.to_string());
+    }
     q.load::<AlertRow>(conn).map_err(map_db_error)
 }
 

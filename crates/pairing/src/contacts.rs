@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
-use tongxing_core::record::{clean, parse_id};
+use tongxing_core::record::{clean, parse_id, parse_opt_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::pair_contacts;
 use tongxing_store::{DbConnection, map_db_error};
@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::home_visits;
 use crate::pairings::{self, PairingStatus};
 
 text_enum! {
@@ -52,6 +53,7 @@ pub struct PairContact {
     pub commemorative: bool,
     pub title: Option<String>,
     pub notes: Option<String>,
+    pub home_visit_request_id: Option<Uuid>,
     pub recorded_by: Uuid,
     pub created_at: DateTime<Utc>,
 }
@@ -76,6 +78,8 @@ pub struct PairContactInput {
     pub title: Option<String>,
     #[validate(length(max = 4000))]
     pub notes: Option<String>,
+    /// For a `home_visit`: the approved holiday home-visit request it belongs to.
+    pub home_visit_request_id: Option<Uuid>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -92,6 +96,7 @@ struct ContactRow {
     notes: Option<String>,
     recorded_by: String,
     created_at: chrono::NaiveDateTime,
+    home_visit_request_id: Option<String>,
 }
 
 impl ContactRow {
@@ -112,6 +117,7 @@ impl ContactRow {
             commemorative: self.commemorative,
             title: self.title,
             notes: self.notes,
+            home_visit_request_id: parse_opt_id(self.home_visit_request_id.as_deref())?,
             recorded_by: parse_id(&self.recorded_by)?,
             created_at: time::from_db(self.created_at),
         })
@@ -138,6 +144,13 @@ pub fn check(
     if sorted.len() != input.topics.len() {
         errs.push("topics", "duplicate", "a topic is listed twice");
     }
+    if input.home_visit_request_id.is_some() && input.kind != PairContactKind::HomeVisit {
+        errs.push(
+            "home_visit_request_id",
+            "not_a_home_visit",
+            "only a home visit refers to a home-visit request",
+        );
+    }
     if input.occurred_at > now + chrono::Duration::seconds(300) {
         errs.push("occurred_at", "in_future", "the contact cannot be in the future");
     }
@@ -153,13 +166,6 @@ pub fn check(
             "the contact falls outside the pairing's active interval",
         ));
     }
-    if input.kind == PairContactKind::HomeVisit {
-        // Holiday home visits need an approved request; until that workflow exists none is.
-        return Err(Error::conflict(
-            "home_visit_not_approved",
-            "a home visit needs an approved holiday home-visit request",
-        ));
-    }
     Ok(())
 }
 
@@ -171,6 +177,9 @@ pub fn create(
 ) -> Result<PairContact> {
     let p = pairings::get(conn, pairing)?.record;
     check(&input, p.status, (p.started_on, p.ended_on), time::now())?;
+    if input.kind == PairContactKind::HomeVisit {
+        home_visits::check_contact(conn, pairing, input.home_visit_request_id, input.occurred_at)?;
+    }
     let id = input.id.unwrap_or_else(id::new_id);
     let topics: Vec<&str> = input.topics.iter().map(|t| t.as_str()).collect();
     diesel::insert_into(pair_contacts::table)
@@ -184,6 +193,7 @@ pub fn create(
             pair_contacts::commemorative.eq(input.commemorative),
             pair_contacts::title.eq(clean(input.title)),
             pair_contacts::notes.eq(clean(input.notes)),
+            pair_contacts::home_visit_request_id.eq(input.home_visit_request_id.map(|r| r.to_string())),
             pair_contacts::recorded_by.eq(actor.to_string()),
             pair_contacts::created_at.eq(time::to_db(time::now())),
         ))
@@ -228,6 +238,7 @@ mod tests {
             commemorative: false,
             title: None,
             notes: None,
+            home_visit_request_id: None,
         }
     }
 

@@ -20,6 +20,9 @@ pub use config::Config;
 /// The reference region tree (Xianning and the places the programmes name), loaded at start-up.
 pub const REFERENCE_REGIONS: &str = include_str!("../../../data/regions-xianning.csv");
 
+/// The published statutory holiday arrangements, loaded at start-up (admins add later years).
+pub const HOLIDAYS: &str = include_str!("../../../data/holidays-cn.csv");
+
 /// Connects, migrates, loads the reference regions, and sets up the token keys.
 pub fn prepare(
     url: &DatabaseUrl,
@@ -40,6 +43,11 @@ pub fn prepare(
     .map_err(|e| format!("cannot load the reference regions: {e}"))?;
     if added > 0 {
         tracing::info!(added, "reference regions loaded");
+    }
+    let added = tongxing_store::transaction(&mut conn, |c| tongxing_pairing::holidays::seed(c, HOLIDAYS))
+        .map_err(|e| format!("cannot load the holiday calendar: {e}"))?;
+    if added > 0 {
+        tracing::info!(added, "holiday periods loaded");
     }
     let secret = match jwt_secret {
         Some(s) => s.to_owned(),

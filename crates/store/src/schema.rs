@@ -244,6 +244,7 @@ diesel::table! {
         notes -> Nullable<Text>,
         recorded_by -> Text,
         created_at -> Timestamp,
+        home_visit_request_id -> Nullable<Text>,
     }
 }
 
@@ -292,6 +293,105 @@ diesel::joinable!(pair_contacts -> pairings (pairing_id));
 diesel::joinable!(cadence_rule_versions -> cadence_rules (rule_id));
 diesel::joinable!(compliance_exemptions -> cadence_rules (rule_id));
 
+diesel::table! {
+    counselling_enrolments (id) {
+        id -> Text,
+        child_id -> Text,
+        weekday -> Integer,
+        time_of_day -> Text,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        notes -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    counselling_team_members (id) {
+        id -> Text,
+        enrolment_id -> Text,
+        position -> Integer,
+        name -> Text,
+        role -> Text,
+        user_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    counselling_sessions (id) {
+        id -> Text,
+        enrolment_id -> Text,
+        occurred_at -> Timestamp,
+        attended_by -> Text,
+        services -> Text,
+        notes -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    holidays (id) {
+        id -> Text,
+        year -> Integer,
+        holiday -> Text,
+        first_day -> Date,
+        last_day -> Date,
+        makeup_workdays -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    home_visit_requests (id) {
+        id -> Text,
+        pairing_id -> Text,
+        holiday_id -> Text,
+        status -> Text,
+        leaves_at -> Timestamp,
+        returns_at -> Timestamp,
+        address -> Text,
+        transport -> Text,
+        supervisor -> Text,
+        emergency_contact_name -> Text,
+        emergency_contact_phone -> Text,
+        consent_given_by -> Nullable<Text>,
+        consent_relation -> Nullable<Text>,
+        consent_given_at -> Nullable<Timestamp>,
+        checklist -> Text,
+        checklist_completed_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        returned_at -> Nullable<Timestamp>,
+        requested_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    home_visit_steps (id) {
+        id -> Text,
+        request_id -> Text,
+        step -> Text,
+        actor_id -> Text,
+        at -> Timestamp,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(counselling_team_members -> counselling_enrolments (enrolment_id));
+diesel::joinable!(counselling_sessions -> counselling_enrolments (enrolment_id));
+diesel::joinable!(home_visit_requests -> pairings (pairing_id));
+diesel::joinable!(home_visit_steps -> home_visit_requests (request_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
     counters,
@@ -311,5 +411,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     pair_contacts,
     cadence_rules,
     cadence_rule_versions,
-    compliance_exemptions
+    compliance_exemptions,
+    counselling_enrolments,
+    counselling_team_members,
+    counselling_sessions,
+    holidays,
+    home_visit_requests,
+    home_visit_steps
 );

@@ -1,0 +1,270 @@
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use tongxing_core::role::Role;
+use tongxing_core::{Error, Result};
+use tongxing_pairing::home_visits::{
+    self, Action, ChecklistInput, HomeVisitConsent, HomeVisitInput, HomeVisitRequest, HomeVisitStatus,
+    ReturnConfirmation, StepReason,
+};
+use tongxing_pairing::{mentors, pairings};
+use tongxing_store::DbConnection;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::with_etag;
+use crate::auth::Caller;
+use crate::auth::extractor::{CASE_STAFF, COORDINATORS};
+use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
+use crate::idempotency::{self, Create};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct HomeVisitRequestList {
+    pub items: Vec<HomeVisitRequest>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HomeVisitQuery {
+    pub pairing_id: Option<Uuid>,
+    pub status: Option<HomeVisitStatus>,
+}
+
+const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Caseworker, Role::Mentor];
+const MENTOR_OR_COORDINATOR: &[Role] = &[Role::Admin, Role::Coordinator, Role::Mentor];
+
+/// Whether the caller, if a mentor, is this pairing's mentor.
+fn owns(conn: &mut DbConnection, caller: Caller, pairing: Uuid) -> Result<bool> {
+    if caller.role != Role::Mentor {
+        return Ok(true);
+    }
+    let mentor = pairings::get(conn, pairing)?.record.mentor_id;
+    Ok(mentors::of_user(conn, caller.user_id)? == Some(mentor))
+}
+
+/// The request, if the caller may act on it; another mentor's request is "not found".
+fn scoped(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<HomeVisitRequest> {
+    let r = home_visits::get(conn, id)?.record;
+    if owns(conn, caller, r.pairing_id)? { Ok(r) } else { Err(Error::not_found("home-visit request")) }
+}
+
+async fn step(
+    state: &AppState,
+    caller: Caller,
+    id: Uuid,
+    if_match: IfMatch,
+    action: Action,
+) -> ApiResult<HttpResponse> {
+    let result = state
+        .tx(move |conn| {
+            scoped(conn, caller, id)?;
+            home_visits::act(conn, id, action, caller.user_id, if_match.0)
+        })
+        .await?;
+    Ok(with_etag(result))
+}
+
+/// Ask to take the paired child home on a statutory holiday (the pairing's mentor, or coordinators).
+///
+/// The dates must fall inside one statutory holiday period (409 `not_a_holiday`), and a mentor
+/// may ask only for their own pairing (409 `not_your_pairing`).
+#[utoipa::path(
+    post, path = "/api/v1/home-visit-requests", tag = "pairings", operation_id = "create_home_visit_request",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
+    request_body(content = HomeVisitInput, example = json!({
+        "pairing_id": "0190f0a0-0000-7000-8000-000000000006", "leaves_at": "2024-10-02T09:00:00+08:00",
+        "returns_at": "2024-10-02T18:00:00+08:00", "address": "咸安区温泉街道某小区3栋", "transport": "导师自驾",
+        "supervisor": "李建华", "emergency_contact_name": "福利中心值班室", "emergency_contact_phone": "0715-8000000"
+    })),
+    responses((status = 201, description = "Created in `requested`", body = HomeVisitRequest))
+)]
+#[post("/home-visit-requests")]
+pub async fn create_home_visit_request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<HomeVisitInput>,
+) -> ApiResult<HttpResponse> {
+    caller.require(MENTOR_OR_COORDINATOR)?;
+    let create =
+        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let input = body.value;
+    idempotency::create(&state, create, move |conn| {
+        let known = pairings::get(conn, input.pairing_id).is_ok();
+        if known && !owns(conn, caller, input.pairing_id)? {
+            return Err(Error::conflict("not_your_pairing", "a mentor asks only for their own pairing"));
+        }
+        let r = home_visits::create(conn, input, caller.user_id)?;
+        Ok((r.record, Some(r.version)))
+    })
+    .await
+}
+
+/// List home-visit requests, newest first (at most 200); a mentor sees only their own.
+#[utoipa::path(
+    get, path = "/api/v1/home-visit-requests", tag = "pairings", operation_id = "list_home_visit_requests",
+    params(HomeVisitQuery),
+    responses((status = 200, description = "The requests", body = HomeVisitRequestList))
+)]
+#[get("/home-visit-requests")]
+pub async fn list_home_visit_requests(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<HomeVisitQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let items = state
+        .run(move |conn| {
+            let mut items = home_visits::list_for_pairing(conn, q.pairing_id, q.status)?;
+            if caller.role == Role::Mentor {
+                let mut own = Vec::new();
+                for r in items.drain(..) {
+                    if owns(conn, caller, r.pairing_id)? {
+                        own.push(r);
+                    }
+                }
+                items = own;
+            }
+            Ok(items)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(HomeVisitRequestList { items }))
+}
+
+/// Read a home-visit request with every step taken.
+#[utoipa::path(
+    get, path = "/api/v1/home-visit-requests/{id}", tag = "pairings", operation_id = "get_home_visit_request",
+    params(("id" = Uuid, Path, description = "Request id")),
+    responses((status = 200, description = "The request; `ETag` carries the version", body = HomeVisitRequest))
+)]
+#[get("/home-visit-requests/{id}")]
+pub async fn get_home_visit_request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let id = id.into_inner();
+    let r = state
+        .run(move |conn| {
+            scoped(conn, caller, id)?;
+            home_visits::get(conn, id)
+        })
+        .await?;
+    Ok(with_etag(r))
+}
+
+/// Record the guardian's or welfare centre's consent (case staff).
+#[utoipa::path(
+    post, path = "/api/v1/home-visit-requests/{id}/consent", tag = "pairings", operation_id = "consent_home_visit_request",
+    params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
+    request_body(content = HomeVisitConsent, example = json!({"given_by": "福利中心主任", "relation": "institution", "given_at": "2024-09-20T10:00:00+08:00"})),
+    responses((status = 200, description = "Now `consented`", body = HomeVisitRequest))
+)]
+#[post("/home-visit-requests/{id}/consent")]
+pub async fn consent_home_visit_request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<HomeVisitConsent>,
+) -> ApiResult<HttpResponse> {
+    caller.require(CASE_STAFF)?;
+    step(&state, caller, id.into_inner(), if_match, Action::Consent(body.value)).await
+}
+
+/// Confirm safety checklist items, each by a named person (the mentor, or case staff).
+#[utoipa::path(
+    post, path = "/api/v1/home-visit-requests/{id}/checklist", tag = "pairings", operation_id = "confirm_home_visit_checklist",
+    params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
+    request_body(content = ChecklistInput, example = json!({"items": [{"item": "supervising_adult_present", "confirmed_by": "李建华"}]})),
+    responses((status = 200, description = "The request with its checklist", body = HomeVisitRequest))
+)]
+#[post("/home-visit-requests/{id}/checklist")]
+pub async fn confirm_home_visit_checklist(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<ChecklistInput>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    step(&state, caller, id.into_inner(), if_match, Action::Checklist(body.value)).await
+}
+
+/// Approve the visit (coordinators): needs the consent and the completed checklist.
+#[utoipa::path(
+    post, path = "/api/v1/home-visit-requests/{id}/approve", tag = "pairings", operation_id = "approve_home_visit_request",
+    params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
+    responses((status = 200, description = "Now `approved`", body = HomeVisitRequest))
+)]
+#[post("/home-visit-requests/{id}/approve")]
+pub async fn approve_home_visit_request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    caller.require(COORDINATORS)?;
+    step(&state, caller, id.into_inner(), if_match, Action::Approve).await
+}
+
+/// Reject a pending request, with a reason (coordinators).
+#[utoipa::path(
+    post, path = "/api/v1/home-visit-requests/{id}/reject", tag = "pairings", operation_id = "reject_home_visit_request",
+    params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
+    request_body(content = StepReason, example = json!({"reason": "安全条件不足"})),
+    responses((status = 200, description = "Now `rejected`", body = HomeVisitRequest))
+)]
+#[post("/home-visit-requests/{id}/reject")]
+pub async fn reject_home_visit_request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<StepReason>,
+) -> ApiResult<HttpResponse> {
+    caller.require(COORDINATORS)?;
+    step(&state, caller, id.into_inner(), if_match, Action::Reject(body.value)).await
+}
+
+/// Cancel a request before the visit ends (the mentor, or coordinators).
+#[utoipa::path(
+    post, path = "/api/v1/home-visit-requests/{id}/cancel", tag = "pairings", operation_id = "cancel_home_visit_request",
+    params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
+    request_body(content = StepReason, example = json!({"reason": "孩子生病"})),
+    responses((status = 200, description = "Now `cancelled`", body = HomeVisitRequest))
+)]
+#[post("/home-visit-requests/{id}/cancel")]
+pub async fn cancel_home_visit_request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<StepReason>,
+) -> ApiResult<HttpResponse> {
+    caller.require(MENTOR_OR_COORDINATOR)?;
+    step(&state, caller, id.into_inner(), if_match, Action::Cancel(body.value)).await
+}
+
+/// Confirm the child is back (the mentor, or coordinators); the visit is then `completed`.
+#[utoipa::path(
+    post, path = "/api/v1/home-visit-requests/{id}/return", tag = "pairings", operation_id = "confirm_home_visit_return",
+    params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
+    request_body(content = ReturnConfirmation, example = json!({"returned_at": "2024-10-02T17:40:00+08:00"})),
+    responses((status = 200, description = "Now `completed`", body = HomeVisitRequest))
+)]
+#[post("/home-visit-requests/{id}/return")]
+pub async fn confirm_home_visit_return(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<ReturnConfirmation>,
+) -> ApiResult<HttpResponse> {
+    caller.require(MENTOR_OR_COORDINATOR)?;
+    step(&state, caller, id.into_inner(), if_match, Action::Return(body.value)).await
+}

@@ -1,0 +1,407 @@
+//! Home counselling ("1+N"): a child enrolled with a team (one counsellor plus social workers
+//! and others) who visit at a fixed weekday and time, and the sessions they hold. Session notes
+//! are sensitive: only the team and coordinators read them (the API enforces it).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tongxing_core::error::FieldErrors;
+use tongxing_core::page::{Page, PageRequest};
+use tongxing_core::record::{Versioned, check_version, clean, parse_id, parse_opt_id};
+use tongxing_core::{Error, Result, id, time};
+use tongxing_store::schema::{counselling_enrolments, counselling_sessions, counselling_team_members, users};
+use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+text_enum! {
+    pub enum TeamRole {
+        Counsellor => "counsellor",
+        SocialWorker => "social_worker",
+        Volunteer => "volunteer",
+        Other => "other",
+    }
+}
+
+text_enum! {
+    /// The services of the contracted social-work centre.
+    pub enum CounsellingService {
+        GuardianshipGuidance => "guardianship_guidance",
+        PsychologicalCounselling => "psychological_counselling",
+        BehaviourCorrection => "behaviour_correction",
+        SocialIntegration => "social_integration",
+        FamilyRelationshipAdjustment => "family_relationship_adjustment",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMember {
+    #[validate(length(min = 1, max = 100))]
+    pub name: String,
+    pub role: TeamRole,
+    /// The member's account, if they have one: members read the sessions' notes.
+    pub user_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Enrolment {
+    pub id: Uuid,
+    pub child_id: Uuid,
+    pub team: Vec<TeamMember>,
+    /// ISO weekday of the fixed visit: 1 Monday … 7 Sunday.
+    pub weekday: i32,
+    /// Local time of the visit (`HH:MM`, Asia/Shanghai).
+    pub time_of_day: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub notes: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentInput {
+    /// Client-chosen id (UUID); generated when absent. Ignored on update.
+    pub id: Option<Uuid>,
+    pub child_id: Uuid,
+    /// One counsellor, plus social workers and others.
+    #[validate(length(min = 1, max = 10), nested)]
+    pub team: Vec<TeamMember>,
+    #[validate(range(min = 1, max = 7))]
+    pub weekday: i32,
+    /// `HH:MM`.
+    #[validate(length(min = 5, max = 5))]
+    pub time_of_day: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    #[validate(length(max = 2000))]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Session {
+    pub id: Uuid,
+    pub enrolment_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    /// Who came, by name.
+    pub attended_by: Vec<String>,
+    pub services: Vec<CounsellingService>,
+    /// Only for the team and coordinators; absent for everyone else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    pub recorded_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct SessionInput {
+    /// Client-chosen id (UUID); generated when absent.
+    pub id: Option<Uuid>,
+    /// When the session was held; inside the enrolment's dates.
+    pub occurred_at: DateTime<Utc>,
+    #[validate(length(min = 1, max = 10))]
+    pub attended_by: Vec<String>,
+    #[validate(length(min = 1, max = 5))]
+    pub services: Vec<CounsellingService>,
+    #[validate(length(max = 8000))]
+    pub notes: Option<String>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = counselling_enrolments)]
+struct EnrolmentRow {
+    id: String,
+    child_id: String,
+    weekday: i32,
+    time_of_day: String,
+    starts_on: NaiveDate,
+    ends_on: Option<NaiveDate>,
+    notes: Option<String>,
+    created_at: chrono::NaiveDateTime,
+    version: i32,
+}
+
+fn check(conn: &mut DbConnection, input: &EnrolmentInput) -> Result<()> {
+    let mut errs = FieldErrors::new();
+    if NaiveTime::parse_from_str(&input.time_of_day, "%H:%M").is_err() {
+        errs.push("time_of_day", "format", "use HH:MM, e.g. 15:30");
+    }
+    if input.team.iter().filter(|m| m.role == TeamRole::Counsellor).count() != 1 {
+        errs.push("team", "one_counsellor", "the team has exactly one counsellor");
+    }
+    if input.ends_on.is_some_and(|e| e < input.starts_on) {
+        errs.push("ends_on", "before_start", "the enrolment ends before it starts");
+    }
+    errs.finish()?;
+    tongxing_cases::children::reference(conn, input.child_id, "child_id")?;
+    for (i, m) in input.team.iter().enumerate() {
+        if let Some(u) = m.user_id {
+            let n: i64 = users::table
+                .filter(users::id.eq(u.to_string()))
+                .count()
+                .get_result(conn)
+                .map_err(map_db_error)?;
+            if n == 0 {
+                return Err(Error::field(&format!("team[{i}].user_id"), "not_found", "no user with this id"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn insert_team(conn: &mut DbConnection, enrolment: Uuid, team: &[TeamMember]) -> Result<()> {
+    for (i, m) in team.iter().enumerate() {
+        diesel::insert_into(counselling_team_members::table)
+            .values((
+                counselling_team_members::id.eq(id::new_id().to_string()),
+                counselling_team_members::enrolment_id.eq(enrolment.to_string()),
+                counselling_team_members::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
+                counselling_team_members::name.eq(m.name.trim()),
+                counselling_team_members::role.eq(m.role.as_str()),
+                counselling_team_members::user_id.eq(m.user_id.map(|u| u.to_string())),
+            ))
+            .execute(conn)
+            .map_err(map_db_error)?;
+    }
+    Ok(())
+}
+
+pub fn create(conn: &mut DbConnection, input: EnrolmentInput, actor: Uuid) -> Result<Versioned<Enrolment>> {
+    check(conn, &input)?;
+    let id = input.id.unwrap_or_else(id::new_id);
+    let now = time::to_db(time::now());
+    diesel::insert_into(counselling_enrolments::table)
+        .values((
+            counselling_enrolments::id.eq(id.to_string()),
+            counselling_enrolments::child_id.eq(input.child_id.to_string()),
+            counselling_enrolments::weekday.eq(input.weekday),
+            counselling_enrolments::time_of_day.eq(&input.time_of_day),
+            counselling_enrolments::starts_on.eq(input.starts_on),
+            counselling_enrolments::ends_on.eq(input.ends_on),
+            counselling_enrolments::notes.eq(clean(input.notes.clone())),
+            counselling_enrolments::created_by.eq(actor.to_string()),
+            counselling_enrolments::created_at.eq(now),
+            counselling_enrolments::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    insert_team(conn, id, &input.team)?;
+    get(conn, id)
+}
+
+/// Replaces the schedule, dates and team, if `expected` is still current.
+pub fn update(
+    conn: &mut DbConnection,
+    id: Uuid,
+    input: EnrolmentInput,
+    expected: i32,
+) -> Result<Versioned<Enrolment>> {
+    let current = get(conn, id)?;
+    check_version(current.version, expected)?;
+    if input.child_id != current.record.child_id {
+        return Err(Error::field("child_id", "immutable", "an enrolment stays with its child"));
+    }
+    check(conn, &input)?;
+    let changed = diesel::update(
+        counselling_enrolments::table
+            .filter(counselling_enrolments::id.eq(id.to_string()))
+            .filter(counselling_enrolments::version.eq(expected)),
+    )
+    .set((
+        counselling_enrolments::weekday.eq(input.weekday),
+        counselling_enrolments::time_of_day.eq(&input.time_of_day),
+        counselling_enrolments::starts_on.eq(input.starts_on),
+        counselling_enrolments::ends_on.eq(input.ends_on),
+        counselling_enrolments::notes.eq(clean(input.notes.clone())),
+        counselling_enrolments::updated_at.eq(time::to_db(time::now())),
+        counselling_enrolments::version.eq(expected + 1),
+    ))
+    .execute(conn)
+    .map_err(map_db_error)?;
+    if changed == 0 {
+        return Err(Error::PreconditionFailed);
+    }
+    diesel::delete(
+        counselling_team_members::table.filter(counselling_team_members::enrolment_id.eq(id.to_string())),
+    )
+    .execute(conn)
+    .map_err(map_db_error)?;
+    insert_team(conn, id, &input.team)?;
+    get(conn, id)
+}
+
+pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Enrolment>> {
+    let row = counselling_enrolments::table
+        .find(id.to_string())
+        .select(EnrolmentRow::as_select())
+        .first(conn)
+        .map_err(not_found_as("counselling enrolment"))?;
+    let e = assemble(conn, vec![row])?.pop().ok_or_else(|| Error::internal("enrolment vanished"))?;
+    let version = e.version;
+    Ok(Versioned { record: e, version })
+}
+
+pub fn list(conn: &mut DbConnection, child: Option<Uuid>, page: PageRequest) -> Result<Page<Enrolment>> {
+    let mut q = counselling_enrolments::table
+        .select(EnrolmentRow::as_select())
+        .order(counselling_enrolments::id.asc())
+        .into_boxed();
+    if let Some(c) = child {
+        q = q.filter(counselling_enrolments::child_id.eq(c.to_string()));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(counselling_enrolments::id.gt(after.to_string()));
+    }
+    let rows = q.limit(page.fetch()).load::<EnrolmentRow>(conn).map_err(map_db_error)?;
+    let items = assemble(conn, rows)?;
+    Ok(Page::from_rows(items, page.limit, |e| e.id))
+}
+
+fn assemble(conn: &mut DbConnection, rows: Vec<EnrolmentRow>) -> Result<Vec<Enrolment>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let members: Vec<(String, String, String, Option<String>)> = counselling_team_members::table
+        .filter(counselling_team_members::enrolment_id.eq_any(&ids))
+        .order((counselling_team_members::enrolment_id, counselling_team_members::position))
+        .select((
+            counselling_team_members::enrolment_id,
+            counselling_team_members::name,
+            counselling_team_members::role,
+            counselling_team_members::user_id,
+        ))
+        .load(conn)
+        .map_err(map_db_error)?;
+    let mut teams: HashMap<String, Vec<TeamMember>> = HashMap::new();
+    for (enrolment, name, role, user) in members {
+        teams.entry(enrolment).or_default().push(TeamMember {
+            name,
+            role: TeamRole::from_db(&role)?,
+            user_id: parse_opt_id(user.as_deref())?,
+        });
+    }
+    rows.into_iter()
+        .map(|r| {
+            Ok(Enrolment {
+                id: parse_id(&r.id)?,
+                child_id: parse_id(&r.child_id)?,
+                team: teams.remove(&r.id).unwrap_or_default(),
+                weekday: r.weekday,
+                time_of_day: r.time_of_day,
+                starts_on: r.starts_on,
+                ends_on: r.ends_on,
+                notes: r.notes,
+                version: r.version,
+                created_at: time::from_db(r.created_at),
+            })
+        })
+        .collect()
+}
+
+/// Whether the user is on the enrolment's team.
+pub fn is_team_member(conn: &mut DbConnection, enrolment: Uuid, user: Uuid) -> Result<bool> {
+    let n: i64 = counselling_team_members::table
+        .filter(counselling_team_members::enrolment_id.eq(enrolment.to_string()))
+        .filter(counselling_team_members::user_id.eq(user.to_string()))
+        .count()
+        .get_result(conn)
+        .map_err(map_db_error)?;
+    Ok(n > 0)
+}
+
+pub fn create_session(
+    conn: &mut DbConnection,
+    enrolment: Uuid,
+    input: SessionInput,
+    actor: Uuid,
+) -> Result<Session> {
+    let e = get(conn, enrolment)?.record;
+    if input.occurred_at > time::now() + chrono::Duration::seconds(300) {
+        return Err(Error::field("occurred_at", "in_future", "the session cannot be in the future"));
+    }
+    if input.attended_by.iter().any(|n| n.trim().is_empty() || n.chars().count() > 100) {
+        return Err(Error::field("attended_by", "format", "each name has 1 to 100 characters"));
+    }
+    let day = time::local_date(input.occurred_at);
+    if day < e.starts_on || e.ends_on.is_some_and(|end| day > end) {
+        return Err(Error::conflict("outside_enrolment", "the session falls outside the enrolment's dates"));
+    }
+    let mut services: Vec<&str> = input.services.iter().map(|s| s.as_str()).collect();
+    services.sort_unstable();
+    services.dedup();
+    let id = input.id.unwrap_or_else(id::new_id);
+    let names: Vec<String> = input.attended_by.iter().map(|n| n.trim().replace('\n', " ")).collect();
+    diesel::insert_into(counselling_sessions::table)
+        .values((
+            counselling_sessions::id.eq(id.to_string()),
+            counselling_sessions::enrolment_id.eq(enrolment.to_string()),
+            counselling_sessions::occurred_at.eq(time::to_db(input.occurred_at)),
+            counselling_sessions::attended_by.eq(names.join("\n")),
+            counselling_sessions::services.eq(services.join(",")),
+            counselling_sessions::notes.eq(clean(input.notes)),
+            counselling_sessions::recorded_by.eq(actor.to_string()),
+            counselling_sessions::created_at.eq(time::to_db(time::now())),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    let mut page = list_sessions(conn, enrolment, PageRequest { after: None, limit: 1 }, true, Some(id))?;
+    page.items.pop().ok_or_else(|| Error::internal("session vanished"))
+}
+
+type SessionRow =
+    (String, String, chrono::NaiveDateTime, String, String, Option<String>, String, chrono::NaiveDateTime);
+
+/// An enrolment's sessions, oldest recorded first; notes only when `with_notes`.
+pub fn list_sessions(
+    conn: &mut DbConnection,
+    enrolment: Uuid,
+    page: PageRequest,
+    with_notes: bool,
+    only: Option<Uuid>,
+) -> Result<Page<Session>> {
+    let mut q = counselling_sessions::table
+        .filter(counselling_sessions::enrolment_id.eq(enrolment.to_string()))
+        .order(counselling_sessions::id.asc())
+        .select((
+            counselling_sessions::id,
+            counselling_sessions::enrolment_id,
+            counselling_sessions::occurred_at,
+            counselling_sessions::attended_by,
+            counselling_sessions::services,
+            counselling_sessions::notes,
+            counselling_sessions::recorded_by,
+            counselling_sessions::created_at,
+        ))
+        .into_boxed();
+    if let Some(o) = only {
+        q = q.filter(counselling_sessions::id.eq(o.to_string()));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(counselling_sessions::id.gt(after.to_string()));
+    }
+    let rows: Vec<SessionRow> = q.limit(page.fetch()).load(conn).map_err(map_db_error)?;
+    let items = rows
+        .into_iter()
+        .map(|(id, enrolment_id, at, attended, services, notes, recorded_by, created_at)| {
+            Ok(Session {
+                id: parse_id(&id)?,
+                enrolment_id: parse_id(&enrolment_id)?,
+                occurred_at: time::from_db(at),
+                attended_by: attended.split('\n').map(str::to_owned).collect(),
+                services: services
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(CounsellingService::from_db)
+                    .collect::<Result<_>>()?,
+                notes: if with_notes { notes } else { None },
+                recorded_by: parse_id(&recorded_by)?,
+                created_at: time::from_db(created_at),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |s| s.id))
+}

@@ -1,0 +1,584 @@
+//! Holiday home visits: a mentor may take the child home on a national statutory holiday, only
+//! after the formalities. `requested → consented → approved → completed`, or `rejected` /
+//! `cancelled`:
+//! - the request names the dates (inside one statutory holiday period), address, transport,
+//!   the supervising adult, the return time and an emergency contact;
+//! - the guardian's (or the welfare centre's) consent is recorded;
+//! - a safety checklist is completed, each item confirmed by a named person;
+//! - a coordinator approves, which needs both; the mentor confirms the child's return.
+//!
+//! Every step is recorded with who and when.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tongxing_cases::households::Relation;
+use tongxing_core::record::{Versioned, clean, parse_id};
+use tongxing_core::{Error, Result, id, time};
+use tongxing_store::schema::{home_visit_requests, home_visit_steps};
+use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::holidays;
+use crate::pairings::{self, PairingStatus};
+
+text_enum! {
+    pub enum HomeVisitStatus {
+        Requested => "requested",
+        Consented => "consented",
+        Approved => "approved",
+        Completed => "completed",
+        Rejected => "rejected",
+        Cancelled => "cancelled",
+    }
+}
+
+text_enum! {
+    /// What must be confirmed before a child goes home with a mentor.
+    pub enum SafetyItem {
+        /// A named adult will supervise the child throughout.
+        SupervisingAdultPresent => "supervising_adult_present",
+        /// The home has been checked for hazards.
+        HomeEnvironmentChecked => "home_environment_checked",
+        /// Safe transport there and back is arranged.
+        TransportArranged => "transport_arranged",
+        /// The emergency contact has been reached and will be reachable.
+        EmergencyContactReachable => "emergency_contact_reachable",
+        /// The mentor knows the child's medication, diet and needs.
+        ChildNeedsBriefed => "child_needs_briefed",
+        /// The return time is agreed with the centre or guardian.
+        ReturnTimeAgreed => "return_time_agreed",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChecklistEntry {
+    pub item: SafetyItem,
+    /// Who confirmed it.
+    pub confirmed_by: String,
+    pub confirmed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HomeVisitStep {
+    /// `requested`, `consented`, `checklist`, `approved`, `rejected`, `cancelled` or `returned`.
+    pub step: String,
+    pub actor_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HomeVisitRequest {
+    pub id: Uuid,
+    pub pairing_id: Uuid,
+    /// The statutory holiday period the visit falls in.
+    pub holiday_id: Uuid,
+    pub status: HomeVisitStatus,
+    pub leaves_at: DateTime<Utc>,
+    pub returns_at: DateTime<Utc>,
+    pub address: String,
+    pub transport: String,
+    /// The adult who supervises the child.
+    pub supervisor: String,
+    pub emergency_contact_name: String,
+    pub emergency_contact_phone: String,
+    pub consent_given_by: Option<String>,
+    pub consent_relation: Option<Relation>,
+    pub consent_given_at: Option<DateTime<Utc>>,
+    pub checklist: Vec<ChecklistEntry>,
+    /// Set once every safety item is confirmed.
+    pub checklist_completed_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decision_reason: Option<String>,
+    pub returned_at: Option<DateTime<Utc>>,
+    pub requested_by: Uuid,
+    /// Every step, oldest first.
+    pub history: Vec<HomeVisitStep>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct HomeVisitInput {
+    /// Client-chosen id (UUID); generated when absent.
+    pub id: Option<Uuid>,
+    pub pairing_id: Uuid,
+    /// When the child leaves the centre or home (inside a statutory holiday period).
+    pub leaves_at: DateTime<Utc>,
+    /// When the child is back (the same holiday period).
+    pub returns_at: DateTime<Utc>,
+    #[validate(length(min = 1, max = 300))]
+    pub address: String,
+    #[validate(length(min = 1, max = 200))]
+    pub transport: String,
+    #[validate(length(min = 1, max = 100))]
+    pub supervisor: String,
+    #[validate(length(min = 1, max = 100))]
+    pub emergency_contact_name: String,
+    #[validate(length(min = 5, max = 20))]
+    pub emergency_contact_phone: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct HomeVisitConsent {
+    /// The guardian, or the welfare centre's responsible person.
+    #[validate(length(min = 1, max = 100))]
+    pub given_by: String,
+    pub relation: Relation,
+    pub given_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistConfirmation {
+    pub item: SafetyItem,
+    #[validate(length(min = 1, max = 100))]
+    pub confirmed_by: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistInput {
+    #[validate(length(min = 1, max = 6), nested)]
+    pub items: Vec<ChecklistConfirmation>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct StepReason {
+    #[validate(length(min = 1, max = 1000))]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnConfirmation {
+    /// When the child was back; now when absent.
+    pub returned_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = home_visit_requests)]
+struct Row {
+    id: String,
+    pairing_id: String,
+    holiday_id: String,
+    status: String,
+    leaves_at: chrono::NaiveDateTime,
+    returns_at: chrono::NaiveDateTime,
+    address: String,
+    transport: String,
+    supervisor: String,
+    emergency_contact_name: String,
+    emergency_contact_phone: String,
+    consent_given_by: Option<String>,
+    consent_relation: Option<String>,
+    consent_given_at: Option<chrono::NaiveDateTime>,
+    checklist: String,
+    checklist_completed_at: Option<chrono::NaiveDateTime>,
+    decided_by: Option<String>,
+    decided_at: Option<chrono::NaiveDateTime>,
+    decision_reason: Option<String>,
+    returned_at: Option<chrono::NaiveDateTime>,
+    requested_by: String,
+    version: i32,
+}
+
+/// The steps of the workflow, each allowed from some states only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Consent,
+    Checklist,
+    Approve,
+    Reject,
+    Cancel,
+    Return,
+}
+
+/// Whether `step` may be taken now; the 409 names what is missing.
+pub fn check_step(
+    step: Step,
+    status: HomeVisitStatus,
+    consented: bool,
+    checklist_complete: bool,
+) -> Result<HomeVisitStatus> {
+    use HomeVisitStatus::*;
+    let refuse = |code: &'static str, detail: &str| Err(Error::conflict(code, detail));
+    match (step, status) {
+        (Step::Consent, Requested) => Ok(Consented),
+        (Step::Consent, _) => refuse("illegal_step", "consent is recorded once, before approval"),
+        (Step::Checklist, Requested | Consented) => Ok(status),
+        (Step::Checklist, _) => refuse("illegal_step", "the checklist is completed before approval"),
+        (Step::Approve, Requested | Consented) if !consented => {
+            refuse("consent_missing", "the guardian's or welfare centre's consent is not recorded")
+        }
+        (Step::Approve, Consented) if !checklist_complete => {
+            refuse("checklist_incomplete", "every safety item must be confirmed first")
+        }
+        (Step::Approve, Consented) => Ok(Approved),
+        (Step::Approve, _) => refuse("illegal_step", "only a pending request can be approved"),
+        (Step::Reject, Requested | Consented) => Ok(Rejected),
+        (Step::Reject, _) => refuse("illegal_step", "only a pending request can be rejected"),
+        (Step::Cancel, Requested | Consented | Approved) => Ok(Cancelled),
+        (Step::Cancel, _) => refuse("illegal_step", "the request is already closed"),
+        (Step::Return, Approved) => Ok(Completed),
+        (Step::Return, _) => refuse("not_approved", "only an approved visit can be completed"),
+    }
+}
+
+fn ts(at: DateTime<Utc>) -> chrono::NaiveDateTime {
+    time::to_db(at)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    input: HomeVisitInput,
+    actor: Uuid,
+) -> Result<Versioned<HomeVisitRequest>> {
+    if input.returns_at <= input.leaves_at {
+        return Err(Error::field("returns_at", "before_leaving", "the return is before the departure"));
+    }
+    if !input.emergency_contact_phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')) {
+        return Err(Error::field(
+            "emergency_contact_phone",
+            "format",
+            "a phone number has only digits, spaces, + and -",
+        ));
+    }
+    let pairing = pairings::get(conn, input.pairing_id)
+        .map_err(|_| Error::field("pairing_id", "not_found", "no pairing with this id"))?
+        .record;
+    if pairing.status != PairingStatus::Active {
+        return Err(Error::conflict("pairing_not_active", "home visits are for active pairings"));
+    }
+    let (first, last) = (time::local_date(input.leaves_at), time::local_date(input.returns_at));
+    let holiday = holidays::period_covering(conn, first, last)?.ok_or_else(|| {
+        Error::conflict(
+            "not_a_holiday",
+            "a home visit must fall within one national statutory holiday period",
+        )
+    })?;
+    let id = input.id.unwrap_or_else(id::new_id);
+    let now = time::now();
+    diesel::insert_into(home_visit_requests::table)
+        .values((
+            home_visit_requests::id.eq(id.to_string()),
+            home_visit_requests::pairing_id.eq(input.pairing_id.to_string()),
+            home_visit_requests::holiday_id.eq(holiday.id.to_string()),
+            home_visit_requests::status.eq(HomeVisitStatus::Requested.as_str()),
+            home_visit_requests::leaves_at.eq(ts(input.leaves_at)),
+            home_visit_requests::returns_at.eq(ts(input.returns_at)),
+            home_visit_requests::address.eq(input.address.trim()),
+            home_visit_requests::transport.eq(input.transport.trim()),
+            home_visit_requests::supervisor.eq(input.supervisor.trim()),
+            home_visit_requests::emergency_contact_name.eq(input.emergency_contact_name.trim()),
+            home_visit_requests::emergency_contact_phone.eq(input.emergency_contact_phone.trim()),
+            home_visit_requests::checklist.eq("[]"),
+            home_visit_requests::requested_by.eq(actor.to_string()),
+            home_visit_requests::created_at.eq(ts(now)),
+            home_visit_requests::updated_at.eq(ts(now)),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    record_step(conn, id, "requested", actor, None)?;
+    get(conn, id)
+}
+
+fn record_step(
+    conn: &mut DbConnection,
+    request: Uuid,
+    step: &str,
+    actor: Uuid,
+    note: Option<String>,
+) -> Result<()> {
+    diesel::insert_into(home_visit_steps::table)
+        .values((
+            home_visit_steps::id.eq(id::new_id().to_string()),
+            home_visit_steps::request_id.eq(request.to_string()),
+            home_visit_steps::step.eq(step),
+            home_visit_steps::actor_id.eq(actor.to_string()),
+            home_visit_steps::at.eq(ts(time::now())),
+            home_visit_steps::note.eq(note),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// One step of the workflow, applied if the request is still at `expected` (when given).
+pub enum Action {
+    Consent(HomeVisitConsent),
+    Checklist(ChecklistInput),
+    Approve,
+    Reject(StepReason),
+    Cancel(StepReason),
+    Return(ReturnConfirmation),
+}
+
+pub fn act(
+    conn: &mut DbConnection,
+    id: Uuid,
+    action: Action,
+    actor: Uuid,
+    expected: Option<i32>,
+) -> Result<Versioned<HomeVisitRequest>> {
+    let current = get(conn, id)?;
+    if let Some(v) = expected {
+        tongxing_core::record::check_version(current.version, v)?;
+    }
+    let r = &current.record;
+    let step = match &action {
+        Action::Consent(_) => Step::Consent,
+        Action::Checklist(_) => Step::Checklist,
+        Action::Approve => Step::Approve,
+        Action::Reject(_) => Step::Reject,
+        Action::Cancel(_) => Step::Cancel,
+        Action::Return(_) => Step::Return,
+    };
+    let next = check_step(step, r.status, r.consent_given_at.is_some(), r.checklist_completed_at.is_some())?;
+    let now = time::now();
+    let target = home_visit_requests::table
+        .filter(home_visit_requests::id.eq(id.to_string()))
+        .filter(home_visit_requests::version.eq(current.version));
+    let common = (
+        home_visit_requests::status.eq(next.as_str()),
+        home_visit_requests::updated_at.eq(ts(now)),
+        home_visit_requests::version.eq(current.version + 1),
+    );
+    let (changed, label, note) = match action {
+        Action::Consent(c) => {
+            if c.given_at > now + chrono::Duration::seconds(300) {
+                return Err(Error::field("given_at", "in_future", "consent cannot be given in the future"));
+            }
+            let n = diesel::update(target)
+                .set((
+                    common,
+                    home_visit_requests::consent_given_by.eq(Some(c.given_by.trim().to_owned())),
+                    home_visit_requests::consent_relation.eq(Some(c.relation.as_str())),
+                    home_visit_requests::consent_given_at.eq(Some(ts(c.given_at))),
+                ))
+                .execute(conn);
+            (n, "consented", Some(format!("{} ({})", c.given_by.trim(), c.relation)))
+        }
+        Action::Checklist(input) => {
+            let mut list = r.checklist.clone();
+            for c in input.items {
+                list.retain(|e| e.item != c.item);
+                list.push(ChecklistEntry {
+                    item: c.item,
+                    confirmed_by: c.confirmed_by.trim().to_owned(),
+                    confirmed_at: now,
+                });
+            }
+            list.sort_by_key(|e| SafetyItem::ALL.iter().position(|i| *i == e.item));
+            let complete = SafetyItem::ALL.iter().all(|i| list.iter().any(|e| e.item == *i));
+            let json = serde_json::to_string(&list).map_err(|e| Error::internal(e.to_string()))?;
+            let n = diesel::update(target)
+                .set((
+                    common,
+                    home_visit_requests::checklist.eq(json),
+                    home_visit_requests::checklist_completed_at.eq(complete.then(|| ts(now))),
+                ))
+                .execute(conn);
+            let note =
+                list.iter().map(|e| format!("{}: {}", e.item, e.confirmed_by)).collect::<Vec<_>>().join("; ");
+            (n, "checklist", Some(note))
+        }
+        Action::Approve => {
+            let n = diesel::update(target)
+                .set((
+                    common,
+                    home_visit_requests::decided_by.eq(Some(actor.to_string())),
+                    home_visit_requests::decided_at.eq(Some(ts(now))),
+                ))
+                .execute(conn);
+            (n, "approved", None)
+        }
+        Action::Reject(reason) | Action::Cancel(reason) => {
+            let label = if next == HomeVisitStatus::Rejected { "rejected" } else { "cancelled" };
+            let reason =
+                clean(Some(reason.reason)).ok_or_else(|| Error::field("reason", "blank", "give a reason"))?;
+            let n = diesel::update(target)
+                .set((
+                    common,
+                    home_visit_requests::decided_by.eq(Some(actor.to_string())),
+                    home_visit_requests::decided_at.eq(Some(ts(now))),
+                    home_visit_requests::decision_reason.eq(Some(reason.clone())),
+                ))
+                .execute(conn);
+            (n, label, Some(reason))
+        }
+        Action::Return(ret) => {
+            let at = ret.returned_at.unwrap_or(now);
+            if at < r.leaves_at || at > now + chrono::Duration::seconds(300) {
+                return Err(Error::field(
+                    "returned_at",
+                    "out_of_range",
+                    "the return is between the departure and now",
+                ));
+            }
+            let n = diesel::update(target)
+                .set((common, home_visit_requests::returned_at.eq(Some(ts(at)))))
+                .execute(conn);
+            (n, "returned", None)
+        }
+    };
+    if changed.map_err(map_db_error)? == 0 {
+        return Err(Error::PreconditionFailed);
+    }
+    record_step(conn, id, label, actor, note)?;
+    get(conn, id)
+}
+
+pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<HomeVisitRequest>> {
+    let row = home_visit_requests::table
+        .find(id.to_string())
+        .select(Row::as_select())
+        .first(conn)
+        .map_err(not_found_as("home-visit request"))?;
+    let steps: Vec<(String, String, chrono::NaiveDateTime, Option<String>)> = home_visit_steps::table
+        .filter(home_visit_steps::request_id.eq(id.to_string()))
+        .order(home_visit_steps::id.asc())
+        .select((
+            home_visit_steps::step,
+            home_visit_steps::actor_id,
+            home_visit_steps::at,
+            home_visit_steps::note,
+        ))
+        .load(conn)
+        .map_err(map_db_error)?;
+    let history = steps
+        .into_iter()
+        .map(|(step, actor, at, note)| {
+            Ok(HomeVisitStep { step, actor_id: parse_id(&actor)?, at: time::from_db(at), note })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let version = row.version;
+    let checklist: Vec<ChecklistEntry> =
+        serde_json::from_str(&row.checklist).map_err(|e| Error::internal(format!("bad checklist: {e}")))?;
+    let record = HomeVisitRequest {
+        id: parse_id(&row.id)?,
+        pairing_id: parse_id(&row.pairing_id)?,
+        holiday_id: parse_id(&row.holiday_id)?,
+        status: HomeVisitStatus::from_db(&row.status)?,
+        leaves_at: time::from_db(row.leaves_at),
+        returns_at: time::from_db(row.returns_at),
+        address: row.address,
+        transport: row.transport,
+        supervisor: row.supervisor,
+        emergency_contact_name: row.emergency_contact_name,
+        emergency_contact_phone: row.emergency_contact_phone,
+        consent_given_by: row.consent_given_by,
+        consent_relation: row.consent_relation.as_deref().map(Relation::from_db).transpose()?,
+        consent_given_at: row.consent_given_at.map(time::from_db),
+        checklist,
+        checklist_completed_at: row.checklist_completed_at.map(time::from_db),
+        decided_by: row.decided_by.as_deref().map(parse_id).transpose()?,
+        decided_at: row.decided_at.map(time::from_db),
+        decision_reason: row.decision_reason,
+        returned_at: row.returned_at.map(time::from_db),
+        requested_by: parse_id(&row.requested_by)?,
+        history,
+        version,
+    };
+    Ok(Versioned { record, version })
+}
+
+/// A pairing's requests, newest first.
+pub fn list_for_pairing(
+    conn: &mut DbConnection,
+    pairing: Option<Uuid>,
+    status: Option<HomeVisitStatus>,
+) -> Result<Vec<HomeVisitRequest>> {
+    let mut q = home_visit_requests::table
+        .select(home_visit_requests::id)
+        .order(home_visit_requests::id.desc())
+        .limit(200)
+        .into_boxed();
+    if let Some(p) = pairing {
+        q = q.filter(home_visit_requests::pairing_id.eq(p.to_string()));
+    }
+    if let Some(s) = status {
+        q = q.filter(home_visit_requests::status.eq(s.as_str()));
+    }
+    let ids: Vec<String> = q.load(conn).map_err(map_db_error)?;
+    ids.iter().map(|i| get(conn, parse_id(i)?).map(|v| v.record)).collect()
+}
+
+/// Checks that a home-visit contact rests on an approved visit of the same pairing, on its dates.
+pub fn check_contact(
+    conn: &mut DbConnection,
+    pairing: Uuid,
+    request: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let request = request.ok_or_else(|| {
+        Error::conflict(
+            "home_visit_not_approved",
+            "a home visit is logged against its approved home-visit request",
+        )
+    })?;
+    let r = get(conn, request)
+        .map_err(|_| {
+            Error::field("home_visit_request_id", "not_found", "no home-visit request with this id")
+        })?
+        .record;
+    if r.pairing_id != pairing {
+        return Err(Error::field(
+            "home_visit_request_id",
+            "other_pairing",
+            "the request belongs to another pairing",
+        ));
+    }
+    if !matches!(r.status, HomeVisitStatus::Approved | HomeVisitStatus::Completed) {
+        return Err(Error::conflict("home_visit_not_approved", "the home-visit request is not approved"));
+    }
+    let day = time::local_date(at);
+    if day < time::local_date(r.leaves_at) || day > time::local_date(r.returns_at) {
+        return Err(Error::conflict(
+            "outside_home_visit",
+            "the contact is outside the approved visit's dates",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use HomeVisitStatus::*;
+
+    #[test]
+    fn approval_needs_consent_and_the_checklist() {
+        assert!(matches!(
+            check_step(Step::Approve, Requested, false, true),
+            Err(Error::Conflict { code: "consent_missing", .. })
+        ));
+        assert!(matches!(
+            check_step(Step::Approve, Consented, true, false),
+            Err(Error::Conflict { code: "checklist_incomplete", .. })
+        ));
+        assert_eq!(check_step(Step::Approve, Consented, true, true).unwrap(), Approved);
+    }
+
+    #[test]
+    fn steps_follow_the_workflow() {
+        assert_eq!(check_step(Step::Consent, Requested, false, false).unwrap(), Consented);
+        assert!(check_step(Step::Consent, Consented, true, false).is_err());
+        assert_eq!(check_step(Step::Checklist, Requested, false, false).unwrap(), Requested);
+        assert!(check_step(Step::Checklist, Approved, true, true).is_err());
+        assert!(matches!(
+            check_step(Step::Return, Consented, true, true),
+            Err(Error::Conflict { code: "not_approved", .. })
+        ));
+        assert_eq!(check_step(Step::Return, Approved, true, true).unwrap(), Completed);
+        assert!(check_step(Step::Cancel, Completed, true, true).is_err());
+        assert!(check_step(Step::Reject, Approved, true, true).is_err());
+        assert_eq!(check_step(Step::Cancel, Approved, true, true).unwrap(), Cancelled);
+    }
+}
