@@ -4,7 +4,7 @@
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Date, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use tongxing_cases::regions::subtree_prefix;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
@@ -382,7 +382,7 @@ pub fn alerts(
         let (cur_min, prev_min) =
             (i64::from(spec.minimum_for(&current)), i64::from(spec.minimum_for(&previous)));
         let at_risk_now = (current.end - today).num_days() < i64::from(spec.at_risk_days);
-        let rows = alert_rows(conn, rule, current, previous, prefix.as_deref(), filter.mentor_id)?;
+        let rows = alert_rows(conn, today, rule, current, previous, prefix.as_deref(), filter.mentor_id)?;
         for r in rows {
             let mut push = |status: PeriodStatus, period: Period, count: i64, minimum: i64| -> Result<()> {
                 out.push(ComplianceAlert {
@@ -429,6 +429,7 @@ fn sort_key(a: &ComplianceAlert) -> String {
 
 fn alert_rows(
     conn: &mut DbConnection,
+    today: NaiveDate,
     rule: &CadenceRule,
     current: Period,
     previous: Period,
@@ -445,52 +446,61 @@ fn alert_rows(
         .collect();
     let kinds = if kinds.is_empty() { "''".to_owned() } else { kinds.join(", ") };
     let commemorative = if rule.commemorative_only { " AND c.commemorative = TRUE" } else { "" };
-    // Pairings are active by status; an enrolment is active through the current period's end.
-    let (count, source) = match rule.subject {
+    // One pass over the two periods' activities, grouped by relationship; pairings are active
+    // by status, an enrolment through the current period's end.
+    let (activities, source) = match rule.subject {
         RuleSubject::Pairing => (
             format!(
-                "(SELECT COUNT(*) FROM pair_contacts c WHERE c.pairing_id = p.id AND c.kind IN ({kinds}){commemorative} \
-                 AND c.occurred_at >= ? AND c.occurred_at < ?)"
+                "SELECT c.pairing_id AS sid, c.occurred_at AS at FROM pair_contacts c WHERE c.kind IN ({kinds}){commemorative}"
             ),
             "p.mentor_id AS mentor_id, p.child_id AS child_id, p.started_on AS started_on \
-             FROM pairings p JOIN children ch ON ch.id = p.child_id WHERE p.status = 'active'",
+             FROM pairings p JOIN children ch ON ch.id = p.child_id",
         ),
         RuleSubject::CounsellingEnrolment => (
-            "(SELECT COUNT(*) FROM counselling_sessions c WHERE c.enrolment_id = p.id \
-             AND c.occurred_at >= ? AND c.occurred_at < ?)"
+            "SELECT c.enrolment_id AS sid, c.occurred_at AS at FROM counselling_sessions c WHERE 1 = 1"
                 .to_owned(),
             "CAST(NULL AS TEXT) AS mentor_id, p.child_id AS child_id, p.starts_on AS started_on \
-             FROM counselling_enrolments p JOIN children ch ON ch.id = p.child_id \
-             WHERE (p.ends_on IS NULL OR p.ends_on >= ?)",
+             FROM counselling_enrolments p JOIN children ch ON ch.id = p.child_id",
         ),
     };
-    let exempt = "(SELECT COUNT(*) FROM compliance_exemptions e WHERE e.rule_id = ? AND e.subject_id = p.id AND e.period_start = ?)";
-    let mut sql = format!(
-        "SELECT p.id AS subject_id, {count} AS current_count, {count} AS previous_count, \
-         {exempt} AS current_exempt, {exempt} AS previous_exempt, {source}"
+    let active = match rule.subject {
+        RuleSubject::Pairing => "p.status = 'active'",
+        RuleSubject::CounsellingEnrolment => "(p.ends_on IS NULL OR p.ends_on >= ?)",
+    };
+    let mut inner = format!(
+        "SELECT p.id AS subject_id, CAST(COALESCE(a.cur, 0) AS BIGINT) AS current_count, \
+         CAST(COALESCE(a.prev, 0) AS BIGINT) AS previous_count, \
+         CAST(CASE WHEN ec.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS current_exempt, \
+         CAST(CASE WHEN ep.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS previous_exempt, {source} \
+         LEFT JOIN (SELECT x.sid AS sid, SUM(CASE WHEN x.at >= ? THEN 1 ELSE 0 END) AS cur, \
+                    SUM(CASE WHEN x.at < ? THEN 1 ELSE 0 END) AS prev \
+                    FROM ({activities} AND c.occurred_at >= ? AND c.occurred_at < ?) x GROUP BY x.sid) a ON a.sid = p.id \
+         LEFT JOIN compliance_exemptions ec ON ec.rule_id = ? AND ec.subject_id = p.id AND ec.period_start = ? \
+         LEFT JOIN compliance_exemptions ep ON ep.rule_id = ? AND ep.subject_id = p.id AND ep.period_start = ? \
+         WHERE {active}"
     );
     if region_prefix.is_some() {
-        sql.push_str(" AND ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)");
+        inner.push_str(" AND ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)");
     }
     if mentor.is_some() {
-        sql.push_str(" AND p.mentor_id = ?");
+        inner.push_str(" AND p.mentor_id = ?");
     }
+    // Only the relationships with an alert leave the database.
+    let sql = format!(
+        "SELECT * FROM ({inner}) t WHERE (t.started_on <= ? AND t.previous_count < ? AND t.previous_exempt = 0) \
+         OR (t.started_on <= ? AND ? AND t.current_count < ? AND t.current_exempt = 0)"
+    );
     let sql = numbered(conn.backend(), &sql);
-    let bound = |p: Period| {
-        (
-            time::to_db(time::start_of_local_day(p.start)),
-            time::to_db(time::start_of_local_day(p.end + Duration::days(1))),
-        )
-    };
-    let (cur_lo, cur_hi) = bound(current);
-    let (prev_lo, prev_hi) = bound(previous);
+    let start_of = |d: NaiveDate| time::to_db(time::start_of_local_day(d));
+    let (cur_lo, cur_hi, prev_lo) =
+        (start_of(current.start), start_of(current.end + Duration::days(1)), start_of(previous.start));
     let rule_id = rule.id.to_string();
     let mut q = diesel::sql_query(sql)
         .into_boxed()
         .bind::<Timestamp, _>(cur_lo)
-        .bind::<Timestamp, _>(cur_hi)
+        .bind::<Timestamp, _>(cur_lo)
         .bind::<Timestamp, _>(prev_lo)
-        .bind::<Timestamp, _>(prev_hi)
+        .bind::<Timestamp, _>(cur_hi)
         .bind::<Text, _>(rule_id.clone())
         .bind::<Date, _>(current.start)
         .bind::<Text, _>(rule_id)
@@ -504,7 +514,15 @@ fn alert_rows(
     if let Some(m) = mentor {
         q = q.bind::<Text, _>(m.to_string());
     }
-    q.load::<AlertRow>(conn).map_err(map_db_error)
+    let spec = rule.spec();
+    let at_risk_now = (current.end - today).num_days() < i64::from(spec.at_risk_days);
+    q.bind::<Date, _>(previous.end)
+        .bind::<BigInt, _>(i64::from(spec.minimum_for(&previous)))
+        .bind::<Date, _>(today)
+        .bind::<Bool, _>(at_risk_now)
+        .bind::<BigInt, _>(i64::from(spec.minimum_for(&current)))
+        .load::<AlertRow>(conn)
+        .map_err(map_db_error)
 }
 
 /// Rewrites `?` placeholders as `$1, $2, ...` for PostgreSQL.
