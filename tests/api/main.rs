@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod case_records;
 mod counselling;
+mod events;
 mod home_visits;
 mod idempotency;
 mod operations;

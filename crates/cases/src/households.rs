@@ -139,7 +139,7 @@ pub fn check_guardians(list: &[Guardian]) -> Result<()> {
 }
 
 /// The region must exist and be a village or community.
-pub(crate) fn check_village(conn: &mut DbConnection, region_id: Uuid) -> Result<()> {
+pub fn check_village(conn: &mut DbConnection, region_id: Uuid) -> Result<()> {
     let level: Option<String> = regions::table
         .find(region_id.to_string())
         .select(regions::level)

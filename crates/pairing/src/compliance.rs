@@ -11,7 +11,8 @@ use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{compliance_exemptions, counselling_sessions, pair_contacts};
-use tongxing_store::{Backend, DbConnection, map_db_error};
+use tongxing_store::sql::numbered;
+use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -523,36 +524,4 @@ fn alert_rows(
         .bind::<BigInt, _>(i64::from(spec.minimum_for(&current)))
         .load::<AlertRow>(conn)
         .map_err(map_db_error)
-}
-
-/// Rewrites `?` placeholders as `$1, $2, ...` for PostgreSQL.
-fn numbered(backend: Backend, sql: &str) -> String {
-    match backend {
-        Backend::Sqlite => sql.to_owned(),
-        Backend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for ch in sql.chars() {
-                if ch == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(ch);
-                }
-            }
-            out
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(numbered(Backend::Postgres, "a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
-        assert_eq!(numbered(Backend::Sqlite, "a = ?"), "a = ?");
-    }
 }

@@ -8,6 +8,31 @@ use tongxing_core::Error;
 const UNIQUE: &[(&str, &str, &str, &str)] = &[
     ("users_username_key", "users.username", "username_taken", "a user with this username exists"),
     (
+        "organisations_name_key",
+        "organisations.name",
+        "organisation_name_taken",
+        "an organisation with this name exists",
+    ),
+    ("teams_name_key", "teams.name", "team_name_taken", "a team with this name exists"),
+    (
+        "volunteers_user_key",
+        "volunteers.user_id",
+        "user_already_volunteer",
+        "this user account already belongs to a volunteer",
+    ),
+    (
+        "event_roster_key",
+        "event_roster.event_id, event_roster.volunteer_id",
+        "already_rostered",
+        "the volunteer is already on the roster",
+    ),
+    (
+        "event_attendance_key",
+        "event_attendance.event_id, event_attendance.child_id",
+        "already_attending",
+        "the child's attendance is already recorded",
+    ),
+    (
         "pairings_one_active_per_mentor",
         "pairings.mentor_id",
         "mentor_already_paired",

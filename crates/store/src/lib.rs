@@ -6,6 +6,7 @@ pub mod counter;
 pub mod error;
 pub mod schema;
 pub mod settings;
+pub mod sql;
 
 pub use conn::{Backend, Db, DbConnection, PooledConn, transaction};
 pub use error::{map_db_error, not_found_as};

@@ -392,6 +392,139 @@ diesel::joinable!(counselling_sessions -> counselling_enrolments (enrolment_id))
 diesel::joinable!(home_visit_requests -> pairings (pairing_id));
 diesel::joinable!(home_visit_steps -> home_visit_requests (request_id));
 
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        region_id -> Nullable<Text>,
+        contact_name -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    service_contracts (id) {
+        id -> Text,
+        purchaser_id -> Text,
+        provider_id -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        services -> Text,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    volunteers (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        name -> Text,
+        source -> Text,
+        organisation_id -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        skills -> Text,
+        background_check_on -> Nullable<Date>,
+        background_check_expires_on -> Nullable<Date>,
+        safety_training_on -> Nullable<Date>,
+        safety_training_expires_on -> Nullable<Date>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        name -> Text,
+        organisation_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, volunteer_id) {
+        team_id -> Text,
+        volunteer_id -> Text,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        title -> Text,
+        theme -> Nullable<Text>,
+        event_type -> Text,
+        programme -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        region_id -> Text,
+        address -> Nullable<Text>,
+        organiser_id -> Text,
+        with_children -> Bool,
+        service_forms -> Text,
+        other_participants -> Integer,
+        status -> Text,
+        cancel_reason -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    event_partners (event_id, organisation_id) {
+        event_id -> Text,
+        organisation_id -> Text,
+    }
+}
+
+diesel::table! {
+    event_roster (id) {
+        id -> Text,
+        event_id -> Text,
+        volunteer_id -> Text,
+        role -> Text,
+        minutes -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_attendance (id) {
+        id -> Text,
+        event_id -> Text,
+        child_id -> Text,
+        guardian_present -> Bool,
+        notes -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(volunteers -> organisations (organisation_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> volunteers (volunteer_id));
+diesel::joinable!(events -> regions (region_id));
+diesel::joinable!(events -> organisations (organiser_id));
+diesel::joinable!(event_partners -> events (event_id));
+diesel::joinable!(event_roster -> events (event_id));
+diesel::joinable!(event_roster -> volunteers (volunteer_id));
+diesel::joinable!(event_attendance -> events (event_id));
+diesel::joinable!(event_attendance -> children (child_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
     counters,
@@ -417,5 +550,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     counselling_sessions,
     holidays,
     home_visit_requests,
-    home_visit_steps
+    home_visit_steps,
+    organisations,
+    service_contracts,
+    volunteers,
+    teams,
+    team_members,
+    events,
+    event_partners,
+    event_roster,
+    event_attendance
 );

@@ -7,14 +7,17 @@ pub mod compliance;
 pub mod consents;
 pub mod contacts;
 pub mod counselling;
+pub mod events;
 pub mod holidays;
 pub mod home_visits;
 pub mod households;
 pub mod mentors;
 pub mod ops;
+pub mod organisations;
 pub mod pairings;
 pub mod regions;
 pub mod users;
+pub mod volunteers;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;

@@ -1,0 +1,9 @@
+DROP TABLE event_attendance;
+DROP TABLE event_roster;
+DROP TABLE event_partners;
+DROP TABLE events;
+DROP TABLE team_members;
+DROP TABLE teams;
+DROP TABLE volunteers;
+DROP TABLE service_contracts;
+DROP TABLE organisations;
