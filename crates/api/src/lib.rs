@@ -122,7 +122,11 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
                     .service(routes::events::update_event_volunteer)
                     .service(routes::events::list_event_volunteers)
                     .service(routes::events::record_event_attendance)
-                    .service(routes::events::list_event_attendance),
+                    .service(routes::events::list_event_attendance)
+                    .service(routes::reports::get_summary_report)
+                    .service(routes::reports::get_events_report)
+                    .service(routes::reports::get_assessments_report)
+                    .service(routes::reports::get_compliance_report),
             )
             .default_service(web::to(not_found));
     }

@@ -362,6 +362,20 @@ pub fn alerts(
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page<ComplianceAlert>> {
+    let after = cursor.map(|c| decode_key("alerts", c)).transpose()?;
+    let mut out = all_alerts(conn, filter)?;
+    if let Some(after) = after {
+        out.retain(|a| sort_key(a) > after);
+    }
+    let limit_usize = usize::try_from(limit).unwrap_or(0);
+    let next_cursor =
+        (out.len() > limit_usize).then(|| encode_key("alerts", &sort_key(&out[limit_usize - 1])));
+    out.truncate(limit_usize);
+    Ok(Page { items: out, next_cursor })
+}
+
+/// Every alert now, most urgent first.
+pub fn all_alerts(conn: &mut DbConnection, filter: &AlertFilter) -> Result<Vec<ComplianceAlert>> {
     let today = time::today();
     let prefix = filter.region_id.map(|r| subtree_prefix(conn, r, "region_id")).transpose()?;
     let mut rules = rules::list(conn, None, true)?;
@@ -374,7 +388,6 @@ pub fn alerts(
     if filter.mentor_id.is_some() {
         rules.retain(|x| x.subject == RuleSubject::Pairing);
     }
-    let after = cursor.map(|c| decode_key("alerts", c)).transpose()?;
     let mut out = Vec::new();
     for rule in &rules {
         let spec = rule.spec();
@@ -413,14 +426,7 @@ pub fn alerts(
         out.retain(|a| a.status == status);
     }
     out.sort_by_cached_key(sort_key);
-    if let Some(after) = after {
-        out.retain(|a| sort_key(a) > after);
-    }
-    let limit_usize = usize::try_from(limit).unwrap_or(0);
-    let next_cursor =
-        (out.len() > limit_usize).then(|| encode_key("alerts", &sort_key(&out[limit_usize - 1])));
-    out.truncate(limit_usize);
-    Ok(Page { items: out, next_cursor })
+    Ok(out)
 }
 
 fn sort_key(a: &ComplianceAlert) -> String {

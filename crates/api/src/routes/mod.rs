@@ -16,6 +16,7 @@ pub mod ops;
 pub mod organisations;
 pub mod pairings;
 pub mod regions;
+pub mod reports;
 pub mod users;
 pub mod volunteers;
 

@@ -1,0 +1,78 @@
+//! What a report covers: a period of Shanghai calendar days and a region subtree.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+use tongxing_cases::regions::subtree_prefix;
+use tongxing_core::{Error, Result, time};
+use tongxing_store::DbConnection;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The earliest day a report can start from when no `from` is given.
+const BEGINNING: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub from: Option<NaiveDate>,
+    pub to: NaiveDate,
+    pub region_id: Option<Uuid>,
+    /// The region's path prefix, for subtree matches.
+    pub region_prefix: Option<String>,
+}
+
+/// What the report covered, echoed in every answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScopeEcho {
+    /// First day (absent: from the first record).
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive.
+    pub to: NaiveDate,
+    /// The region subtree (absent: everywhere).
+    pub region_id: Option<Uuid>,
+    pub time_zone: String,
+}
+
+impl Scope {
+    pub fn resolve(
+        conn: &mut DbConnection,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        region_id: Option<Uuid>,
+    ) -> Result<Self> {
+        let to = to.unwrap_or_else(time::today);
+        if let Some(f) = from
+            && f > to
+        {
+            return Err(Error::field("from", "after_to", "`from` is after `to`"));
+        }
+        let region_prefix = region_id.map(|r| subtree_prefix(conn, r, "region_id")).transpose()?;
+        Ok(Scope { from, to, region_id, region_prefix })
+    }
+
+    pub fn first_day(&self) -> NaiveDate {
+        self.from.unwrap_or(BEGINNING)
+    }
+
+    /// The UTC instants bounding the period: `[start, end)`.
+    pub fn instants(&self) -> (NaiveDateTime, NaiveDateTime) {
+        let end = self.to.succ_opt().unwrap_or(self.to);
+        (time::to_db(time::start_of_local_day(self.first_day())), time::to_db(time::start_of_local_day(end)))
+    }
+
+    /// `LIKE` pattern of the region subtree, or one that matches every path.
+    pub fn region_pattern(&self) -> String {
+        format!("{}%", self.region_prefix.as_deref().unwrap_or("/"))
+    }
+
+    pub fn echo(&self) -> ScopeEcho {
+        ScopeEcho {
+            from: self.from,
+            to: self.to,
+            region_id: self.region_id,
+            time_zone: time::TIME_ZONE.to_string(),
+        }
+    }
+}
