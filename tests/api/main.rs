@@ -12,3 +12,4 @@ mod home_visits;
 mod idempotency;
 mod operations;
 mod pairings;
+mod reports;

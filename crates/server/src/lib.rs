@@ -2,6 +2,7 @@
 //! command line; the end-to-end tests start the same server on port 0.
 
 pub mod config;
+pub mod demo;
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -16,6 +16,7 @@ usage:
   tongxing openapi                       print the OpenAPI contract
   tongxing create-admin --username NAME  create an administrator; the password is read
                                          from stdin (or prompted for on a terminal)
+  tongxing seed-demo                     load the synthetic demo dataset into an empty database
 
 configuration: environment variables, see README.md (DATABASE_URL, TONGXING_BIND, ...)";
 
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         "serve" => serve(config),
         "migrate" => migrate(config),
         "create-admin" => create_admin(config, &args[1..]),
+        "seed-demo" => seed_demo(config),
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     };
     match result {
@@ -106,6 +108,17 @@ fn serve(config: Config) -> Result<(), String> {
 fn migrate(config: Config) -> Result<(), String> {
     state_of(&config)?;
     println!("database is up to date");
+    Ok(())
+}
+
+fn seed_demo(config: Config) -> Result<(), String> {
+    let state = state_of(&config)?;
+    let mut conn = state.db.conn().map_err(|e| e.to_string())?;
+    let loaded = tongxing::demo::load(&mut conn).map_err(|e| e.to_string())?;
+    println!(
+        "loaded the demo dataset: {} children in {} households, {} mentor pairings, {} events",
+        loaded.children, loaded.households, loaded.pairings, loaded.events
+    );
     Ok(())
 }
 

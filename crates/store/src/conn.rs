@@ -175,10 +175,19 @@ fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
 
 /// The one way to run a transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
 /// once: a deferred transaction that reads and then writes could fail with `SQLITE_BUSY`
-/// instead of waiting. On any error everything is rolled back.
+/// instead of waiting. Nested inside another transaction it is a savepoint. On any error
+/// everything it did is rolled back.
 pub fn transaction<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T>) -> Result<T> {
+    let nested = <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(map_db_error)?
+        .is_some();
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        // Inside a transaction, diesel opens a savepoint.
+        DbConnection::Sqlite(c) if !nested => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c),
         DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
     }
     .map_err(map_db_error)?;

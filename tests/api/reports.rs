@@ -1,0 +1,118 @@
+//! Reports over HTTP: the demo dataset reproduces the published figures; CSV bytes.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(the_demo_dataset_reproduces_the_published_figures, csv_exports_are_spreadsheet_safe);
+
+async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
+    let db = app.state.db.clone();
+    actix_web::web::block(move || {
+        let mut conn = db.conn().unwrap();
+        tongxing::demo::load(&mut conn).unwrap();
+        // Loading twice is refused, and adds nothing.
+        let again = tongxing::demo::load(&mut conn).unwrap_err();
+        assert!(matches!(again, tongxing_core::Error::Conflict { code: "demo_loaded", .. }), "{again:?}");
+    })
+    .await
+    .unwrap();
+
+    for query in ["from=2023-06-01&to=2024-01-31", "from=2023-06-01"] {
+        let r = app.get(&format!("/api/v1/reports/summary?{query}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let s = &r.body;
+        assert_eq!(s["children_registered"], 106, "{query}");
+        assert_eq!(s["families_phoned"], 200, "{query}");
+        assert_eq!(s["children_visited"], 85, "{query}");
+        assert_eq!(
+            s["events_held_by_type"],
+            json!({"quarterly_theme": 2, "care": 6, "visit_and_comfort": 6, "mental_health_consultation": 0, "other": 0}),
+            "{query}"
+        );
+        assert!(s["definitions"]["families_phoned"].as_str().unwrap().contains("Distinct households"));
+    }
+    // Before the escort action began: the 27 May consultation, and no registrations in May.
+    let r = app.get("/api/v1/reports/summary?from=2023-05-01&to=2023-05-31").await;
+    assert_eq!(r.body["events_held_by_type"]["mental_health_consultation"], 1);
+    assert_eq!(r.body["children_registered"], 0);
+    // Guihua town alone: the 11 November event and the others held there.
+    let baidun = app.region("柏墩村").await;
+    let r =
+        app.get(&format!("/api/v1/reports/events?from=2023-11-11&to=2023-11-11&region_id={baidun}")).await;
+    assert_eq!(r.body["events_held"], 1, "{}", r.body);
+    assert_eq!(r.body["children_attending"], 14);
+    assert_eq!(r.body["guardians_present"], 14);
+    assert_eq!(r.body["villages_reached"].as_array().unwrap().len(), 6);
+
+    let r = app.get("/api/v1/reports/assessments?from=2023-06-01&to=2024-01-31").await;
+    assert_eq!(r.body["children"], 80, "{}", r.body);
+    assert_eq!(r.body["children_reassessed"], 20);
+    let r = app.get("/api/v1/reports/compliance").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        !r.body["rules"].as_array().unwrap().is_empty(),
+        "mentor contacts run to the present with some months missed"
+    );
+
+    let r = app
+        .send(
+            "GET",
+            "/api/v1/reports/summary?from=2023-06-01&to=2024-01-31",
+            None,
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await;
+    assert_eq!(r.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
+    let text = String::from_utf8(r.raw).unwrap();
+    assert!(text.starts_with('\u{feff}'));
+    assert!(text.contains("\r\nchildren_registered,106,"), "{text}");
+    assert!(text.contains("\r\nfamilies_phoned,200,"));
+}
+
+async fn csv_exports_are_spreadsheet_safe(app: TestApp) {
+    // A region whose name a spreadsheet would run as a formula.
+    let town = app.region("桂花镇").await;
+    let r = app
+        .post(
+            "/api/v1/regions",
+            json!({"parent_id": town, "level": "village", "name": "=HYPERLINK(\"http://x\")村"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let village = r.id();
+    let org = app
+        .post("/api/v1/organisations", json!({"name": "志愿服务队", "kind": "social_organisation"}))
+        .await
+        .id();
+    let v = app
+        .post("/api/v1/volunteers", json!({"name": "甲", "source": "community", "background_check": {"on": "2023-01-01", "expires_on": "2030-01-01"}, "safety_training": {"on": "2023-01-01", "expires_on": "2030-01-01"}}))
+        .await
+        .id();
+    let e = app
+        .post("/api/v1/events", json!({"title": "读书会", "event_type": "care", "programme": "five_plus_n", "starts_at": "2024-03-02T09:00:00+08:00", "ends_at": "2024-03-02T11:00:00+08:00", "region_id": village, "organiser_id": org}))
+        .await
+        .id();
+    app.post(&format!("/api/v1/events/{e}/roster"), json!({"volunteer_id": v, "role": "lead", "hours": 2}))
+        .await;
+    assert_eq!(app.post(&format!("/api/v1/events/{e}/status"), json!({"status": "held"})).await.status, 200);
+
+    let r = app.get("/api/v1/reports/events?from=2024-03-01&to=2024-03-31&format=csv").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(&r.raw[..3], [0xEF, 0xBB, 0xBF], "UTF-8 byte-order mark");
+    let text = String::from_utf8(r.raw[3..].to_vec()).unwrap();
+    assert!(text.contains("\r\nregion,\"'=HYPERLINK(\"\"http://x\"\")村\",1,"), "{text}");
+    assert!(text.contains("\r\ntype,care,1,"));
+    assert!(r.header("content-disposition").unwrap().contains("events.csv"));
+    // JSON stays the default; a bad format is refused.
+    assert_eq!(
+        app.get("/api/v1/reports/events").await.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    app.get("/api/v1/reports/events?format=xlsx").await.assert_problem(400, "invalid_query");
+    app.get("/api/v1/reports/summary?from=2024-02-01&to=2024-01-01")
+        .await
+        .assert_problem(400, "validation_failed");
+}
