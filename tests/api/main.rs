@@ -12,4 +12,5 @@ mod home_visits;
 mod idempotency;
 mod operations;
 mod pairings;
+mod property;
 mod reports;

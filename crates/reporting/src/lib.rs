@@ -6,5 +6,6 @@ pub mod assessments;
 pub mod compliance;
 pub mod csv;
 pub mod events;
+pub mod reference;
 pub mod scope;
 pub mod summary;
