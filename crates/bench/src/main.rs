@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! tongxing-bench alerts [--pairings N] [--contacts N] [--postgres URL] [--runs N]
+//! tongxing-bench reports [--children N] [--contacts N] [--events N] [--postgres URL] [--runs N]
 //! ```
 //! Without `--postgres` it runs on a fresh SQLite file; with it, on a fresh database created
 //! beside the one the URL names (and dropped afterwards).
@@ -17,25 +18,50 @@ use tongxing_store::conn::DatabaseUrl;
 use tongxing_store::schema::{children, mentors, pair_contacts, pairings, regions, users};
 use tongxing_store::{DbConnection, transaction};
 
+/// A multi-row insert on the concrete backend (the two-backend connection type inserts one
+/// row at a time).
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+            DbConnection::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+        .map_err(tongxing_store::map_db_error)
+    };
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bench {
+    Alerts,
+    Reports,
+}
+
 struct Args {
+    bench: Bench,
     pairings: usize,
+    children: usize,
+    events: usize,
     contacts: usize,
     postgres: Option<String>,
     runs: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { pairings: 20_000, contacts: 500_000, postgres: None, runs: 5 };
     let mut it = std::env::args().skip(1);
-    match it.next().as_deref() {
-        Some("alerts") => {}
-        other => return Err(format!("unknown benchmark {other:?}; try `alerts`")),
-    }
+    let bench = match it.next().as_deref() {
+        Some("alerts") => Bench::Alerts,
+        Some("reports") => Bench::Reports,
+        other => return Err(format!("unknown benchmark {other:?}; try `alerts` or `reports`")),
+    };
+    let contacts = if bench == Bench::Alerts { 500_000 } else { 1_000_000 };
+    let mut args = Args { bench, pairings: 20_000, children: 100_000, events: 10_000, contacts, postgres: None, runs: 5 };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let number = || value.parse::<usize>().map_err(|_| format!("{flag}: `{value}` is not a number"));
         match flag.as_str() {
             "--pairings" => args.pairings = number()?,
+            "--children" => args.children = number()?,
+            "--events" => args.events = number()?,
             "--contacts" => args.contacts = number()?,
             "--runs" => args.runs = number()?.max(1),
             "--postgres" => args.postgres = Some(value),
@@ -65,7 +91,10 @@ fn main() {
 fn run() -> Result<(), String> {
     let args = parse_args()?;
     let (url, cleanup) = database(&args)?;
-    let result = bench_alerts(&url, &args);
+    let result = match args.bench {
+        Bench::Alerts => bench_alerts(&url, &args),
+        Bench::Reports => bench_reports(&url, &args),
+    };
     cleanup();
     result
 }
@@ -164,6 +193,238 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
+    use tongxing_reporting::scope::Scope;
+    let state = tongxing::prepare(url, 4, Some("benchmark-signing-key-0123456789abcdef"), 900, 86_400)?;
+    let mut conn = state.db.conn().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    load_case_work(&mut conn, args).map_err(|e| e.to_string())?;
+    let load_time = started.elapsed();
+    if let DbConnection::Postgres(_) = &mut *conn {
+        diesel::sql_query("VACUUM ANALYZE").execute(&mut *conn).map_err(|e| e.to_string())?;
+    }
+    let from = Some(time::today() - Duration::days(365));
+    let scope = Scope::resolve(&mut conn, from, None, None).map_err(|e| e.to_string())?;
+    let mut line = format!(
+        "reports backend={} children={} contacts={} events={} load_s={:.1}",
+        url.backend().as_str(),
+        args.children,
+        args.contacts,
+        args.events,
+        load_time.as_secs_f64()
+    );
+    type Report = fn(&mut DbConnection, &Scope) -> tongxing_core::Result<()>;
+    let reports: [(&str, Report); 4] = [
+        ("summary", |c, s| tongxing_reporting::summary::summary(c, s).map(|_| ())),
+        ("events", |c, s| tongxing_reporting::events::report(c, s).map(|_| ())),
+        ("assessments", |c, s| tongxing_reporting::assessments::report(c, s).map(|_| ())),
+        ("compliance", |c, s| tongxing_reporting::compliance::report(c, s).map(|_| ())),
+    ];
+    for (name, run) in reports {
+        let mut times = Vec::new();
+        for _ in 0..args.runs {
+            let t = Instant::now();
+            run(&mut conn, &scope).map_err(|e| e.to_string())?;
+            times.push(t.elapsed());
+        }
+        line.push_str(&format!(" {name}_ms_median={:.1}", ms(median(&mut times))));
+    }
+    println!("{line}");
+    Ok(())
+}
+
+/// Children in households (about 1.7 children a household), case-work contacts over the last
+/// two years, assessments, and events with rosters and attendance.
+fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result<()> {
+    use tongxing_store::map_db_error;
+    use tongxing_store::schema::{assessments, contacts, event_attendance, event_roster, events, households, organisations, volunteers};
+    let now = time::to_db(time::now());
+    let today = time::today();
+    let villages: Vec<String> =
+        regions::table.filter(regions::level.eq("village")).select(regions::id).load(conn).map_err(map_db_error)?;
+    let admin = id::new_id().to_string();
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&admin),
+            users::username.eq("bench"),
+            users::display_name.eq("bench"),
+            users::password_hash.eq("!"),
+            users::role.eq("admin"),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    let mut rng = Lcg(7);
+    const BATCH: usize = 1000;
+    let household_count = (args.children * 3 / 5).max(1);
+    let mut household_ids = Vec::with_capacity(household_count);
+    for chunk in (0..household_count).step_by(BATCH) {
+        let n = BATCH.min(household_count - chunk);
+        let mut rows = Vec::with_capacity(n);
+        for _ in 0..n {
+            let h = id::new_id().to_string();
+            rows.push((
+                households::id.eq(h.clone()),
+                households::region_id.eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
+                households::created_by.eq(admin.clone()),
+                households::created_at.eq(now),
+                households::updated_at.eq(now),
+            ));
+            household_ids.push(h);
+        }
+        transaction(conn, |c| insert_batch!(c, households::table, &rows).map(|_| ()))?;
+    }
+    let mut child_ids = Vec::with_capacity(args.children);
+    for chunk in (0..args.children).step_by(BATCH) {
+        let n = BATCH.min(args.children - chunk);
+        let mut rows = Vec::with_capacity(n);
+        for i in chunk..chunk + n {
+            let c = id::new_id().to_string();
+            let registered = rng.next(10) < 7;
+            let opened = today - Duration::days(i64::try_from(rng.next(900)).unwrap_or(0));
+            let h = household_ids[i % household_ids.len()].clone();
+            rows.push((
+                children::id.eq(c.clone()),
+                children::household_id.eq(Some(h)),
+                children::region_id.eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
+                children::name.eq(format!("child {i}")),
+                children::sex.eq("male"),
+                children::birth_date.eq(NaiveDate::from_ymd_opt(2013, 1, 1).unwrap_or(today)),
+                children::status.eq(if registered { "registered" } else { "screening" }),
+                children::case_number.eq(registered.then(|| format!("B-{i}"))),
+                children::registered_on.eq(registered.then_some(opened)),
+                children::created_by.eq(admin.clone()),
+                children::created_at.eq(now),
+                children::updated_at.eq(now),
+            ));
+            child_ids.push(c);
+        }
+        transaction(conn, |c| insert_batch!(c, children::table, &rows).map(|_| ()))?;
+    }
+    for chunk in (0..args.contacts).step_by(BATCH) {
+        let n = BATCH.min(args.contacts - chunk);
+        let mut rows = Vec::with_capacity(n);
+        for _ in 0..n {
+            let phone = rng.next(2) == 0;
+            let at = time::start_of_local_day(today - Duration::days(i64::try_from(rng.next(730)).unwrap_or(0))) + Duration::hours(10);
+            rows.push((
+                contacts::id.eq(id::new_id().to_string()),
+                contacts::kind.eq(if phone { "phone_visit" } else { "home_visit" }),
+                contacts::household_id.eq(Some(household_ids[usize::try_from(rng.next(household_ids.len() as u64)).unwrap_or(0)].clone())),
+                contacts::child_id.eq((!phone).then(|| child_ids[usize::try_from(rng.next(child_ids.len() as u64)).unwrap_or(0)].clone())),
+                contacts::occurred_at.eq(time::to_db(at)),
+                contacts::made_by.eq(admin.clone()),
+                contacts::outcome.eq(if rng.next(5) == 0 { "not_reached" } else { "completed" }),
+                contacts::created_at.eq(now),
+            ));
+        }
+        transaction(conn, |c| insert_batch!(c, contacts::table, &rows).map(|_| ()))?;
+    }
+    let assessments_count = args.children / 2;
+    for chunk in (0..assessments_count).step_by(BATCH) {
+        let n = BATCH.min(assessments_count - chunk);
+        let mut rows = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut s = || 1 + i32::try_from(rng.next(5)).unwrap_or(0);
+            let scores = [s(), s(), s(), s()];
+            rows.push((
+                assessments::id.eq(id::new_id().to_string()),
+                assessments::child_id.eq(child_ids[usize::try_from(rng.next(child_ids.len() as u64)).unwrap_or(0)].clone()),
+                assessments::assessed_on.eq(today - Duration::days(i64::try_from(rng.next(700)).unwrap_or(0))),
+                assessments::assessor_id.eq(admin.clone()),
+                assessments::living_conditions_score.eq(scores[0]),
+                assessments::psychological_state_score.eq(scores[1]),
+                assessments::study_score.eq(scores[2]),
+                assessments::social_development_score.eq(scores[3]),
+                assessments::risk_level.eq("medium"),
+                assessments::created_at.eq(now),
+            ));
+        }
+        transaction(conn, |c| insert_batch!(c, assessments::table, &rows).map(|_| ()))?;
+    }
+    let org = id::new_id().to_string();
+    diesel::insert_into(organisations::table)
+        .values((
+            organisations::id.eq(&org),
+            organisations::name.eq("bench organisation"),
+            organisations::kind.eq("social_organisation"),
+            organisations::created_at.eq(now),
+            organisations::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    let volunteer_ids: Vec<String> = (0..500).map(|_| id::new_id().to_string()).collect();
+    let rows: Vec<_> = volunteer_ids
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                volunteers::id.eq(v.clone()),
+                volunteers::name.eq(format!("volunteer {i}")),
+                volunteers::source.eq("community"),
+                volunteers::skills.eq("reading_companionship"),
+                volunteers::created_at.eq(now),
+                volunteers::updated_at.eq(now),
+            )
+        })
+        .collect();
+    transaction(conn, |c| insert_batch!(c, volunteers::table, &rows).map(|_| ()))?;
+    let types = ["quarterly_theme", "care", "visit_and_comfort", "mental_health_consultation", "other"];
+    for chunk in (0..args.events).step_by(200) {
+        let n = 200.min(args.events - chunk);
+        let (mut es, mut rs, mut at_rows) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..n {
+            let e = id::new_id().to_string();
+            let start = time::start_of_local_day(today - Duration::days(i64::try_from(rng.next(730)).unwrap_or(0))) + Duration::hours(9);
+            es.push((
+                events::id.eq(e.clone()),
+                events::title.eq("event"),
+                events::event_type.eq(types[usize::try_from(rng.next(5)).unwrap_or(0)]),
+                events::programme.eq("five_plus_n"),
+                events::starts_at.eq(time::to_db(start)),
+                events::ends_at.eq(time::to_db(start + Duration::hours(2))),
+                events::region_id.eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
+                events::organiser_id.eq(org.clone()),
+                events::service_forms.eq("reading_companionship,hand_painting"),
+                events::status.eq("held"),
+                events::created_by.eq(admin.clone()),
+                events::created_at.eq(now),
+                events::updated_at.eq(now),
+            ));
+            let first = usize::try_from(rng.next(volunteer_ids.len() as u64 - 5)).unwrap_or(0);
+            for v in &volunteer_ids[first..first + 4] {
+                rs.push((
+                    event_roster::id.eq(id::new_id().to_string()),
+                    event_roster::event_id.eq(e.clone()),
+                    event_roster::volunteer_id.eq(v.clone()),
+                    event_roster::role.eq("volunteer"),
+                    event_roster::minutes.eq(150),
+                    event_roster::created_at.eq(now),
+                ));
+            }
+            let first = usize::try_from(rng.next(child_ids.len() as u64 - 12)).unwrap_or(0);
+            for c in &child_ids[first..first + 10] {
+                at_rows.push((
+                    event_attendance::id.eq(id::new_id().to_string()),
+                    event_attendance::event_id.eq(e.clone()),
+                    event_attendance::child_id.eq(c.clone()),
+                    event_attendance::guardian_present.eq(true),
+                    event_attendance::recorded_by.eq(admin.clone()),
+                    event_attendance::created_at.eq(now),
+                ));
+            }
+        }
+        transaction(conn, |c| {
+            insert_batch!(c, events::table, &es)?;
+            insert_batch!(c, event_roster::table, &rs)?;
+            insert_batch!(c, event_attendance::table, &at_rows)?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
 fn ms(d: StdDuration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -171,18 +432,6 @@ fn ms(d: StdDuration) -> f64 {
 fn median(v: &mut [StdDuration]) -> StdDuration {
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()
-}
-
-/// A multi-row insert on the concrete backend (the two-backend connection type inserts one
-/// row at a time).
-macro_rules! insert_batch {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
-            DbConnection::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
-        }
-        .map_err(tongxing_store::map_db_error)
-    };
 }
 
 /// Mentors, welfare-centre children and active pairings started in the last two years, with
