@@ -9,7 +9,8 @@ use tongxing_reporting::scope::Scope;
 use tongxing_reporting::summary;
 use tongxing_store::DbConnection;
 use tongxing_store::schema::{
-    assessments, children, contacts, event_attendance, event_roster, events, households, organisations, regions, users, volunteers,
+    assessments, children, contacts, event_attendance, event_roster, events, households, organisations,
+    regions, users, volunteers,
 };
 use uuid::Uuid;
 
@@ -119,8 +120,11 @@ fn generate(conn: &mut DbConnection, seed: u64) -> Dataset {
     }
     for _ in 0..250 {
         let kind = rng.pick(&["phone_visit", "phone_visit", "home_visit", "school_visit", "centre_visit"]);
-        let (household, child) =
-            if kind == "phone_visit" { (Some(rng.pick(&household_ids)), None) } else { (None, Some(rng.pick(&child_ids))) };
+        let (household, child) = if kind == "phone_visit" {
+            (Some(rng.pick(&household_ids)), None)
+        } else {
+            (None, Some(rng.pick(&child_ids)))
+        };
         let at = rng.instant();
         let completed = rng.next(4) != 0;
         diesel::insert_into(contacts::table)
@@ -156,7 +160,13 @@ fn generate(conn: &mut DbConnection, seed: u64) -> Dataset {
     }
     for i in 0..40 {
         let id = Uuid::now_v7();
-        let event_type = rng.pick(&["quarterly_theme", "care", "visit_and_comfort", "mental_health_consultation", "other"]);
+        let event_type = rng.pick(&[
+            "quarterly_theme",
+            "care",
+            "visit_and_comfort",
+            "mental_health_consultation",
+            "other",
+        ]);
         let status = rng.pick(&["planned", "held", "reported", "cancelled"]);
         let starts_at = rng.instant();
         let region = rng.pick(&villages);

@@ -54,7 +54,15 @@ fn parse_args() -> Result<Args, String> {
         other => return Err(format!("unknown benchmark {other:?}; try `alerts` or `reports`")),
     };
     let contacts = if bench == Bench::Alerts { 500_000 } else { 1_000_000 };
-    let mut args = Args { bench, pairings: 20_000, children: 100_000, events: 10_000, contacts, postgres: None, runs: 5 };
+    let mut args = Args {
+        bench,
+        pairings: 20_000,
+        children: 100_000,
+        events: 10_000,
+        contacts,
+        postgres: None,
+        runs: 5,
+    };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let number = || value.parse::<usize>().map_err(|_| format!("{flag}: `{value}` is not a number"));
@@ -237,11 +245,16 @@ fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
 /// two years, assessments, and events with rosters and attendance.
 fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result<()> {
     use tongxing_store::map_db_error;
-    use tongxing_store::schema::{assessments, contacts, event_attendance, event_roster, events, households, organisations, volunteers};
+    use tongxing_store::schema::{
+        assessments, contacts, event_attendance, event_roster, events, households, organisations, volunteers,
+    };
     let now = time::to_db(time::now());
     let today = time::today();
-    let villages: Vec<String> =
-        regions::table.filter(regions::level.eq("village")).select(regions::id).load(conn).map_err(map_db_error)?;
+    let villages: Vec<String> = regions::table
+        .filter(regions::level.eq("village"))
+        .select(regions::id)
+        .load(conn)
+        .map_err(map_db_error)?;
     let admin = id::new_id().to_string();
     diesel::insert_into(users::table)
         .values((
@@ -266,7 +279,8 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
             let h = id::new_id().to_string();
             rows.push((
                 households::id.eq(h.clone()),
-                households::region_id.eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
+                households::region_id
+                    .eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
                 households::created_by.eq(admin.clone()),
                 households::created_at.eq(now),
                 households::updated_at.eq(now),
@@ -287,7 +301,8 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
             rows.push((
                 children::id.eq(c.clone()),
                 children::household_id.eq(Some(h)),
-                children::region_id.eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
+                children::region_id
+                    .eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
                 children::name.eq(format!("child {i}")),
                 children::sex.eq("male"),
                 children::birth_date.eq(NaiveDate::from_ymd_opt(2013, 1, 1).unwrap_or(today)),
@@ -307,12 +322,18 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
         let mut rows = Vec::with_capacity(n);
         for _ in 0..n {
             let phone = rng.next(2) == 0;
-            let at = time::start_of_local_day(today - Duration::days(i64::try_from(rng.next(730)).unwrap_or(0))) + Duration::hours(10);
+            let at =
+                time::start_of_local_day(today - Duration::days(i64::try_from(rng.next(730)).unwrap_or(0)))
+                    + Duration::hours(10);
             rows.push((
                 contacts::id.eq(id::new_id().to_string()),
                 contacts::kind.eq(if phone { "phone_visit" } else { "home_visit" }),
-                contacts::household_id.eq(Some(household_ids[usize::try_from(rng.next(household_ids.len() as u64)).unwrap_or(0)].clone())),
-                contacts::child_id.eq((!phone).then(|| child_ids[usize::try_from(rng.next(child_ids.len() as u64)).unwrap_or(0)].clone())),
+                contacts::household_id.eq(Some(
+                    household_ids[usize::try_from(rng.next(household_ids.len() as u64)).unwrap_or(0)].clone(),
+                )),
+                contacts::child_id.eq((!phone).then(|| {
+                    child_ids[usize::try_from(rng.next(child_ids.len() as u64)).unwrap_or(0)].clone()
+                })),
                 contacts::occurred_at.eq(time::to_db(at)),
                 contacts::made_by.eq(admin.clone()),
                 contacts::outcome.eq(if rng.next(5) == 0 { "not_reached" } else { "completed" }),
@@ -330,8 +351,10 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
             let scores = [s(), s(), s(), s()];
             rows.push((
                 assessments::id.eq(id::new_id().to_string()),
-                assessments::child_id.eq(child_ids[usize::try_from(rng.next(child_ids.len() as u64)).unwrap_or(0)].clone()),
-                assessments::assessed_on.eq(today - Duration::days(i64::try_from(rng.next(700)).unwrap_or(0))),
+                assessments::child_id
+                    .eq(child_ids[usize::try_from(rng.next(child_ids.len() as u64)).unwrap_or(0)].clone()),
+                assessments::assessed_on
+                    .eq(today - Duration::days(i64::try_from(rng.next(700)).unwrap_or(0))),
                 assessments::assessor_id.eq(admin.clone()),
                 assessments::living_conditions_score.eq(scores[0]),
                 assessments::psychological_state_score.eq(scores[1]),
@@ -376,7 +399,9 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
         let (mut es, mut rs, mut at_rows) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..n {
             let e = id::new_id().to_string();
-            let start = time::start_of_local_day(today - Duration::days(i64::try_from(rng.next(730)).unwrap_or(0))) + Duration::hours(9);
+            let start =
+                time::start_of_local_day(today - Duration::days(i64::try_from(rng.next(730)).unwrap_or(0)))
+                    + Duration::hours(9);
             es.push((
                 events::id.eq(e.clone()),
                 events::title.eq("event"),
@@ -384,7 +409,8 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
                 events::programme.eq("five_plus_n"),
                 events::starts_at.eq(time::to_db(start)),
                 events::ends_at.eq(time::to_db(start + Duration::hours(2))),
-                events::region_id.eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
+                events::region_id
+                    .eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
                 events::organiser_id.eq(org.clone()),
                 events::service_forms.eq("reading_companionship,hand_painting"),
                 events::status.eq("held"),

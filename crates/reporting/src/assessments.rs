@@ -3,7 +3,7 @@
 //! first and latest assessment in the period.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Text};
+use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use tongxing_core::Result;
 use tongxing_store::sql::numbered;
@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::csv::{Table, number};
 use crate::scope::{Scope, ScopeEcho};
+use crate::summary::{bind_scope, scoped};
 
 const DIMENSIONS: [&str; 4] = ["living_conditions", "psychological_state", "study", "social_development"];
 
@@ -91,35 +92,42 @@ struct Change {
     worsened: i64,
 }
 
-const IN_SCOPE: &str = "FROM assessments a JOIN children c ON c.id = a.child_id \
-    WHERE a.assessed_on >= ? AND a.assessed_on <= ? AND c.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)";
+/// `FROM … WHERE …` of the assessments in scope; binds: the two dates, then the region pattern
+/// when the scope has one.
+fn in_scope(scope: &Scope) -> String {
+    match scope.region_prefix {
+        Some(_) => format!(
+            "FROM assessments a JOIN children c ON c.id = a.child_id WHERE a.assessed_on >= ? AND a.assessed_on <= ?{}",
+            scope.region_clause("c.region_id")
+        ),
+        None => "FROM assessments a WHERE a.assessed_on >= ? AND a.assessed_on <= ?".to_owned(),
+    }
+}
 
 pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsReport> {
     let b = conn.backend();
-    let region = scope.region_pattern();
-    let bind3 = |sql: String| {
-        diesel::sql_query(numbered(b, &sql))
-            .into_boxed()
-            .bind::<Date, _>(scope.first_day())
-            .bind::<Date, _>(scope.to)
-            .bind::<Text, _>(region.clone())
-    };
-    let dist: Distribution = bind3(format!(
-        "SELECT COUNT(*) AS assessments, COUNT(DISTINCT a.child_id) AS children, \
-         CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'low' THEN 1 ELSE 0 END), 0) AS BIGINT) AS low, \
-         CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'medium' THEN 1 ELSE 0 END), 0) AS BIGINT) AS medium, \
-         CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'high' THEN 1 ELSE 0 END), 0) AS BIGINT) AS high {IN_SCOPE}"
-    ))
+    let from_scope = in_scope(scope);
+    let dist: Distribution = scoped(
+        conn,
+        scope,
+        &format!(
+            "SELECT COUNT(*) AS assessments, COUNT(DISTINCT a.child_id) AS children, \
+             CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'low' THEN 1 ELSE 0 END), 0) AS BIGINT) AS low, \
+             CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'medium' THEN 1 ELSE 0 END), 0) AS BIGINT) AS medium, \
+             CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'high' THEN 1 ELSE 0 END), 0) AS BIGINT) AS high {from_scope}"
+        ),
+        false,
+    )
     .get_result(conn)
     .map_err(map_db_error)?;
     let scores_sql = DIMENSIONS
         .iter()
-        .map(|d| format!("SELECT '{d}' AS dimension, CAST(a.{d}_score AS BIGINT) AS score, COUNT(*) AS n {IN_SCOPE} GROUP BY a.{d}_score"))
+        .map(|d| format!("SELECT '{d}' AS dimension, CAST(a.{d}_score AS BIGINT) AS score, COUNT(*) AS n {from_scope} GROUP BY a.{d}_score"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     let mut q = diesel::sql_query(numbered(b, &scores_sql)).into_boxed();
     for _ in DIMENSIONS {
-        q = q.bind::<Date, _>(scope.first_day()).bind::<Date, _>(scope.to).bind::<Text, _>(region.clone());
+        q = bind_scope(q, scope, false);
     }
     let counts: Vec<ScoreCount> = q.load(conn).map_err(map_db_error)?;
     // First and latest assessment of each child in scope (by date, then id).
@@ -134,7 +142,7 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsRepor
         "WITH ranked AS (SELECT a.*, \
            ROW_NUMBER() OVER (PARTITION BY a.child_id ORDER BY a.assessed_on, a.id) AS first_rank, \
            ROW_NUMBER() OVER (PARTITION BY a.child_id ORDER BY a.assessed_on DESC, a.id DESC) AS last_rank, \
-           COUNT(*) OVER (PARTITION BY a.child_id) AS n {IN_SCOPE}) \
+           COUNT(*) OVER (PARTITION BY a.child_id) AS n {from_scope}) \
          SELECT COUNT(*) AS children, {deltas}, \
            CAST(COALESCE(SUM(CASE WHEN {} > {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS improved, \
            CAST(COALESCE(SUM(CASE WHEN {} < {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS worsened \
@@ -144,7 +152,7 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsRepor
         total_of("l"),
         total_of("f"),
     );
-    let change: Change = bind3(change_sql).get_result(conn).map_err(map_db_error)?;
+    let change: Change = scoped(conn, scope, &change_sql, false).get_result(conn).map_err(map_db_error)?;
     let deltas = [
         change.d_living_conditions,
         change.d_psychological_state,

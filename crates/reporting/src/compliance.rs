@@ -1,56 +1,331 @@
-//! The compliance report: what needs attention now, per rule (from the alert list), by the
-//! relationships' regions.
+//! The compliance report: for each cadence rule and each period in the report's range, how many
+//! relationships (pairings, counselling enrolments) were active, met, missed, or exempt, and the
+//! share met; the same by region and by mentor organisation; and what needs attention now.
+//!
+//! Periods follow the engine's definitions (`tongxing_pairing::cadence`): a relationship counts
+//! in every period it is active at any time; a period still open is neither met nor missed
+//! until it is met. The database counts the activities per relationship and period in one
+//! query per rule.
 
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
-use tongxing_core::Result;
-use tongxing_pairing::cadence::PeriodStatus;
+use tongxing_core::{Error, Result, time};
+use tongxing_pairing::cadence::{Period, PeriodStatus};
 use tongxing_pairing::compliance::{self as alerts, AlertFilter};
-use tongxing_store::DbConnection;
+use tongxing_pairing::rules::{self, CadenceRule, RuleSubject};
+use tongxing_store::sql::numbered;
+use tongxing_store::{Backend, DbConnection, map_db_error};
 use utoipa::ToSchema;
 
-use crate::csv::Table;
+use crate::csv::{Table, number};
 use crate::scope::{Scope, ScopeEcho};
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RuleNow {
-    pub rule_code: String,
-    /// Relationships whose last closed period was missed.
+/// The most periods one report evaluates per rule.
+const MAX_PERIODS: usize = 160;
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Tally {
+    /// Relationships active at some time in the period(s).
+    pub active: i64,
+    pub met: i64,
     pub missed: i64,
+    pub exempt: i64,
+    /// Met among those decided (met, missed or exempt); absent when none is decided yet.
+    pub share_met: Option<f64>,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.active += other.active;
+        self.met += other.met;
+        self.missed += other.missed;
+        self.exempt += other.exempt;
+    }
+
+    fn finish(mut self) -> Self {
+        let decided = self.met + self.missed + self.exempt;
+        self.share_met = (decided > 0).then(|| self.met as f64 / decided as f64);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PeriodTally {
+    /// `2024-01`, `2024-W05` or `2024`.
+    pub period: String,
+    #[serde(flatten)]
+    pub tally: Tally,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupTally {
+    /// A village or community name, or a mentor organisation.
+    pub group: String,
+    #[serde(flatten)]
+    pub tally: Tally,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RuleReport {
+    pub rule_code: String,
+    pub subject: RuleSubject,
+    pub periods: Vec<PeriodTally>,
+    /// All periods of the range, by the child's village or community.
+    pub by_region: Vec<GroupTally>,
+    /// All periods of the range, by the mentor's organisation (pairings only).
+    pub by_mentor_organisation: Vec<GroupTally>,
+    /// Relationships whose last closed period was missed.
+    pub missed_now: i64,
     /// Relationships whose current period is at risk.
-    pub at_risk: i64,
+    pub at_risk_now: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ComplianceReport {
     pub scope: ScopeEcho,
-    pub rules: Vec<RuleNow>,
+    pub rules: Vec<RuleReport>,
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    label: String,
+    #[diesel(sql_type = Text)]
+    region: String,
+    #[diesel(sql_type = Text)]
+    org: String,
+    #[diesel(sql_type = BigInt)]
+    active: i64,
+    #[diesel(sql_type = BigInt)]
+    met: i64,
+    #[diesel(sql_type = BigInt)]
+    missed: i64,
+    #[diesel(sql_type = BigInt)]
+    exempt: i64,
+}
+
+fn date_literal(b: Backend, d: NaiveDate) -> String {
+    match b {
+        Backend::Sqlite => format!("'{d}'"),
+        Backend::Postgres => format!("DATE '{d}'"),
+    }
+}
+
+fn instant_literal(b: Backend, d: NaiveDate) -> String {
+    let t = time::to_db(time::start_of_local_day(d)).format("%Y-%m-%d %H:%M:%S");
+    match b {
+        Backend::Sqlite => format!("'{t}'"),
+        Backend::Postgres => format!("TIMESTAMP '{t}'"),
+    }
 }
 
 pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<ComplianceReport> {
-    let filter = AlertFilter { region_id: scope.region_id, ..AlertFilter::default() };
-    let mut rules: Vec<RuleNow> = Vec::new();
-    for a in alerts::all_alerts(conn, &filter)? {
-        let i = match rules.iter().position(|r| r.rule_code == a.rule_code) {
-            Some(i) => i,
-            None => {
-                rules.push(RuleNow { rule_code: a.rule_code.clone(), missed: 0, at_risk: 0 });
-                rules.len() - 1
+    let today = time::today();
+    let now_alerts =
+        alerts::all_alerts(conn, &AlertFilter { region_id: scope.region_id, ..AlertFilter::default() })?;
+    let mut out = Vec::new();
+    for rule in rules::list(conn, None, true)? {
+        let mut r = rule_report(conn, scope, &rule, today)?;
+        r.missed_now =
+            now_alerts.iter().filter(|a| a.rule_id == rule.id && a.status == PeriodStatus::Missed).count()
+                as i64;
+        r.at_risk_now =
+            now_alerts.iter().filter(|a| a.rule_id == rule.id && a.status == PeriodStatus::AtRisk).count()
+                as i64;
+        out.push(r);
+    }
+    Ok(ComplianceReport { scope: scope.echo(), rules: out })
+}
+
+fn rule_report(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    rule: &CadenceRule,
+    today: NaiveDate,
+) -> Result<RuleReport> {
+    let b = conn.backend();
+    let spec = rule.spec();
+    let last = scope.to.min(today);
+    // Without `from`, the range starts at the rule's first relationship (bounded below).
+    let first = match scope.from {
+        Some(f) => f,
+        // Without `from`: the most recent periods, at most as many as one report holds.
+        None => {
+            let mut earliest = Period::containing(rule.period, last);
+            for _ in 1..MAX_PERIODS {
+                earliest = Period::containing(rule.period, earliest.start - Duration::days(1));
             }
-        };
-        match a.status {
-            PeriodStatus::Missed => rules[i].missed += 1,
-            _ => rules[i].at_risk += 1,
+            first_start(conn, rule.subject)?.unwrap_or(last).max(earliest.start)
+        }
+    };
+    let mut periods = Vec::new();
+    if first <= last {
+        let mut p = Period::containing(rule.period, first);
+        while p.start <= last {
+            periods.push(p);
+            if periods.len() > MAX_PERIODS {
+                return Err(Error::field(
+                    "from",
+                    "range_too_long",
+                    format!("at most {MAX_PERIODS} periods per rule"),
+                ));
+            }
+            p = p.next();
         }
     }
-    rules.sort_by(|a, b| a.rule_code.cmp(&b.rule_code));
-    Ok(ComplianceReport { scope: scope.echo(), rules })
+    let mut report = RuleReport {
+        rule_code: rule.code.clone(),
+        subject: rule.subject,
+        periods: Vec::new(),
+        by_region: Vec::new(),
+        by_mentor_organisation: Vec::new(),
+        missed_now: 0,
+        at_risk_now: 0,
+    };
+    if periods.is_empty() {
+        return Ok(report);
+    }
+    let per = periods
+        .iter()
+        .map(|p| {
+            format!(
+                "SELECT '{}' AS label, {} AS ps, {} AS pe, {} AS lo, {} AS hi, {} AS minimum",
+                p.label(),
+                date_literal(b, p.start),
+                date_literal(b, p.end),
+                instant_literal(b, p.start),
+                instant_literal(b, p.end + Duration::days(1)),
+                spec.minimum_for(p)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    // The counted kinds are checked names of a closed set, so they are written into the SQL.
+    let kinds: Vec<String> = rule
+        .counted_kinds
+        .iter()
+        .filter(|k| k.bytes().all(|c| c.is_ascii_lowercase() || c == b'_'))
+        .map(|k| format!("'{k}'"))
+        .collect();
+    let kinds = if kinds.is_empty() { "''".to_owned() } else { kinds.join(", ") };
+    let commemorative = if rule.commemorative_only { " AND c.commemorative = TRUE" } else { "" };
+    let (subjects, activities) = match rule.subject {
+        RuleSubject::Pairing => (
+            "SELECT p.id AS sid, p.started_on AS s, p.ended_on AS e, g.name AS region, COALESCE(m.organisation, '') AS org \
+             FROM pairings p JOIN children ch ON ch.id = p.child_id JOIN regions g ON g.id = ch.region_id \
+             JOIN mentors m ON m.id = p.mentor_id \
+             WHERE p.status <> 'proposed' AND ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)",
+            format!(
+                "SELECT c.pairing_id AS sid, c.occurred_at AS at FROM pair_contacts c WHERE c.kind IN ({kinds}){commemorative}"
+            ),
+        ),
+        RuleSubject::CounsellingEnrolment => (
+            "SELECT p.id AS sid, p.starts_on AS s, p.ends_on AS e, g.name AS region, '' AS org \
+             FROM counselling_enrolments p JOIN children ch ON ch.id = p.child_id JOIN regions g ON g.id = ch.region_id \
+             WHERE ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)",
+            "SELECT c.enrolment_id AS sid, c.occurred_at AS at FROM counselling_sessions c".to_owned(),
+        ),
+    };
+    let today_lit = date_literal(b, today);
+    let sql = format!(
+        "WITH per AS ({per}), subj AS ({subjects}), \
+         act AS (SELECT x.sid AS sid, per.label AS label, COUNT(*) AS n FROM ({activities}) x \
+                 JOIN per ON x.at >= per.lo AND x.at < per.hi GROUP BY x.sid, per.label) \
+         SELECT per.label AS label, subj.region AS region, subj.org AS org, \
+           CAST(COUNT(*) AS BIGINT) AS active, \
+           CAST(SUM(CASE WHEN COALESCE(act.n, 0) >= per.minimum THEN 1 ELSE 0 END) AS BIGINT) AS met, \
+           CAST(SUM(CASE WHEN COALESCE(act.n, 0) < per.minimum AND ex.id IS NULL \
+                    AND (CASE WHEN subj.e IS NOT NULL AND subj.e < per.pe THEN subj.e ELSE per.pe END) < {today_lit} \
+                    THEN 1 ELSE 0 END) AS BIGINT) AS missed, \
+           CAST(SUM(CASE WHEN COALESCE(act.n, 0) < per.minimum AND ex.id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS exempt \
+         FROM per JOIN subj ON subj.s <= per.pe AND (subj.e IS NULL OR subj.e >= per.ps) \
+         LEFT JOIN act ON act.sid = subj.sid AND act.label = per.label \
+         LEFT JOIN compliance_exemptions ex ON ex.rule_id = ? AND ex.subject_id = subj.sid AND ex.period_start = per.ps \
+         GROUP BY per.label, subj.region, subj.org"
+    );
+    let rows: Vec<Row> = diesel::sql_query(numbered(b, &sql))
+        .bind::<Text, _>(scope.region_pattern())
+        .bind::<Text, _>(rule.id.to_string())
+        .load(conn)
+        .map_err(map_db_error)?;
+    let mut by_period: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_region: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_org: BTreeMap<String, Tally> = BTreeMap::new();
+    for r in rows {
+        let t = Tally { active: r.active, met: r.met, missed: r.missed, exempt: r.exempt, share_met: None };
+        by_period.entry(r.label).or_default().add(&t);
+        by_region.entry(r.region).or_default().add(&t);
+        if rule.subject == RuleSubject::Pairing {
+            by_org.entry(if r.org.is_empty() { "(none)".to_owned() } else { r.org }).or_default().add(&t);
+        }
+    }
+    report.periods = periods
+        .iter()
+        .map(|p| PeriodTally {
+            period: p.label(),
+            tally: by_period.remove(&p.label()).unwrap_or_default().finish(),
+        })
+        .collect();
+    report.by_region =
+        by_region.into_iter().map(|(group, t)| GroupTally { group, tally: t.finish() }).collect();
+    report.by_mentor_organisation =
+        by_org.into_iter().map(|(group, t)| GroupTally { group, tally: t.finish() }).collect();
+    Ok(report)
+}
+
+fn first_start(conn: &mut DbConnection, subject: RuleSubject) -> Result<Option<NaiveDate>> {
+    use diesel::dsl::min;
+    use tongxing_store::schema::{counselling_enrolments, pairings};
+    match subject {
+        RuleSubject::Pairing => pairings::table.select(min(pairings::started_on)).first(conn),
+        RuleSubject::CounsellingEnrolment => {
+            counselling_enrolments::table.select(min(counselling_enrolments::starts_on)).first(conn)
+        }
+    }
+    .map_err(map_db_error)
 }
 
 impl ComplianceReport {
     pub fn to_table(&self) -> Table {
-        let mut t = Table::new(&["rule", "missed", "at_risk"]);
+        let mut t = Table::new(&[
+            "rule",
+            "breakdown",
+            "key",
+            "active",
+            "met",
+            "missed",
+            "exempt",
+            "share_met",
+            "at_risk",
+        ]);
         for r in &self.rules {
-            t.push(vec![r.rule_code.clone(), r.missed.to_string(), r.at_risk.to_string()]);
+            let mut push = |kind: &str, key: &str, x: &Tally, at_risk: String| {
+                t.push(vec![
+                    r.rule_code.clone(),
+                    kind.to_owned(),
+                    key.to_owned(),
+                    x.active.to_string(),
+                    x.met.to_string(),
+                    x.missed.to_string(),
+                    x.exempt.to_string(),
+                    x.share_met.map(number).unwrap_or_default(),
+                    at_risk,
+                ]);
+            };
+            for p in &r.periods {
+                push("period", &p.period, &p.tally, String::new());
+            }
+            for g in &r.by_region {
+                push("region", &g.group, &g.tally, String::new());
+            }
+            for g in &r.by_mentor_organisation {
+                push("mentor_organisation", &g.group, &g.tally, String::new());
+            }
+            push("now", "", &Tally { missed: r.missed_now, ..Tally::default() }, r.at_risk_now.to_string());
         }
         t
     }

@@ -2,19 +2,18 @@
 //! and the villages they reached.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use tongxing_core::Result;
 use tongxing_core::record::parse_id;
 use tongxing_events::service_forms::ServiceForm;
-use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::csv::Table;
 use crate::scope::{Scope, ScopeEcho};
-use crate::summary::{EVENTS_IN_SCOPE, EventsByType};
+use crate::summary::{EventsByType, events_in_scope, scoped};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Tally {
@@ -84,63 +83,50 @@ struct Others {
 }
 
 pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<EventsReport> {
-    let b = conn.backend();
-    let (start, end) = scope.instants();
-    let region = scope.region_pattern();
-    let load_keys = |conn: &mut DbConnection, sql: String| -> Result<Vec<KeyCount>> {
-        diesel::sql_query(numbered(b, &sql))
-            .bind::<Timestamp, _>(start)
-            .bind::<Timestamp, _>(end)
-            .bind::<Text, _>(region.clone())
-            .load(conn)
-            .map_err(map_db_error)
-    };
-    let in_scope = format!("e.id IN ({EVENTS_IN_SCOPE})");
+    let in_scope = format!("e.id IN ({})", events_in_scope(scope));
     let mut by_type = EventsByType::default();
-    for t in load_keys(
+    let types: Vec<KeyCount> = scoped(
         conn,
-        format!(
+        scope,
+        &format!(
             "SELECT e.event_type AS key, COUNT(*) AS n FROM events e WHERE {in_scope} GROUP BY e.event_type"
         ),
-    )? {
+        true,
+    )
+    .load(conn)
+    .map_err(map_db_error)?;
+    for t in types {
         by_type.add(&t.key, t.n);
     }
-    let by_programme = load_keys(
+    let by_programme: Vec<Tally> = scoped(
         conn,
-        format!("SELECT e.programme AS key, COUNT(*) AS n FROM events e WHERE {in_scope} GROUP BY e.programme ORDER BY e.programme"),
-    )?
+        scope,
+        &format!("SELECT e.programme AS key, COUNT(*) AS n FROM events e WHERE {in_scope} GROUP BY e.programme ORDER BY e.programme"),
+        true,
+    )
+    .load::<KeyCount>(conn)
+    .map_err(map_db_error)?
     .into_iter()
     .map(|k| Tally { key: k.key, events: k.n })
     .collect();
-    // The forms are a closed set of names, so they are written into the SQL.
-    let form_sql = ServiceForm::ALL
+    // One pass over the events for all eleven forms (a closed set of names, written into the SQL).
+    let sums = ServiceForm::ALL
         .iter()
-        .map(|f| {
-            format!(
-                "SELECT '{f}' AS key, COUNT(*) AS n FROM events e WHERE {in_scope} AND (',' || e.service_forms || ',') LIKE '%,{f},%'"
-            )
-        })
+        .map(|f| format!("CAST(COALESCE(SUM(CASE WHEN (',' || e.service_forms || ',') LIKE '%,{f},%' THEN 1 ELSE 0 END), 0) AS BIGINT) AS {f}"))
         .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let mut form_query = diesel::sql_query(numbered(b, &form_sql)).into_boxed();
-    for _ in ServiceForm::ALL {
-        form_query =
-            form_query.bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).bind::<Text, _>(region.clone());
-    }
-    let by_service_form: Vec<Tally> = form_query
-        .load::<KeyCount>(conn)
-        .map_err(map_db_error)?
-        .into_iter()
-        .filter(|k| k.n > 0)
-        .map(|k| Tally { key: k.key, events: k.n })
+        .join(", ");
+    let forms: FormCounts =
+        scoped(conn, scope, &format!("SELECT {sums} FROM events e WHERE {in_scope}"), true)
+            .get_result(conn)
+            .map_err(map_db_error)?;
+    let by_service_form: Vec<Tally> = ServiceForm::ALL
+        .iter()
+        .zip(forms.counts())
+        .filter(|(_, n)| *n > 0)
+        .map(|(f, n)| Tally { key: f.as_str().to_owned(), events: n })
         .collect();
     let region_rows = |conn: &mut DbConnection, sql: String| -> Result<Vec<RegionTally>> {
-        let rows: Vec<RegionRow> = diesel::sql_query(numbered(b, &sql))
-            .bind::<Timestamp, _>(start)
-            .bind::<Timestamp, _>(end)
-            .bind::<Text, _>(region.clone())
-            .load(conn)
-            .map_err(map_db_error)?;
+        let rows: Vec<RegionRow> = scoped(conn, scope, &sql, true).load(conn).map_err(map_db_error)?;
         rows.into_iter()
             .map(|r| {
                 Ok(RegionTally {
@@ -164,29 +150,29 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<EventsReport> {
         format!(
             "SELECT g.id AS id, g.name AS name, COUNT(DISTINCT a.event_id) AS events, COUNT(DISTINCT a.child_id) AS children \
              FROM event_attendance a JOIN children c ON c.id = a.child_id JOIN regions g ON g.id = c.region_id \
-             WHERE a.event_id IN ({EVENTS_IN_SCOPE}) GROUP BY g.id, g.name ORDER BY children DESC, g.name"
+             WHERE a.event_id IN ({}) GROUP BY g.id, g.name ORDER BY children DESC, g.name",
+            events_in_scope(scope)
         ),
     )?;
-    let totals: Totals = diesel::sql_query(numbered(
-        b,
+    let totals: Totals = scoped(
+        conn,
+        scope,
         &format!(
             "SELECT COUNT(DISTINCT a.child_id) AS children, \
              CAST(COALESCE(SUM(CASE WHEN a.guardian_present THEN 1 ELSE 0 END), 0) AS BIGINT) AS guardians \
-             FROM event_attendance a WHERE a.event_id IN ({EVENTS_IN_SCOPE})"
+             FROM event_attendance a WHERE a.event_id IN ({})",
+            events_in_scope(scope)
         ),
-    ))
-    .bind::<Timestamp, _>(start)
-    .bind::<Timestamp, _>(end)
-    .bind::<Text, _>(region.clone())
+        true,
+    )
     .get_result(conn)
     .map_err(map_db_error)?;
-    let others: Others = diesel::sql_query(numbered(
-        b,
+    let others: Others = scoped(
+        conn,
+        scope,
         &format!("SELECT CAST(COALESCE(SUM(e.other_participants), 0) AS BIGINT) AS n FROM events e WHERE {in_scope}"),
-    ))
-    .bind::<Timestamp, _>(start)
-    .bind::<Timestamp, _>(end)
-    .bind::<Text, _>(region)
+        true,
+    )
     .get_result(conn)
     .map_err(map_db_error)?;
     Ok(EventsReport {
@@ -201,6 +187,51 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<EventsReport> {
         guardians_present: totals.guardians,
         other_participants: others.n,
     })
+}
+
+#[derive(QueryableByName)]
+struct FormCounts {
+    #[diesel(sql_type = BigInt)]
+    psychological_counselling: i64,
+    #[diesel(sql_type = BigInt)]
+    traditional_culture_education: i64,
+    #[diesel(sql_type = BigInt)]
+    traditional_skills_teaching: i64,
+    #[diesel(sql_type = BigInt)]
+    family_education_guidance: i64,
+    #[diesel(sql_type = BigInt)]
+    gratitude_education: i64,
+    #[diesel(sql_type = BigInt)]
+    sports_teaching: i64,
+    #[diesel(sql_type = BigInt)]
+    proxy_parenting: i64,
+    #[diesel(sql_type = BigInt)]
+    reading_companionship: i64,
+    #[diesel(sql_type = BigInt)]
+    interactive_games: i64,
+    #[diesel(sql_type = BigInt)]
+    handicrafts: i64,
+    #[diesel(sql_type = BigInt)]
+    hand_painting: i64,
+}
+
+impl FormCounts {
+    /// In the order of `ServiceForm::ALL`.
+    fn counts(&self) -> [i64; 11] {
+        [
+            self.psychological_counselling,
+            self.traditional_culture_education,
+            self.traditional_skills_teaching,
+            self.family_education_guidance,
+            self.gratitude_education,
+            self.sports_teaching,
+            self.proxy_parenting,
+            self.reading_companionship,
+            self.interactive_games,
+            self.handicrafts,
+            self.hand_painting,
+        ]
+    }
 }
 
 impl EventsReport {

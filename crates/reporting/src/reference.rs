@@ -107,16 +107,23 @@ pub fn summary(data: &Dataset, from: Option<NaiveDate>, to: NaiveDate, region: O
     let held: Vec<&EventRecord> = data
         .events
         .iter()
-        .filter(|e| matches!(e.status, "held" | "reported") && in_period(time::local_date(e.starts_at)) && data.within(e.region, region))
+        .filter(|e| {
+            matches!(e.status, "held" | "reported")
+                && in_period(time::local_date(e.starts_at))
+                && data.within(e.region, region)
+        })
         .collect();
     let held_ids: HashSet<Uuid> = held.iter().map(|e| e.id).collect();
     let mut events_held_by_type = EventsByType::default();
     for e in &held {
         events_held_by_type.add(e.event_type, 1);
     }
-    let attending: HashSet<Uuid> = data.attendance.iter().filter(|(e, _)| held_ids.contains(e)).map(|(_, c)| *c).collect();
-    let volunteers: HashSet<Uuid> = data.roster.iter().filter(|(e, _, _)| held_ids.contains(e)).map(|(_, v, _)| *v).collect();
-    let volunteer_minutes = data.roster.iter().filter(|(e, _, _)| held_ids.contains(e)).map(|(_, _, m)| m).sum();
+    let attending: HashSet<Uuid> =
+        data.attendance.iter().filter(|(e, _)| held_ids.contains(e)).map(|(_, c)| *c).collect();
+    let volunteers: HashSet<Uuid> =
+        data.roster.iter().filter(|(e, _, _)| held_ids.contains(e)).map(|(_, v, _)| *v).collect();
+    let volunteer_minutes =
+        data.roster.iter().filter(|(e, _, _)| held_ids.contains(e)).map(|(_, _, m)| m).sum();
     let assessed: HashSet<Uuid> = data
         .assessments
         .iter()

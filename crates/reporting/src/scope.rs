@@ -67,6 +67,15 @@ impl Scope {
         format!("{}%", self.region_prefix.as_deref().unwrap_or("/"))
     }
 
+    /// ` AND <column> IN (subtree)` with one `?` for [`Scope::region_pattern`], or nothing when
+    /// the report covers every region (so city-wide reports skip the join).
+    pub fn region_clause(&self, column: &str) -> String {
+        match self.region_prefix {
+            Some(_) => format!(" AND {column} IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)"),
+            None => String::new(),
+        }
+    }
+
     pub fn echo(&self) -> ScopeEcho {
         ScopeEcho {
             from: self.from,

@@ -101,93 +101,119 @@ struct Roster {
     minutes: Option<i64>,
 }
 
-const IN_REGION: &str = "IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)";
-
 /// Events counted by the summary: held or reported, starting in the period, in the region.
-pub(crate) const EVENTS_IN_SCOPE: &str = "SELECT e.id FROM events e WHERE e.status IN ('held', 'reported') \
-    AND e.starts_at >= ? AND e.starts_at < ? AND e.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)";
+/// Binds: the two instants, then the region pattern when the scope has a region.
+pub(crate) fn events_in_scope(scope: &Scope) -> String {
+    format!(
+        "SELECT e.id FROM events e WHERE e.status IN ('held', 'reported') AND e.starts_at >= ? AND e.starts_at < ?{}",
+        scope.region_clause("e.region_id")
+    )
+}
+
+type Query = diesel::query_builder::BoxedSqlQuery<
+    'static,
+    tongxing_store::conn::MultiBackend,
+    diesel::query_builder::SqlQuery,
+>;
+
+/// Appends the scope's binds: its period bounds (instants or dates), then the region pattern
+/// when the scope has a region.
+pub(crate) fn bind_scope(q: Query, scope: &Scope, instants: bool) -> Query {
+    let (start, end) = scope.instants();
+    let q = if instants {
+        q.bind::<Timestamp, _>(start).bind::<Timestamp, _>(end)
+    } else {
+        q.bind::<Date, _>(scope.first_day()).bind::<Date, _>(scope.to)
+    };
+    match scope.region_prefix {
+        Some(_) => q.bind::<Text, _>(scope.region_pattern()),
+        None => q,
+    }
+}
+
+/// A query over the scope, with one set of the scope's binds.
+pub(crate) fn scoped(conn: &DbConnection, scope: &Scope, sql: &str, instants: bool) -> Query {
+    bind_scope(diesel::sql_query(numbered(conn.backend(), sql)).into_boxed(), scope, instants)
+}
 
 pub fn summary(conn: &mut DbConnection, scope: &Scope) -> Result<ProgrammeSummary> {
-    let b = conn.backend();
-    let (start, end) = scope.instants();
-    let region = scope.region_pattern();
     let count = |conn: &mut DbConnection, sql: String, instants: bool| -> Result<i64> {
-        let q = diesel::sql_query(numbered(b, &sql)).into_boxed();
-        let q = if instants {
-            q.bind::<Timestamp, _>(start).bind::<Timestamp, _>(end)
-        } else {
-            q.bind::<Date, _>(scope.first_day()).bind::<Date, _>(scope.to)
-        };
-        q.bind::<Text, _>(region.clone()).get_result::<Count>(conn).map(|c| c.n).map_err(map_db_error)
+        scoped(conn, scope, &sql, instants).get_result::<Count>(conn).map(|c| c.n).map_err(map_db_error)
     };
     let children_registered = count(
         conn,
         format!(
-            "SELECT COUNT(*) AS n FROM children c WHERE c.registered_on >= ? AND c.registered_on <= ? AND c.region_id {IN_REGION}"
+            "SELECT COUNT(*) AS n FROM children c WHERE c.registered_on >= ? AND c.registered_on <= ?{}",
+            scope.region_clause("c.region_id")
         ),
         false,
     )?;
+    let (household_join, household_region) = match scope.region_prefix {
+        Some(_) => (" JOIN households h ON h.id = ct.household_id", scope.region_clause("h.region_id")),
+        None => ("", String::new()),
+    };
     let families_phoned = count(
         conn,
         format!(
-            "SELECT COUNT(DISTINCT ct.household_id) AS n FROM contacts ct JOIN households h ON h.id = ct.household_id \
-             WHERE ct.kind = 'phone_visit' AND ct.outcome = 'completed' AND ct.occurred_at >= ? AND ct.occurred_at < ? \
-             AND h.region_id {IN_REGION}"
+            "SELECT COUNT(DISTINCT ct.household_id) AS n FROM contacts ct{household_join} \
+             WHERE ct.kind = 'phone_visit' AND ct.outcome = 'completed' AND ct.occurred_at >= ? AND ct.occurred_at < ?{household_region}"
         ),
         true,
     )?;
+    let (child_join, child_region) = match scope.region_prefix {
+        Some(_) => (" JOIN children c ON c.id = ct.child_id", scope.region_clause("c.region_id")),
+        None => ("", String::new()),
+    };
     let children_visited = count(
         conn,
         format!(
-            "SELECT COUNT(DISTINCT ct.child_id) AS n FROM contacts ct JOIN children c ON c.id = ct.child_id \
+            "SELECT COUNT(DISTINCT ct.child_id) AS n FROM contacts ct{child_join} \
              WHERE ct.kind IN ('home_visit', 'school_visit', 'centre_visit') AND ct.outcome = 'completed' \
-             AND ct.occurred_at >= ? AND ct.occurred_at < ? AND c.region_id {IN_REGION}"
+             AND ct.occurred_at >= ? AND ct.occurred_at < ?{child_region}"
         ),
         true,
     )?;
+    let (assessed_join, assessed_region) = match scope.region_prefix {
+        Some(_) => (" JOIN children c ON c.id = a.child_id", scope.region_clause("c.region_id")),
+        None => ("", String::new()),
+    };
     let children_assessed = count(
         conn,
         format!(
-            "SELECT COUNT(DISTINCT a.child_id) AS n FROM assessments a JOIN children c ON c.id = a.child_id \
-             WHERE a.assessed_on >= ? AND a.assessed_on <= ? AND c.region_id {IN_REGION}"
+            "SELECT COUNT(DISTINCT a.child_id) AS n FROM assessments a{assessed_join} \
+             WHERE a.assessed_on >= ? AND a.assessed_on <= ?{assessed_region}"
         ),
         false,
     )?;
-    let by_type: Vec<TypeCount> = diesel::sql_query(numbered(
-        b,
-        &format!(
-            "SELECT e.event_type AS event_type, COUNT(*) AS n FROM events e WHERE e.id IN ({EVENTS_IN_SCOPE}) GROUP BY e.event_type"
-        ),
-    ))
-    .bind::<Timestamp, _>(start)
-    .bind::<Timestamp, _>(end)
-    .bind::<Text, _>(region.clone())
+    let in_scope = events_in_scope(scope);
+    let by_type: Vec<TypeCount> = scoped(
+        conn,
+        scope,
+        &format!("SELECT e.event_type AS event_type, COUNT(*) AS n FROM events e WHERE e.id IN ({in_scope}) GROUP BY e.event_type"),
+        true,
+    )
     .load(conn)
     .map_err(map_db_error)?;
     let mut events_held_by_type = EventsByType::default();
     for t in by_type {
         events_held_by_type.add(&t.event_type, t.n);
     }
-    let children_attending_events = diesel::sql_query(numbered(
-        b,
-        &format!("SELECT COUNT(DISTINCT a.child_id) AS n FROM event_attendance a WHERE a.event_id IN ({EVENTS_IN_SCOPE})"),
-    ))
-    .bind::<Timestamp, _>(start)
-    .bind::<Timestamp, _>(end)
-    .bind::<Text, _>(region.clone())
-    .get_result::<Count>(conn)
-    .map_err(map_db_error)?
-    .n;
-    let roster: Roster = diesel::sql_query(numbered(
-        b,
+    let children_attending_events = count(
+        conn,
+        format!(
+            "SELECT COUNT(DISTINCT a.child_id) AS n FROM event_attendance a WHERE a.event_id IN ({in_scope})"
+        ),
+        true,
+    )?;
+    let roster: Roster = scoped(
+        conn,
+        scope,
         &format!(
             "SELECT COUNT(DISTINCT r.volunteer_id) AS volunteers, CAST(SUM(r.minutes) AS BIGINT) AS minutes \
-             FROM event_roster r WHERE r.event_id IN ({EVENTS_IN_SCOPE})"
+             FROM event_roster r WHERE r.event_id IN ({in_scope})"
         ),
-    ))
-    .bind::<Timestamp, _>(start)
-    .bind::<Timestamp, _>(end)
-    .bind::<Text, _>(region)
+        true,
+    )
     .get_result(conn)
     .map_err(map_db_error)?;
     Ok(ProgrammeSummary {
