@@ -64,7 +64,7 @@ use crate::routes;
         routes::reports::get_assessments_report, routes::reports::get_compliance_report,
         routes::ops::get_health, routes::ops::get_readiness, routes::ops::get_metrics,
     ),
-    components(schemas(Problem, ProblemField)),
+    components(schemas(Problem, ProblemField, routes::reports::ReportFormat)),
     tags(
         (name = "auth", description = "Tokens"),
         (name = "users", description = "User accounts"),
