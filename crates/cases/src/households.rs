@@ -120,7 +120,7 @@ pub fn check_guardians(list: &[Guardian]) -> Result<()> {
     let mut errs = FieldErrors::new();
     for (i, g) in list.iter().enumerate() {
         if let Some(phone) = &g.phone
-            && !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+            && !tongxing_core::record::is_dialable(phone)
         {
             errs.push(
                 &format!("guardians[{i}].phone"),

@@ -39,6 +39,11 @@ pub fn contains_pattern(text: &str) -> String {
     p
 }
 
+/// Whether a phone number holds only what people dial: digits, spaces, `+` and `-`.
+pub fn is_dialable(phone: &str) -> bool {
+    phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+}
+
 /// Trims optional text; blank becomes absent.
 pub fn clean(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -51,6 +56,12 @@ mod tests {
     #[test]
     fn like_wildcards_are_escaped() {
         assert_eq!(contains_pattern("王_100%"), "%王\\_100\\%%");
+    }
+
+    #[test]
+    fn phone_numbers_hold_only_dialable_characters() {
+        assert!(is_dialable("+86 138-0000-0000"));
+        assert!(!is_dialable("138'; DROP"));
     }
 
     #[test]

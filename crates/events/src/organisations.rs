@@ -99,7 +99,7 @@ fn check(conn: &mut DbConnection, input: &OrganisationInput) -> Result<()> {
         return Err(Error::field("name", "blank", "an organisation needs a name"));
     }
     if let Some(phone) = &input.contact_phone
-        && !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+        && !tongxing_core::record::is_dialable(phone)
     {
         return Err(Error::field(
             "contact_phone",

@@ -153,7 +153,7 @@ fn check(conn: &mut DbConnection, input: &VolunteerInput) -> Result<()> {
         errs.push("name", "blank", "a volunteer needs a name");
     }
     if let Some(phone) = &input.phone
-        && !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+        && !tongxing_core::record::is_dialable(phone)
     {
         errs.push("phone", "format", "a phone number has only digits, spaces, + and -");
     }

@@ -243,7 +243,7 @@ pub fn create(
     if input.returns_at <= input.leaves_at {
         return Err(Error::field("returns_at", "before_leaving", "the return is before the departure"));
     }
-    if !input.emergency_contact_phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')) {
+    if !tongxing_core::record::is_dialable(&input.emergency_contact_phone) {
         return Err(Error::field(
             "emergency_contact_phone",
             "format",

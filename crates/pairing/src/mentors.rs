@@ -99,7 +99,7 @@ fn check(conn: &mut DbConnection, input: &MentorInput) -> Result<()> {
         return Err(Error::field("name", "blank", "a mentor needs a name"));
     }
     if let Some(phone) = &input.phone
-        && !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+        && !tongxing_core::record::is_dialable(phone)
     {
         return Err(Error::field("phone", "format", "a phone number has only digits, spaces, + and -"));
     }

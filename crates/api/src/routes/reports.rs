@@ -16,6 +16,7 @@ use crate::auth::Caller;
 use crate::extract::Query;
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use tongxing_store::DbConnection;
 
 /// Who reads reports: coordinators, caseworkers and auditors (reports hold no personal fields).
 const REPORT_READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Caseworker, Role::Auditor];
@@ -70,6 +71,31 @@ fn respond<T: Serialize>(
     }
 }
 
+/// Resolves the scope, computes the report in the database, and answers as JSON or CSV.
+async fn report<T, F>(
+    state: &AppState,
+    caller: Caller,
+    req: &HttpRequest,
+    q: ReportQuery,
+    name: &str,
+    compute: F,
+    table: fn(&T) -> Table,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection, &Scope) -> tongxing_core::Result<T> + Send + 'static,
+{
+    caller.require(REPORT_READERS)?;
+    let (from, to, region) = (q.from, q.to, q.region_id);
+    let report = state
+        .run(move |conn| {
+            let scope = Scope::resolve(conn, from, to, region)?;
+            compute(conn, &scope)
+        })
+        .await?;
+    Ok(respond(req, q.format, name, &report, || table(&report)))
+}
+
 fn summary_table(s: &ProgrammeSummary) -> Table {
     let d = &s.definitions;
     let mut t = Table::new(&["figure", "value", "definition"]);
@@ -113,15 +139,7 @@ pub async fn get_summary_report(
     req: HttpRequest,
     Query(q): Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(REPORT_READERS)?;
-    let (from, to, region) = (q.from, q.to, q.region_id);
-    let report = state
-        .run(move |conn| {
-            let scope = Scope::resolve(conn, from, to, region)?;
-            summary::summary(conn, &scope)
-        })
-        .await?;
-    Ok(respond(&req, q.format, "summary", &report, || summary_table(&report)))
+    report(&state, caller, &req, q, "summary", summary::summary, summary_table).await
 }
 
 /// Events by type, programme, service form and region, and the villages reached.
@@ -137,15 +155,7 @@ pub async fn get_events_report(
     req: HttpRequest,
     Query(q): Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(REPORT_READERS)?;
-    let (from, to, region) = (q.from, q.to, q.region_id);
-    let report = state
-        .run(move |conn| {
-            let scope = Scope::resolve(conn, from, to, region)?;
-            events::report(conn, &scope)
-        })
-        .await?;
-    Ok(respond(&req, q.format, "events", &report, || report.to_table()))
+    report(&state, caller, &req, q, "events", events::report, EventsReport::to_table).await
 }
 
 /// Score distributions of the four dimensions, risk levels, and change between a child's first
@@ -162,15 +172,7 @@ pub async fn get_assessments_report(
     req: HttpRequest,
     Query(q): Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(REPORT_READERS)?;
-    let (from, to, region) = (q.from, q.to, q.region_id);
-    let report = state
-        .run(move |conn| {
-            let scope = Scope::resolve(conn, from, to, region)?;
-            assessments::report(conn, &scope)
-        })
-        .await?;
-    Ok(respond(&req, q.format, "assessments", &report, || report.to_table()))
+    report(&state, caller, &req, q, "assessments", assessments::report, AssessmentsReport::to_table).await
 }
 
 /// What needs attention now, per rule: relationships that missed their last period or are at
@@ -187,13 +189,5 @@ pub async fn get_compliance_report(
     req: HttpRequest,
     Query(q): Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(REPORT_READERS)?;
-    let (from, to, region) = (q.from, q.to, q.region_id);
-    let report = state
-        .run(move |conn| {
-            let scope = Scope::resolve(conn, from, to, region)?;
-            compliance::report(conn, &scope)
-        })
-        .await?;
-    Ok(respond(&req, q.format, "compliance", &report, || report.to_table()))
+    report(&state, caller, &req, q, "compliance", compliance::report, ComplianceReport::to_table).await
 }
