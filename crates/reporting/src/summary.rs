@@ -155,8 +155,9 @@ pub fn summary(conn: &mut DbConnection, scope: &Scope) -> Result<ProgrammeSummar
     let families_phoned = count(
         conn,
         format!(
-            "SELECT COUNT(DISTINCT ct.household_id) AS n FROM contacts ct{household_join} \
-             WHERE ct.kind = 'phone_visit' AND ct.outcome = 'completed' AND ct.occurred_at >= ? AND ct.occurred_at < ?{household_region}"
+            "SELECT COUNT(*) AS n FROM (SELECT ct.household_id FROM contacts ct{household_join} \
+             WHERE ct.kind = 'phone_visit' AND ct.outcome = 'completed' AND ct.occurred_at >= ? AND ct.occurred_at < ?{household_region} \
+             GROUP BY ct.household_id) d"
         ),
         true,
     )?;
@@ -167,9 +168,9 @@ pub fn summary(conn: &mut DbConnection, scope: &Scope) -> Result<ProgrammeSummar
     let children_visited = count(
         conn,
         format!(
-            "SELECT COUNT(DISTINCT ct.child_id) AS n FROM contacts ct{child_join} \
+            "SELECT COUNT(*) AS n FROM (SELECT ct.child_id FROM contacts ct{child_join} \
              WHERE ct.kind IN ('home_visit', 'school_visit', 'centre_visit') AND ct.outcome = 'completed' \
-             AND ct.occurred_at >= ? AND ct.occurred_at < ?{child_region}"
+             AND ct.occurred_at >= ? AND ct.occurred_at < ?{child_region} GROUP BY ct.child_id) d"
         ),
         true,
     )?;
@@ -180,8 +181,8 @@ pub fn summary(conn: &mut DbConnection, scope: &Scope) -> Result<ProgrammeSummar
     let children_assessed = count(
         conn,
         format!(
-            "SELECT COUNT(DISTINCT a.child_id) AS n FROM assessments a{assessed_join} \
-             WHERE a.assessed_on >= ? AND a.assessed_on <= ?{assessed_region}"
+            "SELECT COUNT(*) AS n FROM (SELECT a.child_id FROM assessments a{assessed_join} \
+             WHERE a.assessed_on >= ? AND a.assessed_on <= ?{assessed_region} GROUP BY a.child_id) d"
         ),
         false,
     )?;
