@@ -1,0 +1,122 @@
+"""An integrator's session, written against the Python SDK generated from openapi/openapi.json.
+
+Run by sdks/python/run.sh against a live service: log in, create a household and a child, log a
+contact, read the child with its ETag, update it with If-Match (and see a stale one refused),
+hit a validation error and read its problem fields, and page through a list.
+"""
+
+import datetime
+import sys
+import uuid
+
+from tongxing_client import AuthenticatedClient, Client
+from tongxing_client.api.auth import create_token
+from tongxing_client.api.children import create_child, get_child, list_children, update_child
+from tongxing_client.api.contacts import create_contact
+from tongxing_client.api.households import create_household
+from tongxing_client.api.regions import list_regions
+from tongxing_client.models import (
+    Category,
+    ChildInput,
+    ContactInput,
+    ContactKind,
+    ContactOutcome,
+    Guardian,
+    HouseholdInput,
+    Problem,
+    RegionLevel,
+    Relation,
+    Sex,
+    TokenRequestType0,
+    TokenRequestType0GrantType,
+)
+
+
+def check(condition, message):
+    if not condition:
+        print(f"FAILED: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+def main(base_url, username, password):
+    tokens = create_token.sync(
+        client=Client(base_url=base_url),
+        body=TokenRequestType0(username=username, password=password, grant_type=TokenRequestType0GrantType.PASSWORD),
+    )
+    check(tokens is not None and tokens.token_type == "Bearer", "log in")
+    api = AuthenticatedClient(base_url=base_url, token=tokens.access_token)
+
+    villages = list_regions.sync(client=api, level=RegionLevel.VILLAGE, q="柏墩村")
+    village = villages.items[0].id
+
+    household = create_household.sync(
+        client=api,
+        body=HouseholdInput(
+            region_id=village,
+            address="柏墩村三组12号",
+            parents_work_away=True,
+            guardians=[Guardian(name="王秀英", relation=Relation.GRANDMOTHER, phone="13800000000", is_primary=True)],
+        ),
+        idempotency_key=str(uuid.uuid4()),
+    )
+    check(household.guardians[0].name == "王秀英", "create a household")
+
+    child_input = ChildInput(
+        region_id=village,
+        household_id=household.id,
+        name="王小花",
+        sex=Sex.FEMALE,
+        birth_date=datetime.date(2014, 9, 10),
+        categories=[Category.LEFT_BEHIND],
+    )
+    child = create_child.sync(client=api, body=child_input, idempotency_key=str(uuid.uuid4()))
+    check(child.status.value == "screening", "create a child")
+
+    contact = create_contact.sync(
+        client=api,
+        body=ContactInput(
+            kind=ContactKind.PHONE_VISIT,
+            household_id=household.id,
+            occurred_at=datetime.datetime(2023, 11, 20, 2, 30, tzinfo=datetime.timezone.utc),
+            outcome=ContactOutcome.COMPLETED,
+        ),
+        idempotency_key=str(uuid.uuid4()),
+    )
+    check(contact.household_id == household.id, "log a contact")
+
+    read = get_child.sync_detailed(client=api, id=child.id)
+    etag = read.headers.get("etag")
+    check(read.status_code == 200 and etag == '"1"', "read the child with its ETag")
+
+    child_input.school = "桂花镇中心小学"
+    updated = update_child.sync_detailed(client=api, id=child.id, body=child_input, if_match=etag)
+    check(updated.status_code == 200 and updated.parsed.school == "桂花镇中心小学", "update with If-Match")
+    stale = update_child.sync_detailed(client=api, id=child.id, body=child_input, if_match=etag)
+    check(stale.status_code == 412 and isinstance(stale.parsed, Problem), "a stale If-Match is refused")
+    check(stale.parsed.code == "stale_version", "the problem carries its code")
+
+    bad = ChildInput(region_id=village, name="", sex=Sex.MALE, birth_date=datetime.date(2015, 1, 1), categories=[])
+    refused = create_child.sync_detailed(client=api, body=bad)
+    check(refused.status_code == 400 and isinstance(refused.parsed, Problem), "a validation error")
+    fields = sorted(e.field for e in refused.parsed.errors)
+    check(fields == ["categories", "name"], f"the problem lists each bad field: {fields}")
+
+    for i in range(4):
+        create_child.sync(
+            client=api,
+            body=ChildInput(region_id=village, name=f"孩子{i}", sex=Sex.MALE, birth_date=datetime.date(2015, 1, 1), categories=[Category.IN_DIFFICULTY]),
+        )
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = list_children.sync(client=api, limit=2, cursor=cursor) if cursor else list_children.sync(client=api, limit=2)
+        pages += 1
+        seen.extend(c.name for c in page.items)
+        cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
+        if not cursor:
+            break
+    check(len(seen) == 5 and pages == 3, f"page through a list: {seen} in {pages} pages")
+    print("python SDK scenario: 9 steps passed")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
