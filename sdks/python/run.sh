@@ -4,7 +4,7 @@
 # Usage: sdks/python/run.sh [path to the tongxing binary]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="${1:-$root/target/debug/tongxing}"
+bin="$(realpath "${1:-$root/target/debug/tongxing}")"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
