@@ -73,19 +73,25 @@ pub struct ChildInput {
     /// The village or community the child lives in.
     pub region_id: Uuid,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub sex: Sex,
     pub birth_date: NaiveDate,
     /// 18 characters with a valid check character; must agree with `birth_date`.
     #[validate(length(min = 18, max = 18))]
+    #[schema(min_length = 18, max_length = 18)]
     pub national_id: Option<String>,
     #[validate(length(min = 1, max = 3))]
+    #[schema(min_items = 1, max_items = 3)]
     pub categories: Vec<Category>,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub school: Option<String>,
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub health_notes: Option<String>,
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub disability_notes: Option<String>,
 }
 
@@ -98,6 +104,7 @@ pub struct StatusChange {
     pub effective_on: Option<NaiveDate>,
     /// Required to close a case file.
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub reason: Option<String>,
 }
 

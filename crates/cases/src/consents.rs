@@ -62,11 +62,13 @@ pub struct ConsentInput {
     /// Required for `data_sharing`, refused otherwise.
     pub organisation_id: Option<Uuid>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub given_by_name: String,
     pub given_by_relation: Relation,
     /// When consent was given (RFC 3339 with a zone); not in the future.
     pub given_at: DateTime<Utc>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -76,6 +78,7 @@ pub struct Withdrawal {
     /// When consent was withdrawn; now when absent.
     pub withdrawn_at: Option<DateTime<Utc>>,
     #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

@@ -62,6 +62,7 @@ pub struct ContactInput {
     pub occurred_at: DateTime<Utc>,
     pub outcome: ContactOutcome,
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub notes: Option<String>,
 }
 

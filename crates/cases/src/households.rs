@@ -38,10 +38,12 @@ text_enum! {
 #[serde(deny_unknown_fields)]
 pub struct Guardian {
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub relation: Relation,
     /// Digits, spaces, `+` and `-` only.
     #[validate(length(min = 5, max = 20))]
+    #[schema(min_length = 5, max_length = 20)]
     pub phone: Option<String>,
     /// The guardian to reach first; at most one per household.
     #[serde(default)]
@@ -74,12 +76,15 @@ pub struct HouseholdInput {
     pub id: Option<Uuid>,
     pub region_id: Uuid,
     #[validate(length(max = 300))]
+    #[schema(max_length = 300)]
     pub address: Option<String>,
     #[serde(default)]
     pub parents_work_away: bool,
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub notes: Option<String>,
     #[validate(length(max = 10), nested)]
+    #[schema(max_items = 10)]
     #[serde(default)]
     pub guardians: Vec<Guardian>,
 }

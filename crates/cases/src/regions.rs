@@ -66,10 +66,13 @@ pub struct RegionInput {
     pub parent_id: Option<Uuid>,
     pub level: RegionLevel,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub name_en: Option<String>,
     #[validate(length(max = 12))]
+    #[schema(max_length = 12)]
     pub code: Option<String>,
 }
 

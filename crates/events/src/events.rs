@@ -99,8 +99,10 @@ pub struct EventInput {
     /// Client-chosen id (UUID); generated when absent. Ignored on update.
     pub id: Option<Uuid>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub theme: Option<String>,
     pub event_type: EventType,
     pub programme: Programme,
@@ -109,20 +111,24 @@ pub struct EventInput {
     /// A village or community.
     pub region_id: Uuid,
     #[validate(length(max = 300))]
+    #[schema(max_length = 300)]
     pub address: Option<String>,
     pub organiser_id: Uuid,
     #[serde(default)]
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub partner_ids: Vec<Uuid>,
     #[serde(default = "yes")]
     pub with_children: bool,
     #[serde(default)]
     #[validate(length(max = 11))]
+    #[schema(max_items = 11)]
     pub service_forms: Vec<ServiceForm>,
     #[serde(default)]
     #[validate(range(min = 0, max = 100000))]
     pub other_participants: i32,
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub notes: Option<String>,
 }
 
@@ -137,6 +143,7 @@ pub struct EventStatusChange {
     pub status: EventStatus,
     /// Required to cancel.
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub reason: Option<String>,
 }
 

@@ -47,14 +47,18 @@ pub struct OrganisationInput {
     /// Client-chosen id (UUID); generated when absent. Ignored on update.
     pub id: Option<Uuid>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: OrganisationKind,
     pub region_id: Option<Uuid>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub contact_name: Option<String>,
     #[validate(length(min = 5, max = 20))]
+    #[schema(min_length = 5, max_length = 20)]
     pub contact_phone: Option<String>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -238,8 +242,10 @@ pub struct ServiceContractInput {
     pub ends_on: NaiveDate,
     /// What is bought, e.g. `psychological_counselling`, `guardianship_guidance`.
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_items = 1, max_items = 20)]
     pub services: Vec<String>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 

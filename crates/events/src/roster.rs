@@ -69,6 +69,7 @@ pub struct AttendanceItem {
     #[serde(default)]
     pub guardian_present: bool,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub notes: Option<String>,
 }
 
@@ -76,6 +77,7 @@ pub struct AttendanceItem {
 #[serde(deny_unknown_fields)]
 pub struct AttendanceBatch {
     #[validate(length(min = 1, max = 500), nested)]
+    #[schema(min_items = 1, max_items = 500)]
     pub items: Vec<AttendanceItem>,
 }
 

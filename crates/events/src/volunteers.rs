@@ -67,13 +67,16 @@ pub struct VolunteerInput {
     pub id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub source: VolunteerSource,
     pub organisation_id: Option<Uuid>,
     #[validate(length(min = 5, max = 20))]
+    #[schema(min_length = 5, max_length = 20)]
     pub phone: Option<String>,
     #[serde(default)]
     #[validate(length(max = 11))]
+    #[schema(max_items = 11)]
     pub skills: Vec<ServiceForm>,
     pub background_check: Option<Clearance>,
     pub safety_training: Option<Clearance>,
@@ -325,12 +328,15 @@ pub struct TeamInput {
     /// Client-chosen id (UUID); generated when absent. Ignored on update.
     pub id: Option<Uuid>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub organisation_id: Option<Uuid>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[serde(default)]
     #[validate(length(max = 500))]
+    #[schema(max_items = 500)]
     pub volunteer_ids: Vec<Uuid>,
 }
 

@@ -198,8 +198,10 @@ pub struct ExemptionInput {
     pub subject_id: Uuid,
     /// The period to exempt, in the rule's labels: `2024-03`, `2024-W05` or `2024`.
     #[validate(length(min = 4, max = 8))]
+    #[schema(min_length = 4, max_length = 8)]
     pub period: String,
     #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

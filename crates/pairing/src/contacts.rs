@@ -68,6 +68,7 @@ pub struct PairContactInput {
     pub kind: PairContactKind,
     #[serde(default)]
     #[validate(length(max = 4))]
+    #[schema(max_items = 4)]
     pub topics: Vec<Topic>,
     #[validate(range(min = 1, max = 4320))]
     pub duration_minutes: Option<i32>,
@@ -75,8 +76,10 @@ pub struct PairContactInput {
     #[serde(default)]
     pub commemorative: bool,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub notes: Option<String>,
     /// For a `home_visit`: the approved holiday home-visit request it belongs to.
     pub home_visit_request_id: Option<Uuid>,

@@ -41,6 +41,7 @@ text_enum! {
 #[serde(deny_unknown_fields)]
 pub struct TeamMember {
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub role: TeamRole,
     /// The member's account, if they have one: members read the sessions' notes.
@@ -71,15 +72,18 @@ pub struct EnrolmentInput {
     pub child_id: Uuid,
     /// One counsellor, plus social workers and others.
     #[validate(length(min = 1, max = 10), nested)]
+    #[schema(min_items = 1, max_items = 10)]
     pub team: Vec<TeamMember>,
     #[validate(range(min = 1, max = 7))]
     pub weekday: i32,
     /// `HH:MM`.
     #[validate(length(min = 5, max = 5))]
+    #[schema(min_length = 5, max_length = 5)]
     pub time_of_day: String,
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -106,10 +110,13 @@ pub struct SessionInput {
     /// When the session was held; inside the enrolment's dates.
     pub occurred_at: DateTime<Utc>,
     #[validate(length(min = 1, max = 10))]
+    #[schema(min_items = 1, max_items = 10)]
     pub attended_by: Vec<String>,
     #[validate(length(min = 1, max = 5))]
+    #[schema(min_items = 1, max_items = 5)]
     pub services: Vec<CounsellingService>,
     #[validate(length(max = 8000))]
+    #[schema(max_length = 8000)]
     pub notes: Option<String>,
 }
 

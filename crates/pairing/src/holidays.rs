@@ -53,6 +53,7 @@ pub struct HolidayInput {
     pub last_day: NaiveDate,
     #[serde(default)]
     #[validate(length(max = 5))]
+    #[schema(max_items = 5)]
     pub makeup_workdays: Vec<NaiveDate>,
 }
 

@@ -112,14 +112,19 @@ pub struct HomeVisitInput {
     /// When the child is back (the same holiday period).
     pub returns_at: DateTime<Utc>,
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     pub address: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub transport: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub supervisor: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub emergency_contact_name: String,
     #[validate(length(min = 5, max = 20))]
+    #[schema(min_length = 5, max_length = 20)]
     pub emergency_contact_phone: String,
 }
 
@@ -128,6 +133,7 @@ pub struct HomeVisitInput {
 pub struct HomeVisitConsent {
     /// The guardian, or the welfare centre's responsible person.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub given_by: String,
     pub relation: Relation,
     pub given_at: DateTime<Utc>,
@@ -138,6 +144,7 @@ pub struct HomeVisitConsent {
 pub struct ChecklistConfirmation {
     pub item: SafetyItem,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub confirmed_by: String,
 }
 
@@ -145,6 +152,7 @@ pub struct ChecklistConfirmation {
 #[serde(deny_unknown_fields)]
 pub struct ChecklistInput {
     #[validate(length(min = 1, max = 6), nested)]
+    #[schema(min_items = 1, max_items = 6)]
     pub items: Vec<ChecklistConfirmation>,
 }
 
@@ -152,6 +160,7 @@ pub struct ChecklistInput {
 #[serde(deny_unknown_fields)]
 pub struct StepReason {
     #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

@@ -36,14 +36,19 @@ pub struct MentorInput {
     pub id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub organisation: Option<String>,
     #[validate(length(min = 5, max = 20))]
+    #[schema(min_length = 5, max_length = 20)]
     pub phone: Option<String>,
     #[validate(email, length(max = 200))]
+    #[schema(max_length = 200)]
     pub email: Option<String>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     /// Inactive mentors keep their history but cannot start a pairing.
     #[serde(default = "yes")]

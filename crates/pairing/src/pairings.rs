@@ -48,6 +48,7 @@ pub struct PairingInput {
     pub mentor_id: Uuid,
     pub child_id: Uuid,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -60,6 +61,7 @@ pub struct PairingStatusChange {
     pub effective_on: Option<NaiveDate>,
     /// Required to end a pairing.
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub reason: Option<String>,
 }
 

@@ -69,11 +69,14 @@ pub struct CadenceRuleInput {
     pub id: Option<Uuid>,
     /// Lower-case letters, digits and `_`.
     #[validate(length(min = 3, max = 64))]
+    #[schema(min_length = 3, max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub subject: RuleSubject,
     #[validate(length(min = 1, max = 6))]
+    #[schema(min_items = 1, max_items = 6)]
     pub counted_kinds: Vec<String>,
     #[serde(default)]
     pub commemorative_only: bool,

@@ -31,12 +31,15 @@ pub struct UserInput {
     pub id: Option<Uuid>,
     /// 3 to 64 characters: letters, digits, `.`, `_`, `-`.
     #[validate(length(min = 3, max = 64))]
+    #[schema(min_length = 3, max_length = 64)]
     pub username: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
     pub role: Role,
     /// At least 10 characters.
     #[validate(length(min = 10, max = 200))]
+    #[schema(min_length = 10, max_length = 200)]
     pub password: String,
 }
 
