@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::error::{JsonPayloadError, PathError, PayloadError};
+use actix_web::error::{PathError, PayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
@@ -181,10 +181,6 @@ pub fn path_error(e: PathError, _: &HttpRequest) -> actix_web::Error {
         _ => "the path is not acceptable".to_owned(),
     };
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", detail).into()
-}
-
-pub fn json_config_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()).into()
 }
 
 #[cfg(test)]

@@ -28,9 +28,6 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
     move |cfg| {
         cfg.app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(max_body_bytes))
-            .app_data(
-                web::JsonConfig::default().limit(max_body_bytes).error_handler(extract::json_config_error),
-            )
             .app_data(web::PathConfig::default().error_handler(extract::path_error))
             .service(routes::ops::get_health)
             .service(routes::ops::get_readiness)

@@ -131,11 +131,9 @@ impl ConsentRow {
     }
 }
 
-const CLOCK_SKEW_SECONDS: i64 = 300;
-
 pub fn create(conn: &mut DbConnection, input: ConsentInput, actor: Uuid) -> Result<Versioned<Consent>> {
     let now = time::now();
-    if input.given_at > now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS) {
+    if time::is_future(input.given_at, now) {
         return Err(Error::field("given_at", "in_future", "consent cannot be given in the future"));
     }
     match (input.purpose, input.organisation_id) {
@@ -193,7 +191,7 @@ pub fn withdraw(
     }
     let now = time::now();
     let at = w.withdrawn_at.unwrap_or(now);
-    if at > now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS) {
+    if time::is_future(at, now) {
         return Err(Error::field("withdrawn_at", "in_future", "the withdrawal cannot be in the future"));
     }
     if at < current.record.given_at {

@@ -107,12 +107,9 @@ impl ContactRow {
     }
 }
 
-/// How far ahead of the server clock a device's timestamp may be.
-const CLOCK_SKEW_SECONDS: i64 = 300;
-
 pub fn create(conn: &mut DbConnection, input: ContactInput, actor: Uuid) -> Result<Contact> {
     let now = time::now();
-    if input.occurred_at > now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS) {
+    if time::is_future(input.occurred_at, now) {
         return Err(Error::field("occurred_at", "in_future", "the contact cannot be in the future"));
     }
     let child_household = match input.child_id {

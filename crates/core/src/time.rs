@@ -33,6 +33,15 @@ pub fn start_of_local_day(date: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
 }
 
+/// How far ahead of the server's clock a device's clock may run before its timestamp counts as
+/// "in the future".
+pub const CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// Whether a timestamp a client sent lies in the future, allowing for clock skew.
+pub fn is_future(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    at > now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS)
+}
+
 /// UTC timestamps are stored without a zone (both backends' `TIMESTAMP`).
 pub fn to_db(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc()
@@ -52,6 +61,13 @@ mod tests {
         let after = Utc.with_ymd_and_hms(2023, 11, 30, 16, 0, 0).unwrap();
         assert_eq!(local_date(before), NaiveDate::from_ymd_opt(2023, 11, 30).unwrap());
         assert_eq!(local_date(after), NaiveDate::from_ymd_opt(2023, 12, 1).unwrap());
+    }
+
+    #[test]
+    fn future_allows_five_minutes_of_clock_skew() {
+        let now = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        assert!(!is_future(now + chrono::Duration::seconds(300), now));
+        assert!(is_future(now + chrono::Duration::seconds(301), now));
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub fn check(
             "only a home visit refers to a home-visit request",
         );
     }
-    if input.occurred_at > now + chrono::Duration::seconds(300) {
+    if time::is_future(input.occurred_at, now) {
         errs.push("occurred_at", "in_future", "the contact cannot be in the future");
     }
     errs.finish()?;

@@ -327,7 +327,7 @@ pub fn create_session(
     actor: Uuid,
 ) -> Result<Session> {
     let e = get(conn, enrolment)?.record;
-    if input.occurred_at > time::now() + chrono::Duration::seconds(300) {
+    if time::is_future(input.occurred_at, time::now()) {
         return Err(Error::field("occurred_at", "in_future", "the session cannot be in the future"));
     }
     if input.attended_by.iter().any(|n| n.trim().is_empty() || n.chars().count() > 100) {

@@ -361,7 +361,7 @@ pub fn act(
     );
     let (changed, label, note) = match action {
         Action::Consent(c) => {
-            if c.given_at > now + chrono::Duration::seconds(300) {
+            if time::is_future(c.given_at, now) {
                 return Err(Error::field("given_at", "in_future", "consent cannot be given in the future"));
             }
             let n = diesel::update(target)
@@ -424,7 +424,7 @@ pub fn act(
         }
         Action::Return(ret) => {
             let at = ret.returned_at.unwrap_or(now);
-            if at < r.leaves_at || at > now + chrono::Duration::seconds(300) {
+            if at < r.leaves_at || time::is_future(at, now) {
                 return Err(Error::field(
                     "returned_at",
                     "out_of_range",
