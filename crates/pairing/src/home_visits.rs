@@ -450,10 +450,49 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<HomeVisitReque
         .select(Row::as_select())
         .first(conn)
         .map_err(not_found_as("home-visit request"))?;
-    let steps: Vec<(String, String, chrono::NaiveDateTime, Option<String>)> = home_visit_steps::table
-        .filter(home_visit_steps::request_id.eq(id.to_string()))
+    let record = assemble(conn, vec![row])?.pop().ok_or_else(|| Error::internal("request vanished"))?;
+    let version = record.version;
+    Ok(Versioned { record, version })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HomeVisitFilter {
+    pub pairing_id: Option<Uuid>,
+    /// Only requests for this mentor's pairings.
+    pub mentor_id: Option<Uuid>,
+    pub status: Option<HomeVisitStatus>,
+}
+
+/// The most recent requests (at most 200), newest first.
+pub fn list(conn: &mut DbConnection, filter: &HomeVisitFilter) -> Result<Vec<HomeVisitRequest>> {
+    let mut q = home_visit_requests::table
+        .select(Row::as_select())
+        .order(home_visit_requests::id.desc())
+        .limit(200)
+        .into_boxed();
+    if let Some(p) = filter.pairing_id {
+        q = q.filter(home_visit_requests::pairing_id.eq(p.to_string()));
+    }
+    if let Some(m) = filter.mentor_id {
+        use tongxing_store::schema::pairings as p;
+        let own = p::table.select(p::id).filter(p::mentor_id.eq(m.to_string()));
+        q = q.filter(home_visit_requests::pairing_id.eq_any(own));
+    }
+    if let Some(s) = filter.status {
+        q = q.filter(home_visit_requests::status.eq(s.as_str()));
+    }
+    let rows = q.load::<Row>(conn).map_err(map_db_error)?;
+    assemble(conn, rows)
+}
+
+/// Adds each request's history, with one query for the whole list.
+fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequest>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let steps: Vec<(String, String, String, chrono::NaiveDateTime, Option<String>)> = home_visit_steps::table
+        .filter(home_visit_steps::request_id.eq_any(&ids))
         .order(home_visit_steps::id.asc())
         .select((
+            home_visit_steps::request_id,
             home_visit_steps::step,
             home_visit_steps::actor_id,
             home_visit_steps::at,
@@ -461,62 +500,47 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<HomeVisitReque
         ))
         .load(conn)
         .map_err(map_db_error)?;
-    let history = steps
-        .into_iter()
-        .map(|(step, actor, at, note)| {
-            Ok(HomeVisitStep { step, actor_id: parse_id(&actor)?, at: time::from_db(at), note })
+    let mut histories: std::collections::HashMap<String, Vec<HomeVisitStep>> =
+        std::collections::HashMap::new();
+    for (request, step, actor, at, note) in steps {
+        histories.entry(request).or_default().push(HomeVisitStep {
+            step,
+            actor_id: parse_id(&actor)?,
+            at: time::from_db(at),
+            note,
+        });
+    }
+    rows.into_iter()
+        .map(|row| {
+            let checklist: Vec<ChecklistEntry> = serde_json::from_str(&row.checklist)
+                .map_err(|e| Error::internal(format!("bad checklist: {e}")))?;
+            Ok(HomeVisitRequest {
+                history: histories.remove(&row.id).unwrap_or_default(),
+                id: parse_id(&row.id)?,
+                pairing_id: parse_id(&row.pairing_id)?,
+                holiday_id: parse_id(&row.holiday_id)?,
+                status: HomeVisitStatus::from_db(&row.status)?,
+                leaves_at: time::from_db(row.leaves_at),
+                returns_at: time::from_db(row.returns_at),
+                address: row.address,
+                transport: row.transport,
+                supervisor: row.supervisor,
+                emergency_contact_name: row.emergency_contact_name,
+                emergency_contact_phone: row.emergency_contact_phone,
+                consent_given_by: row.consent_given_by,
+                consent_relation: row.consent_relation.as_deref().map(Relation::from_db).transpose()?,
+                consent_given_at: row.consent_given_at.map(time::from_db),
+                checklist,
+                checklist_completed_at: row.checklist_completed_at.map(time::from_db),
+                decided_by: row.decided_by.as_deref().map(parse_id).transpose()?,
+                decided_at: row.decided_at.map(time::from_db),
+                decision_reason: row.decision_reason,
+                returned_at: row.returned_at.map(time::from_db),
+                requested_by: parse_id(&row.requested_by)?,
+                version: row.version,
+            })
         })
-        .collect::<Result<Vec<_>>>()?;
-    let version = row.version;
-    let checklist: Vec<ChecklistEntry> =
-        serde_json::from_str(&row.checklist).map_err(|e| Error::internal(format!("bad checklist: {e}")))?;
-    let record = HomeVisitRequest {
-        id: parse_id(&row.id)?,
-        pairing_id: parse_id(&row.pairing_id)?,
-        holiday_id: parse_id(&row.holiday_id)?,
-        status: HomeVisitStatus::from_db(&row.status)?,
-        leaves_at: time::from_db(row.leaves_at),
-        returns_at: time::from_db(row.returns_at),
-        address: row.address,
-        transport: row.transport,
-        supervisor: row.supervisor,
-        emergency_contact_name: row.emergency_contact_name,
-        emergency_contact_phone: row.emergency_contact_phone,
-        consent_given_by: row.consent_given_by,
-        consent_relation: row.consent_relation.as_deref().map(Relation::from_db).transpose()?,
-        consent_given_at: row.consent_given_at.map(time::from_db),
-        checklist,
-        checklist_completed_at: row.checklist_completed_at.map(time::from_db),
-        decided_by: row.decided_by.as_deref().map(parse_id).transpose()?,
-        decided_at: row.decided_at.map(time::from_db),
-        decision_reason: row.decision_reason,
-        returned_at: row.returned_at.map(time::from_db),
-        requested_by: parse_id(&row.requested_by)?,
-        history,
-        version,
-    };
-    Ok(Versioned { record, version })
-}
-
-/// A pairing's requests, newest first.
-pub fn list_for_pairing(
-    conn: &mut DbConnection,
-    pairing: Option<Uuid>,
-    status: Option<HomeVisitStatus>,
-) -> Result<Vec<HomeVisitRequest>> {
-    let mut q = home_visit_requests::table
-        .select(home_visit_requests::id)
-        .order(home_visit_requests::id.desc())
-        .limit(200)
-        .into_boxed();
-    if let Some(p) = pairing {
-        q = q.filter(home_visit_requests::pairing_id.eq(p.to_string()));
-    }
-    if let Some(s) = status {
-        q = q.filter(home_visit_requests::status.eq(s.as_str()));
-    }
-    let ids: Vec<String> = q.load(conn).map_err(map_db_error)?;
-    ids.iter().map(|i| get(conn, parse_id(i)?).map(|v| v.record)).collect()
+        .collect()
 }
 
 /// Checks that a home-visit contact rests on an approved visit of the same pairing, on its dates.

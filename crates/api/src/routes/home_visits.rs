@@ -1,10 +1,11 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
+use tongxing_core::record::Versioned;
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result};
 use tongxing_pairing::home_visits::{
-    self, Action, ChecklistInput, HomeVisitConsent, HomeVisitInput, HomeVisitRequest, HomeVisitStatus,
-    ReturnConfirmation, StepReason,
+    self, Action, ChecklistInput, HomeVisitConsent, HomeVisitFilter, HomeVisitInput, HomeVisitRequest,
+    HomeVisitStatus, ReturnConfirmation, StepReason,
 };
 use tongxing_pairing::{mentors, pairings};
 use tongxing_store::DbConnection;
@@ -45,9 +46,9 @@ fn owns(conn: &mut DbConnection, caller: Caller, pairing: Uuid) -> Result<bool> 
 }
 
 /// The request, if the caller may act on it; another mentor's request is "not found".
-fn scoped(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<HomeVisitRequest> {
-    let r = home_visits::get(conn, id)?.record;
-    if owns(conn, caller, r.pairing_id)? { Ok(r) } else { Err(Error::not_found("home-visit request")) }
+fn scoped(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<Versioned<HomeVisitRequest>> {
+    let r = home_visits::get(conn, id)?;
+    if owns(conn, caller, r.record.pairing_id)? { Ok(r) } else { Err(Error::not_found("home-visit request")) }
 }
 
 async fn step(
@@ -118,16 +119,14 @@ pub async fn list_home_visit_requests(
     caller.require(READERS)?;
     let items = state
         .run(move |conn| {
-            let mut items = home_visits::list_for_pairing(conn, q.pairing_id, q.status)?;
+            let mut filter = HomeVisitFilter { pairing_id: q.pairing_id, mentor_id: None, status: q.status };
             if caller.role == Role::Mentor {
-                let mut own = Vec::new();
-                for r in items.drain(..) {
-                    if owns(conn, caller, r.pairing_id)? {
-                        own.push(r);
-                    }
+                match mentors::of_user(conn, caller.user_id)? {
+                    Some(m) => filter.mentor_id = Some(m),
+                    None => return Ok(Vec::new()),
                 }
-                items = own;
             }
+            let items = home_visits::list(conn, &filter)?;
             Ok(items)
         })
         .await?;
@@ -148,12 +147,7 @@ pub async fn get_home_visit_request(
 ) -> ApiResult<HttpResponse> {
     caller.require(READERS)?;
     let id = id.into_inner();
-    let r = state
-        .run(move |conn| {
-            scoped(conn, caller, id)?;
-            home_visits::get(conn, id)
-        })
-        .await?;
+    let r = state.run(move |conn| scoped(conn, caller, id)).await?;
     Ok(with_etag(r))
 }
 

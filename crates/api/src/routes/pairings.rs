@@ -1,6 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
+use tongxing_core::record::Versioned;
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result};
 use tongxing_pairing::compliance::{self, ComplianceTimeline};
@@ -30,9 +31,9 @@ const PAIRING_READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Casewor
 const CONTACT_WRITERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Mentor];
 
 /// The pairing, if the caller may see it; another mentor's pairing is "not found".
-fn visible_pairing(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<Pairing> {
-    let p = pairings::get(conn, id)?.record;
-    if caller.role == Role::Mentor && mentors::of_user(conn, caller.user_id)? != Some(p.mentor_id) {
+fn visible_pairing(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<Versioned<Pairing>> {
+    let p = pairings::get(conn, id)?;
+    if caller.role == Role::Mentor && mentors::of_user(conn, caller.user_id)? != Some(p.record.mentor_id) {
         return Err(Error::not_found("pairing"));
     }
     Ok(p)
@@ -150,14 +151,7 @@ pub async fn get_pairing(
 ) -> ApiResult<HttpResponse> {
     caller.require(PAIRING_READERS)?;
     let id = id.into_inner();
-    Ok(with_etag(
-        state
-            .run(move |conn| {
-                visible_pairing(conn, caller, id)?;
-                pairings::get(conn, id)
-            })
-            .await?,
-    ))
+    Ok(with_etag(state.run(move |conn| visible_pairing(conn, caller, id)).await?))
 }
 
 /// Start or end a pairing (coordinators).
