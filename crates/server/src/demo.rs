@@ -283,8 +283,8 @@ fn load_all(conn: &mut DbConnection) -> Result<Loaded> {
     load_counselling(conn, &mut rng, &left_behind[..10], caseworker)?;
     settings::get_or_insert(conn, MARKER, || time::now().to_rfc3339())?;
     Ok(Loaded {
-        children: registered.len() + left_behind.len() + 70 + centre_children.len(),
-        households: 250,
+        children: registered.len() + left_behind.len() + screening_households.len() + centre_children.len(),
+        households: household_of_registered.len() + left_behind_households.len() + screening_households.len(),
         pairings: pairings_loaded,
         events: events_loaded,
     })
