@@ -14,3 +14,4 @@ mod operations;
 mod pairings;
 mod property;
 mod reports;
+mod round_trips;
