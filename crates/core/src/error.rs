@@ -83,6 +83,15 @@ impl Error {
         Error::NotFound { resource }
     }
 
+    /// A referenced record that does not exist is a bad field of the request; any other error
+    /// (an unavailable database, say) passes through unchanged.
+    pub fn missing_as_field(self, field: &str, message: &str) -> Self {
+        match self {
+            Error::NotFound { .. } => Error::field(field, "not_found", message),
+            other => other,
+        }
+    }
+
     pub fn internal(context: impl fmt::Display) -> Self {
         Error::Internal(context.to_string())
     }

@@ -268,7 +268,7 @@ pub fn create_contract(conn: &mut DbConnection, input: ServiceContractInput) -> 
         ));
     }
     let purchaser = get(conn, input.purchaser_id)
-        .map_err(|_| Error::field("purchaser_id", "not_found", "no organisation with this id"))?;
+        .map_err(|e| e.missing_as_field("purchaser_id", "no organisation with this id"))?;
     if purchaser.record.kind != OrganisationKind::GovernmentAgency {
         return Err(Error::field(
             "purchaser_id",

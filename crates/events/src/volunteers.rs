@@ -308,7 +308,7 @@ pub fn clearance_of(
     id: Uuid,
     field: &str,
 ) -> Result<(String, bool, Option<Clearance>, Option<Clearance>)> {
-    let v = get(conn, id).map_err(|_| Error::field(field, "not_found", "no volunteer with this id"))?.record;
+    let v = get(conn, id).map_err(|e| e.missing_as_field(field, "no volunteer with this id"))?.record;
     Ok((v.name, v.active, v.background_check, v.safety_training))
 }
 

@@ -211,7 +211,7 @@ pub fn record_exemption(
     actor: Uuid,
 ) -> Result<ComplianceExemption> {
     let rule = rules::get(conn, input.rule_id)
-        .map_err(|_| Error::field("rule_id", "not_found", "no cadence rule with this id"))?;
+        .map_err(|e| e.missing_as_field("rule_id", "no cadence rule with this id"))?;
     let period = Period::parse(rule.period, &input.period).ok_or_else(|| {
         Error::field(
             "period",
@@ -228,12 +228,11 @@ pub fn record_exemption(
     match rule.subject {
         RuleSubject::Pairing => {
             pairings::get(conn, input.subject_id)
-                .map_err(|_| Error::field("subject_id", "not_found", "no pairing with this id"))?;
+                .map_err(|e| e.missing_as_field("subject_id", "no pairing with this id"))?;
         }
         RuleSubject::CounsellingEnrolment => {
-            counselling::get(conn, input.subject_id).map_err(|_| {
-                Error::field("subject_id", "not_found", "no counselling enrolment with this id")
-            })?;
+            counselling::get(conn, input.subject_id)
+                .map_err(|e| e.missing_as_field("subject_id", "no counselling enrolment with this id"))?;
         }
     }
     let id = input.id.unwrap_or_else(id::new_id);

@@ -260,7 +260,7 @@ pub fn create(
         ));
     }
     let pairing = pairings::get(conn, input.pairing_id)
-        .map_err(|_| Error::field("pairing_id", "not_found", "no pairing with this id"))?
+        .map_err(|e| e.missing_as_field("pairing_id", "no pairing with this id"))?
         .record;
     if pairing.status != PairingStatus::Active {
         return Err(Error::conflict("pairing_not_active", "home visits are for active pairings"));
@@ -557,9 +557,7 @@ pub fn check_contact(
         )
     })?;
     let r = get(conn, request)
-        .map_err(|_| {
-            Error::field("home_visit_request_id", "not_found", "no home-visit request with this id")
-        })?
+        .map_err(|e| e.missing_as_field("home_visit_request_id", "no home-visit request with this id"))?
         .record;
     if r.pairing_id != pairing {
         return Err(Error::field(

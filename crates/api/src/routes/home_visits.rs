@@ -94,9 +94,13 @@ pub async fn create_home_visit_request(
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
-        let known = pairings::get(conn, input.pairing_id).is_ok();
-        if known && !owns(conn, caller, input.pairing_id)? {
-            return Err(Error::conflict("not_your_pairing", "a mentor asks only for their own pairing"));
+        match owns(conn, caller, input.pairing_id) {
+            Ok(false) => {
+                return Err(Error::conflict("not_your_pairing", "a mentor asks only for their own pairing"));
+            }
+            // An unknown pairing is reported by `create` as a bad field.
+            Ok(true) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
         }
         let r = home_visits::create(conn, input, caller.user_id)?;
         Ok((r.record, Some(r.version)))
