@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tongxing_core::role::Role;
 
-use crate::helpers::{ADMIN_PASSWORD, TEST_SECRET, TestApp};
+use crate::helpers::{ADMIN_PASSWORD, TEST_SIGNING_KEY, TestApp, sign_test_token, sign_with};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -31,20 +31,23 @@ fn claims(overrides: Value) -> Value {
     c
 }
 
-fn sign(claims: &Value, secret: &str) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
-    )
-    .unwrap()
+fn sign_hs256(claims: &Value, secret: &[u8], kid: Option<&str>) -> String {
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret).unwrap()).unwrap()
 }
 
 async fn forged_and_expired_tokens_are_refused(app: TestApp) {
     let path = "/api/v1/children";
     // The control: a token signed with the service's key works.
-    let good = sign(&claims(json!({})), TEST_SECRET);
+    let good = sign_test_token(&claims(json!({})));
     assert_eq!(app.send("GET", path, Some(&good), None, &[]).await.status, 200);
+
+    let service_key = tongxing_api::auth::keys::parse_configured(TEST_SIGNING_KEY).unwrap();
+    let public = URL_SAFE_NO_PAD.decode(&service_key.public_key).unwrap();
+    let stranger = tongxing_api::auth::tokens::StoredKey::generate();
+    let mut impostor = stranger.clone();
+    impostor.kid = service_key.kid.clone();
 
     let now = chrono::Utc::now().timestamp();
     let header_none = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
@@ -52,21 +55,42 @@ async fn forged_and_expired_tokens_are_refused(app: TestApp) {
     let mut tampered_parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     tampered_parts[1] = URL_SAFE_NO_PAD
         .encode(serde_json::to_vec(&claims(json!({"role": "admin", "sub": "someone-else"}))).unwrap());
+    let no_kid = {
+        let der = base64::engine::general_purpose::STANDARD.decode(&service_key.private_key).unwrap();
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::EdDSA),
+            &claims(json!({})),
+            &EncodingKey::from_ed_der(&der),
+        )
+        .unwrap()
+    };
     let cases = [
         ("no token", String::new()),
         ("garbage", "not.a.jwt".to_owned()),
         ("alg none", format!("{header_none}.{payload}.")),
-        ("other key", sign(&claims(json!({})), "another-signing-key-of-sufficient-length-000")),
+        // HS/RS confusion: the public key used as an HMAC secret, under the service's kid.
+        ("HS256 with the public key", sign_hs256(&claims(json!({})), &public, Some(&service_key.kid))),
+        (
+            "HS256 with the published x",
+            sign_hs256(&claims(json!({})), service_key.public_key.as_bytes(), Some(&service_key.kid)),
+        ),
+        ("unknown kid", sign_with(&stranger, &claims(json!({})))),
+        ("other key, service's kid", sign_with(&impostor, &claims(json!({})))),
+        ("no kid", no_kid),
         ("tampered payload", tampered_parts.join(".")),
         (
             "expired",
-            sign(&claims(json!({"exp": now - 120, "iat": now - 1000, "nbf": now - 1000})), TEST_SECRET),
+            sign_test_token(&claims(json!({"exp": now - 120, "iat": now - 1000, "nbf": now - 1000}))),
         ),
-        ("not yet valid", sign(&claims(json!({"nbf": now + 600})), TEST_SECRET)),
-        ("wrong issuer", sign(&claims(json!({"iss": "someone"})), TEST_SECRET)),
-        ("wrong audience", sign(&claims(json!({"aud": "other-api"})), TEST_SECRET)),
-        ("no expiry", sign(&claims(json!({"exp": null})), TEST_SECRET)),
-        ("unknown role", sign(&claims(json!({"role": "root"})), TEST_SECRET)),
+        ("not yet valid", sign_test_token(&claims(json!({"nbf": now + 600})))),
+        ("wrong issuer", sign_test_token(&claims(json!({"iss": "someone"})))),
+        ("wrong audience", sign_test_token(&claims(json!({"aud": "other-api"})))),
+        ("no expiry", sign_test_token(&claims(json!({"exp": null})))),
+        ("unknown role", sign_test_token(&claims(json!({"role": "root"})))),
+        (
+            "partner without organisation",
+            sign_test_token(&claims(json!({"role": "partner", "scope": "cases:read"}))),
+        ),
     ];
     for (what, token) in cases {
         let r = app.send("GET", path, Some(&token), None, &[]).await;
@@ -76,6 +100,16 @@ async fn forged_and_expired_tokens_are_refused(app: TestApp) {
     }
     let r = app.send("GET", path, Some(""), None, &[("authorization", "Basic YWRtaW46eA==")]).await;
     r.assert_problem(401, "invalid_token");
+
+    // The published key set holds the service's key and nothing private.
+    let jwks = app.send("GET", "/.well-known/jwks.json", Some(""), None, &[]).await;
+    assert_eq!(jwks.status, 200);
+    let keys = jwks.body["keys"].as_array().unwrap();
+    assert!(
+        keys.iter()
+            .any(|k| k["kid"] == service_key.kid.as_str() && k["alg"] == "EdDSA" && k["crv"] == "Ed25519")
+    );
+    assert!(keys.iter().all(|k| k.get("d").is_none()));
 }
 
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family(app: TestApp) {

@@ -234,12 +234,13 @@ async fn attendance_batches_are_all_or_nothing(app: TestApp) {
     assert_eq!(fields, [("items[1].child_id", "not_found"), ("items[2].child_id", "duplicate")]);
     assert_eq!(app.count("event_attendance").await, before, "nothing of a refused batch is written");
 
-    // A volunteer records attendance only for an event they are rostered on.
+    // A volunteer records attendance only for an event they are rostered on; another event is
+    // not found.
     let token = app.login("volunteer.he", "volunteer-password").await;
     let batch = json!({"items": [{"child_id": kids[1]}]});
     app.send("POST", &format!("/api/v1/events/{event}/attendance"), Some(&token), Some(batch.clone()), &[])
         .await
-        .assert_problem(403, "forbidden");
+        .assert_problem(404, "not_found");
     assert_eq!(
         app.post(&format!("/api/v1/events/{event}/roster"), json!({"volunteer_id": v, "role": "volunteer"}))
             .await

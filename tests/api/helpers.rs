@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use tongxing_core::role::Role;
 use tongxing_store::conn::DatabaseUrl;
 
-/// Tests sign forged tokens with this key, so the service under test uses it too.
-pub const TEST_SECRET: &str = "test-signing-key-that-is-long-enough-0123456789";
+/// The service under test signs with this Ed25519 seed (base64), so tests can forge tokens
+/// with its key: `tongxing-test-signing-key-32-b!!`.
+pub const TEST_SIGNING_KEY: &str = "dG9uZ3hpbmctdGVzdC1zaWduaW5nLWtleS0zMi1iISE=";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const POSTGRES_ENV: &str = "TONGXING_TEST_POSTGRES_URL";
 /// Set by CI so that a missing PostgreSQL fails the run instead of skipping half of it.
@@ -116,12 +117,14 @@ impl TestApp {
                 (DatabaseUrl::Postgres(db_url), DbGuard::Postgres { admin_url, name })
             }
         };
-        let state = web_block(move || tongxing::prepare(&url, 4, Some(TEST_SECRET), 900, 86_400))
-            .await
-            .expect("prepare");
+        let options =
+            tongxing::Options { signing_key: Some(TEST_SIGNING_KEY.into()), ..tongxing::Options::default() };
+        let state = web_block(move || tongxing::prepare(&url, &options)).await.expect("prepare");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let server = tongxing::start(listener, state.clone(), 64 * 1024, 2).expect("start");
+        let server =
+            tongxing::start(listener, state.clone(), 64 * 1024, 2, vec!["https://app.example.org".into()])
+                .expect("start");
         actix_web::rt::spawn(server);
         let mut app = TestApp {
             base: format!("http://127.0.0.1:{port}"),
@@ -137,12 +140,26 @@ impl TestApp {
 
     /// Creates a user directly in the store (the way `create-admin` does).
     pub async fn add_user(&self, username: &str, role: Role, password: &str) -> String {
+        self.add_user_in(username, role, password, None, None).await
+    }
+
+    /// Creates a user of an organisation and, for coordinators, a region.
+    pub async fn add_user_in(
+        &self,
+        username: &str,
+        role: Role,
+        password: &str,
+        organisation: Option<&str>,
+        region: Option<&str>,
+    ) -> String {
         let db = self.state.db.clone();
         let input = tongxing_api::auth::users::UserInput {
             id: None,
             username: username.to_owned(),
             display_name: username.to_owned(),
             role,
+            organisation_id: organisation.map(|o| o.parse().expect("organisation id")),
+            region_id: region.map(|r| r.parse().expect("region id")),
             password: password.to_owned(),
         };
         web_block(move || {
@@ -154,7 +171,24 @@ impl TestApp {
         .await
         .expect("create user")
     }
+}
 
+/// Signs `claims` with the test service's key, as a token of its own would be.
+pub fn sign_test_token(claims: &Value) -> String {
+    let key = tongxing_api::auth::keys::parse_configured(TEST_SIGNING_KEY).expect("test key");
+    sign_with(&key, claims)
+}
+
+/// Signs `claims` with `key` (EdDSA, with its `kid`).
+pub fn sign_with(key: &tongxing_api::auth::tokens::StoredKey, claims: &Value) -> String {
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD.decode(&key.private_key).expect("der");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_ed_der(&der)).expect("sign")
+}
+
+impl TestApp {
     pub async fn login(&self, username: &str, password: &str) -> String {
         let r = self
             .send(

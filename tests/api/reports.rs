@@ -66,7 +66,13 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
     let expected = actix_web::web::block(move || {
         let mut conn = db.conn().unwrap();
         let page = tongxing_core::page::PageRequest { after: None, limit: 200 };
-        let pairings = tongxing_pairing::pairings::list(&mut conn, &Default::default(), page).unwrap();
+        let pairings = tongxing_pairing::pairings::list(
+            &mut conn,
+            &tongxing_core::access::Scope::All,
+            &Default::default(),
+            page,
+        )
+        .unwrap();
         let mut tally = std::collections::BTreeMap::<String, [i64; 4]>::new();
         for p in pairings.items {
             let (from, to) =

@@ -15,13 +15,16 @@ use crate::routes;
 #[openapi(
     info(
         title = "Tongxing",
-        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.",
+        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Every read of a child's record, every write, login and export is in the audit log.",
         version = "1.0.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This service")),
     paths(
-        routes::auth::create_token,
+        routes::auth::create_token, routes::auth::get_jwks, routes::auth::rotate_signing_key,
+        routes::api_clients::create_api_client, routes::api_clients::list_api_clients,
+        routes::api_clients::rotate_api_client_secret, routes::api_clients::revoke_api_client,
+        routes::audit::list_audit_events, routes::audit::get_child_access_history,
         routes::users::create_user, routes::users::list_users,
         routes::regions::create_region, routes::regions::list_regions, routes::regions::get_region,
         routes::households::create_household, routes::households::list_households,
@@ -64,10 +67,12 @@ use crate::routes;
         routes::reports::get_assessments_report, routes::reports::get_compliance_report,
         routes::ops::get_health, routes::ops::get_readiness, routes::ops::get_metrics,
     ),
-    components(schemas(Problem, ProblemField, routes::reports::ReportFormat)),
+    components(schemas(Problem, ProblemField, routes::reports::ReportFormat, crate::audit::AuditAction)),
     tags(
         (name = "auth", description = "Tokens"),
         (name = "users", description = "User accounts"),
+        (name = "api-clients", description = "Partner organisations' API clients (client credentials)"),
+        (name = "audit", description = "The access audit log: who read or changed a child's record"),
         (name = "regions", description = "The region tree: city, district, town, village"),
         (name = "households", description = "Households and guardians"),
         (name = "children", description = "Children, their case files and assessments"),
@@ -102,6 +107,7 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("415", "UnsupportedMediaType", "The body is not application/json"),
     ("422", "IdempotencyKeyReused", "The Idempotency-Key was used for a different request"),
     ("428", "PreconditionRequired", "The update needs an If-Match header"),
+    ("429", "TooManyRequests", "Too many requests or failed logins; retry after the Retry-After seconds"),
     ("500", "InternalError", "An unexpected error; details are in the service's logs"),
     ("503", "Unavailable", "The database is unavailable; retry after the Retry-After seconds"),
 ];
@@ -166,6 +172,7 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
             "413" | "415" => has_body,
             "422" => replays,
             "428" => is_update && conditional,
+            "429" => api,
             "500" => true,
             "503" => !path.ends_with("healthz") && !path.ends_with("metrics"),
             _ => false,
@@ -178,9 +185,45 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
             .entry((*status).to_owned())
             .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
     }
+    if let Some(rule) = crate::access::find(method_name(&method), path) {
+        let who = who_may_call(rule);
+        let text = op.description.get_or_insert_with(String::new);
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&who);
+    }
     if public {
         op.security = None;
     } else if api && op.security.is_none() {
         op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+fn method_name(m: &HttpMethod) -> &'static str {
+    match m {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Delete => "DELETE",
+        _ => "OTHER",
+    }
+}
+
+/// The access rule, in words, for the operation's description.
+fn who_may_call(rule: &crate::access::Rule) -> String {
+    use crate::access::Who;
+    match rule.who {
+        Who::Anyone => "**Who may call:** anyone (no token).".into(),
+        Who::AnyUser => "**Who may call:** any signed-in user.".into(),
+        Who::Roles(roles, scope) => {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let mut text = format!("**Who may call:** {}", names.join(", "));
+            if let Some(s) = scope {
+                text.push_str(&format!("; partner API clients granted `{s}`"));
+            }
+            text.push('.');
+            text
+        }
     }
 }

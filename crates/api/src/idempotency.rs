@@ -117,7 +117,10 @@ where
             if let Some(v) = version {
                 res.insert_header((header::ETAG, etag(v)));
             }
-            Ok(res.content_type("application/json").body(body))
+            let note = serde_json::from_str(&body).map(|v| crate::audit::created(&v)).unwrap_or_default();
+            let mut res = res.content_type("application/json").body(body);
+            res.extensions_mut().insert(note);
+            Ok(res)
         }
         Outcome::Replay(stored) => {
             if stored.request != fingerprint {

@@ -1,14 +1,19 @@
 //! The HTTP API: thin actix handlers over the domain crates, authentication, problem+json
 //! errors, and the OpenAPI contract.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod doc;
 pub mod extract;
+pub mod guard;
 pub mod idempotency;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod problem;
 pub mod routes;
+pub mod security;
 pub mod state;
 mod validation;
 
@@ -32,10 +37,19 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
             .service(routes::ops::get_health)
             .service(routes::ops::get_readiness)
             .service(routes::ops::get_metrics)
+            .service(routes::auth::get_jwks)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()))
             .service(
                 web::scope("/api/v1")
+                    .wrap(actix_web::middleware::from_fn(guard::guard))
                     .service(routes::auth::create_token)
+                    .service(routes::auth::rotate_signing_key)
+                    .service(routes::api_clients::create_api_client)
+                    .service(routes::api_clients::list_api_clients)
+                    .service(routes::api_clients::rotate_api_client_secret)
+                    .service(routes::api_clients::revoke_api_client)
+                    .service(routes::audit::list_audit_events)
+                    .service(routes::audit::get_child_access_history)
                     .service(routes::users::create_user)
                     .service(routes::users::list_users)
                     .service(routes::regions::create_region)

@@ -13,6 +13,16 @@ use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The request's id, in the request's extensions for the audit log.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The request id of `req`, as `observe` assigned it.
+pub fn request_id(req: &actix_web::HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -27,6 +37,7 @@ pub async fn observe(
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(request_id.clone()));
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let method = req.method().to_string();
     let path = req.path().to_owned();

@@ -107,6 +107,16 @@ impl From<Error> for ApiError {
             ),
             Error::Unauthenticated { code, detail } => ApiError::new(StatusCode::UNAUTHORIZED, code, detail),
             Error::Forbidden { detail } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            Error::FieldForbidden { field, detail } => {
+                let mut e = ApiError::new(StatusCode::FORBIDDEN, "field_forbidden", detail.clone());
+                e.errors = vec![ProblemField { field, code: "not_writable".into(), message: detail }];
+                e
+            }
+            Error::TooManyRequests { code, detail, retry_after } => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, detail);
+                e.retry_after = Some(retry_after.max(1));
+                e
+            }
             Error::Unavailable { detail } => {
                 let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
                 e.retry_after = Some(2);

@@ -149,7 +149,7 @@ fn database(args: &Args) -> Result<(DatabaseUrl, Cleanup), String> {
 }
 
 fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
-    let state = tongxing::prepare(url, 4, Some("benchmark-signing-key-0123456789abcdef"), 900, 86_400)?;
+    let state = tongxing::prepare(url, &tongxing::Options::default())?;
     let mut conn = state.db.conn().map_err(|e| e.to_string())?;
     let started = Instant::now();
     load(&mut conn, args).map_err(|e| e.to_string())?;
@@ -203,7 +203,7 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
 
 fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     use tongxing_reporting::scope::Scope;
-    let state = tongxing::prepare(url, 4, Some("benchmark-signing-key-0123456789abcdef"), 900, 86_400)?;
+    let state = tongxing::prepare(url, &tongxing::Options::default())?;
     let mut conn = state.db.conn().map_err(|e| e.to_string())?;
     let started = Instant::now();
     load_case_work(&mut conn, args).map_err(|e| e.to_string())?;

@@ -3,11 +3,12 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::access::{Scope, mask};
 use tongxing_core::error::FieldErrors;
 use tongxing_core::national_id::NationalId;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{child_status_changes, children};
+use tongxing_store::schema::{child_status_changes, children, organisations, users};
 use tongxing_store::{DbConnection, counter, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -46,11 +47,19 @@ pub struct Child {
     pub name: String,
     pub sex: Sex,
     pub birth_date: NaiveDate,
+    /// Sensitive: in full only for admins, coordinators and caseworkers; masked
+    /// (`4212**********0018`) for everyone else.
     pub national_id: Option<String>,
     pub categories: Vec<Category>,
     pub school: Option<String>,
+    /// Sensitive: only for admins, coordinators and caseworkers; absent for everyone else.
     pub health_notes: Option<String>,
+    /// Sensitive: only for admins, coordinators and caseworkers; absent for everyone else.
     pub disability_notes: Option<String>,
+    /// The organisation that holds the case.
+    pub organisation_id: Option<Uuid>,
+    /// The caseworker the case is assigned to.
+    pub caseworker_id: Option<Uuid>,
     pub status: CaseStatus,
     /// Assigned when the case file is opened.
     pub case_number: Option<String>,
@@ -93,6 +102,12 @@ pub struct ChildInput {
     #[validate(length(max = 4000))]
     #[schema(max_length = 4000)]
     pub disability_notes: Option<String>,
+    /// The organisation that holds the case. Only admins and coordinators may set another
+    /// organisation than the caller's own; a caseworker's case defaults to their organisation.
+    pub organisation_id: Option<Uuid>,
+    /// The caseworker the case is assigned to. Only admins and coordinators may assign a case to
+    /// someone else; a caseworker's new case is assigned to them.
+    pub caseworker_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
@@ -142,6 +157,8 @@ struct ChildRow {
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
     version: i32,
+    organisation_id: Option<String>,
+    caseworker_id: Option<String>,
 }
 
 impl ChildRow {
@@ -163,6 +180,8 @@ impl ChildRow {
             school: self.school,
             health_notes: self.health_notes,
             disability_notes: self.disability_notes,
+            organisation_id: parse_opt_id(self.organisation_id.as_deref())?,
+            caseworker_id: parse_opt_id(self.caseworker_id.as_deref())?,
             status: CaseStatus::from_db(&self.status)?,
             case_number: self.case_number,
             registered_on: self.registered_on,
@@ -225,6 +244,35 @@ fn check_references(conn: &mut DbConnection, input: &ChildInput) -> Result<()> {
     {
         return Err(Error::field("household_id", "not_found", "no household with this id"));
     }
+    if let Some(o) = input.organisation_id {
+        let n: i64 = organisations::table
+            .filter(organisations::id.eq(o.to_string()))
+            .count()
+            .get_result(conn)
+            .map_err(map_db_error)?;
+        if n == 0 {
+            return Err(Error::field("organisation_id", "not_found", "no organisation with this id"));
+        }
+    }
+    if let Some(u) = input.caseworker_id {
+        let role: Option<String> = users::table
+            .find(u.to_string())
+            .select(users::role)
+            .first(conn)
+            .optional()
+            .map_err(map_db_error)?;
+        match role.as_deref() {
+            None => return Err(Error::field("caseworker_id", "not_found", "no user with this id")),
+            Some("caseworker" | "coordinator" | "admin") => {}
+            Some(_) => {
+                return Err(Error::field(
+                    "caseworker_id",
+                    "not_case_staff",
+                    "cases are assigned to case staff only",
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -249,6 +297,8 @@ pub fn create(conn: &mut DbConnection, input: ChildInput, actor: Uuid) -> Result
             children::school.eq(clean(input.school)),
             children::health_notes.eq(clean(input.health_notes)),
             children::disability_notes.eq(clean(input.disability_notes)),
+            children::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
+            children::caseworker_id.eq(input.caseworker_id.map(|u| u.to_string())),
             children::status.eq(CaseStatus::Screening.as_str()),
             children::created_by.eq(actor.to_string()),
             children::created_at.eq(now),
@@ -289,6 +339,8 @@ pub fn update(
         children::school.eq(clean(input.school)),
         children::health_notes.eq(clean(input.health_notes)),
         children::disability_notes.eq(clean(input.disability_notes)),
+        children::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
+        children::caseworker_id.eq(input.caseworker_id.map(|u| u.to_string())),
         children::updated_at.eq(time::to_db(time::now())),
         children::version.eq(expected_version + 1),
     ))
@@ -378,6 +430,25 @@ pub fn change_status(
     get(conn, id)
 }
 
+/// The child, if `scope` reaches it; otherwise not found.
+pub fn get_in(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Child>> {
+    crate::scope::require_child(conn, scope, id)?;
+    get(conn, id)
+}
+
+impl Child {
+    /// Hides what a caller outside the case file may not see: the national ID number is
+    /// masked, health and disability notes are removed.
+    pub fn masked_for(mut self, scope: &Scope) -> Child {
+        if !scope.sees_sensitive() {
+            self.national_id = self.national_id.as_deref().map(mask);
+            self.health_notes = None;
+            self.disability_notes = None;
+        }
+        self
+    }
+}
+
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Child>> {
     let child = children::table
         .find(id.to_string())
@@ -401,8 +472,17 @@ pub fn reference(conn: &mut DbConnection, id: Uuid, field: &str) -> Result<(Case
     Ok((CaseStatus::from_db(&status)?, parse_opt_id(household.as_deref())?))
 }
 
-pub fn list(conn: &mut DbConnection, filter: &ChildFilter, page: PageRequest) -> Result<Page<Child>> {
+/// The children in `scope` that match `filter`.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &ChildFilter,
+    page: PageRequest,
+) -> Result<Page<Child>> {
     let mut q = children::table.select(ChildRow::as_select()).order(children::id.asc()).into_boxed();
+    if let Some(cond) = crate::scope::child_column(conn, scope, "children.id")? {
+        q = q.filter(cond);
+    }
     if let Some(region) = filter.region_id {
         let prefix = subtree_prefix(conn, region, "region_id")?;
         q = q.filter(children::region_id.eq_any(subtree_ids(prefix)));
@@ -450,6 +530,8 @@ mod tests {
             school: None,
             health_notes: None,
             disability_notes: None,
+            organisation_id: None,
+            caseworker_id: None,
         }
     }
 

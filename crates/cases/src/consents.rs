@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::consents;
@@ -229,8 +230,17 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Consent>> {
     Ok(Versioned { record: consent, version })
 }
 
-pub fn list(conn: &mut DbConnection, filter: &ConsentFilter, page: PageRequest) -> Result<Page<Consent>> {
+/// The records in `scope` that match `filter`.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &ConsentFilter,
+    page: PageRequest,
+) -> Result<Page<Consent>> {
     let mut q = consents::table.select(ConsentRow::as_select()).order(consents::id.asc()).into_boxed();
+    if let Some(cond) = crate::scope::child_column(conn, scope, "consents.child_id")? {
+        q = q.filter(cond);
+    }
     if let Some(c) = filter.child_id {
         q = q.filter(consents::child_id.eq(c.to_string()));
     }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::contacts;
@@ -169,8 +170,41 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Contact> {
         .into_contact()
 }
 
-pub fn list(conn: &mut DbConnection, filter: &ContactFilter, page: PageRequest) -> Result<Page<Contact>> {
+/// Contacts with a child in scope, and household contacts (phone visits) with the household of
+/// a child in scope.
+pub fn condition(
+    conn: &mut DbConnection,
+    scope: &Scope,
+) -> Result<Option<crate::scope::Condition<contacts::table>>> {
+    Ok(crate::scope::child_ids(conn, scope)?.map(|ids| {
+        crate::scope::condition(format!(
+            "(contacts.child_id IN ({ids}) OR (contacts.child_id IS NULL AND contacts.household_id IN \
+             (SELECT sx.household_id FROM children sx WHERE sx.id IN ({ids}))))"
+        ))
+    }))
+}
+
+/// The contact, if `scope` reaches it; otherwise not found.
+pub fn get_in(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Contact> {
+    let mut q =
+        contacts::table.filter(contacts::id.eq(id.to_string())).select(ContactRow::as_select()).into_boxed();
+    if let Some(cond) = condition(conn, scope)? {
+        q = q.filter(cond);
+    }
+    q.first(conn).map_err(crate::util::not_found_as("contact"))?.into_contact()
+}
+
+/// The records in `scope` that match `filter`.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &ContactFilter,
+    page: PageRequest,
+) -> Result<Page<Contact>> {
     let mut q = contacts::table.select(ContactRow::as_select()).order(contacts::id.asc()).into_boxed();
+    if let Some(cond) = condition(conn, scope)? {
+        q = q.filter(cond);
+    }
     if let Some(c) = filter.child_id {
         q = q.filter(contacts::child_id.eq(c.to_string()));
     }

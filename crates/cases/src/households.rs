@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::access::Scope;
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
@@ -259,8 +260,17 @@ pub fn exists(conn: &mut DbConnection, id: Uuid) -> Result<bool> {
     Ok(n > 0)
 }
 
-pub fn list(conn: &mut DbConnection, filter: &HouseholdFilter, page: PageRequest) -> Result<Page<Household>> {
+/// The records in `scope` that match `filter`.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &HouseholdFilter,
+    page: PageRequest,
+) -> Result<Page<Household>> {
     let mut q = households::table.select(HouseholdRow::as_select()).order(households::id.asc()).into_boxed();
+    if let Some(cond) = crate::scope::household_column(conn, scope, "households.id")? {
+        q = q.filter(cond);
+    }
     if let Some(region) = filter.region_id {
         let prefix = subtree_prefix(conn, region, "region_id")?;
         q = q.filter(households::region_id.eq_any(subtree_ids(prefix)));

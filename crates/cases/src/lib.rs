@@ -15,6 +15,7 @@ pub mod contacts;
 pub mod households;
 pub mod lifecycle;
 pub mod regions;
+pub mod scope;
 mod util;
 
 pub use tongxing_core::record::Versioned;

@@ -43,6 +43,12 @@ pub enum Error {
     /// Authenticated, but the role may not do this.
     #[error("{detail}")]
     Forbidden { detail: String },
+    /// The role may write this record but not this field of it.
+    #[error("{detail}")]
+    FieldForbidden { field: String, detail: String },
+    /// Too many requests or failed logins; try again after `retry_after` seconds.
+    #[error("{detail}")]
+    TooManyRequests { code: &'static str, detail: String, retry_after: u32 },
     /// The database (or another dependency) cannot be reached right now.
     #[error("{detail}")]
     Unavailable { detail: String },
@@ -77,6 +83,11 @@ impl Error {
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Error::Forbidden { detail: detail.into() }
+    }
+
+    /// A write of `field` that the caller's role may not make.
+    pub fn field_forbidden(field: &str, detail: impl Into<String>) -> Self {
+        Error::FieldForbidden { field: field.to_owned(), detail: detail.into() }
     }
 
     pub fn not_found(resource: &'static str) -> Self {

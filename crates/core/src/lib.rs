@@ -1,5 +1,6 @@
 //! Domain primitives shared by every Tongxing crate. No HTTP, no database.
 
+pub mod access;
 pub mod error;
 pub mod id;
 pub mod national_id;

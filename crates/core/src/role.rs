@@ -1,4 +1,5 @@
-//! The roles a user can hold. Fine-grained scopes build on these.
+//! The roles a caller can hold: six for people, and `partner` for partner organisations' API
+//! clients. What each may reach is decided in one place, the API's access policy.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,11 +13,25 @@ pub enum Role {
     Mentor,
     Volunteer,
     Auditor,
+    /// A partner organisation's API client; never held by a user account.
+    Partner,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Admin, Role::Coordinator, Role::Caseworker, Role::Mentor, Role::Volunteer, Role::Auditor];
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Coordinator,
+        Role::Caseworker,
+        Role::Mentor,
+        Role::Volunteer,
+        Role::Auditor,
+        Role::Partner,
+    ];
+
+    /// Whether a user account may hold this role (partner is for API clients only).
+    pub fn is_for_users(self) -> bool {
+        self != Role::Partner
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -26,6 +41,7 @@ impl Role {
             Role::Mentor => "mentor",
             Role::Volunteer => "volunteer",
             Role::Auditor => "auditor",
+            Role::Partner => "partner",
         }
     }
 }

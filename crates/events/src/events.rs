@@ -13,7 +13,9 @@ use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id};
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{children, event_attendance, event_partners, event_roster, events, regions};
+use tongxing_store::schema::{
+    children, event_attendance, event_partners, event_roster, events, regions, volunteers,
+};
 use tongxing_store::{DbConnection, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -158,6 +160,8 @@ pub struct EventFilter {
     /// As organiser or partner.
     pub organisation_id: Option<Uuid>,
     pub service_form: Option<ServiceForm>,
+    /// Only events this user is rostered on as a volunteer.
+    pub rostered_user: Option<Uuid>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -383,6 +387,13 @@ pub fn essentials(conn: &mut DbConnection, id: Uuid) -> Result<(EventStatus, boo
 
 pub fn list(conn: &mut DbConnection, filter: &EventFilter, page: PageRequest) -> Result<Page<Event>> {
     let mut q = events::table.select(Row::as_select()).order(events::id.asc()).into_boxed();
+    if let Some(user) = filter.rostered_user {
+        let rostered = event_roster::table
+            .inner_join(volunteers::table.on(volunteers::id.eq(event_roster::volunteer_id)))
+            .filter(volunteers::user_id.eq(user.to_string()))
+            .select(event_roster::event_id);
+        q = q.filter(events::id.eq_any(rostered));
+    }
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from > to
     {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::access::Scope;
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, parse_id, parse_opt_id};
@@ -254,11 +255,20 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Enrolment>> {
     Ok(Versioned { record: e, version })
 }
 
-pub fn list(conn: &mut DbConnection, child: Option<Uuid>, page: PageRequest) -> Result<Page<Enrolment>> {
+/// Enrolments of the children in `scope`, optionally of one child.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    child: Option<Uuid>,
+    page: PageRequest,
+) -> Result<Page<Enrolment>> {
     let mut q = counselling_enrolments::table
         .select(EnrolmentRow::as_select())
         .order(counselling_enrolments::id.asc())
         .into_boxed();
+    if let Some(cond) = tongxing_cases::scope::child_column(conn, scope, "counselling_enrolments.child_id")? {
+        q = q.filter(cond);
+    }
     if let Some(c) = child {
         q = q.filter(counselling_enrolments::child_id.eq(c.to_string()));
     }

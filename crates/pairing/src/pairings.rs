@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_cases::lifecycle::CaseStatus;
 use tongxing_cases::regions::{subtree_ids, subtree_prefix};
+use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
@@ -274,8 +275,24 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Pairing>> {
     Ok(Versioned { record: p, version })
 }
 
-pub fn list(conn: &mut DbConnection, filter: &PairingFilter, page: PageRequest) -> Result<Page<Pairing>> {
+/// The pairings in `scope` that match `filter`: a mentor's own pairings, or those of the
+/// children the caller reaches.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &PairingFilter,
+    page: PageRequest,
+) -> Result<Page<Pairing>> {
     let mut q = pairings::table.select(PairingRow::as_select()).order(pairings::id.asc()).into_boxed();
+    let cond = match scope {
+        Scope::Mentor { user_id } => Some(tongxing_cases::scope::condition(format!(
+            "pairings.mentor_id IN (SELECT sm.id FROM mentors sm WHERE sm.user_id = '{user_id}')"
+        ))),
+        other => tongxing_cases::scope::child_column(conn, other, "pairings.child_id")?,
+    };
+    if let Some(cond) = cond {
+        q = q.filter(cond);
+    }
     if let Some(m) = filter.mentor_id {
         q = q.filter(pairings::mentor_id.eq(m.to_string()));
     }

@@ -9,7 +9,16 @@ use tongxing_store::conn::DatabaseUrl;
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub bind: SocketAddr,
-    pub jwt_secret: Option<String>,
+    /// Base64 of a 32-byte Ed25519 seed; generated and kept in the database when absent.
+    pub signing_key: Option<String>,
+    /// `TONGXING_ENV=production`: refuses weak configuration instead of warning.
+    pub production: bool,
+    /// Browser origins allowed by CORS.
+    pub cors_origins: Vec<String>,
+    /// Requests per minute per partner API client.
+    pub client_rate_limit: u32,
+    /// Failed logins per network address per fifteen minutes before 429.
+    pub login_failures_per_address: u32,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
     pub pool_size: u32,
@@ -51,11 +60,39 @@ impl Config {
         let bind = bind_raw.parse().map_err(|_| {
             bad("TONGXING_BIND", format!("`{bind_raw}` is not an address:port such as 127.0.0.1:8080"))
         })?;
-        let jwt_secret = get("TONGXING_JWT_SECRET").filter(|s| !s.is_empty());
-        if let Some(s) = &jwt_secret
-            && s.len() < 32
+        if get("TONGXING_JWT_SECRET").is_some() {
+            return Err(bad(
+                "TONGXING_JWT_SECRET",
+                "tokens are now signed with Ed25519; set TONGXING_SIGNING_KEY (base64 of 32 random bytes) or leave it unset".into(),
+            ));
+        }
+        let production = match var("TONGXING_ENV", "development").as_str() {
+            "production" => true,
+            "development" => false,
+            other => {
+                return Err(bad(
+                    "TONGXING_ENV",
+                    format!("`{other}` is neither `development` nor `production`"),
+                ));
+            }
+        };
+        let signing_key = get("TONGXING_SIGNING_KEY").filter(|s| !s.is_empty());
+        if let Some(k) = &signing_key {
+            check_signing_key(k, production).map_err(|why| bad("TONGXING_SIGNING_KEY", why))?;
+        }
+        let cors_origins: Vec<String> = var("TONGXING_CORS_ORIGINS", "")
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        if let Some(o) = cors_origins
+            .iter()
+            .find(|o| !(o.starts_with("https://") || o.starts_with("http://")) || *o == "*")
         {
-            return Err(bad("TONGXING_JWT_SECRET", "must be at least 32 bytes".into()));
+            return Err(bad(
+                "TONGXING_CORS_ORIGINS",
+                format!("`{o}` is not an origin such as https://app.example.org"),
+            ));
         }
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let log_format = match var("TONGXING_LOG_FORMAT", "text").as_str() {
@@ -69,7 +106,18 @@ impl Config {
         Ok(Config {
             database_url,
             bind,
-            jwt_secret,
+            signing_key,
+            production,
+            cors_origins,
+            client_rate_limit: u32::try_from(number("TONGXING_CLIENT_RATE_LIMIT", 600, 1, 1_000_000)?)
+                .unwrap_or(600),
+            login_failures_per_address: u32::try_from(number(
+                "TONGXING_LOGIN_FAILURES_PER_ADDRESS",
+                20,
+                1,
+                10_000,
+            )?)
+            .unwrap_or(20),
             access_token_ttl: number("TONGXING_ACCESS_TOKEN_TTL", 900, 60, 86_400)?,
             refresh_token_ttl: number("TONGXING_REFRESH_TOKEN_TTL", 2_592_000, 3_600, 31_536_000)?,
             pool_size: u32::try_from(number("TONGXING_DB_POOL_SIZE", default_pool, 1, 512)?).unwrap_or(8),
@@ -81,6 +129,34 @@ impl Config {
             log_filter: var("TONGXING_LOG", "info"),
         })
     }
+}
+
+/// The documented example key (README, compose file): never acceptable in production.
+pub const EXAMPLE_SIGNING_KEY: &str = "dG9uZ3hpbmctZXhhbXBsZS1rZXktZG8tbm90LXVzZSE=";
+
+/// A configured signing key must be 32 bytes of base64; in production it must also not be the
+/// documented example or a low-entropy value (fewer than 16 distinct bytes).
+fn check_signing_key(value: &str, production: bool) -> Result<(), String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|_| "must be base64 (e.g. `openssl rand -base64 32`)".to_owned())?;
+    if bytes.len() != 32 {
+        return Err(format!("must be 32 bytes, not {}", bytes.len()));
+    }
+    let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
+    let weak = value.trim() == EXAMPLE_SIGNING_KEY || distinct < 16;
+    if weak && production {
+        return Err(
+            "is the documented example or not random; production needs `openssl rand -base64 32`".into()
+        );
+    }
+    if weak {
+        tracing::warn!(
+            "TONGXING_SIGNING_KEY is the documented example or not random; fine for development only"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -106,12 +182,29 @@ mod tests {
             ("TONGXING_BIND", "localhost"),
             ("DATABASE_URL", "mysql://x"),
             ("TONGXING_DB_POOL_SIZE", "lots"),
-            ("TONGXING_JWT_SECRET", "short"),
+            ("TONGXING_JWT_SECRET", "an-old-hs256-secret-that-is-long-enough"),
+            ("TONGXING_SIGNING_KEY", "c2hvcnQ="),
+            ("TONGXING_ENV", "staging"),
+            ("TONGXING_CORS_ORIGINS", "*"),
             ("TONGXING_LOG_FORMAT", "xml"),
             ("TONGXING_ACCESS_TOKEN_TTL", "5"),
         ] {
             let err = with(&[(k, v)]).unwrap_err();
             assert!(err.starts_with(k), "{err}");
         }
+    }
+
+    #[test]
+    fn production_refuses_example_and_weak_keys() {
+        let weak = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        for key in [EXAMPLE_SIGNING_KEY, weak] {
+            let err = with(&[("TONGXING_ENV", "production"), ("TONGXING_SIGNING_KEY", key)]).unwrap_err();
+            assert!(err.starts_with("TONGXING_SIGNING_KEY"), "{err}");
+            assert!(with(&[("TONGXING_SIGNING_KEY", key)]).is_ok(), "development only warns");
+        }
+        let good = "q8W4yJ0Xbq2m3ZsT1cE9vR7nL5pK6hG0fD2aS4uY8iQ=";
+        assert!(with(&[("TONGXING_ENV", "production"), ("TONGXING_SIGNING_KEY", good)]).is_ok());
+        let short = "c2hvcnQta2V5";
+        assert!(with(&[("TONGXING_ENV", "production"), ("TONGXING_SIGNING_KEY", short)]).is_err());
     }
 }

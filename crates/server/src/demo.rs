@@ -113,6 +113,8 @@ fn load_all(conn: &mut DbConnection) -> Result<Loaded> {
             username: username.into(),
             display_name: username.into(),
             role,
+            organisation_id: None,
+            region_id: None,
             password: generate_secret(),
         };
         Ok(users::create(conn, input)?.id)
@@ -340,6 +342,8 @@ fn child(
         school: Some("桂花镇中心小学".into()),
         health_notes: None,
         disability_notes: None,
+        organisation_id: None,
+        caseworker_id: None,
     };
     Ok(children::create(conn, input, actor)?.record.id)
 }

@@ -5,14 +5,15 @@ pub mod config;
 pub mod demo;
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, HttpServer};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use tongxing_api::AppState;
-use tongxing_api::auth::tokens::{TokenKeys, generate_secret};
-use tongxing_api::metrics::Metrics;
+use tongxing_api::auth::keys;
+use tongxing_api::auth::tokens::TokenKeys;
+use tongxing_api::limits::Limits;
+use tongxing_api::security::CorsOrigins;
 use tongxing_store::Db;
 use tongxing_store::conn::DatabaseUrl;
 
@@ -24,15 +25,47 @@ pub const REFERENCE_REGIONS: &str = include_str!("../../../data/regions-xianning
 /// The published statutory holiday arrangements, loaded at start-up (admins add later years).
 pub const HOLIDAYS: &str = include_str!("../../../data/holidays-cn.csv");
 
-/// Connects, migrates, loads the reference regions, and sets up the token keys.
-pub fn prepare(
-    url: &DatabaseUrl,
-    pool_size: u32,
-    jwt_secret: Option<&str>,
-    access_ttl: i64,
-    refresh_ttl: i64,
-) -> Result<AppState, String> {
-    let db = Db::connect(url, pool_size)?;
+/// What [`prepare`] needs beyond the database URL.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub pool_size: u32,
+    /// Base64 of a 32-byte Ed25519 seed; generated and kept in the database when absent.
+    pub signing_key: Option<String>,
+    pub access_ttl: i64,
+    pub refresh_ttl: i64,
+    pub client_rate_limit: u32,
+    pub login_failures_per_address: u32,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            pool_size: 4,
+            signing_key: None,
+            access_ttl: 900,
+            refresh_ttl: 86_400,
+            client_rate_limit: 600,
+            login_failures_per_address: 20,
+        }
+    }
+}
+
+impl Options {
+    pub fn from_config(c: &Config) -> Options {
+        Options {
+            pool_size: c.pool_size,
+            signing_key: c.signing_key.clone(),
+            access_ttl: c.access_token_ttl,
+            refresh_ttl: c.refresh_token_ttl,
+            client_rate_limit: c.client_rate_limit,
+            login_failures_per_address: c.login_failures_per_address,
+        }
+    }
+}
+
+/// Connects, migrates, loads the reference regions, and sets up the signing keys.
+pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String> {
+    let db = Db::connect(url, options.pool_size)?;
     let applied = db.migrate().map_err(|e| e.to_string())?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "migrations applied");
@@ -50,15 +83,16 @@ pub fn prepare(
     if added > 0 {
         tracing::info!(added, "holiday periods loaded");
     }
-    let secret = match jwt_secret {
-        Some(s) => s.to_owned(),
-        // No key configured: one is generated once and kept in the database, so restarts and
-        // every node over the same database share it.
-        None => tongxing_store::settings::get_or_insert(&mut conn, "jwt_secret", generate_secret)
-            .map_err(|e| e.to_string())?,
-    };
-    let keys = TokenKeys::new(secret.as_bytes(), access_ttl, refresh_ttl).map_err(|e| e.to_string())?;
-    Ok(AppState { db, keys: Arc::new(keys), metrics: Arc::new(Metrics::default()) })
+    // A configured key becomes the signing key; with none, one is generated once and kept in
+    // the database, so restarts and every node over the same database share it.
+    let configured =
+        options.signing_key.as_deref().map(keys::parse_configured).transpose().map_err(|e| e.to_string())?;
+    keys::ensure(&mut conn, configured).map_err(|e| format!("cannot set up the signing keys: {e}"))?;
+    let stored = keys::load(&mut conn, options.access_ttl).map_err(|e| e.to_string())?;
+    let token_keys =
+        TokenKeys::new(&stored, options.access_ttl, options.refresh_ttl).map_err(|e| e.to_string())?;
+    let limits = Limits::new(options.client_rate_limit, options.login_failures_per_address);
+    Ok(AppState::new(db, token_keys, limits))
 }
 
 /// Starts serving on `listener`. SIGTERM and SIGINT stop accepting connections and let
@@ -68,16 +102,14 @@ pub fn start(
     state: AppState,
     max_body_bytes: usize,
     workers: usize,
+    cors_origins: Vec<String>,
 ) -> std::io::Result<Server> {
+    let cors = web::Data::new(CorsOrigins(cors_origins));
     let server = HttpServer::new(move || {
         App::new()
+            .app_data(cors.clone())
+            .wrap(from_fn(tongxing_api::security::protect))
             .wrap(from_fn(tongxing_api::middleware::observe))
-            .wrap(
-                DefaultHeaders::new()
-                    .add(("x-content-type-options", "nosniff"))
-                    .add(("referrer-policy", "no-referrer"))
-                    .add(("cache-control", "no-store")),
-            )
             .configure(tongxing_api::configure(state.clone(), max_body_bytes))
     })
     .workers(workers)

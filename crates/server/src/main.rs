@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-use tongxing::{Config, config::LogFormat, prepare, start};
+use tongxing::{Config, Options, config::LogFormat, prepare, start};
 use tongxing_core::role::Role;
 
 const USAGE: &str = "\
@@ -17,6 +17,8 @@ usage:
   tongxing create-admin --username NAME  create an administrator; the password is read
                                          from stdin (or prompted for on a terminal)
   tongxing seed-demo                     load the synthetic demo dataset into an empty database
+  tongxing rotate-key                    add a new token signing key and retire the others
+                                         (tokens already issued stay valid until they expire)
 
 configuration: environment variables, see README.md (DATABASE_URL, TONGXING_BIND, ...)";
 
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         "migrate" => migrate(config),
         "create-admin" => create_admin(config, &args[1..]),
         "seed-demo" => seed_demo(config),
+        "rotate-key" => rotate_key(config),
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     };
     match result {
@@ -74,13 +77,7 @@ fn init_tracing(config: &Config) {
 }
 
 fn state_of(config: &Config) -> Result<tongxing_api::AppState, String> {
-    prepare(
-        &config.database_url,
-        config.pool_size,
-        config.jwt_secret.as_deref(),
-        config.access_token_ttl,
-        config.refresh_token_ttl,
-    )
+    prepare(&config.database_url, &Options::from_config(config))
 }
 
 fn serve(config: Config) -> Result<(), String> {
@@ -98,9 +95,13 @@ fn serve(config: Config) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let system = actix_web::rt::System::with_tokio_rt(move || runtime);
+    let audit = state.audit.clone();
+    let cors = config.cors_origins.clone();
     system
-        .block_on(async move { start(listener, state, config.max_body_bytes, config.workers)?.await })
+        .block_on(async move { start(listener, state, config.max_body_bytes, config.workers, cors)?.await })
         .map_err(|e| format!("server error: {e}"))?;
+    // Requests have finished: write the audit entries still pending before exiting.
+    audit.flush_blocking();
     tracing::info!("stopped");
     Ok(())
 }
@@ -108,6 +109,17 @@ fn serve(config: Config) -> Result<(), String> {
 fn migrate(config: Config) -> Result<(), String> {
     state_of(&config)?;
     println!("database is up to date");
+    Ok(())
+}
+
+fn rotate_key(config: Config) -> Result<(), String> {
+    if config.signing_key.is_some() {
+        return Err("TONGXING_SIGNING_KEY is set: rotate by changing it instead".into());
+    }
+    let state = state_of(&config)?;
+    let mut conn = state.db.conn().map_err(|e| e.to_string())?;
+    let kid = tongxing_api::auth::keys::rotate(&mut conn).map_err(|e| e.to_string())?;
+    println!("new signing key {kid}; running nodes pick it up when they first meet a token it signed");
     Ok(())
 }
 
@@ -146,6 +158,8 @@ fn create_admin(config: Config, args: &[String]) -> Result<(), String> {
         username: username.clone(),
         display_name: username,
         role: Role::Admin,
+        organisation_id: None,
+        region_id: None,
         password,
     };
     let user = tongxing_store::transaction(&mut conn, |c| tongxing_api::auth::users::create(c, input))

@@ -26,6 +26,10 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        organisation_id -> Nullable<Text>,
+        region_id -> Nullable<Text>,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -121,6 +125,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        organisation_id -> Nullable<Text>,
+        caseworker_id -> Nullable<Text>,
     }
 }
 
@@ -525,6 +531,51 @@ diesel::joinable!(event_roster -> volunteers (volunteer_id));
 diesel::joinable!(event_attendance -> events (event_id));
 diesel::joinable!(event_attendance -> children (child_id));
 
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        scopes -> Text,
+        secret_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        secret_rotated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        resource -> Text,
+        resource_id -> Nullable<Text>,
+        child_id -> Nullable<Text>,
+        status -> Integer,
+        changes -> Nullable<Text>,
+        address -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(api_clients -> organisations (organisation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     settings,
     counters,
@@ -559,5 +610,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     event_partners,
     event_roster,
-    event_attendance
+    event_attendance,
+    api_clients,
+    signing_keys,
+    audit_log
 );

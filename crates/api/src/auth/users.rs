@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::users;
+use tongxing_store::schema::{organisations, regions, users};
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -20,6 +20,10 @@ pub struct User {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// The organisation the user works for: a caseworker sees its cases.
+    pub organisation_id: Option<Uuid>,
+    /// For coordinators: the region whose subtree they coordinate (the whole city when absent).
+    pub region_id: Option<Uuid>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -36,7 +40,12 @@ pub struct UserInput {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
+    /// Any role but `partner`, which belongs to API clients.
     pub role: Role,
+    /// The organisation the user works for.
+    pub organisation_id: Option<Uuid>,
+    /// For coordinators: the region whose subtree they coordinate.
+    pub region_id: Option<Uuid>,
     /// At least 10 characters.
     #[validate(length(min = 10, max = 200))]
     #[schema(min_length = 10, max_length = 200)]
@@ -53,9 +62,21 @@ pub struct UserRow {
     pub role: String,
     pub active: bool,
     pub created_at: chrono::NaiveDateTime,
+    pub organisation_id: Option<String>,
+    pub region_id: Option<String>,
+    pub failed_logins: i32,
+    pub locked_until: Option<chrono::NaiveDateTime>,
 }
 
 impl UserRow {
+    pub fn organisation_id(&self) -> Result<Option<Uuid>> {
+        self.organisation_id.as_deref().map(tongxing_core::record::parse_id).transpose()
+    }
+
+    pub fn region_id(&self) -> Result<Option<Uuid>> {
+        self.region_id.as_deref().map(tongxing_core::record::parse_id).transpose()
+    }
+
     pub fn role(&self) -> Result<Role> {
         self.role
             .parse()
@@ -70,6 +91,8 @@ impl UserRow {
         Ok(User {
             id: self.id()?,
             role: self.role()?,
+            organisation_id: self.organisation_id()?,
+            region_id: self.region_id()?,
             username: self.username,
             display_name: self.display_name,
             active: self.active,
@@ -91,6 +114,10 @@ pub fn check_username(username: &str) -> Result<()> {
 /// Creates a user; the password is hashed here and never stored or logged in clear.
 pub fn create(conn: &mut DbConnection, input: UserInput) -> Result<User> {
     check_username(&input.username)?;
+    if !input.role.is_for_users() {
+        return Err(Error::field("role", "not_for_users", "the partner role belongs to API clients"));
+    }
+    check_references(conn, &input)?;
     let hash = password::hash(&input.password)?;
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
@@ -101,12 +128,80 @@ pub fn create(conn: &mut DbConnection, input: UserInput) -> Result<User> {
             users::display_name.eq(input.display_name.trim()),
             users::password_hash.eq(hash),
             users::role.eq(input.role.as_str()),
+            users::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
+            users::region_id.eq(input.region_id.map(|r| r.to_string())),
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))
         .execute(conn)
         .map_err(map_db_error)?;
     get(conn, id)
+}
+
+fn check_references(conn: &mut DbConnection, input: &UserInput) -> Result<()> {
+    if let Some(o) = input.organisation_id {
+        let n: i64 = organisations::table
+            .filter(organisations::id.eq(o.to_string()))
+            .count()
+            .get_result(conn)
+            .map_err(map_db_error)?;
+        if n == 0 {
+            return Err(Error::field("organisation_id", "not_found", "no organisation with this id"));
+        }
+    }
+    if let Some(r) = input.region_id {
+        let n: i64 = regions::table
+            .filter(regions::id.eq(r.to_string()))
+            .count()
+            .get_result(conn)
+            .map_err(map_db_error)?;
+        if n == 0 {
+            return Err(Error::field("region_id", "not_found", "no region with this id"));
+        }
+    }
+    Ok(())
+}
+
+/// Consecutive failed logins after which an account is locked.
+pub const LOCK_AFTER_FAILURES: i32 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_SECONDS: i64 = 900;
+
+/// Seconds until the account unlocks, if it is locked now.
+pub fn locked_for(row: &UserRow) -> Option<u32> {
+    let now = time::to_db(time::now());
+    row.locked_until
+        .filter(|until| *until > now)
+        .map(|until| u32::try_from((until - now).num_seconds().max(1)).unwrap_or(u32::MAX))
+}
+
+/// Counts a failed login; the fifth in a row locks the account for fifteen minutes.
+pub fn record_failure(conn: &mut DbConnection, id: &str) -> Result<()> {
+    diesel::update(users::table.find(id))
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    let failures: i32 =
+        users::table.find(id).select(users::failed_logins).first(conn).map_err(map_db_error)?;
+    if failures >= LOCK_AFTER_FAILURES {
+        let until = time::to_db(time::now() + chrono::Duration::seconds(LOCK_SECONDS));
+        diesel::update(users::table.find(id))
+            .set((users::locked_until.eq(Some(until)), users::failed_logins.eq(0)))
+            .execute(conn)
+            .map_err(map_db_error)?;
+    }
+    Ok(())
+}
+
+/// A successful login clears the failure count.
+pub fn record_success(conn: &mut DbConnection, row: &UserRow) -> Result<()> {
+    if row.failed_logins != 0 || row.locked_until.is_some() {
+        diesel::update(users::table.find(&row.id))
+            .set((users::failed_logins.eq(0), users::locked_until.eq(None::<chrono::NaiveDateTime>)))
+            .execute(conn)
+            .map_err(map_db_error)?;
+    }
+    Ok(())
 }
 
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<UserRow>> {

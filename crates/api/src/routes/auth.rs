@@ -1,20 +1,39 @@
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
-use tongxing_core::Error;
+use tongxing_core::role::Role;
+use tongxing_core::{Error, time};
 use utoipa::ToSchema;
+use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{password, refresh, users};
+use crate::audit::{ActorType, AuditAction, Entry};
+use crate::auth::Caller;
+use crate::auth::clients::{self, ApiClient};
+use crate::auth::tokens::{Jwks, Subject};
+use crate::auth::{keys, password, refresh, users};
 use crate::extract::JsonBody;
-use crate::problem::ApiResult;
+use crate::middleware::request_id;
+use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
-/// A token request: a password grant for people, a refresh-token grant to renew.
+/// A token request: a password grant for people, a refresh-token grant to renew, and the
+/// client-credentials grant for partner organisations' systems.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TokenRequest {
-    Password { username: String, password: String },
-    RefreshToken { refresh_token: String },
+    Password {
+        username: String,
+        password: String,
+    },
+    RefreshToken {
+        refresh_token: String,
+    },
+    ClientCredentials {
+        client_id: String,
+        client_secret: String,
+        /// Space-separated scopes to ask for; all the client's scopes when absent.
+        scope: Option<String>,
+    },
 }
 
 impl Validate for TokenRequest {
@@ -34,6 +53,13 @@ impl Validate for TokenRequest {
                 check("password", password, 200);
             }
             TokenRequest::RefreshToken { refresh_token } => check("refresh_token", refresh_token, 200),
+            TokenRequest::ClientCredentials { client_id, client_secret, scope } => {
+                check("client_id", client_id, 64);
+                check("client_secret", client_secret, 200);
+                if let Some(s) = scope {
+                    check("scope", s, 200);
+                }
+            }
         }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
     }
@@ -47,68 +73,248 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// Single-use token for the `refresh_token` grant; each use returns a new one.
-    pub refresh_token: String,
+    /// Single-use token for the `refresh_token` grant; each use returns a new one. Not issued
+    /// to API clients, which ask again with their credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// For API clients: the scopes granted, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+fn subject_of(row: &users::UserRow) -> tongxing_core::Result<Subject> {
+    Ok(Subject {
+        id: row.id()?,
+        role: row.role()?,
+        organisation_id: row.organisation_id()?,
+        region_id: row.region_id()?,
+        scope: None,
+    })
+}
+
+fn too_many(retry_after: u32) -> Error {
+    Error::TooManyRequests {
+        code: "too_many_attempts",
+        detail: "too many failed logins; try again later".into(),
+        retry_after,
+    }
+}
+
+/// The scopes a client asks for, within those it holds.
+fn granted(client: &ApiClient, asked: Option<&str>) -> tongxing_core::Result<String> {
+    let held: Vec<&str> = client.scopes.iter().map(|s| s.as_str()).collect();
+    let Some(asked) = asked else { return Ok(held.join(" ")) };
+    let mut out = Vec::new();
+    for word in asked.split(' ').filter(|w| !w.is_empty()) {
+        if !held.contains(&word) {
+            return Err(Error::field("scope", "not_granted", format!("the client does not hold `{word}`")));
+        }
+        if !out.contains(&word) {
+            out.push(word);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::field("scope", "blank", "ask for at least one scope"));
+    }
+    Ok(out.join(" "))
 }
 
 /// Issue an access token.
 ///
-/// With `grant_type` `password`, checks the user's password; with `refresh_token`, spends the
-/// refresh token and returns a new pair. A refresh token presented twice revokes its family.
+/// With `grant_type` `password`, checks the user's password (five failures in a row lock the
+/// account for fifteen minutes; repeated failures from one address are slowed with 429); with
+/// `refresh_token`, spends the refresh token and returns a new pair (a refresh token presented
+/// twice revokes its family); with `client_credentials`, checks an API client's secret and
+/// returns a token limited to its scopes.
 #[utoipa::path(
     post, path = "/api/v1/auth/token", tag = "auth", operation_id = "create_token",
     request_body(content = TokenRequest, example = json!({"grant_type": "password", "username": "coordinator.li", "password": "a-long-passphrase"})),
-    responses((status = 200, description = "Tokens issued", body = TokenResponse)),
+    responses(
+        (status = 200, description = "Tokens issued", body = TokenResponse),
+        (status = 429, description = "Too many failed logins; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+    ),
     security(())
 )]
 #[post("/auth/token")]
 pub async fn create_token(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: JsonBody<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let keys = state.keys.clone();
     let refresh_ttl = keys.refresh_ttl_seconds;
-    let (user_id, role, refresh_token) = match body.value {
+    let address = req.peer_addr().map(|a| a.ip().to_string());
+    let request_id = request_id(&req);
+    let login = |actor_type, actor: Option<Uuid>, role: Option<String>, action, status: u16| Entry {
+        at: time::now(),
+        actor_type,
+        actor_id: actor,
+        actor_role: role,
+        action,
+        resource: "/api/v1/auth/token".into(),
+        resource_id: None,
+        child_id: None,
+        status,
+        changes: None,
+        address: address.clone(),
+        request_id: request_id.clone(),
+    };
+    let (subject, refresh_token) = match body.value {
         TokenRequest::Password { username, password: given } => {
-            state
-                .tx(move |conn| {
+            let throttle_key = address.clone().unwrap_or_default();
+            if let Err(wait) = state.limits.login_failures.check(&throttle_key) {
+                state.audit.append(login(ActorType::Anonymous, None, None, AuditAction::LoginFailed, 429));
+                return Err(too_many(wait).into());
+            }
+            let outcome = state
+                .run(move |conn| {
                     let row = users::find_by_username(conn, &username)?;
+                    if let Some(wait) = row.as_ref().and_then(users::locked_for) {
+                        return Ok(Err((row.map(|u| u.id), Some(wait))));
+                    }
                     let stored = row.as_ref().map_or(password::decoy_hash(), |u| u.password_hash.as_str());
                     let ok = password::verify(&given, stored);
                     match row {
                         Some(u) if ok && u.active => {
-                            let id = u.id()?;
-                            let token = refresh::issue(conn, id, None, refresh_ttl)?;
-                            Ok((id, u.role()?, token))
+                            users::record_success(conn, &u)?;
+                            let subject = subject_of(&u)?;
+                            let token = refresh::issue(conn, subject.id, None, refresh_ttl)?;
+                            Ok(Ok((subject, token)))
                         }
-                        _ => Err(Error::unauthenticated(
-                            "invalid_credentials",
-                            "the username or password is wrong",
-                        )),
+                        Some(u) => {
+                            users::record_failure(conn, &u.id)?;
+                            Ok(Err((Some(u.id), None)))
+                        }
+                        None => Ok(Err((None, None))),
                     }
                 })
-                .await?
+                .await?;
+            match outcome {
+                Ok(issued) => {
+                    let (subject, token) = issued;
+                    let role = Some(subject.role.to_string());
+                    state.audit.append(login(
+                        ActorType::User,
+                        Some(subject.id),
+                        role,
+                        AuditAction::Login,
+                        200,
+                    ));
+                    (subject, Some(token))
+                }
+                Err((user, locked)) => {
+                    let _ = state.limits.login_failures.take(&throttle_key);
+                    let user = user.and_then(|u| Uuid::parse_str(&u).ok());
+                    let kind = if user.is_some() { ActorType::User } else { ActorType::Anonymous };
+                    let status = if locked.is_some() { 429 } else { 401 };
+                    state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status));
+                    return Err(match locked {
+                        Some(wait) => too_many(wait),
+                        None => {
+                            Error::unauthenticated("invalid_credentials", "the username or password is wrong")
+                        }
+                    }
+                    .into());
+                }
+            }
         }
         TokenRequest::RefreshToken { refresh_token } => {
             // Not one transaction: revoking a reused token's family must stick even though the
             // request fails.
-            state
+            let (subject, token) = state
                 .run(move |conn| {
                     let (user_id, family) = refresh::spend(conn, &refresh_token)?;
                     let user = users::find(conn, user_id)?.filter(|u| u.active).ok_or_else(|| {
                         Error::unauthenticated("invalid_grant", "the account is not active")
                     })?;
                     let token = refresh::issue(conn, user_id, Some(family), refresh_ttl)?;
-                    Ok((user_id, user.role()?, token))
+                    Ok((subject_of(&user)?, token))
                 })
-                .await?
+                .await?;
+            (subject, Some(token))
+        }
+        TokenRequest::ClientCredentials { client_id, client_secret, scope } => {
+            let result = state
+                .run(move |conn| {
+                    let client = clients::authenticate(conn, &client_id, &client_secret)?;
+                    let scope = granted(&client, scope.as_deref())?;
+                    Ok(Subject {
+                        id: client.id,
+                        role: Role::Partner,
+                        organisation_id: Some(client.organisation_id),
+                        region_id: None,
+                        scope: Some(scope),
+                    })
+                })
+                .await;
+            match result {
+                Ok(subject) => {
+                    let role = Some(Role::Partner.to_string());
+                    state.audit.append(login(
+                        ActorType::Client,
+                        Some(subject.id),
+                        role,
+                        AuditAction::Login,
+                        200,
+                    ));
+                    (subject, None)
+                }
+                Err(e) => {
+                    state.audit.append(login(
+                        ActorType::Anonymous,
+                        None,
+                        None,
+                        AuditAction::LoginFailed,
+                        401,
+                    ));
+                    return Err(e);
+                }
+            }
         }
     };
-    let access_token = keys.issue(user_id, role)?;
+    let access_token = keys.issue(&subject)?;
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: keys.access_ttl_seconds,
         refresh_token,
+        scope: subject.scope,
     }))
+}
+
+/// The public keys that verify access tokens (JWKS). Keys appear here before they sign and
+/// stay until the last token they signed has expired.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "auth", operation_id = "get_jwks",
+    responses((status = 200, description = "The JSON Web Key Set", body = Jwks)),
+    security(())
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn get_jwks(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "public, max-age=300")).json(state.keys.jwks()?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SigningKeyRotated {
+    /// The `kid` of the key that signs from now on.
+    pub kid: String,
+}
+
+/// Rotate the signing key: a new key signs from now on; tokens signed by the old one stay valid
+/// until they expire. Other nodes pick the new key up when they first meet a token it signed.
+#[utoipa::path(
+    post, path = "/api/v1/signing-keys", tag = "auth", operation_id = "rotate_signing_key",
+    responses((status = 201, description = "Rotated", body = SigningKeyRotated))
+)]
+#[post("/signing-keys")]
+pub async fn rotate_signing_key(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
+    let ttl = state.keys.access_ttl_seconds;
+    let (kid, loaded) = state
+        .run(move |conn| {
+            let kid = keys::rotate(conn)?;
+            Ok((kid, keys::load(conn, ttl)?))
+        })
+        .await?;
+    state.keys.replace(&loaded)?;
+    Ok(HttpResponse::Created().json(SigningKeyRotated { kid }))
 }

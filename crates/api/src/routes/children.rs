@@ -3,12 +3,15 @@ use serde::Deserialize;
 use tongxing_cases::assessments::{self, Assessment, AssessmentInput};
 use tongxing_cases::children::{self, Category, Child, ChildFilter, ChildInput, StatusChange};
 use tongxing_cases::lifecycle::CaseStatus;
+use tongxing_cases::scope::require_child;
+use tongxing_core::role::Role;
+use tongxing_core::{Error, Result};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{noted, page, page_of, with_etag};
+use crate::audit;
 use crate::auth::Caller;
-use crate::auth::extractor::CASE_STAFF;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
@@ -62,10 +65,11 @@ pub async fn create_child(
     key: IdempotencyKey,
     body: JsonBody<ChildInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor) = (body.value, caller.user_id);
+    let mut input = body.value;
+    assign(&caller, &mut input, None)?;
+    let actor = caller.user_id;
     idempotency::create(&state, create, move |conn| {
         let c = children::create(conn, input, actor)?;
         Ok((c.record, Some(c.version)))
@@ -85,7 +89,6 @@ pub async fn list_children(
     caller: Caller,
     Query(q): Query<ChildQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
     let filter = ChildFilter {
         region_id: q.region_id,
@@ -94,8 +97,11 @@ pub async fn list_children(
         status: q.status,
         q: q.q,
     };
-    let result = state.run(move |conn| children::list(conn, &filter, page)).await?;
-    Ok(HttpResponse::Ok().json(ChildPage::from(result)))
+    let scope = caller.scope;
+    let mut result = state.run(move |conn| children::list(conn, &scope, &filter, page)).await?;
+    result.items = result.items.into_iter().map(|c| c.masked_for(&scope)).collect();
+    let note = audit::read_children(result.items.iter().map(|c| c.id));
+    Ok(noted(HttpResponse::Ok().json(ChildPage::from(result)), note))
 }
 
 /// Read a child's record.
@@ -110,9 +116,10 @@ pub async fn get_child(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let id = id.into_inner();
-    Ok(with_etag(state.run(move |conn| children::get(conn, id)).await?))
+    let (id, scope) = (id.into_inner(), caller.scope);
+    let mut child = state.run(move |conn| children::get_in(conn, &scope, id)).await?;
+    child.record = child.record.masked_for(&scope);
+    Ok(with_etag(child))
 }
 
 /// Replace a child's descriptive fields (requires `If-Match`); the status moves only by
@@ -137,9 +144,16 @@ pub async fn update_child(
     if_match: IfMatch,
     body: JsonBody<ChildInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| children::update(conn, id, input, version)).await?))
+    let (id, version, mut input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
+    let (before, after) = state
+        .tx(move |conn| {
+            let before = children::get_in(conn, &scope, id)?;
+            assign(&caller, &mut input, Some(&before.record))?;
+            Ok((before, children::update(conn, id, input, version)?))
+        })
+        .await?;
+    let note = audit::updated(id, Some(id), &before.record, &after.record);
+    Ok(noted(with_etag(after), note))
 }
 
 /// Move a child's case file through its lifecycle.
@@ -163,9 +177,15 @@ pub async fn change_child_status(
     if_match: IfMatch,
     body: JsonBody<StatusChange>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let (id, change, actor) = (id.into_inner(), body.value, caller.user_id);
-    Ok(with_etag(state.tx(move |conn| children::change_status(conn, id, change, if_match.0, actor)).await?))
+    let (id, change, actor, scope) = (id.into_inner(), body.value, caller.user_id, caller.scope);
+    let (before, after) = state
+        .tx(move |conn| {
+            let before = children::get_in(conn, &scope, id)?;
+            Ok((before, children::change_status(conn, id, change, if_match.0, actor)?))
+        })
+        .await?;
+    let note = audit::updated(id, Some(id), &before.record, &after.record);
+    Ok(noted(with_etag(after), note))
 }
 
 /// Record an assessment over the four dimensions; the risk level is derived.
@@ -191,11 +211,11 @@ pub async fn create_assessment(
     key: IdempotencyKey,
     body: JsonBody<AssessmentInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (child, input, actor) = (id.into_inner(), body.value, caller.user_id);
+    let (child, input, actor, scope) = (id.into_inner(), body.value, caller.user_id, caller.scope);
     idempotency::create(&state, create, move |conn| {
+        require_child(conn, &scope, child)?;
         Ok((assessments::create(conn, child, input, actor)?, None))
     })
     .await
@@ -214,9 +234,53 @@ pub async fn list_assessments(
     id: web::Path<Uuid>,
     Query(q): Query<AssessmentQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
-    let child = id.into_inner();
-    let result = state.run(move |conn| assessments::list_for_child(conn, child, page)).await?;
+    let (child, scope) = (id.into_inner(), caller.scope);
+    let result = state
+        .run(move |conn| {
+            require_child(conn, &scope, child)?;
+            assessments::list_for_child(conn, child, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(AssessmentPage::from(result)))
+}
+
+/// Who holds the case. Admins and coordinators assign freely. A caseworker's new case is held by
+/// their organisation and assigned to them; a caseworker may not move a case to another
+/// organisation or assign it to someone else (403 naming the field). Absent on an update, both
+/// keep their current values.
+fn assign(caller: &Caller, input: &mut ChildInput, current: Option<&Child>) -> Result<()> {
+    if let Some(c) = current {
+        input.organisation_id = input.organisation_id.or(c.organisation_id);
+        input.caseworker_id = input.caseworker_id.or(c.caseworker_id);
+    }
+    if matches!(caller.role, Role::Admin | Role::Coordinator) {
+        return Ok(());
+    }
+    let (own_org, me) = (caller.organisation_id, caller.user_id);
+    if current.is_none() {
+        input.organisation_id = input.organisation_id.or(own_org);
+        input.caseworker_id = input.caseworker_id.or(Some(me));
+    }
+    let kept_org = current.map(|c| c.organisation_id);
+    if input.organisation_id.is_some()
+        && input.organisation_id != own_org
+        && Some(input.organisation_id) != kept_org
+    {
+        return Err(Error::field_forbidden(
+            "organisation_id",
+            "only admins and coordinators move a case to another organisation",
+        ));
+    }
+    let kept_worker = current.map(|c| c.caseworker_id);
+    if input.caseworker_id.is_some()
+        && input.caseworker_id != Some(me)
+        && Some(input.caseworker_id) != kept_worker
+    {
+        return Err(Error::field_forbidden(
+            "caseworker_id",
+            "only admins and coordinators assign a case to someone else",
+        ));
+    }
+    Ok(())
 }

@@ -4,13 +4,18 @@ use tongxing_cases::consents::{self, Consent, ConsentFilter, ConsentInput, Conse
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{noted, page, page_of, with_etag};
+use crate::audit;
 use crate::auth::Caller;
-use crate::auth::extractor::CASE_STAFF;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use tongxing_cases::Versioned;
+use tongxing_cases::scope::require_child;
+use tongxing_core::access::Scope;
+use tongxing_core::{Error, Result};
+use tongxing_store::DbConnection;
 
 page_of!(ConsentPage, Consent);
 
@@ -46,11 +51,11 @@ pub async fn create_consent(
     key: IdempotencyKey,
     body: JsonBody<ConsentInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor) = (body.value, caller.user_id);
+    let (input, actor, scope) = (body.value, caller.user_id, caller.scope);
     idempotency::create(&state, create, move |conn| {
+        tongxing_cases::scope::check_child_reference(conn, &scope, input.child_id, "child_id")?;
         let c = consents::create(conn, input, actor)?;
         Ok((c.record, Some(c.version)))
     })
@@ -69,11 +74,12 @@ pub async fn list_consents(
     caller: Caller,
     Query(q): Query<ConsentQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
     let filter = ConsentFilter { child_id: q.child_id, purpose: q.purpose, active: q.active };
-    let result = state.run(move |conn| consents::list(conn, &filter, page)).await?;
-    Ok(HttpResponse::Ok().json(ConsentPage::from(result)))
+    let scope = caller.scope;
+    let result = state.run(move |conn| consents::list(conn, &scope, &filter, page)).await?;
+    let note = audit::read_children(result.items.iter().map(|c| c.child_id));
+    Ok(noted(HttpResponse::Ok().json(ConsentPage::from(result)), note))
 }
 
 /// Read a consent.
@@ -88,9 +94,10 @@ pub async fn get_consent(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let id = id.into_inner();
-    Ok(with_etag(state.run(move |conn| consents::get(conn, id)).await?))
+    let (id, scope) = (id.into_inner(), caller.scope);
+    let consent = state.run(move |conn| visible_consent(conn, &scope, id)).await?;
+    let note = audit::read_children([consent.record.child_id]);
+    Ok(noted(with_etag(consent), note))
 }
 
 /// Withdraw a consent; a withdrawn consent cannot be withdrawn again (409).
@@ -111,7 +118,20 @@ pub async fn withdraw_consent(
     if_match: IfMatch,
     body: JsonBody<Withdrawal>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let (id, w) = (id.into_inner(), body.value);
-    Ok(with_etag(state.tx(move |conn| consents::withdraw(conn, id, w, if_match.0)).await?))
+    let (id, w, scope) = (id.into_inner(), body.value, caller.scope);
+    let (before, after) = state
+        .tx(move |conn| {
+            let before = visible_consent(conn, &scope, id)?;
+            Ok((before, consents::withdraw(conn, id, w, if_match.0)?))
+        })
+        .await?;
+    let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
+    Ok(noted(with_etag(after), note))
+}
+
+/// The consent, if the caller reaches its child; otherwise not found.
+fn visible_consent(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Consent>> {
+    let consent = consents::get(conn, id)?;
+    require_child(conn, scope, consent.record.child_id).map_err(|_| Error::not_found("consent"))?;
+    Ok(consent)
 }

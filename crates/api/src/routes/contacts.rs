@@ -5,9 +5,9 @@ use tongxing_cases::contacts::{self, Contact, ContactFilter, ContactInput, Conta
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of};
+use super::{noted, page, page_of};
+use crate::audit;
 use crate::auth::Caller;
-use crate::auth::extractor::CASE_STAFF;
 use crate::extract::{IdempotencyKey, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
@@ -50,11 +50,19 @@ pub async fn create_contact(
     key: IdempotencyKey,
     body: JsonBody<ContactInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor) = (body.value, caller.user_id);
-    idempotency::create(&state, create, move |conn| Ok((contacts::create(conn, input, actor)?, None))).await
+    let (input, actor, scope) = (body.value, caller.user_id, caller.scope);
+    idempotency::create(&state, create, move |conn| {
+        if let Some(child) = input.child_id {
+            tongxing_cases::scope::check_child_reference(conn, &scope, child, "child_id")?;
+        }
+        if let Some(h) = input.household_id {
+            tongxing_cases::scope::check_household_reference(conn, &scope, h, "household_id")?;
+        }
+        Ok((contacts::create(conn, input, actor)?, None))
+    })
+    .await
 }
 
 /// List contacts, by child, household, kind and date range.
@@ -69,7 +77,6 @@ pub async fn list_contacts(
     caller: Caller,
     Query(q): Query<ContactQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
     let filter = ContactFilter {
         child_id: q.child_id,
@@ -78,8 +85,10 @@ pub async fn list_contacts(
         from: q.from,
         to: q.to,
     };
-    let result = state.run(move |conn| contacts::list(conn, &filter, page)).await?;
-    Ok(HttpResponse::Ok().json(ContactPage::from(result)))
+    let scope = caller.scope;
+    let result = state.run(move |conn| contacts::list(conn, &scope, &filter, page)).await?;
+    let note = audit::read_children(result.items.iter().filter_map(|c| c.child_id));
+    Ok(noted(HttpResponse::Ok().json(ContactPage::from(result)), note))
 }
 
 /// Read a contact.
@@ -94,7 +103,8 @@ pub async fn get_contact(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(state.run(move |conn| contacts::get(conn, id)).await?))
+    let (id, scope) = (id.into_inner(), caller.scope);
+    let contact = state.run(move |conn| contacts::get_in(conn, &scope, id)).await?;
+    let note = audit::read_children(contact.child_id);
+    Ok(noted(HttpResponse::Ok().json(contact), note))
 }

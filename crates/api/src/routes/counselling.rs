@@ -7,9 +7,9 @@ use tongxing_pairing::counselling::{self, Enrolment, EnrolmentInput, Session, Se
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{noted, page, page_of, with_etag};
+use crate::audit;
 use crate::auth::Caller;
-use crate::auth::extractor::CASE_STAFF;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
@@ -68,11 +68,11 @@ pub async fn create_counselling_enrolment(
     key: IdempotencyKey,
     body: JsonBody<EnrolmentInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor) = (body.value, caller.user_id);
+    let (input, actor, scope) = (body.value, caller.user_id, caller.scope);
     idempotency::create(&state, create, move |conn| {
+        tongxing_cases::scope::check_child_reference(conn, &scope, input.child_id, "child_id")?;
         let e = counselling::create(conn, input, actor)?;
         Ok((e.record, Some(e.version)))
     })
@@ -91,11 +91,11 @@ pub async fn list_counselling_enrolments(
     caller: Caller,
     Query(q): Query<EnrolmentQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
-    let child = q.child_id;
-    let result = state.run(move |conn| counselling::list(conn, child, page)).await?;
-    Ok(HttpResponse::Ok().json(EnrolmentPage::from(result)))
+    let (child, scope) = (q.child_id, caller.scope);
+    let result = state.run(move |conn| counselling::list(conn, &scope, child, page)).await?;
+    let note = audit::read_children(result.items.iter().map(|e| e.child_id));
+    Ok(noted(HttpResponse::Ok().json(EnrolmentPage::from(result)), note))
 }
 
 /// Read an enrolment with its team.
@@ -110,9 +110,10 @@ pub async fn get_counselling_enrolment(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let id = id.into_inner();
-    Ok(with_etag(state.run(move |conn| counselling::get(conn, id)).await?))
+    let (id, scope) = (id.into_inner(), caller.scope);
+    let e = state.run(move |conn| visible_enrolment(conn, &scope, id)).await?;
+    let note = audit::read_children([e.record.child_id]);
+    Ok(noted(with_etag(e), note))
 }
 
 /// Replace an enrolment's schedule, dates and team (requires `If-Match`); set `ends_on` to end it.
@@ -136,9 +137,15 @@ pub async fn update_counselling_enrolment(
     if_match: IfMatch,
     body: JsonBody<EnrolmentInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| counselling::update(conn, id, input, version)).await?))
+    let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
+    let (before, after) = state
+        .tx(move |conn| {
+            let before = visible_enrolment(conn, &scope, id)?;
+            Ok((before, counselling::update(conn, id, input, version)?))
+        })
+        .await?;
+    let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
+    Ok(noted(with_etag(after), note))
 }
 
 /// Record a home counselling session.
@@ -163,11 +170,11 @@ pub async fn create_counselling_session(
     key: IdempotencyKey,
     body: JsonBody<SessionInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (enrolment, input, actor) = (id.into_inner(), body.value, caller.user_id);
+    let (enrolment, input, actor, scope) = (id.into_inner(), body.value, caller.user_id, caller.scope);
     idempotency::create(&state, create, move |conn| {
+        visible_enrolment(conn, &scope, enrolment)?;
         Ok((counselling::create_session(conn, enrolment, input, actor)?, None))
     })
     .await
@@ -186,12 +193,11 @@ pub async fn list_counselling_sessions(
     id: web::Path<Uuid>,
     Query(q): Query<SessionQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
     let enrolment = id.into_inner();
     let result = state
         .run(move |conn| {
-            counselling::get(conn, enrolment)?;
+            visible_enrolment(conn, &caller.scope, enrolment)?;
             let with_notes = matches!(caller.role, Role::Admin | Role::Coordinator)
                 || counselling::is_team_member(conn, enrolment, caller.user_id)?;
             counselling::list_sessions(conn, enrolment, page, with_notes, None)
@@ -214,10 +220,24 @@ pub async fn get_counselling_compliance(
     id: web::Path<Uuid>,
     Query(q): Query<EnrolmentComplianceQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let enrolment = id.into_inner();
+    let (enrolment, scope) = (id.into_inner(), caller.scope);
     let timeline = state
-        .run(move |conn| compliance::enrolment_timeline(conn, enrolment, q.from, q.to, q.rule_id))
+        .run(move |conn| {
+            visible_enrolment(conn, &scope, enrolment)?;
+            compliance::enrolment_timeline(conn, enrolment, q.from, q.to, q.rule_id)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(timeline))
+}
+
+/// The enrolment, if the caller reaches its child; otherwise not found.
+fn visible_enrolment(
+    conn: &mut tongxing_store::DbConnection,
+    scope: &tongxing_core::access::Scope,
+    id: Uuid,
+) -> tongxing_core::Result<tongxing_cases::Versioned<Enrolment>> {
+    let e = counselling::get(conn, id)?;
+    tongxing_cases::scope::require_child(conn, scope, e.record.child_id)
+        .map_err(|_| tongxing_core::Error::not_found("counselling enrolment"))?;
+    Ok(e)
 }

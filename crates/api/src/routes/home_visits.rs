@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use super::with_etag;
 use crate::auth::Caller;
-use crate::auth::extractor::{CASE_STAFF, COORDINATORS};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
@@ -32,9 +31,6 @@ pub struct HomeVisitQuery {
     pub pairing_id: Option<Uuid>,
     pub status: Option<HomeVisitStatus>,
 }
-
-const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Caseworker, Role::Mentor];
-const MENTOR_OR_COORDINATOR: &[Role] = &[Role::Admin, Role::Coordinator, Role::Mentor];
 
 /// Whether the caller, if a mentor, is this pairing's mentor.
 fn owns(conn: &mut DbConnection, caller: Caller, pairing: Uuid) -> Result<bool> {
@@ -89,7 +85,6 @@ pub async fn create_home_visit_request(
     key: IdempotencyKey,
     body: JsonBody<HomeVisitInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(MENTOR_OR_COORDINATOR)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
@@ -120,7 +115,6 @@ pub async fn list_home_visit_requests(
     caller: Caller,
     Query(q): Query<HomeVisitQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
     let items = state
         .run(move |conn| {
             let mut filter = HomeVisitFilter { pairing_id: q.pairing_id, mentor_id: None, status: q.status };
@@ -149,7 +143,6 @@ pub async fn get_home_visit_request(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
     let id = id.into_inner();
     let r = state.run(move |conn| scoped(conn, caller, id)).await?;
     Ok(with_etag(r))
@@ -170,7 +163,6 @@ pub async fn consent_home_visit_request(
     if_match: IfMatch,
     body: JsonBody<HomeVisitConsent>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     step(&state, caller, id.into_inner(), if_match, Action::Consent(body.value)).await
 }
 
@@ -189,7 +181,6 @@ pub async fn confirm_home_visit_checklist(
     if_match: IfMatch,
     body: JsonBody<ChecklistInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
     step(&state, caller, id.into_inner(), if_match, Action::Checklist(body.value)).await
 }
 
@@ -206,7 +197,6 @@ pub async fn approve_home_visit_request(
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
-    caller.require(COORDINATORS)?;
     step(&state, caller, id.into_inner(), if_match, Action::Approve).await
 }
 
@@ -225,7 +215,6 @@ pub async fn reject_home_visit_request(
     if_match: IfMatch,
     body: JsonBody<StepReason>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(COORDINATORS)?;
     step(&state, caller, id.into_inner(), if_match, Action::Reject(body.value)).await
 }
 
@@ -244,7 +233,6 @@ pub async fn cancel_home_visit_request(
     if_match: IfMatch,
     body: JsonBody<StepReason>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(MENTOR_OR_COORDINATOR)?;
     step(&state, caller, id.into_inner(), if_match, Action::Cancel(body.value)).await
 }
 
@@ -263,6 +251,5 @@ pub async fn confirm_home_visit_return(
     if_match: IfMatch,
     body: JsonBody<ReturnConfirmation>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(MENTOR_OR_COORDINATOR)?;
     step(&state, caller, id.into_inner(), if_match, Action::Return(body.value)).await
 }

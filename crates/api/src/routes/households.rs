@@ -4,13 +4,14 @@ use tongxing_cases::households::{self, Household, HouseholdFilter, HouseholdInpu
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{noted, page, page_of, with_etag};
+use crate::audit;
 use crate::auth::Caller;
-use crate::auth::extractor::CASE_STAFF;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use tongxing_cases::scope::require_household;
 
 page_of!(HouseholdPage, Household);
 
@@ -46,7 +47,6 @@ pub async fn create_household(
     key: IdempotencyKey,
     body: JsonBody<HouseholdInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, actor) = (body.value, caller.user_id);
@@ -69,10 +69,10 @@ pub async fn list_households(
     caller: Caller,
     Query(q): Query<HouseholdQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
     let page = page(q.limit, q.cursor.as_deref())?;
     let filter = HouseholdFilter { region_id: q.region_id, q: q.q };
-    let result = state.run(move |conn| households::list(conn, &filter, page)).await?;
+    let scope = caller.scope;
+    let result = state.run(move |conn| households::list(conn, &scope, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(HouseholdPage::from(result)))
 }
 
@@ -88,9 +88,15 @@ pub async fn get_household(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let id = id.into_inner();
-    Ok(with_etag(state.run(move |conn| households::get(conn, id)).await?))
+    let (id, scope) = (id.into_inner(), caller.scope);
+    Ok(with_etag(
+        state
+            .run(move |conn| {
+                require_household(conn, &scope, id)?;
+                households::get(conn, id)
+            })
+            .await?,
+    ))
 }
 
 /// Replace a household's fields and guardians (requires `If-Match`).
@@ -113,7 +119,14 @@ pub async fn update_household(
     if_match: IfMatch,
     body: JsonBody<HouseholdInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CASE_STAFF)?;
-    let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| households::update(conn, id, input, version)).await?))
+    let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
+    let (before, after) = state
+        .tx(move |conn| {
+            require_household(conn, &scope, id)?;
+            let before = households::get(conn, id)?;
+            Ok((before, households::update(conn, id, input, version)?))
+        })
+        .await?;
+    let note = audit::updated(id, None, &before.record, &after.record);
+    Ok(noted(with_etag(after), note))
 }

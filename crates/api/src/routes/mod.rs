@@ -1,6 +1,8 @@
 //! The handlers, a module per resource. Each handler extracts, authorises, calls the domain
 //! and maps the result to a response.
 
+pub mod api_clients;
+pub mod audit;
 pub mod auth;
 pub mod children;
 pub mod compliance;
@@ -51,6 +53,12 @@ pub(crate) use page_of;
 /// 200 with the record and its `ETag`.
 pub fn with_etag<T: Serialize>(v: Versioned<T>) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::ETAG, etag(v.version))).json(v.record)
+}
+
+/// Attaches what the audit log should record about this answer.
+pub fn noted(mut res: HttpResponse, note: crate::audit::AuditNote) -> HttpResponse {
+    res.extensions_mut().insert(note);
+    res
 }
 
 pub fn page(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<PageRequest> {

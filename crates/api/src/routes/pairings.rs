@@ -14,27 +14,27 @@ use tongxing_store::{DbConnection, transaction};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{noted, page, page_of, with_etag};
+use crate::audit;
 use crate::auth::Caller;
-use crate::auth::extractor::COORDINATORS;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use tongxing_cases::scope::require_child;
 
 page_of!(PairingPage, Pairing);
 page_of!(PairContactPage, PairContact);
 
-/// Who may see pairings: coordinators and caseworkers all of them, a mentor only their own.
-const PAIRING_READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Caseworker, Role::Mentor];
-/// Who may log a pair contact: coordinators, and the pairing's own mentor.
-const CONTACT_WRITERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Mentor];
-
 /// The pairing, if the caller may see it; another mentor's pairing is "not found".
 fn visible_pairing(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<Versioned<Pairing>> {
     let p = pairings::get(conn, id)?;
-    if caller.role == Role::Mentor && mentors::of_user(conn, caller.user_id)? != Some(p.record.mentor_id) {
-        return Err(Error::not_found("pairing"));
+    if caller.role == Role::Mentor {
+        if mentors::of_user(conn, caller.user_id)? != Some(p.record.mentor_id) {
+            return Err(Error::not_found("pairing"));
+        }
+    } else {
+        require_child(conn, &caller.scope, p.record.child_id).map_err(|_| Error::not_found("pairing"))?;
     }
     Ok(p)
 }
@@ -91,11 +91,11 @@ pub async fn create_pairing(
     key: IdempotencyKey,
     body: JsonBody<PairingInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(COORDINATORS)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor) = (body.value, caller.user_id);
+    let (input, actor, scope) = (body.value, caller.user_id, caller.scope);
     idempotency::create(&state, create, move |conn| {
+        tongxing_cases::scope::check_child_reference(conn, &scope, input.child_id, "child_id")?;
         let p = pairings::create(conn, input, actor)?;
         Ok((p.record, Some(p.version)))
     })
@@ -114,27 +114,17 @@ pub async fn list_pairings(
     caller: Caller,
     Query(q): Query<PairingQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(PAIRING_READERS)?;
     let page = page(q.limit, q.cursor.as_deref())?;
-    let mut filter = PairingFilter {
+    let filter = PairingFilter {
         mentor_id: q.mentor_id,
         child_id: q.child_id,
         status: q.status,
         region_id: q.region_id,
     };
-    let result = state
-        .run(move |conn| {
-            if caller.role == Role::Mentor {
-                let own = mentors::of_user(conn, caller.user_id)?;
-                match own {
-                    Some(m) if filter.mentor_id.is_none_or(|x| x == m) => filter.mentor_id = Some(m),
-                    _ => return Ok(tongxing_core::page::Page { items: Vec::new(), next_cursor: None }),
-                }
-            }
-            pairings::list(conn, &filter, page)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(PairingPage::from(result)))
+    let scope = caller.scope;
+    let result = state.run(move |conn| pairings::list(conn, &scope, &filter, page)).await?;
+    let note = audit::read_children(result.items.iter().map(|p| p.child_id));
+    Ok(noted(HttpResponse::Ok().json(PairingPage::from(result)), note))
 }
 
 /// Read a pairing.
@@ -149,7 +139,6 @@ pub async fn get_pairing(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(PAIRING_READERS)?;
     let id = id.into_inner();
     Ok(with_etag(state.run(move |conn| visible_pairing(conn, caller, id)).await?))
 }
@@ -171,12 +160,11 @@ pub async fn get_pairing(
 #[post("/pairings/{id}/status")]
 pub async fn change_pairing_status(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<PairingStatusChange>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(COORDINATORS)?;
     let (id, change) = (id.into_inner(), body.value);
     let result = state
         .run(move |conn| {
@@ -208,7 +196,6 @@ pub async fn create_pair_contact(
     key: IdempotencyKey,
     body: JsonBody<PairContactInput>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(CONTACT_WRITERS)?;
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
     let (pairing, input) = (id.into_inner(), body.value);
@@ -232,7 +219,6 @@ pub async fn list_pair_contacts(
     id: web::Path<Uuid>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(PAIRING_READERS)?;
     let page = page(q.limit, q.cursor.as_deref())?;
     let pairing = id.into_inner();
     let result = state
@@ -261,7 +247,6 @@ pub async fn get_pairing_compliance(
     id: web::Path<Uuid>,
     Query(q): Query<ComplianceQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(PAIRING_READERS)?;
     let pairing = id.into_inner();
     let timeline = state
         .run(move |conn| {

@@ -1,0 +1,385 @@
+//! The access audit log: who read or changed what about a child, every login and every export.
+//!
+//! Entries are appended in batches by one background thread, so a read does not wait for a
+//! write: the request hands its entry over and goes on. A batch is written every 100 ms, or at
+//! 256 entries, in one transaction. On a graceful shutdown the pending entries are written
+//! before the process exits; a crash (SIGKILL, power loss) can lose the entries of the last
+//! 100 ms. Audit queries flush first, so they always see every entry made before them. The table
+//! refuses UPDATE and DELETE (a trigger on both backends), and the API has no way to change it.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tongxing_core::page::{Page, PageRequest};
+use tongxing_core::record::parse_id;
+use tongxing_core::{Error, Result, id, time};
+use tongxing_store::schema::audit_log;
+use tongxing_store::{Db, DbConnection, map_db_error, transaction};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+const BATCH: usize = 256;
+const INTERVAL: Duration = Duration::from_millis(100);
+
+tongxing_core::text_enum! {
+    pub enum AuditAction {
+        Read => "read",
+        List => "list",
+        Create => "create",
+        Update => "update",
+        Login => "login",
+        LoginFailed => "login_failed",
+        Export => "export",
+    }
+}
+
+tongxing_core::text_enum! {
+    pub enum ActorType {
+        User => "user",
+        Client => "client",
+        Anonymous => "anonymous",
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_type: ActorType,
+    /// The user or API client; absent for a failed login with an unknown username.
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Option<String>,
+    pub action: AuditAction,
+    /// The endpoint's route, e.g. `/api/v1/children/{id}`.
+    pub resource: String,
+    /// The record read or written, when there is one.
+    pub resource_id: Option<String>,
+    /// The child the record is about.
+    pub child_id: Option<Uuid>,
+    /// The HTTP status of the answer.
+    pub status: i32,
+    /// For writes: each field changed, `{"field": {"old": ..., "new": ...}}`. Sensitive values
+    /// (identity numbers, notes, addresses, phone numbers) are recorded as `"[redacted]"`.
+    #[schema(value_type = Option<Object>)]
+    pub changes: Option<Value>,
+    /// The caller's network address.
+    pub address: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// What a handler adds to the entry the guard writes: the record, the children it concerns,
+/// and for writes the fields changed. Put into the response's extensions.
+#[derive(Debug, Clone, Default)]
+pub struct AuditNote {
+    pub resource_id: Option<String>,
+    pub child_ids: Vec<Uuid>,
+    pub changes: Option<Value>,
+}
+
+/// Fields whose values never enter the audit log.
+fn is_sensitive(field: &str) -> bool {
+    matches!(field, "national_id" | "address" | "phone" | "guardians" | "contact_phone" | "password")
+        || field == "notes"
+        || field.ends_with("_notes")
+}
+
+fn shown(field: &str, v: &Value) -> Value {
+    if is_sensitive(field) && !v.is_null() { Value::String("[redacted]".into()) } else { v.clone() }
+}
+
+/// The fields that differ between two states of a record (top-level fields of their JSON).
+pub fn changes<T: Serialize>(before: Option<&T>, after: &T) -> Option<Value> {
+    let after = serde_json::to_value(after).ok()?;
+    let before = before.and_then(|b| serde_json::to_value(b).ok()).unwrap_or(Value::Null);
+    let (Value::Object(new), old) = (after, before) else { return None };
+    let mut out = Map::new();
+    for (field, value) in &new {
+        if matches!(field.as_str(), "version" | "updated_at" | "created_at") {
+            continue;
+        }
+        let previous = old.get(field).unwrap_or(&Value::Null);
+        if previous != value {
+            out.insert(
+                field.clone(),
+                serde_json::json!({"old": shown(field, previous), "new": shown(field, value)}),
+            );
+        }
+    }
+    Some(Value::Object(out))
+}
+
+/// A note for a created record, from its JSON: its id, its child, its fields.
+pub fn created(record: &Value) -> AuditNote {
+    let id = record.get("id").and_then(Value::as_str).map(str::to_owned);
+    let child = record.get("child_id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
+    AuditNote { resource_id: id, child_ids: child.into_iter().collect(), changes: changes(None, record) }
+}
+
+/// A note for a changed record.
+pub fn updated<T: Serialize>(id: impl ToString, child: Option<Uuid>, before: &T, after: &T) -> AuditNote {
+    AuditNote {
+        resource_id: Some(id.to_string()),
+        child_ids: child.into_iter().collect(),
+        changes: changes(Some(before), after),
+    }
+}
+
+/// A note for a read of records about these children.
+pub fn read_children(ids: impl IntoIterator<Item = Uuid>) -> AuditNote {
+    AuditNote { child_ids: ids.into_iter().collect(), ..AuditNote::default() }
+}
+
+/// An entry on its way to the log.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub at: DateTime<Utc>,
+    pub actor_type: ActorType,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Option<String>,
+    pub action: AuditAction,
+    pub resource: String,
+    pub resource_id: Option<String>,
+    pub child_id: Option<Uuid>,
+    pub status: u16,
+    pub changes: Option<Value>,
+    pub address: Option<String>,
+    pub request_id: Option<String>,
+}
+
+enum Msg {
+    Entry(Box<Entry>),
+    Flush(Sender<()>),
+}
+
+/// The appender: hand entries over with [`AuditLog::append`]; a background thread writes them.
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: Sender<Msg>,
+}
+
+impl AuditLog {
+    /// Starts the appender thread over `db`.
+    pub fn start(db: Db) -> AuditLog {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("audit-appender".into())
+            .spawn(move || appender(db, rx))
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the audit appender"));
+        AuditLog { tx }
+    }
+
+    pub fn append(&self, entry: Entry) {
+        if self.tx.send(Msg::Entry(Box::new(entry))).is_err() {
+            tracing::error!("the audit appender has stopped; an audit entry was lost");
+        }
+    }
+
+    /// Waits until every entry appended before this call is written.
+    pub async fn flush(&self) -> Result<()> {
+        let (ack, done) = mpsc::channel();
+        self.tx.send(Msg::Flush(ack)).map_err(|_| Error::internal("the audit appender has stopped"))?;
+        web::block(move || done.recv_timeout(Duration::from_secs(30)))
+            .await
+            .map_err(|e| Error::internal(format!("audit flush failed: {e}")))?
+            .map_err(|_| Error::Unavailable { detail: "the audit log cannot be written right now".into() })
+    }
+
+    /// The same, from a thread that may block (shutdown).
+    pub fn flush_blocking(&self) {
+        let (ack, done) = mpsc::channel();
+        if self.tx.send(Msg::Flush(ack)).is_ok() {
+            let _ = done.recv_timeout(Duration::from_secs(30));
+        }
+    }
+}
+
+fn appender(db: Db, rx: Receiver<Msg>) {
+    let mut pending: Vec<Entry> = Vec::new();
+    let mut waiting: Vec<Sender<()>> = Vec::new();
+    let mut oldest: Option<Instant> = None;
+    loop {
+        let timeout = oldest.map_or(Duration::from_secs(3600), |t| INTERVAL.saturating_sub(t.elapsed()));
+        match rx.recv_timeout(timeout) {
+            Ok(Msg::Entry(e)) => {
+                pending.push(*e);
+                oldest.get_or_insert_with(Instant::now);
+                if pending.len() < BATCH {
+                    continue;
+                }
+            }
+            Ok(Msg::Flush(ack)) => waiting.push(ack),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                write_batch(&db, &mut pending);
+                return;
+            }
+        }
+        write_batch(&db, &mut pending);
+        if pending.is_empty() {
+            oldest = None;
+            for ack in waiting.drain(..) {
+                let _ = ack.send(());
+            }
+        } else {
+            // The database is unavailable: keep the entries and try again shortly. Flushes wait.
+            oldest = Some(Instant::now());
+        }
+    }
+}
+
+fn write_batch(db: &Db, pending: &mut Vec<Entry>) {
+    if pending.is_empty() {
+        return;
+    }
+    let result = db.conn().and_then(|mut conn| transaction(&mut conn, |c| insert_all(c, pending)));
+    match result {
+        Ok(()) => pending.clear(),
+        Err(e) => {
+            tracing::warn!(error = %e, pending = pending.len(), "audit entries not written yet; retrying")
+        }
+    }
+}
+
+fn insert_all(conn: &mut DbConnection, entries: &[Entry]) -> Result<()> {
+    for e in entries {
+        diesel::insert_into(audit_log::table)
+            .values((
+                audit_log::id.eq(id::new_id().to_string()),
+                audit_log::at.eq(time::to_db(e.at)),
+                audit_log::actor_kind.eq(e.actor_type.as_str()),
+                audit_log::actor_id.eq(e.actor_id.map(|u| u.to_string())),
+                audit_log::actor_role.eq(e.actor_role.as_deref()),
+                audit_log::action.eq(e.action.as_str()),
+                audit_log::resource.eq(&e.resource),
+                audit_log::resource_id.eq(e.resource_id.as_deref()),
+                audit_log::child_id.eq(e.child_id.map(|u| u.to_string())),
+                audit_log::status.eq(i32::from(e.status)),
+                audit_log::changes.eq(e.changes.as_ref().map(Value::to_string)),
+                audit_log::address.eq(e.address.as_deref()),
+                audit_log::request_id.eq(e.request_id.as_deref()),
+            ))
+            .execute(conn)
+            .map_err(map_db_error)?;
+    }
+    Ok(())
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditFilter {
+    pub child_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub action: Option<AuditAction>,
+    /// First day (Asia/Shanghai), inclusive.
+    pub from: Option<NaiveDate>,
+    /// Last day (Asia/Shanghai), inclusive.
+    pub to: Option<NaiveDate>,
+    /// Only reads, lists and exports: "who has seen this".
+    pub seen_only: bool,
+}
+
+type AuditRow = (
+    String,
+    chrono::NaiveDateTime,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i32,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Entries oldest first, by filter.
+pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>> {
+    let mut q = audit_log::table.order(audit_log::id.asc()).into_boxed();
+    if let Some(c) = filter.child_id {
+        q = q.filter(audit_log::child_id.eq(c.to_string()));
+    }
+    if let Some(a) = filter.actor_id {
+        q = q.filter(audit_log::actor_id.eq(a.to_string()));
+    }
+    if let Some(a) = filter.action {
+        q = q.filter(audit_log::action.eq(a.as_str()));
+    }
+    if filter.seen_only {
+        q = q.filter(audit_log::action.eq_any(["read", "list", "export"]));
+    }
+    if let Some(d) = filter.from {
+        q = q.filter(audit_log::at.ge(time::to_db(time::start_of_local_day(d))));
+    }
+    if let Some(d) = filter.to {
+        let next = d.succ_opt().ok_or_else(|| Error::field("to", "out_of_range", "the date is too late"))?;
+        q = q.filter(audit_log::at.lt(time::to_db(time::start_of_local_day(next))));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(audit_log::id.gt(after.to_string()));
+    }
+    let rows: Vec<AuditRow> = q
+        .select((
+            audit_log::id,
+            audit_log::at,
+            audit_log::actor_kind,
+            audit_log::actor_id,
+            audit_log::actor_role,
+            audit_log::action,
+            audit_log::resource,
+            audit_log::resource_id,
+            audit_log::child_id,
+            audit_log::status,
+            audit_log::changes,
+            audit_log::address,
+            audit_log::request_id,
+        ))
+        .limit(page.fetch())
+        .load(conn)
+        .map_err(map_db_error)?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            Ok(AuditEvent {
+                id: parse_id(&r.0)?,
+                at: time::from_db(r.1),
+                actor_type: ActorType::from_db(&r.2)?,
+                actor_id: r.3.as_deref().map(parse_id).transpose()?,
+                actor_role: r.4,
+                action: AuditAction::from_db(&r.5)?,
+                resource: r.6,
+                resource_id: r.7,
+                child_id: r.8.as_deref().map(parse_id).transpose()?,
+                status: r.9,
+                changes: r.10.and_then(|c| serde_json::from_str(&c).ok()),
+                address: r.11,
+                request_id: r.12,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |e| e.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_name_each_field_and_redact_sensitive_values() {
+        let before = json!({"id": "x", "name": "小明", "national_id": "421202201506010018", "school": null, "version": 1});
+        let after = json!({"id": "x", "name": "王小明", "national_id": "421202201506010026", "school": null, "version": 2});
+        let c = changes(Some(&before), &after).unwrap();
+        assert_eq!(c["name"], json!({"old": "小明", "new": "王小明"}));
+        assert_eq!(c["national_id"], json!({"old": "[redacted]", "new": "[redacted]"}));
+        assert!(c.get("school").is_none() && c.get("version").is_none());
+    }
+}

@@ -1,0 +1,97 @@
+use actix_web::{HttpResponse, get, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use tongxing_cases::children;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{page, page_of};
+use crate::audit::{self, AuditAction, AuditEvent, AuditFilter};
+use crate::auth::Caller;
+use crate::extract::Query;
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+page_of!(AuditEventPage, AuditEvent);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Entries about this child.
+    pub child_id: Option<Uuid>,
+    /// Entries by this user or API client.
+    pub actor_id: Option<Uuid>,
+    pub action: Option<AuditAction>,
+    /// First day (Asia/Shanghai), inclusive.
+    pub from: Option<NaiveDate>,
+    /// Last day (Asia/Shanghai), inclusive.
+    pub to: Option<NaiveDate>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Query the audit log by child, actor, action and period, oldest first. The log holds every
+/// read of a child's record, every write, every login and every export; it cannot be changed.
+#[utoipa::path(
+    get, path = "/api/v1/audit-events", tag = "audit", operation_id = "list_audit_events",
+    params(AuditQuery),
+    responses((status = 200, description = "A page of audit entries", body = AuditEventPage))
+)]
+#[get("/audit-events")]
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let filter = AuditFilter {
+        child_id: q.child_id,
+        actor_id: q.actor_id,
+        action: q.action,
+        from: q.from,
+        to: q.to,
+        seen_only: false,
+    };
+    state.audit.flush().await?;
+    let result = state.run(move |conn| audit::list(conn, &filter, page)).await?;
+    Ok(HttpResponse::Ok().json(AuditEventPage::from(result)))
+}
+
+/// Who has seen this child's record: every read, list and export that showed it, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/children/{id}/access-history", tag = "audit", operation_id = "get_child_access_history",
+    params(("id" = Uuid, Path, description = "Child id"), HistoryQuery),
+    responses((status = 200, description = "A page of audit entries", body = AuditEventPage))
+)]
+#[get("/children/{id}/access-history")]
+pub async fn get_child_access_history(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: web::Path<Uuid>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let child = id.into_inner();
+    let filter = AuditFilter { child_id: Some(child), seen_only: true, ..AuditFilter::default() };
+    state.audit.flush().await?;
+    let result = state
+        .run(move |conn| {
+            children::get(conn, child)?;
+            audit::list(conn, &filter, page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(AuditEventPage::from(result)))
+}

@@ -1,0 +1,13 @@
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_append_only();
+DROP TABLE signing_keys;
+DROP TABLE api_clients;
+DROP INDEX consents_sharing_idx;
+DROP INDEX children_caseworker_idx;
+DROP INDEX children_organisation_idx;
+ALTER TABLE children DROP COLUMN caseworker_id;
+ALTER TABLE children DROP COLUMN organisation_id;
+ALTER TABLE users DROP COLUMN locked_until;
+ALTER TABLE users DROP COLUMN failed_logins;
+ALTER TABLE users DROP COLUMN region_id;
+ALTER TABLE users DROP COLUMN organisation_id;
