@@ -32,10 +32,19 @@ pub async fn guard(
         return next.call(req).await;
     };
     let method = req.method().as_str().to_owned();
-    let rule = access::find(&method, &pattern).ok_or_else(|| {
+    let Some(rule) = access::find(&method, &pattern) else {
+        if access::POLICY.iter().any(|r| r.path == pattern) {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{pattern} does not answer {method}"),
+            )
+            .into());
+        }
+        // Deny by default: a route nobody has written a rule for is refused.
         tracing::error!(method = %method, route = %pattern, "route without an access rule");
-        ApiError::from(Error::forbidden("this endpoint has no access rule"))
-    })?;
+        return Err(ApiError::from(Error::forbidden("this endpoint has no access rule")).into());
+    };
     let caller = if rule.who == access::Who::Anyone {
         None
     } else {
@@ -59,7 +68,6 @@ pub async fn guard(
         req.extensions_mut().insert(caller);
         Some(caller)
     };
-    let path_id = req.match_info().get("id").map(str::to_owned);
     let address = req.peer_addr().map(|a| a.ip().to_string());
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let res = next.call(req).await?;
@@ -68,6 +76,8 @@ pub async fn guard(
         && res.status().is_success()
     {
         let note = res.response().extensions().get::<AuditNote>().cloned().unwrap_or_default();
+        // Path parameters are known once the route has matched, inside the scope.
+        let path_id = res.request().match_info().get("id").map(str::to_owned);
         record(&state, rule, &pattern, caller, path_id, note, res.status().as_u16(), address, request_id);
     }
     Ok(res)
@@ -92,11 +102,17 @@ fn record(
         Audit::Update => AuditAction::Update,
         Audit::Export | Audit::No => AuditAction::Export,
     };
-    // A route under /children/{id} is about that child.
+    // A route under /children/{id} is about that child, and a created child about itself.
     let mut children = note.child_ids;
+    let about = if pattern.starts_with("/api/v1/children/{id}") {
+        path_id.as_deref()
+    } else if pattern == "/api/v1/children" && action == AuditAction::Create {
+        note.resource_id.as_deref()
+    } else {
+        None
+    };
     if children.is_empty()
-        && pattern.starts_with("/api/v1/children/{id}")
-        && let Some(id) = path_id.as_deref().and_then(|s| Uuid::parse_str(s).ok())
+        && let Some(id) = about.and_then(|s| Uuid::parse_str(s).ok())
     {
         children.push(id);
     }

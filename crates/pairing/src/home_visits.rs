@@ -461,6 +461,8 @@ pub struct HomeVisitFilter {
     /// Only requests for this mentor's pairings.
     pub mentor_id: Option<Uuid>,
     pub status: Option<HomeVisitStatus>,
+    /// Only requests for pairings of children in this scope (the caller's).
+    pub children_in: Option<tongxing_core::access::Scope>,
 }
 
 /// The most recent requests (at most 200), newest first.
@@ -480,6 +482,13 @@ pub fn list(conn: &mut DbConnection, filter: &HomeVisitFilter) -> Result<Vec<Hom
     }
     if let Some(s) = filter.status {
         q = q.filter(home_visit_requests::status.eq(s.as_str()));
+    }
+    if let Some(scope) = &filter.children_in
+        && let Some(ids) = tongxing_cases::scope::child_ids(conn, scope)?
+    {
+        q = q.filter(tongxing_cases::scope::condition(format!(
+            "home_visit_requests.pairing_id IN (SELECT hp.id FROM pairings hp WHERE hp.child_id IN ({ids}))"
+        )));
     }
     let rows = q.load::<Row>(conn).map_err(map_db_error)?;
     assemble(conn, rows)

@@ -32,13 +32,18 @@ pub struct HomeVisitQuery {
     pub status: Option<HomeVisitStatus>,
 }
 
-/// Whether the caller, if a mentor, is this pairing's mentor.
+/// Whether the caller reaches this pairing: a mentor their own, everyone else the pairings of
+/// the children in their scope.
 fn owns(conn: &mut DbConnection, caller: Caller, pairing: Uuid) -> Result<bool> {
+    let p = pairings::get(conn, pairing)?.record;
     if caller.role != Role::Mentor {
-        return Ok(true);
+        return match tongxing_cases::scope::require_child(conn, &caller.scope, p.child_id) {
+            Ok(()) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        };
     }
-    let mentor = pairings::get(conn, pairing)?.record.mentor_id;
-    Ok(mentors::of_user(conn, caller.user_id)? == Some(mentor))
+    Ok(mentors::of_user(conn, caller.user_id)? == Some(p.mentor_id))
 }
 
 /// The request, if the caller may act on it; another mentor's request is "not found".
@@ -91,7 +96,11 @@ pub async fn create_home_visit_request(
     idempotency::create(&state, create, move |conn| {
         match owns(conn, caller, input.pairing_id) {
             Ok(false) => {
-                return Err(Error::conflict("not_your_pairing", "a mentor asks only for their own pairing"));
+                return Err(if caller.role == Role::Mentor {
+                    Error::conflict("not_your_pairing", "a mentor asks only for their own pairing")
+                } else {
+                    Error::field("pairing_id", "not_found", "no pairing with this id")
+                });
             }
             // An unknown pairing is reported by `create` as a bad field.
             Ok(true) | Err(Error::NotFound { .. }) => {}
@@ -117,7 +126,12 @@ pub async fn list_home_visit_requests(
 ) -> ApiResult<HttpResponse> {
     let items = state
         .run(move |conn| {
-            let mut filter = HomeVisitFilter { pairing_id: q.pairing_id, mentor_id: None, status: q.status };
+            let mut filter = HomeVisitFilter {
+                pairing_id: q.pairing_id,
+                mentor_id: None,
+                status: q.status,
+                children_in: (caller.role != Role::Mentor).then_some(caller.scope),
+            };
             if caller.role == Role::Mentor {
                 match mentors::of_user(conn, caller.user_id)? {
                     Some(m) => filter.mentor_id = Some(m),

@@ -160,7 +160,7 @@ pub async fn get_pairing(
 #[post("/pairings/{id}/status")]
 pub async fn change_pairing_status(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<PairingStatusChange>,
@@ -168,6 +168,7 @@ pub async fn change_pairing_status(
     let (id, change) = (id.into_inner(), body.value);
     let result = state
         .run(move |conn| {
+            visible_pairing(conn, caller, id)?;
             transaction(conn, |c| pairings::change_status(c, id, change, if_match.0))
                 .map_err(|e| pairings::explain_conflict(conn, id, e))
         })
