@@ -169,7 +169,7 @@ async fn build_world(app: &TestApp) -> World {
     let secret = client.body["client_secret"].as_str().unwrap().to_owned();
     let r = app
         .post(
-            "/api/v1/auth/token",
+            "/api/v1/auth/client-token",
             json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}),
         )
         .await;
@@ -221,6 +221,7 @@ use Res::{None as NoId, Plain, Scoped};
 /// The expected access, written out independently of the service's own policy table.
 const MATRIX: &[Case] = &[
     case("POST", "/api/v1/auth/token", "anyone", NoId),
+    case("POST", "/api/v1/auth/client-token", "anyone", NoId),
     case("GET", "/api/v1/users", "admin", NoId),
     case("POST", "/api/v1/users", "admin", NoId),
     case("GET", "/api/v1/api-clients", "admin", NoId),
@@ -385,6 +386,9 @@ fn body_for(case: &Case, w: &World) -> Option<Value> {
             json!({"volunteer_id": w.id("volunteer.in"), "role": "teacher", "hours": 99.0})
         }
         ("POST", "/api/v1/events/{id}/attendance") => json!({"items": [{"child_id": w.id("child.in")}]}),
+        (_, "/api/v1/auth/client-token") => {
+            json!({"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "wrong"})
+        }
         (_, "/api/v1/auth/token") => {
             json!({"grant_type": "password", "username": "nobody", "password": "wrong-password"})
         }
@@ -606,16 +610,24 @@ async fn a_partner_sees_a_shared_case_until_consent_is_withdrawn(app: TestApp) {
     let r = app.post(&format!("/api/v1/api-clients/{client}/secret"), json!(null)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let secret = r.body["client_secret"].as_str().unwrap().to_owned();
-    let grant = |secret: &str, scope: Option<&str>| json!({"grant_type": "client_credentials", "client_id": client, "client_secret": secret, "scope": scope});
-    let r = app.post("/api/v1/auth/token", grant(&secret, Some("contacts:read"))).await;
+    let grant = |secret: &str, scope: Option<&str>| {
+        let mut g = json!({"grant_type": "client_credentials", "client_id": client, "client_secret": secret});
+        if let Some(s) = scope {
+            g["scope"] = json!(s);
+        }
+        g
+    };
+    let r = app.post("/api/v1/auth/client-token", grant(&secret, Some("contacts:read"))).await;
     assert_eq!(r.body["scope"], "contacts:read", "{}", r.body);
     let narrow = r.body["access_token"].as_str().unwrap().to_owned();
     app.send("GET", "/api/v1/children", Some(&narrow), None, &[]).await.assert_problem(403, "forbidden");
-    let r = app.post("/api/v1/auth/token", grant(&secret, Some("events:write"))).await;
+    let r = app.post("/api/v1/auth/client-token", grant(&secret, Some("events:write"))).await;
     r.assert_problem(400, "validation_failed");
     app.post(&format!("/api/v1/api-clients/{client}/revoke"), json!(null)).await;
-    app.post("/api/v1/auth/token", grant(&secret, None)).await.assert_problem(401, "invalid_client");
-    app.post("/api/v1/auth/token", grant("not-the-secret", None)).await.assert_problem(401, "invalid_client");
+    app.post("/api/v1/auth/client-token", grant(&secret, None)).await.assert_problem(401, "invalid_client");
+    app.post("/api/v1/auth/client-token", grant("not-the-secret", None))
+        .await
+        .assert_problem(401, "invalid_client");
 }
 
 async fn the_audit_log_answers_who_has_seen_a_child(app: TestApp) {

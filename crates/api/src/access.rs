@@ -87,6 +87,7 @@ const fn roles(r: &'static [Role]) -> Who {
 /// Every endpoint under `/api/v1`, by method and route pattern.
 pub const POLICY: &[Rule] = &[
     rule("POST", "/api/v1/auth/token", Who::Anyone, No),
+    rule("POST", "/api/v1/auth/client-token", Who::Anyone, No),
     rule("GET", "/api/v1/users", roles(ADMIN), No),
     rule("POST", "/api/v1/users", roles(ADMIN), Create),
     rule("GET", "/api/v1/api-clients", roles(ADMIN), No),

@@ -16,12 +16,12 @@ use crate::routes;
     info(
         title = "Tongxing",
         description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Every read of a child's record, every write, login and export is in the audit log.",
-        version = "1.0.0",
+        version = "1.1.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This service")),
     paths(
-        routes::auth::create_token, routes::auth::get_jwks, routes::auth::rotate_signing_key,
+        routes::auth::create_token, routes::auth::create_client_token, routes::auth::get_jwks, routes::auth::rotate_signing_key,
         routes::api_clients::create_api_client, routes::api_clients::list_api_clients,
         routes::api_clients::rotate_api_client_secret, routes::api_clients::revoke_api_client,
         routes::audit::list_audit_events, routes::audit::get_child_access_history,

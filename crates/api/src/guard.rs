@@ -165,7 +165,7 @@ async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Caller> 
         Err(Refused::Invalid(e)) => return Err(e),
         Err(Refused::UnknownKey) => {
             // Another node may have rotated the keys: reload them (at most every few seconds).
-            state.reload_keys().await?;
+            state.reload_keys(std::time::Duration::from_secs(5)).await?;
             state.keys.verify(&token).map_err(|r| match r {
                 Refused::Invalid(e) => e,
                 Refused::UnknownKey => {

@@ -43,6 +43,7 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
                 web::scope("/api/v1")
                     .wrap(actix_web::middleware::from_fn(guard::guard))
                     .service(routes::auth::create_token)
+                    .service(routes::auth::create_client_token)
                     .service(routes::auth::rotate_signing_key)
                     .service(routes::api_clients::create_api_client)
                     .service(routes::api_clients::list_api_clients)

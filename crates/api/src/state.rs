@@ -37,11 +37,13 @@ impl AppState {
         }
     }
 
-    /// Reloads the signing keys from the database, at most once every five seconds.
-    pub async fn reload_keys(&self) -> Result<()> {
+    /// Reloads the signing keys from the database unless they were loaded less than `max_age`
+    /// ago: after meeting an unknown `kid` (another node rotated), and before signing (so a node
+    /// does not go on signing with a key another node retired).
+    pub async fn reload_keys(&self, max_age: Duration) -> Result<()> {
         {
             let mut at = self.keys_loaded.lock().unwrap_or_else(|p| p.into_inner());
-            if at.elapsed() < Duration::from_secs(5) {
+            if at.elapsed() < max_age {
                 return Ok(());
             }
             *at = Instant::now();

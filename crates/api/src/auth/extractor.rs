@@ -50,18 +50,6 @@ pub struct Caller {
     pub grants: Grants,
 }
 
-impl Caller {
-    /// Refuses the request unless the caller holds one of `roles`. The access policy already
-    /// decides who reaches an endpoint; this is for finer checks inside one.
-    pub fn require(&self, roles: &[Role]) -> Result<()> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(Error::forbidden(format!("the {} role may not do this", self.role)))
-        }
-    }
-}
-
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
@@ -73,9 +61,3 @@ impl FromRequest for Caller {
         }))
     }
 }
-
-/// Who runs the case files.
-pub const CASE_STAFF: &[Role] = &[Role::Admin, Role::Coordinator, Role::Caseworker];
-
-/// Who coordinates the programmes: pairings, rules, exemptions.
-pub const COORDINATORS: &[Role] = &[Role::Admin, Role::Coordinator];

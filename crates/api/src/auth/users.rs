@@ -14,11 +14,27 @@ use validator::Validate;
 
 use super::password;
 
+/// The roles a user account can hold. Partner organisations' API clients act as `partner`,
+/// which no user holds.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Role)]
+#[serde(rename_all = "snake_case")]
+#[expect(dead_code, reason = "describes the contract only")]
+enum UserRole {
+    Admin,
+    Coordinator,
+    Caseworker,
+    Mentor,
+    Volunteer,
+    Auditor,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub username: String,
     pub display_name: String,
+    #[schema(value_type = UserRole)]
     pub role: Role,
     /// The organisation the user works for: a caseworker sees its cases.
     pub organisation_id: Option<Uuid>,
@@ -40,7 +56,7 @@ pub struct UserInput {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
-    /// Any role but `partner`, which belongs to API clients.
+    #[schema(value_type = UserRole)]
     pub role: Role,
     /// The organisation the user works for.
     pub organisation_id: Option<Uuid>,

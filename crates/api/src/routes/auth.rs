@@ -15,25 +15,51 @@ use crate::extract::JsonBody;
 use crate::middleware::request_id;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
+use actix_web::ResponseError;
 
-/// A token request: a password grant for people, a refresh-token grant to renew, and the
-/// client-credentials grant for partner organisations' systems.
+/// A token request: a password grant for people, a refresh-token grant to renew.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TokenRequest {
-    Password {
-        username: String,
-        password: String,
-    },
-    RefreshToken {
-        refresh_token: String,
-    },
-    ClientCredentials {
-        client_id: String,
-        client_secret: String,
-        /// Space-separated scopes to ask for; all the client's scopes when absent.
-        scope: Option<String>,
-    },
+    Password { username: String, password: String },
+    RefreshToken { refresh_token: String },
+}
+
+tongxing_core::text_enum! {
+    pub enum ClientGrant {
+        ClientCredentials => "client_credentials",
+    }
+}
+
+/// A partner system's token request (OAuth 2.0 client credentials, as JSON).
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTokenRequest {
+    pub grant_type: ClientGrant,
+    /// The API client's id.
+    #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub client_id: String,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub client_secret: String,
+    /// Space-separated scopes to ask for; all the client's scopes when absent.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub scope: Option<String>,
+}
+
+/// An API client's token: no refresh token; the client asks again with its credentials.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientTokenResponse {
+    /// A JWT to send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The scopes granted, space-separated.
+    pub scope: String,
 }
 
 impl Validate for TokenRequest {
@@ -53,13 +79,6 @@ impl Validate for TokenRequest {
                 check("password", password, 200);
             }
             TokenRequest::RefreshToken { refresh_token } => check("refresh_token", refresh_token, 200),
-            TokenRequest::ClientCredentials { client_id, client_secret, scope } => {
-                check("client_id", client_id, 64);
-                check("client_secret", client_secret, 200);
-                if let Some(s) = scope {
-                    check("scope", s, 200);
-                }
-            }
         }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
     }
@@ -73,14 +92,12 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// Single-use token for the `refresh_token` grant; each use returns a new one. Not issued
-    /// to API clients, which ask again with their credentials.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    /// For API clients: the scopes granted, space-separated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    /// Single-use token for the `refresh_token` grant; each use returns a new one.
+    pub refresh_token: String,
 }
+
+/// How old the signing keys may be before a token is signed with them.
+const KEY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn subject_of(row: &users::UserRow) -> tongxing_core::Result<Subject> {
     Ok(Subject {
@@ -200,7 +217,7 @@ pub async fn create_token(
                         AuditAction::Login,
                         200,
                     ));
-                    (subject, Some(token))
+                    (subject, token)
                 }
                 Err((user, locked)) => {
                     let _ = state.limits.login_failures.take(&throttle_key);
@@ -231,54 +248,84 @@ pub async fn create_token(
                     Ok((subject_of(&user)?, token))
                 })
                 .await?;
-            (subject, Some(token))
-        }
-        TokenRequest::ClientCredentials { client_id, client_secret, scope } => {
-            let result = state
-                .run(move |conn| {
-                    let client = clients::authenticate(conn, &client_id, &client_secret)?;
-                    let scope = granted(&client, scope.as_deref())?;
-                    Ok(Subject {
-                        id: client.id,
-                        role: Role::Partner,
-                        organisation_id: Some(client.organisation_id),
-                        region_id: None,
-                        scope: Some(scope),
-                    })
-                })
-                .await;
-            match result {
-                Ok(subject) => {
-                    let role = Some(Role::Partner.to_string());
-                    state.audit.append(login(
-                        ActorType::Client,
-                        Some(subject.id),
-                        role,
-                        AuditAction::Login,
-                        200,
-                    ));
-                    (subject, None)
-                }
-                Err(e) => {
-                    state.audit.append(login(
-                        ActorType::Anonymous,
-                        None,
-                        None,
-                        AuditAction::LoginFailed,
-                        401,
-                    ));
-                    return Err(e);
-                }
-            }
+            (subject, token)
         }
     };
+    state.reload_keys(KEY_MAX_AGE).await?;
     let access_token = keys.issue(&subject)?;
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: keys.access_ttl_seconds,
         refresh_token,
-        scope: subject.scope,
+    }))
+}
+
+/// Issue an access token to a partner organisation's API client.
+///
+/// Checks the client's id and secret, and returns a token limited to the scopes asked for
+/// (all the client's scopes when none are named). A revoked client, an unknown client and a
+/// wrong secret all answer 401 `invalid_client`.
+#[utoipa::path(
+    post, path = "/api/v1/auth/client-token", tag = "auth", operation_id = "create_client_token",
+    request_body(content = ClientTokenRequest, example = json!({"grant_type": "client_credentials", "client_id": "0190f0a0-0000-7000-8000-00000000000c", "client_secret": "the-secret-shown-once", "scope": "cases:read"})),
+    responses((status = 200, description = "Token issued", body = ClientTokenResponse)),
+    security(())
+)]
+#[post("/auth/client-token")]
+pub async fn create_client_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<ClientTokenRequest>,
+) -> ApiResult<HttpResponse> {
+    let ClientTokenRequest { client_id, client_secret, scope, .. } = body.value;
+    let entry = |actor_type, actor: Option<Uuid>, action, status: u16| Entry {
+        at: time::now(),
+        actor_type,
+        actor_id: actor,
+        actor_role: actor.map(|_| Role::Partner.to_string()),
+        action,
+        resource: "/api/v1/auth/client-token".into(),
+        resource_id: None,
+        child_id: None,
+        status,
+        changes: None,
+        address: req.peer_addr().map(|a| a.ip().to_string()),
+        request_id: request_id(&req),
+    };
+    let result = state
+        .run(move |conn| {
+            let client = clients::authenticate(conn, &client_id, &client_secret)?;
+            let scope = granted(&client, scope.as_deref())?;
+            Ok(Subject {
+                id: client.id,
+                role: Role::Partner,
+                organisation_id: Some(client.organisation_id),
+                region_id: None,
+                scope: Some(scope),
+            })
+        })
+        .await;
+    let subject = match result {
+        Ok(subject) => subject,
+        Err(e) => {
+            state.audit.append(entry(
+                ActorType::Anonymous,
+                None,
+                AuditAction::LoginFailed,
+                e.status_code().as_u16(),
+            ));
+            return Err(e);
+        }
+    };
+    state.audit.append(entry(ActorType::Client, Some(subject.id), AuditAction::Login, 200));
+    state.reload_keys(KEY_MAX_AGE).await?;
+    let access_token = state.keys.issue(&subject)?;
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(ClientTokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: state.keys.access_ttl_seconds,
+        scope: subject.scope.unwrap_or_default(),
     }))
 }
 
