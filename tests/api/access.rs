@@ -600,6 +600,19 @@ async fn a_partner_sees_a_shared_case_until_consent_is_withdrawn(app: TestApp) {
     let r = app.send("GET", "/api/v1/children", Some(partner), None, &[]).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
 
+    // A client that sends too many requests is slowed down with 429 and a time to wait.
+    let mut limited = None;
+    for _ in 0..2000 {
+        let r = app.send("GET", "/api/v1/children", Some(partner), None, &[]).await;
+        if r.status == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let r = limited.expect("the client rate limit never answered 429");
+    r.assert_problem(429, "rate_limited");
+    assert!(r.header("retry-after").unwrap().parse::<u32>().unwrap() >= 1);
+
     // A token may ask for fewer scopes; a scope the client does not hold is refused. A rotated
     // secret replaces the old one at once; a revoked client gets no token.
     let client = w.id("client.in");
@@ -695,11 +708,18 @@ async fn the_audit_log_answers_who_has_seen_a_child(app: TestApp) {
         .find(|e| e["resource"] == "/api/v1/children/{id}/status")
         .unwrap();
     assert_eq!(status_change["changes"]["status"], json!({"old": "screening", "new": "registered"}));
-    let r = app.get(&format!("/api/v1/audit-events?child_id={child}&action=create&limit=200")).await;
+    let query = format!("/api/v1/audit-events?child_id={child}&action=create&limit=200");
+    let r = app.get(&query).await;
     let created =
         r.body["items"].as_array().unwrap().iter().find(|e| e["resource"] == "/api/v1/children").unwrap();
     assert_eq!(created["changes"]["national_id"]["new"], "[redacted]");
     assert_eq!(created["changes"]["name"]["new"], "儿童in");
+    // The auditor learns which fields were written, not what they hold.
+    let r = app.send("GET", &query, Some(&w.tokens["auditor"]), None, &[]).await;
+    assert!(!r.body.to_string().contains("儿童in"), "{}", r.body);
+    let created =
+        r.body["items"].as_array().unwrap().iter().find(|e| e["resource"] == "/api/v1/children").unwrap();
+    assert_eq!(created["changes"]["name"]["new"], "[redacted]");
 
     // Logins, good and bad, are there; the auditor reads no personal fields and cannot change the log.
     app.post(

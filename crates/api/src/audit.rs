@@ -114,6 +114,20 @@ pub fn changes<T: Serialize>(before: Option<&T>, after: &T) -> Option<Value> {
     Some(Value::Object(out))
 }
 
+/// The changes with every value hidden: which fields changed, not what they hold (for callers
+/// who may not see personal fields, such as auditors).
+pub fn without_values(changes: &Value) -> Value {
+    match changes {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, _)| (k.clone(), serde_json::json!({"old": "[redacted]", "new": "[redacted]"})))
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
+
 /// A note for a created record, from its JSON: its id, its child, its fields.
 pub fn created(record: &Value) -> AuditNote {
     let id = record.get("id").and_then(Value::as_str).map(str::to_owned);

@@ -36,6 +36,7 @@ pub struct DimensionScore {
     #[validate(range(min = 1, max = 5))]
     #[schema(minimum = 1, maximum = 5)]
     pub score: i32,
+    /// Sensitive: assessments are reached only by admins, coordinators and caseworkers.
     #[validate(length(max = 4000))]
     pub notes: Option<String>,
 }

@@ -59,6 +59,8 @@ pub struct Household {
     pub id: Uuid,
     /// The village or community the household lives in.
     pub region_id: Uuid,
+    /// Sensitive: households (with addresses and guardians' phone numbers) are reached only by
+    /// admins, coordinators and caseworkers.
     pub address: Option<String>,
     /// Whether the children's parents work away from home (the mark of a left-behind child).
     pub parents_work_away: bool,

@@ -2,6 +2,8 @@ use actix_web::{HttpResponse, get, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tongxing_cases::children;
+use tongxing_core::page::Page;
+use tongxing_core::role::Role;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -45,6 +47,7 @@ pub struct HistoryQuery {
 
 /// Query the audit log by child, actor, action and period, oldest first. The log holds every
 /// read of a child's record, every write, every login and every export; it cannot be changed.
+/// Auditors see which fields a write changed; only admins see the values.
 #[utoipa::path(
     get, path = "/api/v1/audit-events", tag = "audit", operation_id = "list_audit_events",
     params(AuditQuery),
@@ -53,7 +56,7 @@ pub struct HistoryQuery {
 #[get("/audit-events")]
 pub async fn list_audit_events(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page(q.limit, q.cursor.as_deref())?;
@@ -67,7 +70,7 @@ pub async fn list_audit_events(
     };
     state.audit.flush().await?;
     let result = state.run(move |conn| audit::list(conn, &filter, page)).await?;
-    Ok(HttpResponse::Ok().json(AuditEventPage::from(result)))
+    Ok(HttpResponse::Ok().json(AuditEventPage::from(for_caller(result, caller))))
 }
 
 /// Who has seen this child's record: every read, list and export that showed it, oldest first.
@@ -79,7 +82,7 @@ pub async fn list_audit_events(
 #[get("/children/{id}/access-history")]
 pub async fn get_child_access_history(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -93,5 +96,16 @@ pub async fn get_child_access_history(
             audit::list(conn, &filter, page)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(AuditEventPage::from(result)))
+    Ok(HttpResponse::Ok().json(AuditEventPage::from(for_caller(result, caller))))
+}
+
+/// Auditors see which fields changed but not their values, which may be personal (a child's
+/// name); admins see the values (sensitive ones were never recorded).
+fn for_caller(mut page: Page<AuditEvent>, caller: Caller) -> Page<AuditEvent> {
+    if caller.role != Role::Admin {
+        for e in &mut page.items {
+            e.changes = e.changes.as_ref().map(audit::without_values);
+        }
+    }
+    page
 }

@@ -14,7 +14,7 @@ use tongxing_store::{DbConnection, map_db_error};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{noted, page, page_of, with_etag};
+use super::{noted, page, page_of, update_audited, with_etag};
 use crate::audit;
 use crate::auth::Caller;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
@@ -177,7 +177,13 @@ pub async fn update_event(
     body: JsonBody<EventInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| events::update(conn, id, input, version)).await?))
+    update_audited(
+        &state,
+        id,
+        move |conn| events::get(conn, id),
+        move |conn| events::update(conn, id, input, version),
+    )
+    .await
 }
 
 /// Mark an event held (needs a rostered volunteer), reported, or cancelled (with a reason).
@@ -196,7 +202,13 @@ pub async fn change_event_status(
     body: JsonBody<EventStatusChange>,
 ) -> ApiResult<HttpResponse> {
     let (id, change) = (id.into_inner(), body.value);
-    Ok(with_etag(state.tx(move |conn| events::change_status(conn, id, change, if_match.0)).await?))
+    update_audited(
+        &state,
+        id,
+        move |conn| events::get(conn, id),
+        move |conn| events::change_status(conn, id, change, if_match.0),
+    )
+    .await
 }
 
 /// Roster a volunteer. At an event with children a volunteer whose background check or

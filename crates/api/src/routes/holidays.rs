@@ -4,7 +4,7 @@ use tongxing_pairing::holidays::{self, Holiday, HolidayInput};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::with_etag;
+use super::update_audited;
 use crate::auth::Caller;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
@@ -88,5 +88,11 @@ pub async fn update_holiday(
     body: JsonBody<HolidayInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| holidays::update(conn, id, input, version)).await?))
+    update_audited(
+        &state,
+        id,
+        move |conn| holidays::get(conn, id),
+        move |conn| holidays::update(conn, id, input, version),
+    )
+    .await
 }

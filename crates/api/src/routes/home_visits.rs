@@ -59,13 +59,14 @@ async fn step(
     if_match: IfMatch,
     action: Action,
 ) -> ApiResult<HttpResponse> {
-    let result = state
+    let (before, after) = state
         .tx(move |conn| {
-            scoped(conn, caller, id)?;
-            home_visits::act(conn, id, action, caller.user_id, if_match.0)
+            let before = scoped(conn, caller, id)?;
+            Ok((before, home_visits::act(conn, id, action, caller.user_id, if_match.0)?))
         })
         .await?;
-    Ok(with_etag(result))
+    let note = crate::audit::updated(id, None, &before.record, &after.record);
+    Ok(super::noted(with_etag(after), note))
 }
 
 /// Ask to take the paired child home on a statutory holiday (the pairing's mentor, or coordinators).

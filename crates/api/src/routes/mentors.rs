@@ -4,7 +4,7 @@ use tongxing_pairing::mentors::{self, Mentor, MentorFilter, MentorInput};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{page, page_of, update_audited, with_etag};
 use crate::auth::Caller;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
@@ -104,5 +104,11 @@ pub async fn update_mentor(
     body: JsonBody<MentorInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| mentors::update(conn, id, input, version)).await?))
+    update_audited(
+        &state,
+        id,
+        move |conn| mentors::get(conn, id),
+        move |conn| mentors::update(conn, id, input, version),
+    )
+    .await
 }

@@ -55,6 +55,29 @@ pub fn with_etag<T: Serialize>(v: Versioned<T>) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::ETAG, etag(v.version))).json(v.record)
 }
 
+/// A versioned update, audited with each field it changed: reads the record, applies
+/// `update` in the same transaction, answers with the new version and its `ETag`.
+pub async fn update_audited<T, G, U>(
+    state: &crate::state::AppState,
+    id: uuid::Uuid,
+    get: G,
+    update: U,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    G: FnOnce(&mut tongxing_store::DbConnection) -> tongxing_core::Result<Versioned<T>> + Send + 'static,
+    U: FnOnce(&mut tongxing_store::DbConnection) -> tongxing_core::Result<Versioned<T>> + Send + 'static,
+{
+    let (before, after) = state
+        .tx(move |conn| {
+            let before = get(conn)?;
+            Ok((before, update(conn)?))
+        })
+        .await?;
+    let note = crate::audit::updated(id, None, &before.record, &after.record);
+    Ok(noted(with_etag(after), note))
+}
+
 /// Attaches what the audit log should record about this answer.
 pub fn noted(mut res: HttpResponse, note: crate::audit::AuditNote) -> HttpResponse {
     res.extensions_mut().insert(note);

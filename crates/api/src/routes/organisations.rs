@@ -7,7 +7,7 @@ use tongxing_events::organisations::{
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{page, page_of, update_audited, with_etag};
 use crate::auth::Caller;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
@@ -109,7 +109,13 @@ pub async fn update_organisation(
     body: JsonBody<OrganisationInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| organisations::update(conn, id, input, version)).await?))
+    update_audited(
+        &state,
+        id,
+        move |conn| organisations::get(conn, id),
+        move |conn| organisations::update(conn, id, input, version),
+    )
+    .await
 }
 
 /// Record a contract through which a government body buys services (coordinators).

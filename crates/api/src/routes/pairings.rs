@@ -166,14 +166,16 @@ pub async fn change_pairing_status(
     body: JsonBody<PairingStatusChange>,
 ) -> ApiResult<HttpResponse> {
     let (id, change) = (id.into_inner(), body.value);
-    let result = state
+    let (before, after) = state
         .run(move |conn| {
-            visible_pairing(conn, caller, id)?;
-            transaction(conn, |c| pairings::change_status(c, id, change, if_match.0))
-                .map_err(|e| pairings::explain_conflict(conn, id, e))
+            let before = visible_pairing(conn, caller, id)?;
+            let after = transaction(conn, |c| pairings::change_status(c, id, change, if_match.0))
+                .map_err(|e| pairings::explain_conflict(conn, id, e))?;
+            Ok((before, after))
         })
         .await?;
-    Ok(with_etag(result))
+    let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
+    Ok(noted(with_etag(after), note))
 }
 
 /// Log a contact between the mentor and the child (coordinators, or the pairing's mentor).

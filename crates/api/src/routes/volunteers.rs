@@ -9,7 +9,7 @@ use tongxing_events::volunteers::{
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{page, page_of, update_audited, with_etag};
 use crate::auth::Caller;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
@@ -154,7 +154,13 @@ pub async fn update_volunteer(
     body: JsonBody<VolunteerInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| volunteers::update(conn, id, input, version)).await?))
+    update_audited(
+        &state,
+        id,
+        move |conn| volunteers::get(conn, id),
+        move |conn| volunteers::update(conn, id, input, version),
+    )
+    .await
 }
 
 /// Create a team of volunteers (coordinators).
@@ -231,7 +237,13 @@ pub async fn update_team(
     body: JsonBody<TeamInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    Ok(with_etag(state.tx(move |conn| volunteers::update_team(conn, id, input, version)).await?))
+    update_audited(
+        &state,
+        id,
+        move |conn| volunteers::get_team(conn, id),
+        move |conn| volunteers::update_team(conn, id, input, version),
+    )
+    .await
 }
 
 /// Hours served at events held or reported in a date range, per volunteer or per organisation.
