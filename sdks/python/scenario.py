@@ -27,8 +27,8 @@ from tongxing_client.models import (
     RegionLevel,
     Relation,
     Sex,
-    TokenRequestType0,
-    TokenRequestType0GrantType,
+    PasswordGrant,
+    PasswordGrantType,
 )
 
 
@@ -41,7 +41,7 @@ def check(condition, message):
 def main(base_url, username, password):
     tokens = create_token.sync(
         client=Client(base_url=base_url),
-        body=TokenRequestType0(username=username, password=password, grant_type=TokenRequestType0GrantType.PASSWORD),
+        body=PasswordGrant(username=username, password=password, grant_type=PasswordGrantType.PASSWORD),
     )
     check(tokens is not None and tokens.token_type == "Bearer", "log in")
     api = AuthenticatedClient(base_url=base_url, token=tokens.access_token)

@@ -19,7 +19,7 @@ use crate::routes;
         version = "1.1.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    servers((url = "/", description = "This service")),
+    servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),
     paths(
         routes::auth::create_token, routes::auth::create_client_token, routes::auth::get_jwks, routes::auth::rotate_signing_key,
         routes::api_clients::create_api_client, routes::api_clients::list_api_clients,
@@ -118,7 +118,15 @@ impl Modify for Conventions {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT access token from `/api/v1/auth/token` or `/api/v1/auth/client-token`, following \
+                         RFC8725: signed with EdDSA only, naming its key in `kid` (public keys at \
+                         `/.well-known/jwks.json`), with `iss`, `aud`, `exp` and `nbf` required and checked.",
+                    ))
+                    .build(),
             ),
         );
         for (_, name, description) in ERRORS {
@@ -131,6 +139,7 @@ impl Modify for Conventions {
                 .build();
             components.responses.insert((*name).to_owned(), RefOr::T(response));
         }
+        bound_formats(spec);
         for (path, item) in spec.paths.paths.iter_mut() {
             let ops: [(HttpMethod, &mut Option<Operation>); 4] = [
                 (HttpMethod::Get, &mut item.get),
@@ -225,5 +234,103 @@ fn who_may_call(rule: &crate::access::Rule) -> String {
             text.push('.');
             text
         }
+    }
+}
+
+/// Gives every string of a fixed format the length that format implies (a UUID is 36
+/// characters, a date 10, a timestamp at most 40), and every integer the range of its format,
+/// wherever the schema does not state a tighter one. Generators and linters then see limits
+/// that the service enforces anyway by parsing.
+fn bound_formats(spec: &mut Spec) {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let ty = match map.get("type") {
+                    Some(serde_json::Value::String(t)) => Some(t.clone()),
+                    Some(serde_json::Value::Array(ts)) => {
+                        ts.iter().filter_map(|t| t.as_str()).find(|t| *t != "null").map(str::to_owned)
+                    }
+                    _ => None,
+                };
+                let format = map.get("format").and_then(|f| f.as_str()).map(str::to_owned);
+                match (ty.as_deref(), format.as_deref()) {
+                    (Some("string"), Some(f))
+                        if !map.contains_key("maxLength") && !map.contains_key("enum") =>
+                    {
+                        let max = match f {
+                            "uuid" => Some(36),
+                            "date" => Some(10),
+                            "date-time" => Some(40),
+                            _ => None,
+                        };
+                        if let Some(max) = max {
+                            map.insert("maxLength".into(), max.into());
+                        }
+                    }
+                    (Some("integer"), Some(f)) => {
+                        let (min, max): (i64, i64) = match f {
+                            "int32" => (i32::MIN.into(), i32::MAX.into()),
+                            "int64" => (i64::MIN, i64::MAX),
+                            _ => (0, -1),
+                        };
+                        if min <= max {
+                            map.entry("minimum").or_insert(min.into());
+                            map.entry("maximum").or_insert(max.into());
+                        }
+                    }
+                    _ => {}
+                }
+                for child in map.values_mut() {
+                    walk(child);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&*spec) else { return };
+    walk(&mut value);
+    // Lists of short texts, each item checked by the domain (at most 100 characters).
+    for (schema, property) in [
+        ("CadenceRuleInput", "counted_kinds"),
+        ("ServiceContractInput", "services"),
+        ("SessionInput", "attended_by"),
+    ] {
+        let pointer = format!("/components/schemas/{schema}/properties/{property}/items");
+        if let Some(items) = value.pointer_mut(&pointer).and_then(|i| i.as_object_mut()) {
+            items.entry("maxLength").or_insert(100.into());
+        }
+    }
+    // The one server is this deployment itself, public to its clients.
+    if let Some(server) = value.pointer_mut("/servers/0").and_then(|s| s.as_object_mut()) {
+        server.insert("x-internal".into(), false.into());
+    }
+    // Parameters: every query value is at most 200 characters (the `Query` extractor refuses
+    // longer ones), an Idempotency-Key at most 200, an If-Match a quoted version number.
+    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for op in paths.values_mut().filter_map(|i| i.as_object_mut()).flat_map(|i| i.values_mut()) {
+            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else { continue };
+            for param in params {
+                let name = param.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+                let place = param.get("in").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+                let Some(schema) = param.get_mut("schema").and_then(|s| s.as_object_mut()) else { continue };
+                let is_text = schema.get("type").is_some_and(|t| {
+                    t == "string" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "string"))
+                });
+                if !is_text || schema.contains_key("maxLength") || schema.contains_key("enum") {
+                    continue;
+                }
+                let max = match (place.as_str(), name.as_str()) {
+                    ("query", _) => crate::extract::MAX_QUERY_VALUE_CHARS,
+                    ("header", "Idempotency-Key") => 200,
+                    ("header", "If-Match") => 16,
+                    _ => continue,
+                };
+                schema.insert("maxLength".into(), max.into());
+            }
+        }
+    }
+    if let Ok(bounded) = serde_json::from_value(value) {
+        *spec = bounded;
     }
 }

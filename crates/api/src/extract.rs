@@ -202,7 +202,11 @@ mod tests {
     }
 }
 
-/// A query string, parsed strictly: unknown parameters and control characters are refused.
+/// The longest value a query parameter may have, in characters (a search text, a cursor).
+pub const MAX_QUERY_VALUE_CHARS: usize = 200;
+
+/// A query string, parsed strictly: unknown parameters, control characters and values over
+/// [`MAX_QUERY_VALUE_CHARS`] are refused.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest for Query<T> {
@@ -218,6 +222,11 @@ fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<Query<T>, ApiError> {
     let bad = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
     if has_encoded_control(raw) {
         return Err(bad("the query string may not contain control characters".into()));
+    }
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(raw)
+        .map_err(|e| bad(format!("the query string is not acceptable: {e}")))?;
+    if let Some((name, _)) = pairs.iter().find(|(_, v)| v.chars().count() > MAX_QUERY_VALUE_CHARS) {
+        return Err(bad(format!("`{name}` is longer than {MAX_QUERY_VALUE_CHARS} characters")));
     }
     web::Query::<T>::from_query(raw)
         .map(|q| Query(q.into_inner()))
@@ -261,5 +270,16 @@ mod query_tests {
         assert!(!has_encoded_control("q=%E5%B0%8F&limit=3"));
         assert!(!has_encoded_control("q=100%"));
         assert!(!has_encoded_control("q=%2"));
+    }
+
+    #[test]
+    fn overlong_values_are_refused() {
+        #[derive(serde::Deserialize)]
+        struct Q {
+            #[expect(dead_code, reason = "only parsed")]
+            q: Option<String>,
+        }
+        assert!(parse_query::<Q>(&format!("q={}", "小".repeat(200))).is_ok());
+        assert!(parse_query::<Q>(&format!("q={}", "小".repeat(201))).is_err());
     }
 }

@@ -19,10 +19,54 @@ use actix_web::ResponseError;
 
 /// A token request: a password grant for people, a refresh-token grant to renew.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(untagged)]
 pub enum TokenRequest {
-    Password { username: String, password: String },
-    RefreshToken { refresh_token: String },
+    Password(PasswordGrant),
+    RefreshToken(RefreshTokenGrant),
+}
+
+tongxing_core::text_enum! {
+    pub enum PasswordGrantType {
+        Password => "password",
+    }
+}
+
+tongxing_core::text_enum! {
+    pub enum RefreshTokenGrantType {
+        RefreshToken => "refresh_token",
+    }
+}
+
+/// A person signs in with their username and password.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordGrant {
+    pub grant_type: PasswordGrantType,
+    #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub username: String,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub password: String,
+}
+
+/// A refresh token is spent for a new pair of tokens.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenGrant {
+    pub grant_type: RefreshTokenGrantType,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub refresh_token: String,
+}
+
+impl Validate for TokenRequest {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        match self {
+            TokenRequest::Password(g) => g.validate(),
+            TokenRequest::RefreshToken(g) => g.validate(),
+        }
+    }
 }
 
 tongxing_core::text_enum! {
@@ -60,28 +104,6 @@ pub struct ClientTokenResponse {
     pub expires_in: i64,
     /// The scopes granted, space-separated.
     pub scope: String,
-}
-
-impl Validate for TokenRequest {
-    fn validate(&self) -> Result<(), validator::ValidationErrors> {
-        let mut errs = validator::ValidationErrors::new();
-        let mut check = |field: &'static str, v: &str, max: usize| {
-            if v.is_empty() || v.len() > max {
-                let mut e = validator::ValidationError::new("length");
-                e.add_param("min".into(), &1);
-                e.add_param("max".into(), &max);
-                errs.add(field, e);
-            }
-        };
-        match self {
-            TokenRequest::Password { username, password } => {
-                check("username", username, 64);
-                check("password", password, 200);
-            }
-            TokenRequest::RefreshToken { refresh_token } => check("refresh_token", refresh_token, 200),
-        }
-        if errs.is_empty() { Ok(()) } else { Err(errs) }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -177,7 +199,7 @@ pub async fn create_token(
         request_id: request_id.clone(),
     };
     let (subject, refresh_token) = match body.value {
-        TokenRequest::Password { username, password: given } => {
+        TokenRequest::Password(PasswordGrant { username, password: given, .. }) => {
             let throttle_key = address.clone().unwrap_or_default();
             if let Err(wait) = state.limits.login_failures.check(&throttle_key) {
                 state.audit.append(login(ActorType::Anonymous, None, None, AuditAction::LoginFailed, 429));
@@ -235,7 +257,7 @@ pub async fn create_token(
                 }
             }
         }
-        TokenRequest::RefreshToken { refresh_token } => {
+        TokenRequest::RefreshToken(RefreshTokenGrant { refresh_token, .. }) => {
             // Not one transaction: revoking a reused token's family must stick even though the
             // request fails.
             let (subject, token) = state
