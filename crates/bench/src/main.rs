@@ -4,9 +4,12 @@
 //! ```text
 //! tongxing-bench alerts [--pairings N] [--contacts N] [--postgres URL] [--runs N]
 //! tongxing-bench reports [--children N] [--contacts N] [--events N] [--postgres URL] [--runs N]
+//! tongxing-bench seed --out FILE [--children N] [--contacts N] [--events N] [--pairings N]
+//!                     [--pair-contacts N] [--audit N] [--postgres URL]
 //! ```
 //! Without `--postgres` it runs on a fresh SQLite file; with it, on a fresh database created
-//! beside the one the URL names (and dropped afterwards).
+//! beside the one the URL names (and dropped afterwards). `seed` keeps its database and writes
+//! what the HTTP load harness (`bench/http.sh`) needs to drive the service over it.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -34,16 +37,21 @@ macro_rules! insert_batch {
 enum Bench {
     Alerts,
     Reports,
+    Seed,
 }
 
+#[derive(Clone)]
 struct Args {
     bench: Bench,
     pairings: usize,
     children: usize,
     events: usize,
     contacts: usize,
+    pair_contacts: usize,
+    audit: usize,
     postgres: Option<String>,
     runs: usize,
+    out: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -51,7 +59,8 @@ fn parse_args() -> Result<Args, String> {
     let bench = match it.next().as_deref() {
         Some("alerts") => Bench::Alerts,
         Some("reports") => Bench::Reports,
-        other => return Err(format!("unknown benchmark {other:?}; try `alerts` or `reports`")),
+        Some("seed") => Bench::Seed,
+        other => return Err(format!("unknown benchmark {other:?}; try `alerts`, `reports` or `seed`")),
     };
     let contacts = if bench == Bench::Alerts { 500_000 } else { 1_000_000 };
     let mut args = Args {
@@ -60,8 +69,11 @@ fn parse_args() -> Result<Args, String> {
         children: 100_000,
         events: 10_000,
         contacts,
+        pair_contacts: 500_000,
+        audit: 1_000_000,
         postgres: None,
         runs: 5,
+        out: None,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -72,6 +84,9 @@ fn parse_args() -> Result<Args, String> {
             "--events" => args.events = number()?,
             "--contacts" => args.contacts = number()?,
             "--runs" => args.runs = number()?.max(1),
+            "--pair-contacts" => args.pair_contacts = number()?,
+            "--audit" => args.audit = number()?,
+            "--out" => args.out = Some(value),
             "--postgres" => args.postgres = Some(value),
             other => return Err(format!("unknown option {other}")),
         }
@@ -102,6 +117,8 @@ fn run() -> Result<(), String> {
     let result = match args.bench {
         Bench::Alerts => bench_alerts(&url, &args),
         Bench::Reports => bench_reports(&url, &args),
+        // The harness drops the database itself when it is done with it.
+        Bench::Seed => return seed(&url, &args),
     };
     cleanup();
     result
@@ -255,19 +272,7 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
         .select(regions::id)
         .load(conn)
         .map_err(map_db_error)?;
-    let admin = id::new_id().to_string();
-    diesel::insert_into(users::table)
-        .values((
-            users::id.eq(&admin),
-            users::username.eq("bench"),
-            users::display_name.eq("bench"),
-            users::password_hash.eq("!"),
-            users::role.eq("admin"),
-            users::created_at.eq(now),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map_err(map_db_error)?;
+    let admin = bench_user(conn)?;
     let mut rng = Lcg(7);
     const BATCH: usize = 1000;
     let household_count = (args.children * 3 / 5).max(1);
@@ -451,6 +456,160 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
     Ok(())
 }
 
+/// Loads the whole dataset (case work, pairings, audit log), adds a user the harness can log in
+/// as, and writes the database URL, the credentials and sample ids to `--out` as JSON.
+fn seed(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
+    use tongxing_api::auth::users::{self, UserInput};
+    use tongxing_core::role::Role;
+    let out = args.out.clone().ok_or("seed needs --out FILE")?;
+    let state = tongxing::prepare(url, &tongxing::Options::default())?;
+    let mut conn = state.db.conn().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    load_case_work(&mut conn, args).map_err(|e| e.to_string())?;
+    let case_work = started.elapsed();
+    let pairing_args = Args { contacts: args.pair_contacts, ..args.clone() };
+    load(&mut conn, &pairing_args).map_err(|e| e.to_string())?;
+    load_audit(&mut conn, args.audit).map_err(|e| e.to_string())?;
+    if let DbConnection::Postgres(_) = &mut *conn {
+        diesel::sql_query("VACUUM ANALYZE").execute(&mut *conn).map_err(|e| e.to_string())?;
+    }
+    let password = tongxing_api::auth::tokens::generate_secret();
+    let input = UserInput {
+        id: None,
+        username: "harness".into(),
+        display_name: "load harness".into(),
+        role: Role::Admin,
+        organisation_id: None,
+        region_id: None,
+        password: password.clone(),
+    };
+    users::create(&mut conn, input).map_err(|e| e.to_string())?;
+    // Sample children (for reads and new contacts), and the town with the most children (for
+    // the list with a region filter).
+    let mut rng = Lcg(99);
+    let total: i64 = children::table.count().get_result(&mut *conn).map_err(|e| e.to_string())?;
+    let mut sample = Vec::new();
+    for _ in 0..1000 {
+        let offset = i64::try_from(rng.next(u64::try_from(total).unwrap_or(1))).unwrap_or(0);
+        let id: String = children::table
+            .select(children::id)
+            .order(children::id.asc())
+            .offset(offset)
+            .first(&mut *conn)
+            .map_err(|e| e.to_string())?;
+        sample.push(id);
+    }
+    let town: String = diesel::sql_query(
+        "SELECT r.parent_id AS id FROM children c JOIN regions r ON r.id = c.region_id \
+         GROUP BY r.parent_id ORDER BY COUNT(*) DESC LIMIT 1",
+    )
+    .get_result::<IdRow>(&mut *conn)
+    .map_err(|e| e.to_string())?
+    .id;
+    let database_url = match url {
+        DatabaseUrl::Sqlite(p) => format!("sqlite://{p}"),
+        DatabaseUrl::Postgres(u) => u.clone(),
+    };
+    let doc = serde_json::json!({
+        "database_url": database_url,
+        "backend": url.backend().as_str(),
+        "username": "harness",
+        "password": password,
+        "child_ids": sample,
+        "region_id": town,
+        "counts": {
+            "children": total,
+            "contacts": args.contacts,
+            "pairings": args.pairings,
+            "pair_contacts": args.pair_contacts,
+            "events": args.events,
+            "audit": args.audit,
+        },
+        "load_s": started.elapsed().as_secs_f64(),
+        "case_work_load_s": case_work.as_secs_f64(),
+    });
+    std::fs::write(&out, doc.to_string()).map_err(|e| format!("cannot write {out}: {e}"))?;
+    eprintln!(
+        "seeded {} in {:.0} s: {total} children, {} contacts, {} pairings, {} pair contacts, {} events, {} audit entries",
+        url.backend().as_str(),
+        started.elapsed().as_secs_f64(),
+        args.contacts,
+        args.pairings,
+        args.pair_contacts,
+        args.events,
+        args.audit
+    );
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// Audit entries: reads of children by one user over the last year, in batches.
+fn load_audit(conn: &mut DbConnection, count: usize) -> tongxing_core::Result<()> {
+    use tongxing_store::schema::audit_log;
+    let children: Vec<String> =
+        children::table.select(children::id).limit(5000).load(conn).map_err(tongxing_store::map_db_error)?;
+    let actor = id::new_id().to_string();
+    let mut rng = Lcg(5);
+    const BATCH: usize = 1000;
+    for chunk in (0..count).step_by(BATCH) {
+        let n = BATCH.min(count - chunk);
+        let mut rows = Vec::with_capacity(n);
+        for _ in 0..n {
+            let at = time::now() - Duration::seconds(i64::try_from(rng.next(31_536_000)).unwrap_or(0));
+            let child = children[usize::try_from(rng.next(children.len() as u64)).unwrap_or(0)].clone();
+            rows.push((
+                audit_log::id.eq(id::new_id().to_string()),
+                audit_log::at.eq(time::to_db(at)),
+                audit_log::actor_kind.eq("user"),
+                audit_log::actor_id.eq(Some(actor.clone())),
+                audit_log::actor_role.eq(Some("caseworker")),
+                audit_log::action.eq("read"),
+                audit_log::resource.eq("/api/v1/children/{id}"),
+                audit_log::resource_id.eq(Some(child.clone())),
+                audit_log::child_id.eq(Some(child)),
+                audit_log::status.eq(200),
+                audit_log::address.eq(Some("127.0.0.1")),
+            ));
+        }
+        transaction(conn, |c| insert_batch!(c, audit_log::table, &rows).map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// The user the loaded records name as their author (no password: it cannot log in).
+fn bench_user(conn: &mut DbConnection) -> tongxing_core::Result<String> {
+    use tongxing_store::map_db_error;
+    let existing: Option<String> = users::table
+        .filter(users::username.eq("bench"))
+        .select(users::id)
+        .first(conn)
+        .optional()
+        .map_err(map_db_error)?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let admin = id::new_id().to_string();
+    let now = time::to_db(time::now());
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&admin),
+            users::username.eq("bench"),
+            users::display_name.eq("bench"),
+            users::password_hash.eq("!"),
+            users::role.eq("admin"),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    Ok(admin)
+}
+
 fn ms(d: StdDuration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -471,19 +630,7 @@ fn load(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result<()> {
         .select(regions::id)
         .first(conn)
         .map_err(map_db_error)?;
-    let admin = id::new_id().to_string();
-    diesel::insert_into(users::table)
-        .values((
-            users::id.eq(&admin),
-            users::username.eq("bench"),
-            users::display_name.eq("bench"),
-            users::password_hash.eq("!"),
-            users::role.eq("admin"),
-            users::created_at.eq(now),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map_err(map_db_error)?;
+    let admin = bench_user(conn)?;
     let mut rng = Lcg(42);
     let mut pairing_ids = Vec::with_capacity(args.pairings);
     let mut starts = Vec::with_capacity(args.pairings);
