@@ -123,5 +123,8 @@ PY
   else
     rm -f "${db_url#sqlite://}" "${db_url#sqlite://}-wal" "${db_url#sqlite://}-shm"
   fi
-  python3 bench/report.py "$backend" "$mode" "$seed" "$results" "$limits" "$idle_kb" "$peak_kb" "bench/results/$backend.json"
+  python3 bench/report.py "$backend" "$mode" "$seed" "$results" "$limits" "$idle_kb" "$peak_kb" "bench/results/$backend.json" \
+    || failed=1
 done
+# Requests that failed (non-2xx, timeouts) fail the run, after every table is printed.
+exit "${failed:-0}"

@@ -78,13 +78,14 @@ pub async fn guard(
         let note = res.response().extensions().get::<AuditNote>().cloned().unwrap_or_default();
         // Path parameters are known once the route has matched, inside the scope.
         let path_id = res.request().match_info().get("id").map(str::to_owned);
-        record(&state, rule, &pattern, caller, path_id, note, res.status().as_u16(), address, request_id);
+        record(&state, rule, &pattern, caller, path_id, note, res.status().as_u16(), address, request_id)
+            .await;
     }
     Ok(res)
 }
 
 #[expect(clippy::too_many_arguments, reason = "one entry's parts, assembled in one place")]
-fn record(
+async fn record(
     state: &AppState,
     rule: &Rule,
     pattern: &str,
@@ -134,10 +135,10 @@ fn record(
         request_id,
     };
     if children.is_empty() {
-        state.audit.append(base);
+        state.audit.append(base).await;
     } else {
         for child in children {
-            state.audit.append(Entry { child_id: Some(child), ..base.clone() });
+            state.audit.append(Entry { child_id: Some(child), ..base.clone() }).await;
         }
     }
 }

@@ -430,10 +430,15 @@ pub fn change_status(
     get(conn, id)
 }
 
-/// The child, if `scope` reaches it; otherwise not found.
+/// The child, if `scope` reaches it; otherwise not found. One query.
 pub fn get_in(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Child>> {
-    crate::scope::require_child(conn, scope, id)?;
-    get(conn, id)
+    let mut q =
+        children::table.filter(children::id.eq(id.to_string())).select(ChildRow::as_select()).into_boxed();
+    if let Some(cond) = crate::scope::child_column(conn, scope, "children.id")? {
+        q = q.filter(cond);
+    }
+    let child = q.first(conn).map_err(not_found_as("child"))?.into_child()?;
+    Ok(Versioned { version: child.version, record: child })
 }
 
 impl Child {

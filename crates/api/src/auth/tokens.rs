@@ -124,8 +124,14 @@ struct KeySet {
     jwks: Jwks,
 }
 
+/// Seconds of clock difference allowed on `exp` and `nbf`.
+const LEEWAY: i64 = 5;
+/// Tokens remembered as verified; the memory is cleared when full.
+const VERIFIED_CACHE: usize = 10_000;
+
 pub struct TokenKeys {
     set: RwLock<KeySet>,
+    verified: RwLock<HashMap<[u8; 32], Claims>>,
     validation: Validation,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
@@ -177,14 +183,24 @@ impl TokenKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 5;
-        Ok(TokenKeys { set: RwLock::new(build(keys)?), validation, access_ttl_seconds, refresh_ttl_seconds })
+        validation.leeway = LEEWAY as u64;
+        Ok(TokenKeys {
+            set: RwLock::new(build(keys)?),
+            verified: RwLock::new(HashMap::new()),
+            validation,
+            access_ttl_seconds,
+            refresh_ttl_seconds,
+        })
     }
 
     /// Replaces the key set (after a rotation here or on another node).
+    /// Tokens remembered as verified are forgotten, so a key taken out stops working at once.
     pub fn replace(&self, keys: &[StoredKey]) -> Result<()> {
         let set = build(keys)?;
         *self.set.write().map_err(|_| Error::internal("key set lock poisoned"))? = set;
+        if let Ok(mut m) = self.verified.write() {
+            m.clear();
+        }
         Ok(())
     }
 
@@ -214,7 +230,30 @@ impl TokenKeys {
             .map_err(|e| Error::internal(format!("token signing failed: {e}")))
     }
 
+    /// Verifies a token. A token already verified in full is recognised by its SHA-256 digest
+    /// (the whole token, byte for byte) until it expires, so a client's repeated requests cost
+    /// a hash instead of a signature check.
     pub fn verify(&self, token: &str) -> std::result::Result<Claims, Refused> {
+        use sha2::Digest;
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = time::now().timestamp();
+        if let Some(claims) = self.verified.read().ok().and_then(|m| m.get(&digest).cloned())
+            && claims.exp >= now - LEEWAY
+            && claims.nbf <= now + LEEWAY
+        {
+            return Ok(claims);
+        }
+        let claims = self.verify_signature(token)?;
+        if let Ok(mut m) = self.verified.write() {
+            if m.len() >= VERIFIED_CACHE {
+                m.clear();
+            }
+            m.insert(digest, claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn verify_signature(&self, token: &str) -> std::result::Result<Claims, Refused> {
         use jsonwebtoken::errors::ErrorKind;
         let invalid = |detail: &str| Refused::Invalid(Error::unauthenticated("invalid_token", detail));
         let header =

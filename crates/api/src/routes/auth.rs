@@ -202,7 +202,10 @@ pub async fn create_token(
         TokenRequest::Password(PasswordGrant { username, password: given, .. }) => {
             let throttle_key = address.clone().unwrap_or_default();
             if let Err(wait) = state.limits.login_failures.check(&throttle_key) {
-                state.audit.append(login(ActorType::Anonymous, None, None, AuditAction::LoginFailed, 429));
+                state
+                    .audit
+                    .append(login(ActorType::Anonymous, None, None, AuditAction::LoginFailed, 429))
+                    .await;
                 return Err(too_many(wait).into());
             }
             let outcome = state
@@ -232,13 +235,10 @@ pub async fn create_token(
                 Ok(issued) => {
                     let (subject, token) = issued;
                     let role = Some(subject.role.to_string());
-                    state.audit.append(login(
-                        ActorType::User,
-                        Some(subject.id),
-                        role,
-                        AuditAction::Login,
-                        200,
-                    ));
+                    state
+                        .audit
+                        .append(login(ActorType::User, Some(subject.id), role, AuditAction::Login, 200))
+                        .await;
                     (subject, token)
                 }
                 Err((user, locked)) => {
@@ -246,7 +246,7 @@ pub async fn create_token(
                     let user = user.and_then(|u| Uuid::parse_str(&u).ok());
                     let kind = if user.is_some() { ActorType::User } else { ActorType::Anonymous };
                     let status = if locked.is_some() { 429 } else { 401 };
-                    state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status));
+                    state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status)).await;
                     return Err(match locked {
                         Some(wait) => too_many(wait),
                         None => {
@@ -331,16 +331,14 @@ pub async fn create_client_token(
     let subject = match result {
         Ok(subject) => subject,
         Err(e) => {
-            state.audit.append(entry(
-                ActorType::Anonymous,
-                None,
-                AuditAction::LoginFailed,
-                e.status_code().as_u16(),
-            ));
+            state
+                .audit
+                .append(entry(ActorType::Anonymous, None, AuditAction::LoginFailed, e.status_code().as_u16()))
+                .await;
             return Err(e);
         }
     };
-    state.audit.append(entry(ActorType::Client, Some(subject.id), AuditAction::Login, 200));
+    state.audit.append(entry(ActorType::Client, Some(subject.id), AuditAction::Login, 200)).await;
     state.reload_keys(KEY_MAX_AGE).await?;
     let access_token = state.keys.issue(&subject)?;
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(ClientTokenResponse {
