@@ -37,10 +37,12 @@ fi
 if [ "$mode" = full ]; then
   sizes=(--children 100000 --contacts 1000000 --events 10000 --pairings 20000 --pair-contacts 500000 --audit 1000000)
   seconds="${seconds:-10}"
+  settle=10
   profile=release
 else
   sizes=(--children 2000 --contacts 20000 --events 200 --pairings 500 --pair-contacts 10000 --audit 20000)
   seconds="${seconds:-2}"
+  settle=1
   profile=debug
 fi
 if [ -z "$binary" ]; then
@@ -96,10 +98,12 @@ for backend in $backends; do
         wrk -t2 -c$c -d"${seconds}s" --timeout 10s -s bench/wrk/scenario.lua "$base" | tail -1)"
       echo "{\"scenario\":\"$scenario\",\"connections\":$c,\"result\":$line}" >> "$results"
       echo "   $scenario c=$c $line" >&2
+      # Requests wrk gave up on may still be running: let them finish before the next run.
+      sleep "$settle"
     done
   done
   # Memory under the heaviest concurrency the targets name.
-  line="$(SCENARIO=get_child TOKEN=$token IDS_FILE="$work/ids" wrk -t2 -c64 -d"${seconds}s" -s bench/wrk/scenario.lua "$base" | tail -1)"
+  line="$(SCENARIO=get_child TOKEN=$token IDS_FILE="$work/ids" wrk -t2 -c64 -d"${seconds}s" --timeout 10s -s bench/wrk/scenario.lua "$base" | tail -1)"
   echo "{\"scenario\":\"get_child\",\"connections\":64,\"result\":$line}" >> "$results"
   peak_kb="$(rss "$server_pid" VmHWM)"
   kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""

@@ -473,6 +473,7 @@ fn seed(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     if let DbConnection::Postgres(_) = &mut *conn {
         diesel::sql_query("VACUUM ANALYZE").execute(&mut *conn).map_err(|e| e.to_string())?;
     }
+    // (On SQLite the service analyses what it needs when it starts.)
     let password = tongxing_api::auth::tokens::generate_secret();
     let input = UserInput {
         id: None,

@@ -83,6 +83,20 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     if added > 0 {
         tracing::info!(added, "holiday periods loaded");
     }
+    db.optimize().map_err(|e| format!("cannot analyse the database: {e}"))?;
+    // And again every hour, as the data grows.
+    let maintained = db.clone();
+    std::thread::Builder::new()
+        .name("db-optimize".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                if let Err(e) = maintained.optimize() {
+                    tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the maintenance thread: {e}"))?;
     // A configured key becomes the signing key; with none, one is generated once and kept in
     // the database, so restarts and every node over the same database share it.
     let configured =

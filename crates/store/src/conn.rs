@@ -159,6 +159,20 @@ impl Db {
         let mut conn = self.conn()?;
         run_migrations(&mut conn)
     }
+
+    /// Keeps the query planner's statistics current. SQLite has none until `ANALYZE` has run,
+    /// and without them it sorts every child of a town to page through them by id (67 ms at
+    /// 120,000 children) instead of walking the primary key (0.05 ms). `PRAGMA optimize`
+    /// analyses only the tables that need it, each on a bounded sample. PostgreSQL's autovacuum
+    /// does this by itself.
+    pub fn optimize(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        if let DbConnection::Sqlite(c) = &mut *conn {
+            c.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")
+                .map_err(map_db_error)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>> {
