@@ -84,6 +84,12 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
         tracing::info!(added, "holiday periods loaded");
     }
     db.optimize().map_err(|e| format!("cannot analyse the database: {e}"))?;
+    // A SQLite connection reads the statistics when it opens: serve from connections opened
+    // after the analysis (the pool renews its connections every 30 minutes, so later analyses
+    // reach them too).
+    drop(conn);
+    let db = Db::connect(url, options.pool_size)?;
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
     // And again every hour, as the data grows.
     let maintained = db.clone();
     std::thread::Builder::new()
