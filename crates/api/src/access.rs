@@ -9,6 +9,7 @@
 use tongxing_core::role::Role;
 
 use crate::auth::clients::ClientScope;
+use crate::auth::extractor::Grants;
 
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,13 +49,13 @@ pub struct Rule {
 
 impl Rule {
     /// Whether a caller holding `role` (and, for an API client, `grants`) passes this rule.
-    pub fn admits(&self, role: Role, grants: &[ClientScope]) -> bool {
+    pub fn admits(&self, role: Role, grants: Grants) -> bool {
         match self.who {
             Who::Anyone => true,
             Who::AnyUser => role != Role::Partner,
             Who::Roles(roles, scope) => {
                 if role == Role::Partner {
-                    scope.is_some_and(|s| grants.contains(&s))
+                    scope.is_some_and(|s| grants.contains(s))
                 } else {
                     roles.contains(&role)
                 }
@@ -206,9 +207,10 @@ mod tests {
     #[test]
     fn partners_pass_only_with_the_granted_scope() {
         let get_child = find("GET", "/api/v1/children/{id}").unwrap();
-        assert!(get_child.admits(Role::Partner, &[ClientScope::CasesRead]));
-        assert!(!get_child.admits(Role::Partner, &[ClientScope::ContactsRead]));
-        assert!(!get_child.admits(Role::Auditor, &[]));
-        assert!(!find("GET", "/api/v1/regions").unwrap().admits(Role::Partner, &[ClientScope::CasesRead]));
+        let (cases, contacts) = (Grants::parse(Some("cases:read")), Grants::parse(Some("contacts:read")));
+        assert!(get_child.admits(Role::Partner, cases));
+        assert!(!get_child.admits(Role::Partner, contacts));
+        assert!(!get_child.admits(Role::Auditor, Grants::default()));
+        assert!(!find("GET", "/api/v1/regions").unwrap().admits(Role::Partner, cases));
     }
 }

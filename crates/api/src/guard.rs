@@ -15,7 +15,7 @@ use crate::access::{self, Audit, Rule};
 use crate::audit::{ActorType, AuditAction, AuditNote, Entry};
 use crate::auth::extractor::{ActorKind, Caller, Grants};
 use crate::auth::tokens::Refused;
-use crate::middleware::RequestId;
+use crate::middleware::{RequestId, RoutePattern};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -31,6 +31,7 @@ pub async fn guard(
         // No such route: the default service answers 404.
         return next.call(req).await;
     };
+    req.extensions_mut().insert(RoutePattern(pattern.clone()));
     let method = req.method().as_str().to_owned();
     let Some(rule) = access::find(&method, &pattern) else {
         if access::POLICY.iter().any(|r| r.path == pattern) {
@@ -49,7 +50,7 @@ pub async fn guard(
         None
     } else {
         let caller = authenticate(&req, &state).await.map_err(ApiError::from)?;
-        if !rule.admits(caller.role, &caller.grants.list()) {
+        if !rule.admits(caller.role, caller.grants) {
             return Err(ApiError::from(Error::forbidden(format!(
                 "the {} role may not do this",
                 caller.role

@@ -17,6 +17,10 @@ pub const REQUEST_ID: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The matched route, left in the request by the guard so that it is matched only once.
+#[derive(Debug, Clone)]
+pub struct RoutePattern(pub String);
+
 /// The request id of `req`, as `observe` assigned it.
 pub fn request_id(req: &actix_web::HttpRequest) -> Option<String> {
     use actix_web::HttpMessage;
@@ -42,7 +46,8 @@ pub async fn observe(
     let method = req.method().to_string();
     let path = req.path().to_owned();
     let mut res = next.call(req).await?;
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let known = actix_web::HttpMessage::extensions(res.request()).get::<RoutePattern>().map(|r| r.0.clone());
+    let route = known.or_else(|| res.request().match_pattern()).unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     if let Ok(v) = HeaderValue::from_str(&request_id) {

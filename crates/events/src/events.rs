@@ -385,14 +385,29 @@ pub fn essentials(conn: &mut DbConnection, id: Uuid) -> Result<(EventStatus, boo
     Ok((EventStatus::from_db(&status)?, with_children, time::local_date(time::from_db(ends_at))))
 }
 
+/// The events the user is rostered on as a volunteer.
+#[diesel::dsl::auto_type]
+fn rostered_events(user: String) -> _ {
+    event_roster::table
+        .inner_join(volunteers::table.on(volunteers::id.eq(event_roster::volunteer_id)))
+        .filter(volunteers::user_id.eq(user))
+        .select(event_roster::event_id)
+}
+
+/// Whether the user is rostered on the event as a volunteer.
+pub fn is_rostered(conn: &mut DbConnection, user: Uuid, event: Uuid) -> Result<bool> {
+    let n: i64 = rostered_events(user.to_string())
+        .filter(event_roster::event_id.eq(event.to_string()))
+        .count()
+        .get_result(conn)
+        .map_err(map_db_error)?;
+    Ok(n > 0)
+}
+
 pub fn list(conn: &mut DbConnection, filter: &EventFilter, page: PageRequest) -> Result<Page<Event>> {
     let mut q = events::table.select(Row::as_select()).order(events::id.asc()).into_boxed();
     if let Some(user) = filter.rostered_user {
-        let rostered = event_roster::table
-            .inner_join(volunteers::table.on(volunteers::id.eq(event_roster::volunteer_id)))
-            .filter(volunteers::user_id.eq(user.to_string()))
-            .select(event_roster::event_id);
-        q = q.filter(events::id.eq_any(rostered));
+        q = q.filter(events::id.eq_any(rostered_events(user.to_string())));
     }
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from > to

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, parse_id};
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{api_clients, organisations};
+use tongxing_store::schema::api_clients;
 use tongxing_store::{DbConnection, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -126,14 +126,7 @@ pub fn create(conn: &mut DbConnection, input: ApiClientInput, actor: Uuid) -> Re
         return Err(Error::field("name", "blank", "a client needs a name"));
     }
     let scopes = scope_text(&input.scopes)?;
-    let exists: i64 = organisations::table
-        .filter(organisations::id.eq(input.organisation_id.to_string()))
-        .count()
-        .get_result(conn)
-        .map_err(map_db_error)?;
-    if exists == 0 {
-        return Err(Error::field("organisation_id", "not_found", "no organisation with this id"));
-    }
+    tongxing_events::organisations::require(conn, input.organisation_id, "organisation_id")?;
     let id = input.id.unwrap_or_else(id::new_id);
     let secret = new_secret();
     let now = time::to_db(time::now());

@@ -33,8 +33,8 @@ impl Grants {
         Grants(bits)
     }
 
-    pub fn list(self) -> Vec<ClientScope> {
-        ClientScope::ALL.iter().enumerate().filter(|(i, _)| self.0 & (1 << i) != 0).map(|(_, s)| *s).collect()
+    pub fn contains(self, scope: ClientScope) -> bool {
+        ClientScope::ALL.iter().position(|s| *s == scope).is_some_and(|i| self.0 & (1 << i) != 0)
     }
 }
 

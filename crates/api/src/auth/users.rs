@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{organisations, regions, users};
+use tongxing_store::schema::users;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -156,24 +156,10 @@ pub fn create(conn: &mut DbConnection, input: UserInput) -> Result<User> {
 
 fn check_references(conn: &mut DbConnection, input: &UserInput) -> Result<()> {
     if let Some(o) = input.organisation_id {
-        let n: i64 = organisations::table
-            .filter(organisations::id.eq(o.to_string()))
-            .count()
-            .get_result(conn)
-            .map_err(map_db_error)?;
-        if n == 0 {
-            return Err(Error::field("organisation_id", "not_found", "no organisation with this id"));
-        }
+        tongxing_events::organisations::require(conn, o, "organisation_id")?;
     }
     if let Some(r) = input.region_id {
-        let n: i64 = regions::table
-            .filter(regions::id.eq(r.to_string()))
-            .count()
-            .get_result(conn)
-            .map_err(map_db_error)?;
-        if n == 0 {
-            return Err(Error::field("region_id", "not_found", "no region with this id"));
-        }
+        tongxing_cases::regions::subtree_prefix(conn, r, "region_id")?;
     }
     Ok(())
 }

@@ -1,6 +1,5 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::NaiveDate;
-use diesel::prelude::*;
 use serde::Deserialize;
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result};
@@ -9,8 +8,7 @@ use tongxing_events::events::{
 };
 use tongxing_events::roster::{self, AttendanceBatch, AttendanceEntry, RosterEntry, RosterInput};
 use tongxing_events::service_forms::ServiceForm;
-use tongxing_store::schema::{event_roster, volunteers};
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::DbConnection;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -34,20 +32,9 @@ pub struct AttendanceList {
     pub items: Vec<AttendanceEntry>,
 }
 
-fn rostered(conn: &mut DbConnection, user: Uuid, event: Uuid) -> Result<bool> {
-    let n: i64 = event_roster::table
-        .inner_join(volunteers::table.on(volunteers::id.eq(event_roster::volunteer_id)))
-        .filter(event_roster::event_id.eq(event.to_string()))
-        .filter(volunteers::user_id.eq(user.to_string()))
-        .count()
-        .get_result(conn)
-        .map_err(map_db_error)?;
-    Ok(n > 0)
-}
-
 /// A volunteer reaches only the events they are rostered on; another event is "not found".
 fn visible_to_volunteer(conn: &mut DbConnection, caller: Caller, event: Uuid) -> Result<()> {
-    if caller.role == Role::Volunteer && !rostered(conn, caller.user_id, event)? {
+    if caller.role == Role::Volunteer && !events::is_rostered(conn, caller.user_id, event)? {
         return Err(Error::not_found("event"));
     }
     Ok(())
