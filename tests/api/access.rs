@@ -635,7 +635,7 @@ async fn a_partner_sees_a_shared_case_until_consent_is_withdrawn(app: TestApp) {
     let narrow = r.body["access_token"].as_str().unwrap().to_owned();
     app.send("GET", "/api/v1/children", Some(&narrow), None, &[]).await.assert_problem(403, "forbidden");
     let r = app.post("/api/v1/auth/client-token", grant(&secret, Some("events:write"))).await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     app.post(&format!("/api/v1/api-clients/{client}/revoke"), json!(null)).await;
     app.post("/api/v1/auth/client-token", grant(&secret, None)).await.assert_problem(401, "invalid_client");
     app.post("/api/v1/auth/client-token", grant("not-the-secret", None))

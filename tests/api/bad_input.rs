@@ -78,15 +78,15 @@ async fn bad_paths_and_queries_are_refused(app: TestApp) {
         ("/api/v1/children/not-a-uuid", 400, "invalid_path"),
         ("/api/v1/children/01a22412-7e98-75bd-a988-60023d0e05c7", 404, "not_found"),
         ("/api/v1/children?limit=abc", 400, "invalid_query"),
-        ("/api/v1/children?limit=0", 400, "validation_failed"),
-        ("/api/v1/children?limit=-1", 400, "validation_failed"),
-        ("/api/v1/children?limit=100000", 400, "validation_failed"),
-        ("/api/v1/children?cursor=forged", 400, "validation_failed"),
+        ("/api/v1/children?limit=0", 422, "validation_failed"),
+        ("/api/v1/children?limit=-1", 422, "validation_failed"),
+        ("/api/v1/children?limit=100000", 422, "validation_failed"),
+        ("/api/v1/children?cursor=forged", 422, "validation_failed"),
         ("/api/v1/children?status=lost", 400, "invalid_query"),
         ("/api/v1/children?unknown=1", 400, "invalid_query"),
-        ("/api/v1/children?region_id=01a22412-7e98-75bd-a988-60023d0e05c7", 400, "validation_failed"),
+        ("/api/v1/children?region_id=01a22412-7e98-75bd-a988-60023d0e05c7", 422, "validation_failed"),
         ("/api/v1/contacts?from=2023-02-30", 400, "invalid_query"),
-        ("/api/v1/contacts?from=2023-03-02&to=2023-03-01", 400, "validation_failed"),
+        ("/api/v1/contacts?from=2023-03-02&to=2023-03-01", 422, "validation_failed"),
         ("/api/v1/children?q=%00", 400, "invalid_query"),
         ("/api/v1/households?q=a%0Db", 400, "invalid_query"),
         ("/api/v1/nothing-here", 404, "no_route"),
@@ -107,6 +107,7 @@ async fn domain_validation_lists_each_field(app: TestApp) {
             json!({"region_id": village, "name": "", "sex": "male", "birth_date": "2015-01-01", "categories": [], "national_id": "123"}),
         )
         .await;
+    // Lengths the contract states: 400. Rules of the domain the contract cannot state: 422.
     r.assert_problem(400, "validation_failed");
     let fields: Vec<&str> =
         r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
@@ -115,19 +116,19 @@ async fn domain_validation_lists_each_field(app: TestApp) {
     let r = app
         .post("/api/v1/children", json!({"region_id": town, "name": "周", "sex": "male", "birth_date": "2015-01-01", "categories": ["left_behind"]}))
         .await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["code"], "not_village");
 
     let r = app
         .post("/api/v1/children", json!({"region_id": village, "name": "周", "sex": "male", "birth_date": "2015-01-01", "categories": ["left_behind"], "national_id": "421202201501011231"}))
         .await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "national_id");
 
     let r = app
         .post("/api/v1/households", json!({"region_id": village, "guardians": [{"name": "甲", "relation": "father", "phone": "<script>"}, {"name": "乙", "relation": "mother", "is_primary": true}, {"name": "丙", "relation": "other", "is_primary": true}]}))
         .await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     let fields: Vec<&str> =
         r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert!(fields.contains(&"guardians[0].phone") && fields.contains(&"guardians"), "{}", r.body);
@@ -138,10 +139,10 @@ async fn domain_validation_lists_each_field(app: TestApp) {
             json!({"kind": "home_visit", "occurred_at": "2023-11-20T02:30:00Z", "outcome": "completed"}),
         )
         .await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "child_id");
     let r = app.post("/api/v1/contacts", json!({"kind": "phone_visit", "household_id": uuid::Uuid::now_v7(), "occurred_at": "2023-11-20T02:30:00Z", "outcome": "completed"})).await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     let r = app
         .post("/api/v1/children/01a22412-7e98-75bd-a988-60023d0e05c7/assessments", json!({"assessed_on": "2023-12-10", "living_conditions": {"score": 3}, "psychological_state": {"score": 2}, "study": {"score": 4}, "social_development": {"score": 3}}))
         .await;
@@ -149,7 +150,7 @@ async fn domain_validation_lists_each_field(app: TestApp) {
     let r = app
         .post("/api/v1/consents", json!({"child_id": uuid::Uuid::now_v7(), "purpose": "data_sharing", "given_by_name": "王", "given_by_relation": "mother", "given_at": "2023-06-15T01:00:00Z"}))
         .await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "organisation_id");
     assert_eq!(app.counts().await, before);
 }

@@ -166,12 +166,12 @@ async fn lifecycle_rules_are_enforced(app: TestApp) {
     app.post(&path, json!({"status": "active"})).await.assert_problem(409, "illegal_transition");
     app.post(&path, json!({"status": "screening"})).await.assert_problem(409, "illegal_transition");
     let r = app.post(&path, json!({"status": "registered", "effective_on": "2099-01-01"})).await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "effective_on");
     app.post(&path, json!({"status": "registered"})).await;
     app.post(&path, json!({"status": "registered"})).await.assert_problem(409, "illegal_transition");
     let r = app.post(&path, json!({"status": "closed"})).await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "reason");
     app.post(&path, json!({"status": "closed", "reason": "不符合条件"})).await;
     app.post(&path, json!({"status": "active"})).await.assert_problem(409, "illegal_transition");
@@ -217,7 +217,7 @@ async fn stale_and_missing_if_match(app: TestApp) {
     assert_eq!(app.get(&path).await.body["name"], "张伟");
     app.send("PUT", &path, None, Some(update.clone()), &[("if-match", "not-an-etag")])
         .await
-        .assert_problem(400, "invalid_if_match");
+        .assert_problem(412, "invalid_if_match");
 
     // Households too.
     let h = household(&app, &village).await;

@@ -26,7 +26,7 @@ async fn a_weekly_counselling_timeline_with_met_and_missed_weeks(app: TestApp) {
     let bad = app
         .post("/api/v1/counselling-enrolments", json!({"child_id": child, "weekday": 6, "time_of_day": "25:00", "starts_on": "2024-01-01", "team": [{"name": "刘社工", "role": "social_worker"}]}))
         .await;
-    bad.assert_problem(400, "validation_failed");
+    bad.assert_problem(422, "validation_failed");
     let fields: Vec<&str> =
         bad.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["time_of_day", "team"]);

@@ -73,7 +73,7 @@ async fn the_eleventh_of_november_at_baidun_village(app: TestApp) {
     assert_eq!(r.status, 201, "{}", r.body);
     app.post("/api/v1/service-contracts", json!({"purchaser_id": lingxi, "provider_id": bureau, "starts_on": "2023-06-01", "ends_on": "2024-05-31", "services": ["x"]}))
         .await
-        .assert_problem(400, "validation_failed");
+        .assert_problem(422, "validation_failed");
     assert_eq!(
         app.get(&format!("/api/v1/organisations/{lingxi}/contracts")).await.body["items"]
             .as_array()
@@ -165,7 +165,7 @@ async fn the_eleventh_of_november_at_baidun_village(app: TestApp) {
     let other = r.id();
     app.post(&format!("/api/v1/events/{other}/status"), json!({"status": "cancelled"}))
         .await
-        .assert_problem(400, "validation_failed");
+        .assert_problem(422, "validation_failed");
     let r = app
         .post(&format!("/api/v1/events/{other}/status"), json!({"status": "cancelled", "reason": "暴雨预警"}))
         .await;
@@ -202,7 +202,7 @@ async fn the_eleventh_of_november_at_baidun_village(app: TestApp) {
     assert_eq!(r.body["items"][0]["events"], 1);
     app.get("/api/v1/volunteer-hours?from=2023-12-01&to=2023-11-01")
         .await
-        .assert_problem(400, "validation_failed");
+        .assert_problem(422, "validation_failed");
 
     // Clearance renewals due.
     let r = app.get("/api/v1/volunteers?clearance_expiring_within_days=30").await;
@@ -224,7 +224,7 @@ async fn attendance_batches_are_all_or_nothing(app: TestApp) {
         {"child_id": kids[0]}
     ]});
     let r = app.post(&format!("/api/v1/events/{event}/attendance"), bad).await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     let fields: Vec<(&str, &str)> = r.body["errors"]
         .as_array()
         .unwrap()
@@ -253,6 +253,6 @@ async fn attendance_batches_are_all_or_nothing(app: TestApp) {
     let r = app
         .post(&format!("/api/v1/events/{event}/attendance"), json!({"items": [{"child_id": kids[1]}]}))
         .await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["code"], "already_attending");
 }

@@ -228,7 +228,7 @@ async fn the_holiday_calendar(app: TestApp) {
         json!({"year": 2027, "holiday": "qingming", "first_day": "2027-04-05", "last_day": "2027-04-30"}),
     )
     .await
-    .assert_problem(400, "validation_failed");
+    .assert_problem(422, "validation_failed");
     let r = app
         .send("PUT", &format!("/api/v1/holidays/{id}"), None, Some(json!({"year": 2027, "holiday": "spring_festival", "first_day": "2027-02-06", "last_day": "2027-02-12", "makeup_workdays": ["2027-02-14"]})), &[("if-match", "\"1\"")])
         .await;

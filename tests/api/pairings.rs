@@ -71,7 +71,7 @@ async fn one_active_pairing_per_mentor_and_child(app: TestApp) {
     // Ending the first frees both; a withdrawn proposal needs a reason too.
     app.post(&format!("/api/v1/pairings/{p1}/status"), json!({"status": "ended"}))
         .await
-        .assert_problem(400, "validation_failed");
+        .assert_problem(422, "validation_failed");
     let r = app
         .post(
             &format!("/api/v1/pairings/{p1}/status"),
@@ -137,7 +137,7 @@ async fn pair_contacts_and_a_thirteen_month_timeline(app: TestApp) {
     assert_eq!(contact(&app, &p, outing).await.status, 201);
     let untitled =
         json!({"occurred_at": "2024-04-06T09:00:00+08:00", "kind": "outing", "commemorative": true});
-    contact(&app, &p, untitled).await.assert_problem(400, "validation_failed");
+    contact(&app, &p, untitled).await.assert_problem(422, "validation_failed");
     let home = json!({"occurred_at": "2024-05-01T09:00:00+08:00", "kind": "home_visit"});
     contact(&app, &p, home).await.assert_problem(409, "home_visit_not_approved");
 
@@ -160,7 +160,7 @@ async fn pair_contacts_and_a_thirteen_month_timeline(app: TestApp) {
         json!({"rule_id": MONTHLY, "subject_id": p, "period": "2024-3", "reason": "x"}),
     )
     .await
-    .assert_problem(400, "validation_failed");
+    .assert_problem(422, "validation_failed");
 
     let r = app.get(&format!("/api/v1/pairings/{p}/compliance?to=2024-12-31")).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -226,7 +226,7 @@ async fn pair_contacts_and_a_thirteen_month_timeline(app: TestApp) {
     );
     app.get(&format!("/api/v1/pairings/{p}/compliance?from=2024-05-01&to=2024-04-01"))
         .await
-        .assert_problem(400, "validation_failed");
+        .assert_problem(422, "validation_failed");
     let r = app.get(&format!("/api/v1/pairings/{p}/contacts?limit=5")).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 5);
     assert!(r.body["next_cursor"].is_string());
@@ -318,8 +318,8 @@ async fn alerts_and_exemptions_now(app: TestApp) {
         let r2 = app.get(&format!("/api/v1/compliance/alerts?limit=200&cursor={cursor}")).await;
         assert_eq!(r2.body["items"].as_array().unwrap().len(), all - 1);
     }
-    app.get("/api/v1/compliance/alerts?status=met").await.assert_problem(400, "validation_failed");
-    app.get("/api/v1/compliance/alerts?cursor=bogus").await.assert_problem(400, "validation_failed");
+    app.get("/api/v1/compliance/alerts?status=met").await.assert_problem(422, "validation_failed");
+    app.get("/api/v1/compliance/alerts?cursor=bogus").await.assert_problem(422, "validation_failed");
     let r = app.get("/api/v1/cadence-rules").await;
     let codes: Vec<&str> =
         r.body["items"].as_array().unwrap().iter().map(|x| x["code"].as_str().unwrap()).collect();

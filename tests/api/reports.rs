@@ -170,5 +170,5 @@ async fn csv_exports_are_spreadsheet_safe(app: TestApp) {
     app.get("/api/v1/reports/events?format=xlsx").await.assert_problem(400, "invalid_query");
     app.get("/api/v1/reports/summary?from=2024-02-01&to=2024-01-01")
         .await
-        .assert_problem(400, "validation_failed");
+        .assert_problem(422, "validation_failed");
 }

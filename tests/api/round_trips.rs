@@ -73,7 +73,7 @@ async fn reads_and_replaces_round_trip(app: TestApp) {
     let r = app
         .post("/api/v1/cadence-rules", json!({"code": "bad", "name": "x", "subject": "counselling_enrolment", "counted_kinds": ["phone"], "period": "month", "at_risk_days": 2, "minimum": {"effective_from": "2024-01-01", "minimum": 1}}))
         .await;
-    r.assert_problem(400, "validation_failed");
+    r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "counted_kinds[0]");
     assert_eq!(items(&app.get("/api/v1/cadence-rules").await).len(), 4);
 

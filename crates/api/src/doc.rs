@@ -2,7 +2,7 @@
 //! error responses and the bearer security are added to every operation here, so no handler
 //! can forget them.
 
-use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
 use utoipa::openapi::response::{ResponseBuilder, Responses};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Spec, Ref, RefOr};
@@ -16,7 +16,7 @@ use crate::routes;
     info(
         title = "Tongxing",
         description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Every read of a child's record, every write, login and export is in the audit log.",
-        version = "1.1.0",
+        version = "1.2.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),
@@ -96,16 +96,27 @@ const ERRORS: &[(&str, &str, &str)] = &[
     (
         "400",
         "BadRequest",
-        "Invalid input: malformed JSON, unknown fields, invalid fields, bad query or path values",
+        "The request does not match the contract: malformed JSON, unknown fields, wrong types, values \
+         outside the stated formats, lengths or ranges, bad query or path values",
     ),
     ("401", "Unauthorized", "Missing, invalid or expired access token"),
     ("403", "Forbidden", "The caller's role may not do this"),
     ("404", "NotFound", "No such record"),
     ("409", "Conflict", "The request conflicts with the record's state"),
-    ("412", "PreconditionFailed", "If-Match names a version that is no longer current"),
+    (
+        "412",
+        "PreconditionFailed",
+        "If-Match names a version that is no longer current, or is not an ETag at all",
+    ),
     ("413", "PayloadTooLarge", "The body is over the size limit"),
     ("415", "UnsupportedMediaType", "The body is not application/json"),
-    ("422", "IdempotencyKeyReused", "The Idempotency-Key was used for a different request"),
+    (
+        "422",
+        "Unprocessable",
+        "The request matches the contract but breaks a rule of the domain (`validation_failed`, listing each \
+         field: a referenced record that does not exist, dates out of order, a state that does not allow \
+         it), or reuses an Idempotency-Key for a different request (`idempotency_key_reused`)",
+    ),
     ("428", "PreconditionRequired", "The update needs an If-Match header"),
     ("429", "TooManyRequests", "Too many requests or failed logins; retry after the Retry-After seconds"),
     ("500", "InternalError", "An unexpected error; details are in the service's logs"),
@@ -167,6 +178,9 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
         op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| matches!(p, RefOr::T(p) if p.name == name)))
     };
     let replays = has_param("Idempotency-Key");
+    let has_query = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query))
+    });
     let conditional = has_param("If-Match");
     let wanted: Vec<&str> = ERRORS
         .iter()
@@ -176,10 +190,10 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
             "401" => api,
             "403" => api && !public,
             "404" => has_id,
-            "409" => has_body && !public,
+            "409" => api && !public && !matches!(method, HttpMethod::Get),
             "412" => conditional,
             "413" | "415" => has_body,
-            "422" => replays,
+            "422" => api && (has_body || has_query || replays),
             "428" => is_update && conditional,
             "429" => api,
             "500" => true,
@@ -237,6 +251,13 @@ fn who_may_call(rule: &crate::access::Rule) -> String {
     }
 }
 
+/// Text as the service takes it: tabs and line breaks, but no other control character
+/// (`extract::JsonBody` refuses them).
+const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
+
+/// A query value: no control character at all (`extract::Query` refuses them).
+const QUERY_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
+
 /// Gives every string of a fixed format the length that format implies (a UUID is 36
 /// characters, a date 10, a timestamp at most 40), and every integer the range of its format,
 /// wherever the schema does not state a tighter one. Generators and linters then see limits
@@ -254,6 +275,13 @@ fn bound_formats(spec: &mut Spec) {
                 };
                 let format = map.get("format").and_then(|f| f.as_str()).map(str::to_owned);
                 match (ty.as_deref(), format.as_deref()) {
+                    (Some("string"), None)
+                        if !map.contains_key("pattern")
+                            && !map.contains_key("enum")
+                            && !map.contains_key("const") =>
+                    {
+                        map.insert("pattern".into(), TEXT_PATTERN.into());
+                    }
                     (Some("string"), Some(f))
                         if !map.contains_key("maxLength") && !map.contains_key("enum") =>
                     {
@@ -289,7 +317,21 @@ fn bound_formats(spec: &mut Spec) {
         }
     }
     let Ok(mut value) = serde_json::to_value(&*spec) else { return };
+    // Problems quote what the client sent, which may hold anything; everything else is text the
+    // service accepted.
+    let problems: Vec<(String, serde_json::Value)> = ["Problem", "ProblemField"]
+        .iter()
+        .filter_map(|name| {
+            let pointer = format!("/components/schemas/{name}");
+            value.pointer(&pointer).map(|v| (pointer, v.clone()))
+        })
+        .collect();
     walk(&mut value);
+    for (pointer, original) in problems {
+        if let Some(slot) = value.pointer_mut(&pointer) {
+            *slot = original;
+        }
+    }
     // Lists of short texts, each item checked by the domain (at most 100 characters).
     for (schema, property) in [
         ("CadenceRuleInput", "counted_kinds"),
@@ -314,6 +356,30 @@ fn bound_formats(spec: &mut Spec) {
                 let name = param.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
                 let place = param.get("in").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
                 let Some(schema) = param.get_mut("schema").and_then(|s| s.as_object_mut()) else { continue };
+                // A parameter is present or absent, never null: `Option` means `required: false`.
+                if let Some(types) = schema.get_mut("type").and_then(|t| t.as_array_mut()) {
+                    types.retain(|t| t != "null");
+                    if types.len() == 1 {
+                        let only = types[0].clone();
+                        schema.insert("type".into(), only);
+                    }
+                }
+                match (place.as_str(), name.as_str()) {
+                    ("query", "limit") => {
+                        schema.insert("minimum".into(), 1.into());
+                        schema.insert("maximum".into(), tongxing_core::page::MAX_LIMIT.into());
+                    }
+                    ("header", "Idempotency-Key") => {
+                        schema.insert("pattern".into(), "^[!-~]{1,200}$".into());
+                    }
+                    ("header", "If-Match") => {
+                        schema.insert("pattern".into(), r#"^(W/)?"[1-9][0-9]{0,8}"$"#.into());
+                    }
+                    ("query", _) if schema.get("pattern").and_then(|p| p.as_str()) == Some(TEXT_PATTERN) => {
+                        schema.insert("pattern".into(), QUERY_PATTERN.into());
+                    }
+                    _ => {}
+                }
                 let is_text = schema.get("type").is_some_and(|t| {
                     t == "string" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "string"))
                 });
@@ -330,7 +396,83 @@ fn bound_formats(spec: &mut Spec) {
             }
         }
     }
+    link_creations(&mut value);
+    declare_etags(&mut value);
     if let Ok(bounded) = serde_json::from_value(value) {
         *spec = bounded;
+    }
+}
+
+/// OpenAPI links from each create (a POST answering 201 with the new record) to every operation
+/// on that record (`…/{id}` and below), so that clients and fuzzers can follow create → read →
+/// update → step: the new `id` from the body, and the `ETag` as `If-Match` where one is needed.
+fn link_creations(value: &mut serde_json::Value) {
+    use serde_json::{Map, Value, json};
+    let Some(paths) = value.get("paths").and_then(|p| p.as_object()) else { return };
+    let mut links: Vec<(String, String, Value)> = Vec::new();
+    for (collection, item) in paths {
+        let creates = item.pointer("/post/responses/201").is_some();
+        if !creates || collection.contains('{') {
+            continue;
+        }
+        let prefix = format!("{collection}/{{id}}");
+        for (_, target) in paths.iter().filter(|(p, _)| **p == prefix || p.starts_with(&format!("{prefix}/")))
+        {
+            for op in target.as_object().into_iter().flat_map(|o| o.values()) {
+                let Some(operation_id) = op.get("operationId").and_then(|i| i.as_str()) else { continue };
+                let params = op.get("parameters").and_then(|p| p.as_array()).cloned().unwrap_or_default();
+                let named =
+                    |n: &str| params.iter().any(|p| p.get("name").and_then(|x| x.as_str()) == Some(n));
+                if params.iter().any(|p| {
+                    p.get("in").and_then(|x| x.as_str()) == Some("path")
+                        && p.get("name").and_then(|x| x.as_str()) != Some("id")
+                }) {
+                    continue;
+                }
+                let mut parameters = Map::new();
+                parameters.insert("path.id".into(), "$response.body#/id".into());
+                if named("If-Match") {
+                    parameters.insert("header.If-Match".into(), "$response.header.ETag".into());
+                }
+                links.push((
+                    collection.clone(),
+                    operation_id.to_owned(),
+                    json!({ "operationId": operation_id, "parameters": parameters }),
+                ));
+            }
+        }
+    }
+    for (collection, name, link) in links {
+        let pointer =
+            format!("/paths/{}/post/responses/201", collection.replace('~', "~0").replace('/', "~1"));
+        if let Some(response) = value.pointer_mut(&pointer).and_then(|r| r.as_object_mut()) {
+            let entry = response.entry("links").or_insert_with(|| Value::Object(Map::new()));
+            if let Some(map) = entry.as_object_mut() {
+                map.insert(name, link);
+            }
+        }
+    }
+}
+
+/// Declares the `ETag` header on every answer whose description says it carries one.
+fn declare_etags(value: &mut serde_json::Value) {
+    let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    let responses = paths
+        .values_mut()
+        .filter_map(|i| i.as_object_mut())
+        .flat_map(|i| i.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()))
+        .flat_map(|r| r.values_mut());
+    for response in responses {
+        let says = response.get("description").and_then(|d| d.as_str()).is_some_and(|d| d.contains("`ETag`"));
+        if let (true, Some(map)) = (says, response.as_object_mut()) {
+            map.insert(
+                "headers".into(),
+                serde_json::json!({ "ETag": {
+                    "description": "The record's version, to send back in `If-Match`",
+                    "schema": { "type": "string", "pattern": r#"^"[1-9][0-9]{0,8}"$"#, "maxLength": 11 }
+                }}),
+            );
+        }
     }
 }

@@ -34,13 +34,10 @@ pub async fn guard(
     req.extensions_mut().insert(RoutePattern(pattern.clone()));
     let method = req.method().as_str().to_owned();
     let Some(rule) = access::find(&method, &pattern) else {
-        if access::POLICY.iter().any(|r| r.path == pattern) {
-            return Err(ApiError::new(
-                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{pattern} does not answer {method}"),
-            )
-            .into());
+        let allowed: Vec<&str> =
+            access::POLICY.iter().filter(|r| r.path == pattern).map(|r| r.method).collect();
+        if !allowed.is_empty() {
+            return Err(ApiError::method_not_allowed(&pattern, &method, &allowed).into());
         }
         // Deny by default: a route nobody has written a rule for is refused.
         tracing::error!(method = %method, route = %pattern, "route without an access rule");

@@ -18,7 +18,7 @@ pub mod state;
 mod validation;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -144,6 +144,14 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
     }
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+/// The paths outside `/api/v1`, each answering GET only.
+const GET_ONLY: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
+
+/// No route matched: 405 for another method on a path that exists, 404 otherwise.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    if GET_ONLY.contains(&path) {
+        return Err(ApiError::method_not_allowed(path, req.method().as_str(), &["GET"]));
+    }
     Err(ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such endpoint"))
 }

@@ -17,6 +17,7 @@ pub struct Problem {
     /// A short summary of the kind of problem.
     pub title: String,
     /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
     /// What went wrong with this request.
     pub detail: String,
@@ -57,6 +58,7 @@ pub struct ApiError {
     errors: Vec<ProblemField>,
     retry_after: Option<u32>,
     conflicting_id: Option<uuid::Uuid>,
+    allow: Option<String>,
 }
 
 impl ApiError {
@@ -68,11 +70,34 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             conflicting_id: None,
+            allow: None,
         }
     }
 
+    /// 405 for a path that exists, naming the methods it answers in `Allow`.
+    pub fn method_not_allowed(path: &str, method: &str, allowed: &[&str]) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{path} does not answer {method}"),
+        );
+        e.allow = Some(allowed.join(", "));
+        e
+    }
+
+    /// Fields that break the contract itself (a length, a range, a control character): 400.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let mut e = ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", "some fields are invalid");
+        Self::invalid_fields(StatusCode::BAD_REQUEST, errors)
+    }
+
+    /// Fields that match the contract but break a rule of the domain (a referenced record that
+    /// does not exist, dates out of order, a region that is not a village): 422.
+    pub fn unprocessable(errors: Vec<FieldError>) -> Self {
+        Self::invalid_fields(StatusCode::UNPROCESSABLE_ENTITY, errors)
+    }
+
+    fn invalid_fields(status: StatusCode, errors: Vec<FieldError>) -> Self {
+        let mut e = ApiError::new(status, "validation_failed", "some fields are invalid");
         e.errors = errors.into_iter().map(ProblemField::from).collect();
         e
     }
@@ -85,7 +110,7 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
-            Error::Validation(errors) => ApiError::validation(errors),
+            Error::Validation(errors) => ApiError::unprocessable(errors),
             Error::BadRequest { code, detail } => ApiError::new(StatusCode::BAD_REQUEST, code, detail),
             Error::NotFound { resource } => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {resource}"))
@@ -161,6 +186,9 @@ impl ResponseError for ApiError {
         };
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(allow) = &self.allow {
+            res.insert_header((header::ALLOW, allow.as_str()));
+        }
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }

@@ -19,7 +19,7 @@ impl FieldError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The request is well-formed but some fields are invalid.
+    /// The request matches the contract but some fields break a rule of the domain.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// The request could not be understood (bad cursor, bad header value, ...).

@@ -19,6 +19,10 @@ impl NationalId {
         if s.chars().count() != 18 {
             return Err(invalid("length", "a national ID number has 18 characters"));
         }
+        // Checked before splitting: a split inside a multi-byte character would panic.
+        if !s.is_ascii() {
+            return Err(invalid("format", "the first 17 characters must be digits"));
+        }
         let (body, check) = s.split_at(17);
         if !body.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid("format", "the first 17 characters must be digits"));
@@ -83,5 +87,17 @@ mod tests {
         assert!(NationalId::parse("4212022015060112").is_err());
         assert!(NationalId::parse("4212022015060112AB").is_err());
         assert!(NationalId::parse(&with_check("42120220150230123")).is_err());
+    }
+
+    #[test]
+    fn refuses_eighteen_characters_that_are_not_all_ascii() {
+        // Found by the contract fuzzer: this once panicked splitting inside a character.
+        for raw in ["øÜÿáĞ\u{a3b07}W\u{e3b07}ÎKĝGB\u{6f0bf}É0å", "4212022015060112３X", "42120220150601123é"]
+        {
+            assert!(
+                matches!(NationalId::parse(raw), Err(Error::Validation(e)) if e[0].code == "format" || e[0].code == "length"),
+                "{raw}"
+            );
+        }
     }
 }

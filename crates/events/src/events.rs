@@ -128,6 +128,7 @@ pub struct EventInput {
     pub service_forms: Vec<ServiceForm>,
     #[serde(default)]
     #[validate(range(min = 0, max = 100000))]
+    #[schema(minimum = 0, maximum = 100000)]
     pub other_participants: i32,
     #[validate(length(max = 4000))]
     #[schema(max_length = 4000)]

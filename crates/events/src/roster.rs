@@ -48,6 +48,7 @@ pub struct RosterInput {
     /// Hours served, 0 to 24; may be set once the event is over.
     #[serde(default)]
     #[validate(range(min = 0.0, max = 24.0))]
+    #[schema(minimum = 0.0, maximum = 24.0)]
     pub hours: f64,
 }
 

@@ -71,6 +71,7 @@ pub struct PairContactInput {
     #[schema(max_items = 4)]
     pub topics: Vec<Topic>,
     #[validate(range(min = 1, max = 4320))]
+    #[schema(minimum = 1, maximum = 4320)]
     pub duration_minutes: Option<i32>,
     /// Only for an `outing`, which then needs a `title`.
     #[serde(default)]

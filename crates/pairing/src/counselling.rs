@@ -76,6 +76,7 @@ pub struct EnrolmentInput {
     #[schema(min_items = 1, max_items = 10)]
     pub team: Vec<TeamMember>,
     #[validate(range(min = 1, max = 7))]
+    #[schema(minimum = 1, maximum = 7)]
     pub weekday: i32,
     /// `HH:MM`.
     #[validate(length(min = 5, max = 5))]

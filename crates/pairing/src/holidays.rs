@@ -47,6 +47,7 @@ pub struct HolidayInput {
     /// Client-chosen id (UUID); generated when absent. Ignored on update.
     pub id: Option<Uuid>,
     #[validate(range(min = 2000, max = 2100))]
+    #[schema(minimum = 2000, maximum = 2100)]
     pub year: i32,
     pub holiday: HolidayKind,
     pub first_day: NaiveDate,

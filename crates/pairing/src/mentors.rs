@@ -45,7 +45,7 @@ pub struct MentorInput {
     #[schema(min_length = 5, max_length = 20)]
     pub phone: Option<String>,
     #[validate(email, length(max = 200))]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, format = Email)]
     pub email: Option<String>,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]

@@ -39,6 +39,7 @@ pub struct MinimumChange {
     /// The first day the minimum applies; it governs periods that start on or after it.
     pub effective_from: NaiveDate,
     #[validate(range(min = 0, max = 1000))]
+    #[schema(minimum = 0, maximum = 1000)]
     pub minimum: i32,
 }
 
@@ -82,6 +83,7 @@ pub struct CadenceRuleInput {
     pub commemorative_only: bool,
     pub period: PeriodKind,
     #[validate(range(min = 0, max = 366))]
+    #[schema(minimum = 0, maximum = 366)]
     pub at_risk_days: i32,
     #[validate(nested)]
     pub minimum: MinimumChange,
