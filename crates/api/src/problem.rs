@@ -58,7 +58,7 @@ pub struct ApiError {
     errors: Vec<ProblemField>,
     retry_after: Option<u32>,
     conflicting_id: Option<uuid::Uuid>,
-    allow: Option<String>,
+    allow: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -81,7 +81,7 @@ impl ApiError {
             "method_not_allowed",
             format!("{path} does not answer {method}"),
         );
-        e.allow = Some(allowed.join(", "));
+        e.allow = Some(allowed.join(", ").into());
         e
     }
 
@@ -187,7 +187,7 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if let Some(allow) = &self.allow {
-            res.insert_header((header::ALLOW, allow.as_str()));
+            res.insert_header((header::ALLOW, allow.as_ref()));
         }
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
