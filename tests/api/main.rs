@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod bad_input;
 mod case_records;
+mod corpus;
 mod counselling;
 mod events;
 mod home_visits;

@@ -47,7 +47,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
                 ));
             }
             let bytes = bytes.await.map_err(|e| payload_error(e.as_error::<PayloadError>()))?;
-            let mut raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(json_error)?;
+            let mut raw = serde_json::from_slice::<Strict>(&bytes).map_err(json_error)?.0;
             whole_numbers_as_integers(&mut raw);
             let mut bad = Vec::new();
             find_control_characters("", &raw, &mut bad);
@@ -59,6 +59,74 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
             let digest = format!("{:x}", Sha256::digest(&bytes));
             Ok(JsonBody { value, digest })
         })
+    }
+}
+
+/// A JSON value that refuses an object with the same key twice: parsers disagree on which one
+/// wins, so a duplicate could mean one thing to a gateway and another here.
+struct Strict(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!("the key `{key}` appears twice")));
+            }
+            let Strict(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(out.into())
     }
 }
 
