@@ -255,10 +255,15 @@ pub async fn list_event_volunteers(
 }
 
 /// Record the children who attended, in one all-or-nothing batch; a bad item refuses the
-/// batch with an error naming it (`items[i].child_id`).
+/// batch with an error naming it (`items[i].child_id`). An app on a weak network sends an
+/// `Idempotency-Key`, so that a batch retried after a lost answer is not refused as already
+/// recorded.
 #[utoipa::path(
     post, path = "/api/v1/events/{id}/attendance", tag = "events", operation_id = "record_event_attendance",
-    params(("id" = Uuid, Path, description = "Event id")),
+    params(
+        ("id" = Uuid, Path, description = "Event id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response"),
+    ),
     request_body(content = AttendanceBatch, example = json!({"items": [{"child_id": "0190f0a0-0000-7000-8000-000000000004", "guardian_present": true}]})),
     responses((status = 201, description = "Everyone who attended", body = AttendanceList))
 )]
@@ -267,18 +272,21 @@ pub async fn record_event_attendance(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
+    req: HttpRequest,
+    key: IdempotencyKey,
     body: JsonBody<AttendanceBatch>,
 ) -> ApiResult<HttpResponse> {
+    let create =
+        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
     let (event, batch) = (id.into_inner(), body.value);
-    let items = state
-        .tx(move |conn| {
-            events::essentials(conn, event)?;
-            // Event staff, or a volunteer rostered on the event (the app at the event).
-            visible_to_volunteer(conn, caller, event)?;
-            roster::record(conn, event, batch, caller.user_id)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(AttendanceList { items }))
+    idempotency::create(&state, create, move |conn| {
+        events::essentials(conn, event)?;
+        // Event staff, or a volunteer rostered on the event (the app at the event).
+        visible_to_volunteer(conn, caller, event)?;
+        let items = roster::record(conn, event, batch, caller.user_id)?;
+        Ok((AttendanceList { items }, None))
+    })
+    .await
 }
 
 /// The children who attended.

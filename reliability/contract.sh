@@ -5,7 +5,7 @@
 # operations), with every check. Then reads the service's own request counter and fails unless
 # it answered at least --min-requests requests and none of them with a 5xx.
 #
-# Usage: fuzz/contract.sh [--backend sqlite|postgres] [--binary PATH] [--examples N]
+# Usage: reliability/contract.sh [--backend sqlite|postgres] [--binary PATH] [--examples N]
 #                         [--seed S] [--min-requests N]
 # PostgreSQL: TONGXING_FUZZ_POSTGRES_URL names the server (default
 # postgres://postgres@127.0.0.1:5432/postgres); a fresh database is made and dropped.
@@ -55,7 +55,7 @@ token="$(curl -fs -X POST "$base/api/v1/auth/token" -H 'content-type: applicatio
   python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')"
 
 status=0
-schemathesis --config-file "$root/fuzz/schemathesis.toml" run "$root/openapi/openapi.json" \
+schemathesis --config-file "$root/reliability/schemathesis.toml" run "$root/openapi/openapi.json" \
   --url "$base" -H "Authorization: Bearer $token" --checks all \
   --phases examples,coverage,fuzzing,stateful --max-examples "$examples" --seed "$seed" \
   --generation-database none --workers 1 --no-color --request-timeout 30 \
