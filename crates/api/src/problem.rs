@@ -143,7 +143,13 @@ impl From<Error> for ApiError {
                 e
             }
             Error::Unavailable { detail } => {
-                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+                // The cause is for the logs; a client learns only that it may retry.
+                tracing::warn!(cause = %detail, "answering 503");
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is not available; retry shortly",
+                );
                 e.retry_after = Some(2);
                 e
             }

@@ -49,7 +49,8 @@ pub enum Error {
     /// Too many requests or failed logins; try again after `retry_after` seconds.
     #[error("{detail}")]
     TooManyRequests { code: &'static str, detail: String, retry_after: u32 },
-    /// The database (or another dependency) cannot be reached right now.
+    /// The database (or another dependency) cannot be reached right now. `detail` names the
+    /// cause for the logs and for start-up errors; clients get a fixed message.
     #[error("{detail}")]
     Unavailable { detail: String },
     /// A bug or an unexpected failure. The message goes to the logs, never to the client.

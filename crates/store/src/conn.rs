@@ -1,6 +1,8 @@
 //! One connection type over both backends, its pool, migrations and the transaction helper.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -97,14 +99,21 @@ impl DatabaseUrl {
     }
 }
 
-pub struct Manager(DatabaseUrl);
+/// Opens connections for the pool, and remembers whether the last attempt failed: then the
+/// database is down, and waiting for a connection is pointless.
+pub struct Manager {
+    url: DatabaseUrl,
+    down: Arc<AtomicBool>,
+}
 
 impl r2d2::ManageConnection for Manager {
     type Connection = DbConnection;
     type Error = ConnectionError;
 
     fn connect(&self) -> std::result::Result<DbConnection, ConnectionError> {
-        self.0.connect()
+        let result = self.url.connect();
+        self.down.store(result.is_err(), Ordering::Relaxed);
+        result
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> std::result::Result<(), ConnectionError> {
@@ -124,7 +133,13 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    down: Arc<AtomicBool>,
 }
+
+/// How long a request waits for a free connection from a busy pool.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+/// How often, while waiting, it looks whether the database has gone away.
+const POOL_SLICE: Duration = Duration::from_millis(100);
 
 impl Db {
     /// Connects once first so that a wrong URL or an unreachable server fails at once with the
@@ -132,26 +147,36 @@ impl Db {
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> std::result::Result<Self, String> {
         url.connect()
             .map_err(|e| format!("cannot connect to the {} database: {e}", url.backend().as_str()))?;
+        let down = Arc::new(AtomicBool::new(false));
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(POOL_WAIT)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
-            .build(Manager(url.clone()))
+            .build(Manager { url: url.clone(), down: down.clone() })
             .map_err(|e| format!("cannot build the database pool: {e}"))?;
-        Ok(Db { pool, backend: url.backend() })
+        Ok(Db { pool, backend: url.backend(), down })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// A connection from the pool; an exhausted pool or an unreachable database is `Unavailable`.
+    /// A connection from the pool. A busy pool is waited for up to [`POOL_WAIT`]; a database
+    /// that refuses new connections fails the request at once (within [`POOL_SLICE`]), so that
+    /// clients get their 503 and `Retry-After` instead of hanging through an outage. Either is
+    /// `Unavailable`.
     pub fn conn(&self) -> Result<PooledConn> {
-        self.pool.get().map_err(|e| {
-            tracing::warn!(error = %e, "no database connection available");
-            Error::Unavailable { detail: "the database is not available; retry shortly".into() }
-        })
+        let start = Instant::now();
+        loop {
+            match self.pool.get_timeout(POOL_SLICE) {
+                Ok(conn) => return Ok(conn),
+                Err(e) if self.down.load(Ordering::Relaxed) || start.elapsed() >= POOL_WAIT => {
+                    return Err(Error::Unavailable { detail: format!("no database connection: {e}") });
+                }
+                Err(_) => {}
+            }
+        }
     }
 
     /// Applies every pending migration of this backend.

@@ -145,7 +145,7 @@ fn is_unavailable(message: &str) -> bool {
 
 fn unavailable(message: &str) -> Error {
     tracing::warn!(error = message, "database unavailable");
-    Error::Unavailable { detail: "the database is not available; retry shortly".into() }
+    Error::Unavailable { detail: format!("the database is not available: {message}") }
 }
 
 /// Maps a `NotFound` from a single-row query to the named resource.
