@@ -51,7 +51,8 @@ pub struct TestApp {
     pub client: awc::Client,
     pub token: String,
     pub state: tongxing_api::AppState,
-    _db: DbGuard,
+    url: DatabaseUrl,
+    _db: std::sync::Arc<DbGuard>,
 }
 
 #[derive(Debug)]
@@ -117,25 +118,39 @@ impl TestApp {
                 (DatabaseUrl::Postgres(db_url), DbGuard::Postgres { admin_url, name })
             }
         };
+        let mut app = Self::serve(url, std::sync::Arc::new(guard)).await;
+        app.add_user("admin", Role::Admin, ADMIN_PASSWORD).await;
+        app.token = app.login("admin", ADMIN_PASSWORD).await;
+        Some(app)
+    }
+
+    /// A second instance of the service over the same database, with its own pool, caches and
+    /// port, as a second node behind a load balancer; the administrator's token works on both.
+    pub async fn another_instance(&self) -> TestApp {
+        let mut other = Self::serve(self.url.clone(), self._db.clone()).await;
+        other.token = self.token.clone();
+        other
+    }
+
+    async fn serve(url: DatabaseUrl, guard: std::sync::Arc<DbGuard>) -> TestApp {
         let options =
             tongxing::Options { signing_key: Some(TEST_SIGNING_KEY.into()), ..tongxing::Options::default() };
-        let state = web_block(move || tongxing::prepare(&url, &options)).await.expect("prepare");
+        let prepared = url.clone();
+        let state = web_block(move || tongxing::prepare(&prepared, &options)).await.expect("prepare");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let server =
             tongxing::start(listener, state.clone(), 64 * 1024, 2, vec!["https://app.example.org".into()])
                 .expect("start");
         actix_web::rt::spawn(server);
-        let mut app = TestApp {
+        TestApp {
             base: format!("http://127.0.0.1:{port}"),
             client: awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish(),
             token: String::new(),
             state,
+            url,
             _db: guard,
-        };
-        app.add_user("admin", Role::Admin, ADMIN_PASSWORD).await;
-        app.token = app.login("admin", ADMIN_PASSWORD).await;
-        Some(app)
+        }
     }
 
     /// Creates a user directly in the store (the way `create-admin` does).

@@ -12,6 +12,7 @@ mod counselling;
 mod events;
 mod home_visits;
 mod idempotency;
+mod instances;
 mod operations;
 mod pairings;
 mod property;

@@ -18,7 +18,7 @@ on_both_backends!(
 
 const MONTHLY: &str = "00000000-0000-7000-8000-00000000c001";
 
-async fn mentor(app: &TestApp, name: &str, user_id: Option<&str>) -> String {
+pub(crate) async fn mentor(app: &TestApp, name: &str, user_id: Option<&str>) -> String {
     let r = app
         .post("/api/v1/mentors", json!({"name": name, "organisation": "咸宁市民政局", "user_id": user_id}))
         .await;
@@ -26,7 +26,7 @@ async fn mentor(app: &TestApp, name: &str, user_id: Option<&str>) -> String {
     r.id()
 }
 
-async fn welfare_child(app: &TestApp, name: &str) -> String {
+pub(crate) async fn welfare_child(app: &TestApp, name: &str) -> String {
     let village = app.region("金桂社区").await;
     let r = app
         .post("/api/v1/children", json!({"region_id": village, "name": name, "sex": "female", "birth_date": "2012-03-01", "categories": ["orphaned_or_disabled"]}))
@@ -35,14 +35,14 @@ async fn welfare_child(app: &TestApp, name: &str) -> String {
     r.id()
 }
 
-async fn pairing(app: &TestApp, mentor: &str, child: &str) -> String {
+pub(crate) async fn pairing(app: &TestApp, mentor: &str, child: &str) -> String {
     let r = app.post("/api/v1/pairings", json!({"mentor_id": mentor, "child_id": child})).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["status"], "proposed");
     r.id()
 }
 
-async fn activate(app: &TestApp, pairing: &str, on: &str) -> crate::helpers::Resp {
+pub(crate) async fn activate(app: &TestApp, pairing: &str, on: &str) -> crate::helpers::Resp {
     app.post(&format!("/api/v1/pairings/{pairing}/status"), json!({"status": "active", "effective_on": on}))
         .await
 }
