@@ -13,7 +13,7 @@ on_both_backends!(racing_instances_keep_pairings_exclusive, racing_instances_kee
 
 async fn racing_instances_keep_pairings_exclusive(a: TestApp) {
     let b = a.another_instance().await;
-    let via = |i: usize| if i % 2 == 0 { &a } else { &b };
+    let via = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
     for round in 0..4 {
         // Six mentors proposed for one child, activated at once through both instances.
         let child = welfare_child(&a, &format!("小林{round}")).await;
@@ -58,7 +58,7 @@ async fn racing_instances_keep_idempotency(a: TestApp) {
         let before = a.count("children").await;
         let headers = [("idempotency-key", key.as_str())];
         let results = join_all((0..8).map(|i| {
-            let app = if i % 2 == 0 { &a } else { &b };
+            let app = if i.is_multiple_of(2) { &a } else { &b };
             app.send("POST", "/api/v1/children", None, Some(body.clone()), &headers)
         }))
         .await;
