@@ -57,7 +57,7 @@ async fn racing_instances_keep_idempotency(a: TestApp) {
         let body = json!({"region_id": village, "name": format!("竞速{round}"), "sex": "male", "birth_date": "2015-01-01", "categories": ["left_behind"]});
         let before = a.count("children").await;
         let headers = [("idempotency-key", key.as_str())];
-        let results = join_all((0..8).map(|i| {
+        let results = join_all((0..8usize).map(|i| {
             let app = if i.is_multiple_of(2) { &a } else { &b };
             app.send("POST", "/api/v1/children", None, Some(body.clone()), &headers)
         }))
