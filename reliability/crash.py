@@ -22,21 +22,19 @@ a fresh database is made and dropped.
 """
 
 import argparse
-import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
+
+from client import call, free_port
 
 CHAIN = ["screening", "registered", "active"]
 
@@ -51,40 +49,14 @@ class Service:
         self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=log, stderr=log)
         deadline = time.time() + 60
         while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(self.base + "/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
+            if call(self.base, "GET", "/readyz", timeout=2)[0] == 200:
+                return
+            time.sleep(0.1)
         raise SystemExit("the service did not become ready; see " + self.log_path)
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
-
-
-def call(base, method, path, token=None, body=None, headers=None, timeout=10):
-    """(status, json body, headers); status 0 when no answer came (connection refused or cut)."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null"), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw), dict(e.headers)
-        except ValueError:
-            return e.code, raw, dict(e.headers)
-    except (OSError, ValueError):
-        return 0, None, {}
 
 
 class Db:
@@ -280,10 +252,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="tongxing-crash-")
     env = dict(os.environ)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     pg_db = None
     if args.backend == "sqlite":
         path = os.path.join(work, "crash.db")
