@@ -65,20 +65,24 @@ class Db:
     def __init__(self, backend, location):
         self.backend, self.location = backend, location
 
-    def rows(self, sql, *params):
+    def first_rows(self, queries):
+        """The first row of each (sql, params) query, read in one pass: one connection on
+        SQLite, one psql run on PostgreSQL."""
         if self.backend == "sqlite":
             con = sqlite3.connect(self.location)
             try:
-                return con.execute(sql, params).fetchall()
+                return [tuple(str(v) for v in con.execute(sql, params).fetchone()) for sql, params in queries]
             finally:
                 con.close()
-        for p in params:
-            sql = sql.replace("?", "'" + str(p).replace("'", "''") + "'", 1)
-        out = subprocess.run(["psql", "-At", "-F", "\t", self.location, "-c", sql], check=True, capture_output=True, text=True)
-        return [tuple(line.split("\t")) for line in out.stdout.splitlines() if line]
-
-    def count(self, sql, *params):
-        return int(self.rows(sql, *params)[0][0])
+        script = []
+        for sql, params in queries:
+            for p in params:
+                sql = sql.replace("?", "'" + str(p).replace("'", "''") + "'", 1)
+            script.append(sql + ";")
+        out = subprocess.run(["psql", "-At", "-F", "\t", "-X", "-q", self.location, "-f", "-"], input="\n".join(script), check=True, capture_output=True, text=True)
+        rows = [tuple(line.split("\t")) for line in out.stdout.splitlines()]
+        assert len(rows) == len(queries), (len(rows), len(queries))
+        return rows
 
 
 class Run:
@@ -183,34 +187,37 @@ class Run:
 
     # --- the checks -------------------------------------------------------------------------
 
+    def query(self, op):
+        """One query whose single row tells the state of one write."""
+        if op["kind"] == "child":
+            return "SELECT COUNT(*) FROM children WHERE name = ?", [op["name"]]
+        if op["kind"] == "contact":
+            return "SELECT COUNT(*) FROM contacts WHERE notes = ?", [op["note"]]
+        if op["kind"] == "batch":
+            marks = ",".join("?" * len(op["children"]))
+            return f"SELECT COUNT(*) FROM event_attendance WHERE event_id = ? AND child_id IN ({marks})", [op["event"], *op["children"]]
+        return "SELECT status, (SELECT COUNT(*) FROM child_status_changes WHERE child_id = ?) FROM children WHERE id = ?", [op["child"], op["child"]]
+
     def check(self, final):
         """Every write whole or absent; acknowledged ones (all of them when final) present once."""
         problems = []
-        for op in self.ops:
+        rows = self.db.first_rows([self.query(op) for op in self.ops])
+        for op, row in zip(self.ops, rows):
             must = final or op.get("acked")
-            if op["kind"] == "child":
-                n = self.db.count("SELECT COUNT(*) FROM children WHERE name = ?", op["name"])
-                ok = n == 1 if must else n in (0, 1)
-                what = f"child {op['name']}: {n} rows"
-            elif op["kind"] == "contact":
-                n = self.db.count("SELECT COUNT(*) FROM contacts WHERE notes = ?", op["note"])
-                ok = n == 1 if must else n in (0, 1)
-                what = f"contact {op['note']}: {n} rows"
-            elif op["kind"] == "batch":
-                marks = ",".join("?" * len(op["children"]))
-                n = self.db.count(f"SELECT COUNT(*) FROM event_attendance WHERE event_id = ? AND child_id IN ({marks})", op["event"], *op["children"])
-                ok = n == len(op["children"]) if must else n in (0, len(op["children"]))
-                what = f"batch {op['key']}: {n} of {len(op['children'])} rows"
-            else:
-                status = self.db.rows("SELECT status FROM children WHERE id = ?", op["child"])[0][0]
-                changes = self.db.count("SELECT COUNT(*) FROM child_status_changes WHERE child_id = ?", op["child"])
+            if op["kind"] == "steps":
+                status, changes = row[0], int(row[1])
                 reached = CHAIN.index(status)
                 ok = changes == reached and reached >= op["done"] and (not final or reached == len(CHAIN) - 1)
                 what = f"steps of {op['child']}: status {status}, {changes} history rows, {op['done']} acknowledged"
+            else:
+                n = int(row[0])
+                whole = len(op["children"]) if op["kind"] == "batch" else 1
+                ok = n == whole if must else n in (0, whole)
+                what = f"{op['kind']} {op.get('key')}: {n} of {whole} rows"
+                if not final and not op.get("acked") and n > 0:
+                    # Committed, but the answer was lost with the process: the retry must replay it.
+                    self.totals["committed_unanswered"] += 1
             self.totals["checked"] += 1
-            if not final and not op.get("acked") and op["kind"] != "steps" and n > 0:
-                # Committed, but the answer was lost with the process: the retry must replay it.
-                self.totals["committed_unanswered"] += 1
             if not ok:
                 problems.append(what)
         return problems
