@@ -150,7 +150,7 @@ impl Modify for Conventions {
                 .build();
             components.responses.insert((*name).to_owned(), RefOr::T(response));
         }
-        bound_formats(spec);
+        state_what_is_enforced(spec);
         for (path, item) in spec.paths.paths.iter_mut() {
             let ops: [(HttpMethod, &mut Option<Operation>); 4] = [
                 (HttpMethod::Get, &mut item.get),
@@ -258,11 +258,13 @@ const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
 /// A query value: no control character at all (`extract::Query` refuses them).
 const QUERY_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
 
-/// Gives every string of a fixed format the length that format implies (a UUID is 36
-/// characters, a date 10, a timestamp at most 40), and every integer the range of its format,
-/// wherever the schema does not state a tighter one. Generators and linters then see limits
-/// that the service enforces anyway by parsing.
-fn bound_formats(spec: &mut Spec) {
+/// States in the contract what the service enforces anyway, so that generators, fuzzers and
+/// linters see it: every string of a fixed format gets the length that format implies (a UUID
+/// is 36 characters, a date 10, a timestamp at most 40), free text the control characters it
+/// may not hold, every integer the range of its format, and the headers and parameters their
+/// shapes; wherever the schema does not state something tighter. Then the links from creates
+/// and the `ETag` headers are added.
+fn state_what_is_enforced(spec: &mut Spec) {
     fn walk(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(map) => {
