@@ -88,21 +88,10 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     // after the analysis (the pool renews its connections every 30 minutes, so later analyses
     // reach them too).
     drop(conn);
-    let db = Db::connect(url, options.pool_size)?;
+    let mut db = Db::connect(url, options.pool_size)?;
     let mut conn = db.conn().map_err(|e| e.to_string())?;
-    // And again every hour, as the data grows.
-    let maintained = db.clone();
-    std::thread::Builder::new()
-        .name("db-optimize".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
-                if let Err(e) = maintained.optimize() {
-                    tracing::warn!(error = %e, "could not refresh the query planner's statistics");
-                }
-            }
-        })
-        .map_err(|e| format!("cannot start the maintenance thread: {e}"))?;
+    // And again every hour, as the data grows, for as long as the service holds the database.
+    db.keep_statistics(url, std::time::Duration::from_secs(3600))?;
     // A configured key becomes the signing key; with none, one is generated once and kept in
     // the database, so restarts and every node over the same database share it.
     let configured =

@@ -1,7 +1,7 @@
 //! One connection type over both backends, its pool, migrations and the transaction helper.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -134,6 +134,9 @@ pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
     down: Arc<AtomicBool>,
+    /// Held by every clone; when the last one goes, the statistics thread stops
+    /// ([`Db::keep_statistics`]).
+    statistics: Option<Arc<mpsc::Sender<()>>>,
 }
 
 /// How long a request waits for a free connection from a busy pool.
@@ -155,7 +158,7 @@ impl Db {
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build(Manager { url: url.clone(), down: down.clone() })
             .map_err(|e| format!("cannot build the database pool: {e}"))?;
-        Ok(Db { pool, backend: url.backend(), down })
+        Ok(Db { pool, backend: url.backend(), down, statistics: None })
     }
 
     pub fn backend(&self) -> Backend {
@@ -192,12 +195,42 @@ impl Db {
     /// sampled analysis (`analysis_limit`) misjudged the region index and kept the slow plan.
     /// PostgreSQL's autovacuum does this by itself.
     pub fn optimize(&self) -> Result<()> {
-        let mut conn = self.conn()?;
-        if let DbConnection::Sqlite(c) = &mut *conn {
-            c.batch_execute("PRAGMA optimize = 0x10002;").map_err(map_db_error)?;
+        analyse(&mut *self.conn()?)
+    }
+
+    /// Refreshes SQLite's statistics every `every` as the data grows, on a connection of its
+    /// own (not the pool's, so that the thread never keeps the pool alive), until the last
+    /// clone of this `Db` is dropped.
+    pub fn keep_statistics(&mut self, url: &DatabaseUrl, every: Duration) -> std::result::Result<(), String> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
         }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let url = url.clone();
+        std::thread::Builder::new()
+            .name("db-statistics".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    let refreshed = url
+                        .connect()
+                        .map_err(|e| e.to_string())
+                        .and_then(|mut c| analyse(&mut c).map_err(|e| e.to_string()));
+                    if let Err(e) = refreshed {
+                        tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the statistics thread: {e}"))?;
+        self.statistics = Some(Arc::new(stop));
         Ok(())
     }
+}
+
+fn analyse(conn: &mut DbConnection) -> Result<()> {
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute("PRAGMA optimize = 0x10002;").map_err(map_db_error)?;
+    }
+    Ok(())
 }
 
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>> {

@@ -143,8 +143,8 @@ fn is_unavailable(message: &str) -> bool {
     .any(|s| m.contains(s))
 }
 
+/// The cause travels in `detail`: the API logs it once when it answers 503.
 fn unavailable(message: &str) -> Error {
-    tracing::warn!(error = message, "database unavailable");
     Error::Unavailable { detail: format!("the database is not available: {message}") }
 }
 
