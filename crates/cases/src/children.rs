@@ -432,12 +432,17 @@ pub fn change_status(
 
 /// The child, if `scope` reaches it; otherwise not found. One query.
 pub fn get_in(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Child>> {
-    let mut q =
-        children::table.filter(children::id.eq(id.to_string())).select(ChildRow::as_select()).into_boxed();
-    if let Some(cond) = crate::scope::child_column(conn, scope, "children.id")? {
-        q = q.filter(cond);
-    }
-    let child = q.first(conn).map_err(not_found_as("child"))?.into_child()?;
+    let Some(cond) = crate::scope::child_column(conn, scope, "children.id")? else {
+        // Every child is in reach: the plain query, whose prepared statement the connection keeps.
+        return get(conn, id);
+    };
+    let child = children::table
+        .filter(children::id.eq(id.to_string()))
+        .filter(cond)
+        .select(ChildRow::as_select())
+        .first(conn)
+        .map_err(not_found_as("child"))?
+        .into_child()?;
     Ok(Versioned { version: child.version, record: child })
 }
 

@@ -117,7 +117,14 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> std::result::Result<(), ConnectionError> {
-        conn.batch_execute("SELECT 1").map_err(|e| ConnectionError::BadConnection(e.to_string()))
+        match conn {
+            // A server connection can be cut while it sits in the pool.
+            DbConnection::Postgres(_) => {
+                conn.batch_execute("SELECT 1").map_err(|e| ConnectionError::BadConnection(e.to_string()))
+            }
+            // A SQLite connection is an open file in this process; it cannot be cut.
+            DbConnection::Sqlite(_) => Ok(()),
+        }
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
