@@ -6,13 +6,14 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tongxing_core::role::Role;
 
-use crate::helpers::{ADMIN_PASSWORD, TEST_SIGNING_KEY, TestApp, sign_test_token, sign_with};
+use crate::helpers::{ADMIN_PASSWORD, TEST_SIGNING_KEY, TestApp, sign_test_token, sign_with, web_block};
 use crate::on_both_backends;
 
 on_both_backends!(
     forged_and_expired_tokens_are_refused,
     refresh_tokens_rotate_and_reuse_revokes_the_family,
-    passwords_and_roles
+    passwords_and_roles,
+    an_older_password_hash_is_replaced_at_login
 );
 
 fn claims(overrides: Value) -> Value {
@@ -169,4 +170,44 @@ async fn passwords_and_roles(app: TestApp) {
     r.assert_problem(403, "forbidden");
     let r = app.get("/api/v1/users").await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 3);
+}
+
+/// A hash made with other parameters (the crate's default, as before 46 MiB) still lets its user
+/// in, and is replaced by one with today's parameters; a wrong password replaces nothing.
+async fn an_older_password_hash_is_replaced_at_login(app: TestApp) {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    use diesel::prelude::*;
+    use tongxing_api::auth::password;
+    use tongxing_store::schema::users;
+
+    let id = app.add_user("mentor.old", Role::Mentor, "an-older-password").await;
+    let salt = SaltString::generate(&mut OsRng);
+    let old = argon2::Argon2::default().hash_password(b"an-older-password", &salt).unwrap().to_string();
+    let db = app.state.db.clone();
+    let stored = move |set: Option<String>| {
+        let (db, id) = (db.clone(), id.clone());
+        web_block(move || {
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            if let Some(hash) = set {
+                diesel::update(users::table.find(&id))
+                    .set(users::password_hash.eq(hash))
+                    .execute(&mut *conn)
+                    .map_err(|e| e.to_string())?;
+            }
+            users::table
+                .find(&id)
+                .select(users::password_hash)
+                .first::<String>(&mut *conn)
+                .map_err(|e| e.to_string())
+        })
+    };
+    assert!(!password::is_current(&stored(Some(old.clone())).await.unwrap()));
+    let wrong = json!({"grant_type": "password", "username": "mentor.old", "password": "not-the-password"});
+    app.post("/api/v1/auth/token", wrong).await.assert_problem(401, "invalid_credentials");
+    assert_eq!(stored(None).await.unwrap(), old);
+    app.login("mentor.old", "an-older-password").await;
+    let now = stored(None).await.unwrap();
+    assert!(password::is_current(&now), "{now}");
+    assert!(password::verify("an-older-password", &now));
+    app.login("mentor.old", "an-older-password").await;
 }

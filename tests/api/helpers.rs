@@ -345,7 +345,7 @@ fn without_tls(url: String) -> String {
     format!("{url}{joiner}sslmode=disable")
 }
 
-async fn web_block<T: Send + 'static>(
+pub async fn web_block<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
     actix_web::web::block(f).await.map_err(|e| e.to_string())?

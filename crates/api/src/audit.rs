@@ -7,9 +7,9 @@
 //! 100 ms. Audit queries flush first, so they always see every entry made before them. The table
 //! refuses UPDATE and DELETE (a trigger on both backends), and the API has no way to change it.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendError};
-use std::sync::Arc;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -213,30 +213,30 @@ impl AuditLog {
         }
     }
 
-    /// Counts a handed-over entry, waking the writer when a whole batch is waiting.
-    fn handed_over(&self) {
-        if self.queued.fetch_add(1, Ordering::AcqRel) + 1 == BATCH {
+    pub async fn append(&self, entry: Entry) {
+        // Counted before it is sent, so that the writer never takes an entry not yet counted;
+        // the entry that completes a batch wakes the writer once it is in the channel.
+        let batch_full = self.queued.fetch_add(1, Ordering::AcqRel) + 1 == BATCH;
+        let msg = match self.tx.try_send(Msg::Entry(Box::new(entry))) {
+            Ok(()) => None,
+            Err(TrySendError::Full(msg)) => Some(msg),
+            Err(TrySendError::Disconnected(_)) => return self.lost(),
+        };
+        if let Some(msg) = msg {
+            // The backlog is full: wait for room on a blocking thread, not on the async worker.
+            let tx = self.tx.clone();
+            if !matches!(web::block(move || tx.send(msg)).await, Ok(Ok(()))) {
+                return self.lost();
+            }
+        }
+        if batch_full {
             self.wake();
         }
     }
 
-    pub async fn append(&self, entry: Entry) {
-        let msg = match self.tx.try_send(Msg::Entry(Box::new(entry))) {
-            Ok(()) => return self.handed_over(),
-            Err(TrySendError::Full(msg)) => msg,
-            Err(TrySendError::Disconnected(_)) => {
-                tracing::error!("the audit appender has stopped; an audit entry was lost");
-                return;
-            }
-        };
-        // The backlog is full: wait for room on a blocking thread, not on the async worker.
-        let tx = self.tx.clone();
-        let sent = web::block(move || tx.send(msg)).await;
-        if matches!(sent, Ok(Ok(()))) {
-            self.handed_over();
-        } else {
-            tracing::error!("the audit appender has stopped; an audit entry was lost");
-        }
+    fn lost(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        tracing::error!("the audit appender has stopped; an audit entry was lost");
     }
 
     /// Waits until every entry appended before this call is written.

@@ -206,6 +206,20 @@ pub fn record_success(conn: &mut DbConnection, row: &UserRow) -> Result<()> {
     Ok(())
 }
 
+/// Replaces the stored hash of a verified password with one made with today's parameters.
+pub fn rehash_password(conn: &mut DbConnection, row: &UserRow, password: &str) -> Result<()> {
+    if password::is_current(&row.password_hash) {
+        return Ok(());
+    }
+    // A password accepted before today's rules (shorter than the minimum) keeps its old hash.
+    let Ok(hash) = password::hash(password) else { return Ok(()) };
+    diesel::update(users::table.find(&row.id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    Ok(())
+}
+
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<UserRow>> {
     users::table
         .filter(users::username.eq(username))

@@ -219,6 +219,7 @@ pub async fn create_token(
                     match row {
                         Some(u) if ok && u.active => {
                             users::record_success(conn, &u)?;
+                            users::rehash_password(conn, &u, &given)?;
                             let subject = subject_of(&u)?;
                             let token = refresh::issue(conn, subject.id, None, refresh_ttl)?;
                             Ok(Ok((subject, token)))
