@@ -1,5 +1,9 @@
 //! The one place where database errors become domain errors, by constraint name.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tongxing_core::Error;
 
@@ -145,7 +149,30 @@ fn is_unavailable(message: &str) -> bool {
 
 /// The cause travels in `detail`: the API logs it once when it answers 503.
 fn unavailable(message: &str) -> Error {
+    note_failure();
     Error::Unavailable { detail: format!("the database is not available: {message}") }
+}
+
+/// When the database last failed in a way that may have cut pooled connections, in
+/// milliseconds on [`clock`]; 0 for never.
+static LAST_FAILURE: AtomicU64 = AtomicU64::new(0);
+
+/// Milliseconds since the first call, plus one (so that 0 means "never").
+fn clock() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX).saturating_add(1)
+}
+
+/// Remembers that the database has just failed (see [`failed_within`]).
+pub(crate) fn note_failure() {
+    LAST_FAILURE.store(clock(), Ordering::Relaxed);
+}
+
+/// Whether the database failed less than `window` ago.
+pub(crate) fn failed_within(window: Duration) -> bool {
+    let at = LAST_FAILURE.load(Ordering::Relaxed);
+    let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    at != 0 && clock().saturating_sub(at) < window
 }
 
 /// Maps a `NotFound` from a single-row query to the named resource.
