@@ -171,12 +171,7 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     let started = Instant::now();
     load(&mut conn, args).map_err(|e| e.to_string())?;
     let load_time = started.elapsed();
-    if let DbConnection::Postgres(_) = &mut *conn {
-        diesel::sql_query("ANALYZE").execute(&mut *conn).map_err(|e| e.to_string())?;
-    } else if std::env::var_os("TONGXING_BENCH_NO_STATS").is_none() {
-        // What the service does at start-up and hourly.
-        diesel::sql_query("PRAGMA optimize = 0x10002").execute(&mut *conn).map_err(|e| e.to_string())?;
-    }
+    analyse(&mut conn)?;
     let filter = AlertFilter::default();
     let mut first_page = Vec::new();
     let mut total = 0;
@@ -221,6 +216,18 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Gives the planner statistics of the loaded data, as the service has them: on SQLite what it
+/// does at start-up and hourly (`TONGXING_BENCH_NO_STATS=1` skips it, to compare), on
+/// PostgreSQL what autovacuum would do.
+fn analyse(conn: &mut DbConnection) -> Result<(), String> {
+    if let DbConnection::Postgres(_) = conn {
+        diesel::sql_query("VACUUM ANALYZE").execute(conn).map_err(|e| e.to_string())?;
+    } else if std::env::var_os("TONGXING_BENCH_NO_STATS").is_none() {
+        diesel::sql_query("PRAGMA optimize = 0x10002").execute(conn).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     use tongxing_reporting::scope::Scope;
     let state = tongxing::prepare(url, &tongxing::Options::default())?;
@@ -228,9 +235,7 @@ fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     let started = Instant::now();
     load_case_work(&mut conn, args).map_err(|e| e.to_string())?;
     let load_time = started.elapsed();
-    if let DbConnection::Postgres(_) = &mut *conn {
-        diesel::sql_query("VACUUM ANALYZE").execute(&mut *conn).map_err(|e| e.to_string())?;
-    }
+    analyse(&mut conn)?;
     let from = Some(time::today() - Duration::days(365));
     let scope = Scope::resolve(&mut conn, from, None, None).map_err(|e| e.to_string())?;
     let mut line = format!(

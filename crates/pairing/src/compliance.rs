@@ -4,14 +4,14 @@
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Date, Text};
 use serde::{Deserialize, Serialize};
 use tongxing_cases::regions::subtree_prefix;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{compliance_exemptions, counselling_sessions, pair_contacts};
-use tongxing_store::sql::numbered;
+use tongxing_store::sql::{numbered, timestamp_literal};
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -475,14 +475,20 @@ fn alert_rows(
         RuleSubject::Pairing => "p.status = 'active'",
         RuleSubject::CounsellingEnrolment => "(p.ends_on IS NULL OR p.ends_on >= ?)",
     };
+    // The periods' bounds are written as literals, so that the planner sees how much of the
+    // table they hold (see `tongxing_store::sql::date_literal`).
+    let b = conn.backend();
+    let start_of = |d: NaiveDate| timestamp_literal(b, time::to_db(time::start_of_local_day(d)));
+    let (cur_lo, cur_hi, prev_lo) =
+        (start_of(current.start), start_of(current.end + Duration::days(1)), start_of(previous.start));
     let mut inner = format!(
         "SELECT p.id AS subject_id, CAST(COALESCE(a.cur, 0) AS BIGINT) AS current_count, \
          CAST(COALESCE(a.prev, 0) AS BIGINT) AS previous_count, \
          CAST(CASE WHEN ec.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS current_exempt, \
          CAST(CASE WHEN ep.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS previous_exempt, {source} \
-         LEFT JOIN (SELECT x.sid AS sid, SUM(CASE WHEN x.at >= ? THEN 1 ELSE 0 END) AS cur, \
-                    SUM(CASE WHEN x.at < ? THEN 1 ELSE 0 END) AS prev \
-                    FROM ({activities} AND c.occurred_at >= ? AND c.occurred_at < ?) x GROUP BY x.sid) a ON a.sid = p.id \
+         LEFT JOIN (SELECT x.sid AS sid, SUM(CASE WHEN x.at >= {cur_lo} THEN 1 ELSE 0 END) AS cur, \
+                    SUM(CASE WHEN x.at < {cur_lo} THEN 1 ELSE 0 END) AS prev \
+                    FROM ({activities} AND c.occurred_at >= {prev_lo} AND c.occurred_at < {cur_hi}) x GROUP BY x.sid) a ON a.sid = p.id \
          LEFT JOIN compliance_exemptions ec ON ec.rule_id = ? AND ec.subject_id = p.id AND ec.period_start = ? \
          LEFT JOIN compliance_exemptions ep ON ep.rule_id = ? AND ep.subject_id = p.id AND ep.period_start = ? \
          WHERE {active}"
@@ -498,17 +504,10 @@ fn alert_rows(
         "SELECT * FROM ({inner}) t WHERE (t.started_on <= ? AND t.previous_count < ? AND t.previous_exempt = 0) \
          OR (t.started_on <= ? AND ? AND t.current_count < ? AND t.current_exempt = 0)"
     );
-    let sql = numbered(conn.backend(), &sql);
-    let start_of = |d: NaiveDate| time::to_db(time::start_of_local_day(d));
-    let (cur_lo, cur_hi, prev_lo) =
-        (start_of(current.start), start_of(current.end + Duration::days(1)), start_of(previous.start));
+    let sql = numbered(b, &sql);
     let rule_id = rule.id.to_string();
     let mut q = diesel::sql_query(sql)
         .into_boxed()
-        .bind::<Timestamp, _>(cur_lo)
-        .bind::<Timestamp, _>(cur_lo)
-        .bind::<Timestamp, _>(prev_lo)
-        .bind::<Timestamp, _>(cur_hi)
         .bind::<Text, _>(rule_id.clone())
         .bind::<Date, _>(current.start)
         .bind::<Text, _>(rule_id)

@@ -6,13 +6,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use tongxing_core::Result;
-use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 
 use crate::csv::{Table, number};
 use crate::scope::{Scope, ScopeEcho};
-use crate::summary::{bind_scope, scoped};
+use crate::summary::scoped;
 
 const DIMENSIONS: [&str; 4] = ["living_conditions", "psychological_state", "study", "social_development"];
 
@@ -105,7 +104,6 @@ fn in_scope(scope: &Scope) -> String {
 }
 
 pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsReport> {
-    let b = conn.backend();
     let from_scope = in_scope(scope);
     let dist: Distribution = scoped(
         conn,
@@ -125,11 +123,7 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsRepor
         .map(|d| format!("SELECT '{d}' AS dimension, CAST(a.{d}_score AS BIGINT) AS score, COUNT(*) AS n {from_scope} GROUP BY a.{d}_score"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let mut q = diesel::sql_query(numbered(b, &scores_sql)).into_boxed();
-    for _ in DIMENSIONS {
-        q = bind_scope(q, scope, false);
-    }
-    let counts: Vec<ScoreCount> = q.load(conn).map_err(map_db_error)?;
+    let counts: Vec<ScoreCount> = scoped(conn, scope, &scores_sql, false).load(conn).map_err(map_db_error)?;
     // First and latest assessment of each child in scope (by date, then id).
     let total = DIMENSIONS.iter().map(|d| format!("{{t}}.{d}_score")).collect::<Vec<_>>().join(" + ");
     let total_of = |t: &str| total.replace("{t}", t);

@@ -18,11 +18,11 @@ use tongxing_pairing::cadence::{Period, PeriodStatus};
 use tongxing_pairing::compliance::{self as alerts, AlertFilter};
 use tongxing_pairing::rules::{self, CadenceRule, RuleSubject};
 use tongxing_store::sql::numbered;
-use tongxing_store::{Backend, DbConnection, map_db_error};
+use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 
 use crate::csv::{Table, number};
-use crate::scope::{Scope, ScopeEcho};
+use crate::scope::{Scope, ScopeEcho, date_literal, instant_literal};
 
 /// The most periods one report evaluates per rule.
 const MAX_PERIODS: usize = 160;
@@ -106,21 +106,6 @@ struct Row {
     missed: i64,
     #[diesel(sql_type = BigInt)]
     exempt: i64,
-}
-
-fn date_literal(b: Backend, d: NaiveDate) -> String {
-    match b {
-        Backend::Sqlite => format!("'{d}'"),
-        Backend::Postgres => format!("DATE '{d}'"),
-    }
-}
-
-fn instant_literal(b: Backend, d: NaiveDate) -> String {
-    let t = time::to_db(time::start_of_local_day(d)).format("%Y-%m-%d %H:%M:%S");
-    match b {
-        Backend::Sqlite => format!("'{t}'"),
-        Backend::Postgres => format!("TIMESTAMP '{t}'"),
-    }
 }
 
 pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<ComplianceReport> {

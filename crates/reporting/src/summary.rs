@@ -1,7 +1,7 @@
 //! The programme summary: the figures the bureau publishes, each by its definition.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use serde::Serialize;
 use tongxing_core::Result;
 use tongxing_store::sql::numbered;
@@ -116,24 +116,34 @@ type Query = diesel::query_builder::BoxedSqlQuery<
     diesel::query_builder::SqlQuery,
 >;
 
-/// Appends the scope's binds: its period bounds (instants or dates), then the region pattern
-/// when the scope has a region.
-pub(crate) fn bind_scope(q: Query, scope: &Scope, instants: bool) -> Query {
-    let (start, end) = scope.instants();
-    let q = if instants {
-        q.bind::<Timestamp, _>(start).bind::<Timestamp, _>(end)
-    } else {
-        q.bind::<Date, _>(scope.first_day()).bind::<Date, _>(scope.to)
-    };
-    match scope.region_prefix {
-        Some(_) => q.bind::<Text, _>(scope.region_pattern()),
-        None => q,
-    }
-}
-
-/// A query over the scope, with one set of the scope's binds.
+/// A query over the scope. `sql` holds one or more sets of the scope's placeholders, each the
+/// period's two bounds (instants or dates), then the region pattern when the scope has a region.
+/// The bounds are written into the SQL as literals (see [`crate::scope::date_literal`]); the
+/// region patterns are bound.
 pub(crate) fn scoped(conn: &DbConnection, scope: &Scope, sql: &str, instants: bool) -> Query {
-    bind_scope(diesel::sql_query(numbered(conn.backend(), sql)).into_boxed(), scope, instants)
+    let b = conn.backend();
+    let (start, end) = scope.period_literals(b, instants);
+    let per_set = if scope.region_prefix.is_some() { 3 } else { 2 };
+    let mut text = String::with_capacity(sql.len() + 64);
+    let mut regions = 0;
+    for (i, part) in sql.split('?').enumerate() {
+        if i > 0 {
+            match (i - 1) % per_set {
+                0 => text.push_str(&start),
+                1 => text.push_str(&end),
+                _ => {
+                    text.push('?');
+                    regions += 1;
+                }
+            }
+        }
+        text.push_str(part);
+    }
+    let mut q = diesel::sql_query(numbered(b, &text)).into_boxed();
+    for _ in 0..regions {
+        q = q.bind::<Text, _>(scope.region_pattern());
+    }
+    q
 }
 
 pub fn summary(conn: &mut DbConnection, scope: &Scope) -> Result<ProgrammeSummary> {
