@@ -68,6 +68,8 @@ trap cleanup EXIT
 
 json() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
 rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# Resets the process's peak resident memory (VmHWM), so that each scenario's own peak is read.
+reset_peak() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
 
 for backend in $backends; do
   echo "== $backend: seeding ($mode)" >&2
@@ -94,18 +96,20 @@ for backend in $backends; do
   : > "$results"
   for scenario in healthz get_child list_children create_contact alerts summary; do
     for c in 2 32; do
+      reset_peak "$server_pid"
       line="$(SCENARIO=$scenario TOKEN=$token IDS_FILE="$work/ids" REGION="$(json "$seed" "['region_id']")" \
         wrk -t2 -c$c -d"${seconds}s" --timeout 10s -s bench/wrk/scenario.lua "$base" | tail -1)"
-      echo "{\"scenario\":\"$scenario\",\"connections\":$c,\"result\":$line}" >> "$results"
+      echo "{\"scenario\":\"$scenario\",\"connections\":$c,\"peak_kb\":$(rss "$server_pid" VmHWM),\"result\":$line}" >> "$results"
       echo "   $scenario c=$c $line" >&2
       # Requests wrk gave up on may still be running: let them finish before the next run.
       sleep "$settle"
     done
   done
   # Memory under the heaviest concurrency the targets name.
+  reset_peak "$server_pid"
   line="$(SCENARIO=get_child TOKEN=$token IDS_FILE="$work/ids" wrk -t2 -c64 -d"${seconds}s" --timeout 10s -s bench/wrk/scenario.lua "$base" | tail -1)"
-  echo "{\"scenario\":\"get_child\",\"connections\":64,\"result\":$line}" >> "$results"
   peak_kb="$(rss "$server_pid" VmHWM)"
+  echo "{\"scenario\":\"get_child\",\"connections\":64,\"peak_kb\":$peak_kb,\"result\":$line}" >> "$results"
   kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
   limits="$work/limits-$backend.json"
   echo '{}' > "$limits"
