@@ -85,17 +85,30 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
             DatabaseUrl::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(path)?;
+                let mut conn = SqliteConnection::establish(path).map_err(|e| with_os_cause(path, e))?;
                 // WAL lets readers run beside the one writer; the busy timeout makes a writer wait
                 // for the lock instead of failing; foreign keys are off by default in SQLite.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
                 )
-                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                .map_err(|e| with_os_cause(path, ConnectionError::BadConnection(e.to_string())))?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }
+    }
+}
+
+/// SQLite says only "unable to open database file" when it cannot create the journal beside an
+/// existing database (a read-only file system, a directory without write permission): the
+/// operating system's answer to opening the file for writing names the cause.
+fn with_os_cause(path: &str, e: ConnectionError) -> ConnectionError {
+    let written = std::fs::OpenOptions::new().read(true).write(true).open(path);
+    match (e, written) {
+        (ConnectionError::BadConnection(message), Err(os)) if std::path::Path::new(path).exists() => {
+            ConnectionError::BadConnection(format!("{message} ({path} cannot be written: {os})"))
+        }
+        (e, _) => e,
     }
 }
 
