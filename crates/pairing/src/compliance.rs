@@ -11,7 +11,7 @@ use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{compliance_exemptions, counselling_sessions, pair_contacts};
-use tongxing_store::sql::{numbered, timestamp_literal};
+use tongxing_store::sql::{day_start_literal, numbered};
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -478,7 +478,7 @@ fn alert_rows(
     // The periods' bounds are written as literals, so that the planner sees how much of the
     // table they hold (see `tongxing_store::sql::date_literal`).
     let b = conn.backend();
-    let start_of = |d: NaiveDate| timestamp_literal(b, time::to_db(time::start_of_local_day(d)));
+    let start_of = |d: NaiveDate| day_start_literal(b, d);
     let (cur_lo, cur_hi, prev_lo) =
         (start_of(current.start), start_of(current.end + Duration::days(1)), start_of(previous.start));
     let mut inner = format!(

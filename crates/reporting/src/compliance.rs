@@ -22,7 +22,7 @@ use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 
 use crate::csv::{Table, number};
-use crate::scope::{Scope, ScopeEcho, date_literal, instant_literal};
+use crate::scope::{Scope, ScopeEcho, date_literal, day_start_literal};
 
 /// The most periods one report evaluates per rule.
 const MAX_PERIODS: usize = 160;
@@ -182,8 +182,8 @@ fn rule_report(
                 p.label(),
                 date_literal(b, p.start),
                 date_literal(b, p.end),
-                instant_literal(b, p.start),
-                instant_literal(b, p.end + Duration::days(1)),
+                day_start_literal(b, p.start),
+                day_start_literal(b, p.end + Duration::days(1)),
                 spec.minimum_for(p)
             )
         })

@@ -1,11 +1,10 @@
 //! What a report covers: a period of Shanghai calendar days and a region subtree.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::Serialize;
 use tongxing_cases::regions::subtree_prefix;
 use tongxing_core::{Error, Result, time};
-pub(crate) use tongxing_store::sql::date_literal;
-use tongxing_store::sql::timestamp_literal;
+pub(crate) use tongxing_store::sql::{date_literal, day_start_literal};
 use tongxing_store::{Backend, DbConnection};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,11 +14,6 @@ const BEGINNING: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
     Some(d) => d,
     None => NaiveDate::MIN,
 };
-
-/// The instant a Shanghai day starts, as a SQL literal (see [`date_literal`]).
-pub(crate) fn instant_literal(b: Backend, d: NaiveDate) -> String {
-    timestamp_literal(b, time::to_db(time::start_of_local_day(d)))
-}
 
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -63,18 +57,12 @@ impl Scope {
         self.from.unwrap_or(BEGINNING)
     }
 
-    /// The UTC instants bounding the period: `[start, end)`.
-    pub fn instants(&self) -> (NaiveDateTime, NaiveDateTime) {
-        let end = self.to.succ_opt().unwrap_or(self.to);
-        (time::to_db(time::start_of_local_day(self.first_day())), time::to_db(time::start_of_local_day(end)))
-    }
-
     /// The period's bounds as SQL literals: the first and last day, or for instants the start of
     /// the first day and of the day after the last, `[start, end)`.
     pub(crate) fn period_literals(&self, b: Backend, instants: bool) -> (String, String) {
         if instants {
             let end = self.to.succ_opt().unwrap_or(self.to);
-            (instant_literal(b, self.first_day()), instant_literal(b, end))
+            (day_start_literal(b, self.first_day()), day_start_literal(b, end))
         } else {
             (date_literal(b, self.first_day()), date_literal(b, self.to))
         }

@@ -1,6 +1,7 @@
 //! Raw SQL shared by both backends: queries are written with `?` placeholders.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use tongxing_core::time;
 
 use crate::Backend;
 
@@ -38,8 +39,14 @@ pub fn date_literal(backend: Backend, day: NaiveDate) -> String {
     }
 }
 
-/// A stored instant (UTC, as the database holds it) as a SQL literal; see [`date_literal`].
-pub fn timestamp_literal(backend: Backend, at: NaiveDateTime) -> String {
+/// The instant a Shanghai day starts, as the database stores it, as a SQL literal; see
+/// [`date_literal`].
+pub fn day_start_literal(backend: Backend, day: NaiveDate) -> String {
+    timestamp_literal(backend, time::to_db(time::start_of_local_day(day)))
+}
+
+/// A stored instant (UTC, as the database holds it) as a SQL literal.
+fn timestamp_literal(backend: Backend, at: NaiveDateTime) -> String {
     let t = at.format("%Y-%m-%d %H:%M:%S%.f");
     match backend {
         Backend::Sqlite => format!("'{t}'"),
@@ -65,5 +72,8 @@ mod tests {
         let at = day.and_hms_opt(16, 0, 0).unwrap();
         assert_eq!(timestamp_literal(Backend::Sqlite, at), "'2024-02-29 16:00:00'");
         assert_eq!(timestamp_literal(Backend::Postgres, at), "TIMESTAMP '2024-02-29 16:00:00'");
+        // Shanghai is eight hours ahead of UTC.
+        let next = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+        assert_eq!(day_start_literal(Backend::Sqlite, next), "'2024-02-29 16:00:00'");
     }
 }
