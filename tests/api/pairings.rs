@@ -13,6 +13,7 @@ on_both_backends!(
     racing_activations_have_one_winner,
     pair_contacts_and_a_thirteen_month_timeline,
     alerts_and_exemptions_now,
+    alerts_agree_with_timelines,
     mentors_see_only_their_own_pairing
 );
 
@@ -324,6 +325,128 @@ async fn alerts_and_exemptions_now(app: TestApp) {
     let codes: Vec<&str> =
         r.body["items"].as_array().unwrap().iter().map(|x| x["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["monthly_contact", "weekly_counselling", "yearly_outing"]);
+}
+
+/// One alert as the list gives it, or as a timeline implies it: subject, rule, status, period,
+/// count, minimum.
+type AlertKey = (String, String, String, String, u64, u64);
+
+/// The alerts the pairings' timelines imply: the last closed period if missed, the current one
+/// if at risk.
+async fn alerts_from_timelines(app: &TestApp, pairings: &[String]) -> Vec<AlertKey> {
+    let today = today().to_string();
+    let mut out = Vec::new();
+    for p in pairings {
+        let r = app.get(&format!("/api/v1/pairings/{p}/compliance")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        for rule in r.body["rules"].as_array().unwrap() {
+            let periods = rule["periods"].as_array().unwrap();
+            let current = periods.iter().position(|x| {
+                x["period_start"].as_str().unwrap() <= today.as_str()
+                    && today.as_str() <= x["period_end"].as_str().unwrap()
+            });
+            let mut push = |x: &Value, status: &str| {
+                out.push((
+                    p.clone(),
+                    rule["rule_code"].as_str().unwrap().to_owned(),
+                    status.to_owned(),
+                    x["period"].as_str().unwrap().to_owned(),
+                    x["count"].as_u64().unwrap(),
+                    x["minimum"].as_u64().unwrap(),
+                ));
+            };
+            let Some(current) = current else { continue };
+            if current > 0 && periods[current - 1]["status"] == "missed" {
+                push(&periods[current - 1], "missed");
+            }
+            if periods[current]["status"] == "at_risk" {
+                push(&periods[current], "at_risk");
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn listed_alerts(app: &TestApp) -> Vec<AlertKey> {
+    let r = app.get("/api/v1/compliance/alerts?limit=200").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["next_cursor"].is_null(), "{}", r.body);
+    let mut out: Vec<AlertKey> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["subject_id"].as_str().unwrap().to_owned(),
+                a["rule_code"].as_str().unwrap().to_owned(),
+                a["status"].as_str().unwrap().to_owned(),
+                a["period"].as_str().unwrap().to_owned(),
+                a["count"].as_u64().unwrap(),
+                a["minimum"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The alert list counts from tallies kept as contacts are recorded, and built from the stored
+/// contacts when a rule is added; the timelines count the contacts themselves. They agree.
+async fn alerts_agree_with_timelines(app: TestApp) {
+    let today = today();
+    let prev_first = first_of_previous_month(today);
+    let span = (today - prev_first).num_days();
+    let kinds = ["phone", "video", "outing", "message", "centre_visit"];
+    let mut pairings = Vec::new();
+    for i in 0..6_i64 {
+        let m = mentor(&app, &format!("导师{i}"), None).await;
+        let c = welfare_child(&app, &format!("孩子{i}")).await;
+        let p = pairing(&app, &m, &c).await;
+        assert_eq!(activate(&app, &p, &prev_first.to_string()).await.status, 200);
+        // Pairing i gets i contacts over last month and this one, at the first and last minute
+        // of Shanghai days (so a day boundary decides the month), of mixed kinds; some outings
+        // are commemorative.
+        for j in 0..i {
+            let day = prev_first + Duration::days((i * 7 + j * 11) % (span + 1));
+            let time = if j % 2 == 1 && day < today { "23:59:00" } else { "00:00:00" };
+            let kind = kinds[usize::try_from(i + j).unwrap() % kinds.len()];
+            let mut body = json!({"occurred_at": format!("{day}T{time}+08:00"), "kind": kind});
+            if kind == "outing" && j % 2 == 1 {
+                body["commemorative"] = json!(true);
+                body["title"] = json!("清明祭扫");
+            }
+            let r = contact(&app, &p, body).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        pairings.push(p);
+    }
+    // A rule added after the contacts counts them too: two calls a month, always at risk.
+    let r = app
+        .post(
+            "/api/v1/cadence-rules",
+            json!({"code": "two_calls_monthly", "name": "Two calls a month", "subject": "pairing",
+                   "counted_kinds": ["phone", "video"], "period": "month", "at_risk_days": 31,
+                   "minimum": {"effective_from": "2000-01-01", "minimum": 2}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let expected = alerts_from_timelines(&app, &pairings).await;
+    assert!(expected.iter().any(|a| a.1 == "two_calls_monthly"), "{expected:?}");
+    assert!(expected.iter().any(|a| a.1 == "monthly_contact"), "{expected:?}");
+    assert_eq!(listed_alerts(&app).await, expected);
+
+    // A call recorded now moves both monthly tallies of its pairing.
+    let r = contact(
+        &app,
+        &pairings[1],
+        json!({"occurred_at": format!("{today}T00:00:00+08:00"), "kind": "video"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let after = alerts_from_timelines(&app, &pairings).await;
+    assert_ne!(after, expected);
+    assert_eq!(listed_alerts(&app).await, after);
 }
 
 async fn mentors_see_only_their_own_pairing(app: TestApp) {

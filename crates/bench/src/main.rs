@@ -714,5 +714,9 @@ fn load(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result<()> {
         }
         transaction(conn, |c| insert_batch!(c, pair_contacts::table, &rows).map(|_| ()))?;
     }
+    // The contacts went in beside the store's write path: count them as the service would.
+    for rule in tongxing_pairing::rules::list(conn, None, false)? {
+        transaction(conn, |c| tongxing_pairing::tallies::rebuild(c, rule.id))?;
+    }
     Ok(())
 }

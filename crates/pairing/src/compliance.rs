@@ -11,7 +11,7 @@ use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{compliance_exemptions, counselling_sessions, pair_contacts};
-use tongxing_store::sql::{day_start_literal, numbered};
+use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -356,7 +356,7 @@ struct AlertRow {
 
 /// Active pairings and enrolments whose current period is at risk or whose last closed period
 /// was missed, most urgent first (missed before at risk, earlier deadline first). The database
-/// counts the activities per relationship (one query per rule); only the alerts come back.
+/// reads the rule's tallies per relationship (one query per rule); only the alerts come back.
 pub fn alerts(
     conn: &mut DbConnection,
     filter: &AlertFilter,
@@ -444,57 +444,36 @@ fn alert_rows(
     region_prefix: Option<&str>,
     mentor: Option<Uuid>,
 ) -> Result<Vec<AlertRow>> {
-    // The counted kinds are checked names of a closed set, so they are written into the SQL;
-    // every other value is bound.
-    let kinds: Vec<String> = rule
-        .counted_kinds
-        .iter()
-        .filter(|k| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-        .map(|k| format!("'{k}'"))
-        .collect();
-    let kinds = if kinds.is_empty() { "''".to_owned() } else { kinds.join(", ") };
-    let commemorative = if rule.commemorative_only { " AND c.commemorative = TRUE" } else { "" };
-    // One pass over the two periods' activities, grouped by relationship; pairings are active
-    // by status, an enrolment through the current period's end.
-    let (activities, source) = match rule.subject {
+    // The counts come from the rule's tallies (see `crate::tallies`): two lookups per active
+    // relationship, whatever the number of activities. Pairings are active by status, an
+    // enrolment through the current period's end.
+    let (source, active) = match rule.subject {
         RuleSubject::Pairing => (
-            format!(
-                "SELECT c.pairing_id AS sid, c.occurred_at AS at FROM pair_contacts c WHERE c.kind IN ({kinds}){commemorative}"
-            ),
-            "p.mentor_id AS mentor_id, p.child_id AS child_id, p.started_on AS started_on \
-             FROM pairings p JOIN children ch ON ch.id = p.child_id",
+            "p.mentor_id AS mentor_id, p.child_id AS child_id, p.started_on AS started_on FROM pairings p",
+            "p.status = 'active'",
         ),
         RuleSubject::CounsellingEnrolment => (
-            "SELECT c.enrolment_id AS sid, c.occurred_at AS at FROM counselling_sessions c WHERE 1 = 1"
-                .to_owned(),
             "CAST(NULL AS TEXT) AS mentor_id, p.child_id AS child_id, p.starts_on AS started_on \
-             FROM counselling_enrolments p JOIN children ch ON ch.id = p.child_id",
+             FROM counselling_enrolments p",
+            "(p.ends_on IS NULL OR p.ends_on >= ?)",
         ),
     };
-    let active = match rule.subject {
-        RuleSubject::Pairing => "p.status = 'active'",
-        RuleSubject::CounsellingEnrolment => "(p.ends_on IS NULL OR p.ends_on >= ?)",
-    };
-    // The periods' bounds are written as literals, so that the planner sees how much of the
-    // table they hold (see `tongxing_store::sql::date_literal`).
-    let b = conn.backend();
-    let start_of = |d: NaiveDate| day_start_literal(b, d);
-    let (cur_lo, cur_hi, prev_lo) =
-        (start_of(current.start), start_of(current.end + Duration::days(1)), start_of(previous.start));
     let mut inner = format!(
-        "SELECT p.id AS subject_id, CAST(COALESCE(a.cur, 0) AS BIGINT) AS current_count, \
-         CAST(COALESCE(a.prev, 0) AS BIGINT) AS previous_count, \
+        "SELECT p.id AS subject_id, CAST(COALESCE(tc.activities, 0) AS BIGINT) AS current_count, \
+         CAST(COALESCE(tp.activities, 0) AS BIGINT) AS previous_count, \
          CAST(CASE WHEN ec.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS current_exempt, \
          CAST(CASE WHEN ep.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS previous_exempt, {source} \
-         LEFT JOIN (SELECT x.sid AS sid, SUM(CASE WHEN x.at >= {cur_lo} THEN 1 ELSE 0 END) AS cur, \
-                    SUM(CASE WHEN x.at < {cur_lo} THEN 1 ELSE 0 END) AS prev \
-                    FROM ({activities} AND c.occurred_at >= {prev_lo} AND c.occurred_at < {cur_hi}) x GROUP BY x.sid) a ON a.sid = p.id \
+         LEFT JOIN compliance_tallies tc ON tc.rule_id = ? AND tc.period_start = ? AND tc.subject_id = p.id \
+         LEFT JOIN compliance_tallies tp ON tp.rule_id = ? AND tp.period_start = ? AND tp.subject_id = p.id \
          LEFT JOIN compliance_exemptions ec ON ec.rule_id = ? AND ec.subject_id = p.id AND ec.period_start = ? \
          LEFT JOIN compliance_exemptions ep ON ep.rule_id = ? AND ep.subject_id = p.id AND ep.period_start = ? \
          WHERE {active}"
     );
     if region_prefix.is_some() {
-        inner.push_str(" AND ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)");
+        inner.push_str(
+            " AND EXISTS (SELECT 1 FROM children ch JOIN regions r ON r.id = ch.region_id \
+             WHERE ch.id = p.child_id AND r.path LIKE ?)",
+        );
     }
     if mentor.is_some() {
         inner.push_str(" AND p.mentor_id = ?");
@@ -504,14 +483,12 @@ fn alert_rows(
         "SELECT * FROM ({inner}) t WHERE (t.started_on <= ? AND t.previous_count < ? AND t.previous_exempt = 0) \
          OR (t.started_on <= ? AND ? AND t.current_count < ? AND t.current_exempt = 0)"
     );
-    let sql = numbered(b, &sql);
+    let sql = numbered(conn.backend(), &sql);
     let rule_id = rule.id.to_string();
-    let mut q = diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<Text, _>(rule_id.clone())
-        .bind::<Date, _>(current.start)
-        .bind::<Text, _>(rule_id)
-        .bind::<Date, _>(previous.start);
+    let mut q = diesel::sql_query(sql).into_boxed();
+    for start in [current.start, previous.start, current.start, previous.start] {
+        q = q.bind::<Text, _>(rule_id.clone()).bind::<Date, _>(start);
+    }
     if rule.subject == RuleSubject::CounsellingEnrolment {
         q = q.bind::<Date, _>(current.end);
     }

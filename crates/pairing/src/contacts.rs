@@ -17,6 +17,8 @@ use validator::Validate;
 
 use crate::home_visits;
 use crate::pairings::{self, PairingStatus};
+use crate::rules::RuleSubject;
+use crate::tallies;
 
 text_enum! {
     pub enum PairContactKind {
@@ -203,6 +205,14 @@ pub fn create(
         ))
         .execute(conn)
         .map_err(map_db_error)?;
+    tallies::count(
+        conn,
+        RuleSubject::Pairing,
+        pairing,
+        input.kind.as_str(),
+        input.commemorative,
+        input.occurred_at,
+    )?;
     pair_contacts::table
         .find(id.to_string())
         .select(ContactRow::as_select())

@@ -18,6 +18,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::rules::{RuleSubject, SESSION};
+use crate::tallies;
+
 text_enum! {
     pub enum TeamRole {
         Counsellor => "counsellor",
@@ -366,6 +369,7 @@ pub fn create_session(
         ))
         .execute(conn)
         .map_err(map_db_error)?;
+    tallies::count(conn, RuleSubject::CounsellingEnrolment, enrolment, SESSION, false, input.occurred_at)?;
     let mut page = list_sessions(conn, enrolment, PageRequest { after: None, limit: 1 }, true, Some(id))?;
     page.items.pop().ok_or_else(|| Error::internal("session vanished"))
 }

@@ -17,3 +17,4 @@ pub mod home_visits;
 pub mod mentors;
 pub mod pairings;
 pub mod rules;
+pub mod tallies;

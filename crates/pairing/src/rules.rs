@@ -165,7 +165,10 @@ pub fn create(conn: &mut DbConnection, input: CadenceRuleInput) -> Result<Cadenc
         ))
         .execute(conn)
         .map_err(map_db_error)?;
-    add_minimum(conn, id, input.minimum)
+    add_minimum(conn, id, input.minimum)?;
+    // Counts what was recorded before the rule existed.
+    crate::tallies::rebuild(conn, id)?;
+    get(conn, id)
 }
 
 /// Changes a rule's minimum from a date on. Periods that started before keep their minimum.

@@ -83,6 +83,11 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     if added > 0 {
         tracing::info!(added, "holiday periods loaded");
     }
+    let built = tongxing_pairing::tallies::build_missing(&mut conn)
+        .map_err(|e| format!("cannot build the compliance tallies: {e}"))?;
+    if built > 0 {
+        tracing::info!(rules = built, "compliance tallies built");
+    }
     db.optimize().map_err(|e| format!("cannot analyse the database: {e}"))?;
     // A SQLite connection reads the statistics when it opens: serve from connections opened
     // after the analysis (the pool renews its connections every 30 minutes, so later analyses

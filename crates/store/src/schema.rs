@@ -268,6 +268,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        tallies_built_at -> Nullable<Timestamp>,
     }
 }
 
@@ -293,11 +294,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    compliance_tallies (rule_id, period_start, subject_id) {
+        rule_id -> Text,
+        period_start -> Date,
+        subject_id -> Text,
+        activities -> BigInt,
+    }
+}
+
 diesel::joinable!(pairings -> mentors (mentor_id));
 diesel::joinable!(pairings -> children (child_id));
 diesel::joinable!(pair_contacts -> pairings (pairing_id));
 diesel::joinable!(cadence_rule_versions -> cadence_rules (rule_id));
 diesel::joinable!(compliance_exemptions -> cadence_rules (rule_id));
+diesel::joinable!(compliance_tallies -> cadence_rules (rule_id));
 
 diesel::table! {
     counselling_enrolments (id) {
@@ -596,6 +607,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cadence_rules,
     cadence_rule_versions,
     compliance_exemptions,
+    compliance_tallies,
     counselling_enrolments,
     counselling_team_members,
     counselling_sessions,
