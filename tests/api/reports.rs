@@ -49,6 +49,24 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
     let r = app.get("/api/v1/reports/assessments?from=2023-06-01&to=2024-01-31").await;
     assert_eq!(r.body["children"], 80, "{}", r.body);
     assert_eq!(r.body["children_reassessed"], 20);
+    // Every figure of the report, as the set-based SQL that first computed it gave them.
+    assert_eq!(r.body["assessments"], 100);
+    assert_eq!(
+        (&r.body["improved"], &r.body["worsened"], &r.body["unchanged"]),
+        (&json!(15), &json!(3), &json!(2))
+    );
+    assert_eq!(r.body["risk_levels"], json!({"high": 0.49, "low": 0.1, "medium": 0.41}));
+    assert_eq!(
+        r.body["dimensions"],
+        json!([
+            {"dimension": "living_conditions", "mean": 3.16, "mean_change": 1.35, "scores": [16, 20, 17, 26, 21]},
+            {"dimension": "psychological_state", "mean": 3.09, "mean_change": 0.45, "scores": [12, 25, 23, 22, 18]},
+            {"dimension": "study", "mean": 2.99, "mean_change": 0.85, "scores": [18, 25, 18, 18, 21]},
+            {"dimension": "social_development", "mean": 3.03, "mean_change": 0.6, "scores": [17, 23, 20, 20, 20]}
+        ])
+    );
+    let r = app.get("/api/v1/reports/assessments?from=2023-10-01&to=2023-12-31").await;
+    assert_eq!((&r.body["assessments"], &r.body["dimensions"][0]["mean"]), (&json!(0), &json!(null)));
     // The whole programme lies in the province: scoped to it, every figure is the same (each
     // query of a report binds the region once per use of the period).
     let hubei = app.region("湖北省").await;

@@ -2,8 +2,12 @@
 //! distributed, the share at each derived risk level, and how children changed between their
 //! first and latest assessment in the period.
 
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{Date, Integer, Text};
 use serde::Serialize;
 use tongxing_core::Result;
 use tongxing_store::{DbConnection, map_db_error};
@@ -49,141 +53,142 @@ pub struct AssessmentsReport {
     pub unchanged: i64,
 }
 
+/// One assessment in scope, as the report reads it.
 #[derive(QueryableByName)]
-struct Distribution {
-    #[diesel(sql_type = BigInt)]
-    assessments: i64,
-    #[diesel(sql_type = BigInt)]
-    children: i64,
-    #[diesel(sql_type = BigInt)]
-    low: i64,
-    #[diesel(sql_type = BigInt)]
-    medium: i64,
-    #[diesel(sql_type = BigInt)]
-    high: i64,
-}
-
-#[derive(QueryableByName)]
-struct ScoreCount {
+struct Row {
     #[diesel(sql_type = Text)]
-    dimension: String,
-    #[diesel(sql_type = BigInt)]
-    score: i64,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
+    id: String,
+    #[diesel(sql_type = Text)]
+    child_id: String,
+    #[diesel(sql_type = Date)]
+    assessed_on: NaiveDate,
+    #[diesel(sql_type = Integer)]
+    living_conditions_score: i32,
+    #[diesel(sql_type = Integer)]
+    psychological_state_score: i32,
+    #[diesel(sql_type = Integer)]
+    study_score: i32,
+    #[diesel(sql_type = Integer)]
+    social_development_score: i32,
+    #[diesel(sql_type = Text)]
+    risk_level: String,
 }
 
-#[derive(QueryableByName)]
-struct Change {
-    #[diesel(sql_type = BigInt)]
-    children: i64,
-    #[diesel(sql_type = BigInt)]
-    d_living_conditions: i64,
-    #[diesel(sql_type = BigInt)]
-    d_psychological_state: i64,
-    #[diesel(sql_type = BigInt)]
-    d_study: i64,
-    #[diesel(sql_type = BigInt)]
-    d_social_development: i64,
-    #[diesel(sql_type = BigInt)]
-    improved: i64,
-    #[diesel(sql_type = BigInt)]
-    worsened: i64,
-}
-
-/// `FROM … WHERE …` of the assessments in scope; binds: the two dates, then the region pattern
-/// when the scope has one.
-fn in_scope(scope: &Scope) -> String {
-    match scope.region_prefix {
-        Some(_) => format!(
-            "FROM assessments a JOIN children c ON c.id = a.child_id WHERE a.assessed_on >= ? AND a.assessed_on <= ?{}",
-            scope.region_clause("c.region_id")
-        ),
-        None => "FROM assessments a WHERE a.assessed_on >= ? AND a.assessed_on <= ?".to_owned(),
+impl Row {
+    /// The scores in the order of [`DIMENSIONS`].
+    fn scores(&self) -> [i64; 4] {
+        [
+            self.living_conditions_score,
+            self.psychological_state_score,
+            self.study_score,
+            self.social_development_score,
+        ]
+        .map(i64::from)
     }
 }
 
-pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsReport> {
-    let from_scope = in_scope(scope);
-    let dist: Distribution = scoped(
-        conn,
-        scope,
-        &format!(
-            "SELECT COUNT(*) AS assessments, COUNT(DISTINCT a.child_id) AS children, \
-             CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'low' THEN 1 ELSE 0 END), 0) AS BIGINT) AS low, \
-             CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'medium' THEN 1 ELSE 0 END), 0) AS BIGINT) AS medium, \
-             CAST(COALESCE(SUM(CASE WHEN a.risk_level = 'high' THEN 1 ELSE 0 END), 0) AS BIGINT) AS high {from_scope}"
+/// A child's first and latest assessment in scope (by date, then id), and how many it had.
+struct Child {
+    first: (NaiveDate, String, [i64; 4]),
+    last: (NaiveDate, String, [i64; 4]),
+    assessments: u32,
+}
+
+fn in_scope(scope: &Scope) -> String {
+    let columns = "a.id AS id, a.child_id AS child_id, a.assessed_on AS assessed_on, \
+                   a.living_conditions_score AS living_conditions_score, \
+                   a.psychological_state_score AS psychological_state_score, a.study_score AS study_score, \
+                   a.social_development_score AS social_development_score, a.risk_level AS risk_level";
+    match scope.region_prefix {
+        Some(_) => format!(
+            "SELECT {columns} FROM assessments a JOIN children c ON c.id = a.child_id \
+             WHERE a.assessed_on >= ? AND a.assessed_on <= ?{}",
+            scope.region_clause("c.region_id")
         ),
-        false,
-    )
-    .get_result(conn)
-    .map_err(map_db_error)?;
-    let scores_sql = DIMENSIONS
-        .iter()
-        .map(|d| format!("SELECT '{d}' AS dimension, CAST(a.{d}_score AS BIGINT) AS score, COUNT(*) AS n {from_scope} GROUP BY a.{d}_score"))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let counts: Vec<ScoreCount> = scoped(conn, scope, &scores_sql, false).load(conn).map_err(map_db_error)?;
-    // First and latest assessment of each child in scope (by date, then id).
-    let total = DIMENSIONS.iter().map(|d| format!("{{t}}.{d}_score")).collect::<Vec<_>>().join(" + ");
-    let total_of = |t: &str| total.replace("{t}", t);
-    let deltas = DIMENSIONS
-        .iter()
-        .map(|d| format!("CAST(COALESCE(SUM(l.{d}_score - f.{d}_score), 0) AS BIGINT) AS d_{d}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let change_sql = format!(
-        "WITH ranked AS (SELECT a.*, \
-           ROW_NUMBER() OVER (PARTITION BY a.child_id ORDER BY a.assessed_on, a.id) AS first_rank, \
-           ROW_NUMBER() OVER (PARTITION BY a.child_id ORDER BY a.assessed_on DESC, a.id DESC) AS last_rank, \
-           COUNT(*) OVER (PARTITION BY a.child_id) AS n {from_scope}) \
-         SELECT COUNT(*) AS children, {deltas}, \
-           CAST(COALESCE(SUM(CASE WHEN {} > {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS improved, \
-           CAST(COALESCE(SUM(CASE WHEN {} < {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS worsened \
-         FROM ranked f JOIN ranked l ON l.child_id = f.child_id AND l.last_rank = 1 WHERE f.first_rank = 1 AND f.n >= 2",
-        total_of("l"),
-        total_of("f"),
-        total_of("l"),
-        total_of("f"),
-    );
-    let change: Change = scoped(conn, scope, &change_sql, false).get_result(conn).map_err(map_db_error)?;
-    let deltas = [
-        change.d_living_conditions,
-        change.d_psychological_state,
-        change.d_study,
-        change.d_social_development,
-    ];
-    let dimensions = DIMENSIONS
-        .iter()
-        .zip(deltas)
-        .map(|(d, delta)| {
-            let mut scores = [0i64; 5];
-            for c in counts.iter().filter(|c| c.dimension == *d) {
-                if let Some(slot) = usize::try_from(c.score - 1).ok().and_then(|i| scores.get_mut(i)) {
-                    *slot = c.n;
+        None => {
+            format!("SELECT {columns} FROM assessments a WHERE a.assessed_on >= ? AND a.assessed_on <= ?")
+        }
+    }
+}
+
+/// One pass over the period's assessments, streamed from the database: the distributions, the
+/// risk shares, and each child's first and latest assessment.
+pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsReport> {
+    let query = scoped(conn, scope, &in_scope(scope), false);
+    let mut assessments = 0_i64;
+    let mut risk = [0_i64; 3];
+    let mut scores = [[0_i64; 5]; 4];
+    let mut children: HashMap<String, Child> = HashMap::new();
+    for row in query.load_iter::<Row, DefaultLoadingMode>(conn).map_err(map_db_error)? {
+        let row = row.map_err(map_db_error)?;
+        assessments += 1;
+        match row.risk_level.as_str() {
+            "low" => risk[0] += 1,
+            "medium" => risk[1] += 1,
+            "high" => risk[2] += 1,
+            _ => {}
+        }
+        let s = row.scores();
+        for (counts, score) in scores.iter_mut().zip(s) {
+            if let Some(slot) = usize::try_from(score - 1).ok().and_then(|i| counts.get_mut(i)) {
+                *slot += 1;
+            }
+        }
+        let key = (row.assessed_on, row.id);
+        match children.get_mut(&row.child_id) {
+            Some(c) => {
+                c.assessments += 1;
+                if (key.0, &key.1) < (c.first.0, &c.first.1) {
+                    c.first = (key.0, key.1.clone(), s);
+                }
+                if (key.0, &key.1) > (c.last.0, &c.last.1) {
+                    c.last = (key.0, key.1, s);
                 }
             }
+            None => {
+                let first = (key.0, key.1.clone(), s);
+                children.insert(row.child_id, Child { first, last: (key.0, key.1, s), assessments: 1 });
+            }
+        }
+    }
+    let (mut reassessed, mut improved, mut worsened) = (0_i64, 0_i64, 0_i64);
+    let mut deltas = [0_i64; 4];
+    for c in children.values().filter(|c| c.assessments >= 2) {
+        let (first, last) = (c.first.2, c.last.2);
+        reassessed += 1;
+        for (d, (f, l)) in deltas.iter_mut().zip(first.iter().zip(last)) {
+            *d += l - f;
+        }
+        let (f, l) = (first.iter().sum::<i64>(), last.iter().sum::<i64>());
+        improved += i64::from(l > f);
+        worsened += i64::from(l < f);
+    }
+    let dimensions = DIMENSIONS
+        .iter()
+        .zip(scores)
+        .zip(deltas)
+        .map(|((d, scores), delta)| {
             let n: i64 = scores.iter().sum();
-            let weighted: i64 = scores.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
+            let weighted: i64 = scores.iter().zip(1..).map(|(c, score)| score * c).sum();
             DimensionReport {
                 dimension: (*d).to_owned(),
                 scores,
                 mean: (n > 0).then(|| weighted as f64 / n as f64),
-                mean_change: (change.children > 0).then(|| delta as f64 / change.children as f64),
+                mean_change: (reassessed > 0).then(|| delta as f64 / reassessed as f64),
             }
         })
         .collect();
-    let share = |x: i64| if dist.assessments > 0 { x as f64 / dist.assessments as f64 } else { 0.0 };
+    let share = |x: i64| if assessments > 0 { x as f64 / assessments as f64 } else { 0.0 };
     Ok(AssessmentsReport {
         scope: scope.echo(),
-        assessments: dist.assessments,
-        children: dist.children,
+        assessments,
+        children: i64::try_from(children.len()).unwrap_or(i64::MAX),
         dimensions,
-        risk_levels: RiskShare { low: share(dist.low), medium: share(dist.medium), high: share(dist.high) },
-        children_reassessed: change.children,
-        improved: change.improved,
-        worsened: change.worsened,
-        unchanged: change.children - change.improved - change.worsened,
+        risk_levels: RiskShare { low: share(risk[0]), medium: share(risk[1]), high: share(risk[2]) },
+        children_reassessed: reassessed,
+        improved,
+        worsened,
+        unchanged: reassessed - improved - worsened,
     })
 }
 
