@@ -120,7 +120,13 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("428", "PreconditionRequired", "The update needs an If-Match header"),
     ("429", "TooManyRequests", "Too many requests or failed logins; retry after the Retry-After seconds"),
     ("500", "InternalError", "An unexpected error; details are in the service's logs"),
-    ("503", "Unavailable", "The database is unavailable; retry after the Retry-After seconds"),
+    (
+        "503",
+        "Unavailable",
+        "The database is unavailable (`unavailable`), or, for reports and the alert list, as many are being \
+         computed as the service allows at once and this one waited 30 s for its turn (`busy`); retry after \
+         the Retry-After seconds",
+    ),
 ];
 
 impl Modify for Conventions {

@@ -62,6 +62,13 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// 503 `busy`: the service is computing as many heavy reads as it allows at once.
+    pub fn busy(detail: &str, retry_after: u32) -> Self {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail);
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         ApiError {
             status,

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::web;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tongxing_core::{Error, Result};
 use tongxing_store::{Db, DbConnection, transaction};
 
@@ -23,12 +24,27 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
     keys_loaded: Arc<Mutex<Instant>>,
+    /// Turns for reports and the alert list: half the pool's connections ([`AppState::run_heavy`]).
+    heavy: Arc<Semaphore>,
+}
+
+/// How long a report or the alert list waits for its turn before it is refused.
+const HEAVY_WAIT: Duration = Duration::from_secs(30);
+
+/// A turn from `gate`, waiting at most `wait`; past that, 503 `busy` with Retry-After.
+async fn turn(gate: &Arc<Semaphore>, wait: Duration) -> Result<OwnedSemaphorePermit, ApiError> {
+    match tokio::time::timeout(wait, gate.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ApiError::busy("too many reports are being computed; retry shortly", 5)),
+    }
 }
 
 impl AppState {
     pub fn new(db: Db, keys: TokenKeys, limits: Limits) -> AppState {
+        let turns = usize::try_from(db.pool_size() / 2).unwrap_or(1).max(1);
         AppState {
             audit: AuditLog::start(db.clone()),
+            heavy: Arc::new(Semaphore::new(turns)),
             db,
             keys: Arc::new(keys),
             limits: Arc::new(limits),
@@ -73,6 +89,24 @@ impl AppState {
         }
     }
 
+    /// Like [`AppState::run`], for a report or the alert list, which read a period's records:
+    /// at most half the pool's connections compute them at once, so that a burst of them leaves
+    /// the other half to ordinary requests. The others queue for their turn, up to
+    /// [`HEAVY_WAIT`], and are then refused with 503 `busy`. A turn is held until the work ends,
+    /// even if the client has gone.
+    pub async fn run_heavy<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
+    {
+        let permit = turn(&self.heavy, HEAVY_WAIT).await?;
+        self.run(move |conn| {
+            let _turn = permit;
+            f(conn)
+        })
+        .await
+    }
+
     /// Like [`AppState::run`], inside one transaction: all of it is written, or none.
     pub async fn tx<T, F>(&self, f: F) -> Result<T, ApiError>
     where
@@ -80,5 +114,34 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
     {
         self.run(move |conn| transaction(conn, f)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_report_waits_for_its_turn_and_is_refused_when_none_comes() {
+        let gate = Arc::new(Semaphore::new(1));
+        let held = turn(&gate, Duration::from_millis(10)).await.expect("a free turn is taken");
+        let refused = turn(&gate, Duration::from_millis(50)).await.expect_err("no turn comes");
+        let answer = refused.error_response();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+        let body = actix_web::body::to_bytes(answer.into_body()).await.expect("a body");
+        let problem: serde_json::Value = serde_json::from_slice(&body).expect("problem+json");
+        assert_eq!(problem["code"], "busy");
+        // A turn freed while waiting is taken.
+        let waiting = turn(&gate, Duration::from_secs(5));
+        let release = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            drop(held);
+        };
+        let (taken, ()) = tokio::join!(waiting, release);
+        assert!(taken.is_ok());
     }
 }

@@ -196,6 +196,11 @@ impl Db {
         self.backend
     }
 
+    /// The most connections the pool opens.
+    pub fn pool_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     /// A connection from the pool. A busy pool is waited for up to [`POOL_WAIT`]; a database
     /// that refuses new connections fails the request at once (within [`POOL_SLICE`]), so that
     /// clients get their 503 and `Retry-After` instead of hanging through an outage. Either is

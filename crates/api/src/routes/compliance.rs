@@ -75,7 +75,8 @@ pub async fn list_compliance_alerts(
     let filter =
         AlertFilter { region_id: q.region_id, mentor_id: q.mentor_id, rule_id: q.rule_id, status: q.status };
     let cursor = q.cursor;
-    let result = state.run(move |conn| compliance::alerts(conn, &filter, limit, cursor.as_deref())).await?;
+    let result =
+        state.run_heavy(move |conn| compliance::alerts(conn, &filter, limit, cursor.as_deref())).await?;
     Ok(HttpResponse::Ok().json(ComplianceAlertPage::from(result)))
 }
 

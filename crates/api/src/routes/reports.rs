@@ -83,7 +83,7 @@ where
 {
     let (from, to, region) = (q.from, q.to, q.region_id);
     let report = state
-        .run(move |conn| {
+        .run_heavy(move |conn| {
             let scope = Scope::resolve(conn, from, to, region)?;
             compute(conn, &scope)
         })
