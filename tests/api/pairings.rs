@@ -14,6 +14,7 @@ on_both_backends!(
     pair_contacts_and_a_thirteen_month_timeline,
     alerts_and_exemptions_now,
     alerts_agree_with_timelines,
+    tallies_are_built_once_for_a_database_without_them,
     mentors_see_only_their_own_pairing
 );
 
@@ -447,6 +448,57 @@ async fn alerts_agree_with_timelines(app: TestApp) {
     let after = alerts_from_timelines(&app, &pairings).await;
     assert_ne!(after, expected);
     assert_eq!(listed_alerts(&app).await, after);
+}
+
+/// A database from before the tallies: every rule's tallies are built from the stored contacts
+/// at start-up, once, even by two nodes starting together.
+async fn tallies_are_built_once_for_a_database_without_them(app: TestApp) {
+    let today = today();
+    let mut pairings = Vec::new();
+    for (i, kinds) in [vec![], vec!["phone"], vec!["outing", "video"]].into_iter().enumerate() {
+        let m = mentor(&app, &format!("导师{i}"), None).await;
+        let c = welfare_child(&app, &format!("孩子{i}")).await;
+        let p = pairing(&app, &m, &c).await;
+        assert_eq!(activate(&app, &p, &first_of_previous_month(today).to_string()).await.status, 200);
+        for kind in kinds {
+            let mut body = json!({"occurred_at": format!("{today}T00:00:00+08:00"), "kind": kind});
+            if kind == "outing" {
+                body["commemorative"] = json!(true);
+                body["title"] = json!("清明祭扫");
+            }
+            assert_eq!(contact(&app, &p, body).await.status, 201);
+        }
+        pairings.push(p);
+    }
+    let expected = alerts_from_timelines(&app, &pairings).await;
+    let db = app.state.db.clone();
+    let built = crate::helpers::web_block(move || {
+        use diesel::RunQueryDsl;
+        let mut conn = db.conn().map_err(|e| e.to_string())?;
+        diesel::sql_query("DELETE FROM compliance_tallies").execute(&mut *conn).map_err(|e| e.to_string())?;
+        diesel::sql_query("UPDATE cadence_rules SET tallies_built_at = NULL")
+            .execute(&mut *conn)
+            .map_err(|e| e.to_string())?;
+        drop(conn);
+        let nodes: Vec<_> = (0..2)
+            .map(|_| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    let mut conn = db.conn().map_err(|e| e.to_string())?;
+                    tongxing_pairing::tallies::build_missing(&mut conn).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        nodes
+            .into_iter()
+            .map(|n| n.join().map_err(|_| "a builder panicked".to_owned())?)
+            .sum::<Result<usize, _>>()
+    })
+    .await
+    .unwrap();
+    assert_eq!(built, 3, "each of the three rules is built once");
+    assert!(!expected.is_empty());
+    assert_eq!(listed_alerts(&app).await, expected);
 }
 
 async fn mentors_see_only_their_own_pairing(app: TestApp) {

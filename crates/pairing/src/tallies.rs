@@ -124,11 +124,36 @@ pub fn build_missing(conn: &mut DbConnection) -> Result<usize> {
         .select(cadence_rules::id)
         .load(conn)
         .map_err(map_db_error)?;
+    let mut built = 0;
     for id in &missing {
         let id = parse_id(id)?;
-        tongxing_store::transaction(conn, |c| rebuild(c, id))?;
+        // Another node starting at the same time may have built them meanwhile: the rule's row
+        // is locked, then looked at again.
+        built += tongxing_store::transaction(conn, |c| {
+            if built_at_locked(c, id)?.is_some() {
+                return Ok(0);
+            }
+            rebuild(c, id).map(|_| 1)
+        })?;
     }
-    Ok(missing.len())
+    Ok(built)
+}
+
+#[derive(QueryableByName)]
+struct BuiltAt {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    tallies_built_at: Option<NaiveDateTime>,
+}
+
+/// When the rule's tallies were completed, reading its row under a lock that lasts until the
+/// transaction ends (SQLite's write transactions hold the whole database already).
+fn built_at_locked(conn: &mut DbConnection, rule: Uuid) -> Result<Option<NaiveDateTime>> {
+    let lock = if conn.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let sql =
+        numbered(conn.backend(), &format!("SELECT tallies_built_at FROM cadence_rules WHERE id = ?{lock}"));
+    let rows: Vec<BuiltAt> =
+        diesel::sql_query(sql).bind::<Text, _>(rule.to_string()).load(conn).map_err(map_db_error)?;
+    Ok(rows.into_iter().next().and_then(|r| r.tallies_built_at))
 }
 
 /// Recomputes one rule's tallies from the stored activities and marks them complete; returns
