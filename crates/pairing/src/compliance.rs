@@ -1,6 +1,6 @@
 //! Compliance: a relationship's timeline per rule (the engine over its stored activities), the
-//! exemptions coordinators record, and the list of what is at risk or missed now, counted by
-//! the database.
+//! exemptions coordinators record, and the list of what is at risk or missed now, read from the
+//! rules' tallies ([`crate::tallies`]).
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;

@@ -162,8 +162,8 @@ pub fn rebuild(conn: &mut DbConnection, rule: Uuid) -> Result<usize> {
     let Some(counter) = counters(conn, None, Some(rule))?.pop() else {
         return Ok(0);
     };
-    // Writing first takes SQLite's write lock for the whole build; PostgreSQL is told to hold
-    // back new activities of the rule's kind until the transaction ends.
+    // A SQLite write transaction already holds off every other writer; PostgreSQL is told to
+    // hold back new activities of the rule's subject until the transaction ends.
     if conn.backend() == Backend::Postgres {
         let table = match counter.subject {
             RuleSubject::Pairing => "pair_contacts",
