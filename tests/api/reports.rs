@@ -46,6 +46,33 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
     assert_eq!(r.body["guardians_present"], 14);
     assert_eq!(r.body["villages_reached"].as_array().unwrap().len(), 6);
 
+    // The attendance figures, as the set-based SQL that first computed them gave them.
+    let r = app.get("/api/v1/reports/events?from=2023-06-01&to=2024-01-31").await;
+    assert_eq!(
+        (&r.body["events_held"], &r.body["children_attending"], &r.body["guardians_present"]),
+        (&json!(14), &json!(83), &json!(90))
+    );
+    let villages: Vec<(&str, i64, i64)> = r.body["villages_reached"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (v["name"].as_str().unwrap(), v["events"].as_i64().unwrap(), v["children"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        villages,
+        [
+            ("九垅村", 13, 11),
+            ("明星村", 13, 11),
+            ("柏墩村", 12, 11),
+            ("毛坪村", 13, 11),
+            ("石城村", 13, 11),
+            ("鸣水泉村", 14, 11),
+            ("南昌路社区", 13, 9),
+            ("金桂社区", 13, 8)
+        ]
+    );
     let r = app.get("/api/v1/reports/assessments?from=2023-06-01&to=2024-01-31").await;
     assert_eq!(r.body["children"], 80, "{}", r.body);
     assert_eq!(r.body["children_reassessed"], 20);
