@@ -19,19 +19,7 @@ use tongxing_core::{id, time};
 use tongxing_pairing::compliance::{self, AlertFilter};
 use tongxing_store::conn::DatabaseUrl;
 use tongxing_store::schema::{children, mentors, pair_contacts, pairings, regions, users};
-use tongxing_store::{DbConnection, transaction};
-
-/// A multi-row insert on the concrete backend (the two-backend connection type inserts one
-/// row at a time).
-macro_rules! insert_batch {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
-            DbConnection::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
-        }
-        .map_err(tongxing_store::map_db_error)
-    };
-}
+use tongxing_store::{DbConnection, insert_batch, transaction};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Bench {

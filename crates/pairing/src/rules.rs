@@ -214,6 +214,11 @@ pub fn list(
     assemble(conn, rows)
 }
 
+/// The counted kinds as stored: names joined by commas.
+pub(crate) fn kinds_from_db(stored: &str) -> Vec<String> {
+    stored.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect()
+}
+
 fn assemble(conn: &mut DbConnection, rows: Vec<RuleRow>) -> Result<Vec<CadenceRule>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let versions: Vec<(String, NaiveDate, i32)> = cadence_rule_versions::table
@@ -236,12 +241,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<RuleRow>) -> Result<Vec<CadenceRu
                 id: parse_id(&r.id)?,
                 subject: RuleSubject::from_db(&r.subject)?,
                 period: PeriodKind::from_db(&r.period)?,
-                counted_kinds: r
-                    .counted_kinds
-                    .split(',')
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                counted_kinds: kinds_from_db(&r.counted_kinds),
                 minimums: by_rule.remove(&r.id).unwrap_or_default(),
                 code: r.code,
                 name: r.name,

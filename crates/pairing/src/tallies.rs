@@ -20,11 +20,11 @@ use tongxing_store::schema::{
     cadence_rules, compliance_tallies, counselling_enrolments, counselling_sessions, pair_contacts, pairings,
 };
 use tongxing_store::sql::numbered;
-use tongxing_store::{Backend, DbConnection, map_db_error};
+use tongxing_store::{Backend, DbConnection, insert_batch, map_db_error};
 use uuid::Uuid;
 
 use crate::cadence::{Period, PeriodKind};
-use crate::rules::RuleSubject;
+use crate::rules::{RuleSubject, SESSION, kinds_from_db};
 
 /// Relationships whose activities are read at once while building.
 const SUBJECTS_PER_CHUNK: i64 = 1000;
@@ -77,7 +77,7 @@ fn counters(
             Ok(Counter {
                 id,
                 subject: RuleSubject::from_db(&subject)?,
-                kinds: kinds.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+                kinds: kinds_from_db(&kinds),
                 commemorative_only,
                 period: PeriodKind::from_db(&period)?,
             })
@@ -133,7 +133,7 @@ pub fn build_missing(conn: &mut DbConnection) -> Result<usize> {
             if built_at_locked(c, id)?.is_some() {
                 return Ok(0);
             }
-            rebuild(c, id).map(|_| 1)
+            rebuild(c, id).map(|()| 1)
         })?;
     }
     Ok(built)
@@ -156,11 +156,11 @@ fn built_at_locked(conn: &mut DbConnection, rule: Uuid) -> Result<Option<NaiveDa
     Ok(rows.into_iter().next().and_then(|r| r.tallies_built_at))
 }
 
-/// Recomputes one rule's tallies from the stored activities and marks them complete; returns
-/// how many tally rows it wrote. Run it in a transaction: new activities wait until it ends.
-pub fn rebuild(conn: &mut DbConnection, rule: Uuid) -> Result<usize> {
+/// Recomputes one rule's tallies from the stored activities and marks them complete. Run it in
+/// a transaction: new activities wait until it ends.
+pub fn rebuild(conn: &mut DbConnection, rule: Uuid) -> Result<()> {
     let Some(counter) = counters(conn, None, Some(rule))?.pop() else {
-        return Ok(0);
+        return Ok(());
     };
     // A SQLite write transaction already holds off every other writer; PostgreSQL is told to
     // hold back new activities of the rule's subject until the transaction ends.
@@ -174,7 +174,6 @@ pub fn rebuild(conn: &mut DbConnection, rule: Uuid) -> Result<usize> {
     diesel::delete(compliance_tallies::table.filter(compliance_tallies::rule_id.eq(&counter.id)))
         .execute(conn)
         .map_err(map_db_error)?;
-    let mut written = 0;
     let mut after = String::new();
     loop {
         let subjects = subjects_after(conn, counter.subject, &after)?;
@@ -199,15 +198,7 @@ pub fn rebuild(conn: &mut DbConnection, rule: Uuid) -> Result<usize> {
             })
             .collect();
         for batch in rows.chunks(ROWS_PER_INSERT) {
-            written += match conn {
-                DbConnection::Sqlite(c) => {
-                    diesel::insert_into(compliance_tallies::table).values(batch).execute(c)
-                }
-                DbConnection::Postgres(c) => {
-                    diesel::insert_into(compliance_tallies::table).values(batch).execute(c)
-                }
-            }
-            .map_err(map_db_error)?;
+            insert_batch!(conn, compliance_tallies::table, batch)?;
         }
         after = last.clone();
         if i64::try_from(subjects.len()).unwrap_or(i64::MAX) < SUBJECTS_PER_CHUNK {
@@ -218,7 +209,7 @@ pub fn rebuild(conn: &mut DbConnection, rule: Uuid) -> Result<usize> {
         .set(cadence_rules::tallies_built_at.eq(Some(time::to_db(time::now()))))
         .execute(conn)
         .map_err(map_db_error)?;
-    Ok(written)
+    Ok(())
 }
 
 /// The next chunk of relationship ids after `after`, in order.
@@ -268,7 +259,7 @@ fn activities_between(
                 .select((counselling_sessions::enrolment_id, counselling_sessions::occurred_at))
                 .load(conn)
                 .map_err(map_db_error)?;
-            Ok(rows.into_iter().map(|(id, at)| (id, crate::rules::SESSION.to_owned(), false, at)).collect())
+            Ok(rows.into_iter().map(|(id, at)| (id, SESSION.to_owned(), false, at)).collect())
         }
     }
 }

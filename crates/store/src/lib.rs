@@ -10,3 +10,20 @@ pub mod sql;
 
 pub use conn::{Backend, Db, DbConnection, PooledConn, transaction};
 pub use error::{map_db_error, not_found_as};
+
+/// A multi-row insert on the concrete backend (the two-backend connection type inserts one row
+/// at a time): `insert_batch!(conn, table, &rows)` gives the rows written, errors mapped.
+#[macro_export]
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::DbConnection::Sqlite(c) => {
+                ::diesel::RunQueryDsl::execute(::diesel::insert_into($table).values($rows), c)
+            }
+            $crate::DbConnection::Postgres(c) => {
+                ::diesel::RunQueryDsl::execute(::diesel::insert_into($table).values($rows), c)
+            }
+        }
+        .map_err($crate::map_db_error)
+    };
+}
