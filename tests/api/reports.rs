@@ -127,7 +127,7 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
         let page = tongxing_core::page::PageRequest { after: None, limit: 200 };
         let pairings = tongxing_pairing::pairings::list(
             &mut conn,
-            &tongxing_core::access::Scope::All,
+            &tongxing_core::access::Scope::system(),
             &Default::default(),
             page,
         )

@@ -9,7 +9,7 @@
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use tongxing_core::access::Scope;
+use tongxing_core::access::{Reach, Scope};
 use tongxing_core::{Error, Result};
 use tongxing_store::schema::{children, households};
 use tongxing_store::{DbConnection, map_db_error};
@@ -51,14 +51,14 @@ fn region_pattern(conn: &mut DbConnection, region: Uuid) -> Result<String> {
 
 /// A subquery selecting the ids of the children `scope` reaches; `None` means every child.
 pub fn child_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
-    Ok(match scope {
-        Scope::All => None,
-        Scope::Region(region) => Some(format!(
+    Ok(match scope.reach() {
+        Reach::All => None,
+        Reach::Region(region) => Some(format!(
             "SELECT sc.id FROM children sc JOIN regions sr ON sr.id = sc.region_id WHERE sr.path LIKE {}",
-            region_pattern(conn, *region)?
+            region_pattern(conn, region)?
         )),
-        Scope::Caseload { organisation_id, user_id } => {
-            let me = uuid(*user_id);
+        Reach::Caseload { organisation_id, user_id } => {
+            let me = uuid(user_id);
             // Assigned to them, held by their organisation, or on a counselling team they are on.
             let counselling = format!(
                 "SELECT se.child_id FROM counselling_enrolments se JOIN counselling_team_members st \
@@ -68,24 +68,24 @@ pub fn child_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String
                 Some(org) => format!(
                     "SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me} OR sc.organisation_id = {} \
                      UNION {counselling}",
-                    uuid(*org)
+                    uuid(org)
                 ),
                 None => {
                     format!("SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me} UNION {counselling}")
                 }
             })
         }
-        Scope::Mentor { user_id } => Some(format!(
+        Reach::Mentor { user_id } => Some(format!(
             "SELECT sp.child_id FROM pairings sp JOIN mentors sm ON sm.id = sp.mentor_id \
              WHERE sp.status = 'active' AND sm.user_id = {}",
-            uuid(*user_id)
+            uuid(user_id)
         )),
-        Scope::Shared { organisation_id } => Some(format!(
+        Reach::Shared { organisation_id } => Some(format!(
             "SELECT ss.child_id FROM consents ss WHERE ss.purpose = 'data_sharing' \
              AND ss.withdrawn_at IS NULL AND ss.organisation_id = {}",
-            uuid(*organisation_id)
+            uuid(organisation_id)
         )),
-        Scope::Nothing => Some("SELECT sc.id FROM children sc WHERE 1 = 0".into()),
+        Reach::Volunteer { .. } | Reach::Nothing => Some("SELECT sc.id FROM children sc WHERE 1 = 0".into()),
     })
 }
 
@@ -93,21 +93,21 @@ pub fn child_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String
 /// for caseworkers, the households of the children they may see and those they recorded; none
 /// for everyone else. `None` means every household.
 pub fn household_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
-    Ok(match scope {
-        Scope::All => None,
-        Scope::Region(region) => Some(format!(
+    Ok(match scope.reach() {
+        Reach::All => None,
+        Reach::Region(region) => Some(format!(
             "SELECT sh.id FROM households sh JOIN regions sr ON sr.id = sh.region_id WHERE sr.path LIKE {}",
-            region_pattern(conn, *region)?
+            region_pattern(conn, region)?
         )),
-        Scope::Caseload { user_id, .. } => {
+        Reach::Caseload { user_id, .. } => {
             let of_children = child_ids(conn, scope)?.unwrap_or_default();
             Some(format!(
                 "SELECT sh.id FROM households sh WHERE sh.created_by = {} \
                  UNION SELECT sk.household_id FROM children sk WHERE sk.household_id IS NOT NULL AND sk.id IN ({of_children})",
-                uuid(*user_id)
+                uuid(user_id)
             ))
         }
-        Scope::Mentor { .. } | Scope::Shared { .. } | Scope::Nothing => {
+        Reach::Mentor { .. } | Reach::Volunteer { .. } | Reach::Shared { .. } | Reach::Nothing => {
             Some("SELECT sh.id FROM households sh WHERE 1 = 0".into())
         }
     })
@@ -146,7 +146,7 @@ pub fn require_child(conn: &mut DbConnection, scope: &Scope, child: Uuid) -> Res
 /// reported like one that does not exist (a bad `field`). A child that does not exist at all is
 /// left to the domain's own validation, which reports it with the request's other errors.
 pub fn check_child_reference(conn: &mut DbConnection, scope: &Scope, child: Uuid, field: &str) -> Result<()> {
-    if *scope == Scope::All {
+    if scope.is_unlimited() {
         return Ok(());
     }
     let exists = children::table
@@ -169,7 +169,7 @@ pub fn check_household_reference(
     household: Uuid,
     field: &str,
 ) -> Result<()> {
-    if *scope == Scope::All {
+    if scope.is_unlimited() {
         return Ok(());
     }
     let exists = households::table

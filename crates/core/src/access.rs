@@ -1,45 +1,114 @@
-//! Record scope: which case records a caller may reach, and whether they may see the sensitive
-//! fields in them. Resolved once per request from the access token; the domain crates turn it
-//! into a filter, so a record outside it is simply not found.
+//! Record scope: which records a caller may reach, and whether they may see the sensitive fields
+//! in them. Resolved once per request from the access token and passed into every domain read,
+//! list and write; each domain crate turns it into the conditions for its own tables, so a record
+//! outside it is simply not found.
+//!
+//! A [`Scope`] is built in two ways only: [`Scope::of`] from an authenticated caller (the API's
+//! guard does this, once per request), and [`Scope::system`] for the service's own work (start-up
+//! jobs, the demo dataset, benchmarks). Handlers never build one; a test keeps it so.
 
 use uuid::Uuid;
 
 use crate::role::Role;
 
+/// Who is acting, and which records that reaches. Cheap to copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Every record (admins, and coordinators with no region).
+pub struct Scope {
+    role: Option<Role>,
+    user_id: Option<Uuid>,
+    reach: Reach,
+}
+
+/// Which records a scope reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Every record (admins, coordinators with no region, and the service itself).
     All,
     /// Records in this region's subtree (coordinators).
     Region(Uuid),
-    /// Cases of the organisation and cases assigned to the user (caseworkers).
+    /// Cases held by the organisation and cases assigned to the user; read-only, the cases whose
+    /// counselling team the user is on (caseworkers).
     Caseload { organisation_id: Option<Uuid>, user_id: Uuid },
-    /// The child of the user's own active pairing (mentors).
+    /// The child of the user's own active pairing, their pairings and home visits (mentors).
     Mentor { user_id: Uuid },
+    /// The events the user is rostered on, and who attends them (volunteers).
+    Volunteer { user_id: Uuid },
     /// Cases shared with the organisation under a guardian's consent that is not withdrawn
     /// (partner clients).
     Shared { organisation_id: Uuid },
-    /// No case records at all (volunteers, auditors).
+    /// No case records at all (auditors).
     Nothing,
 }
 
 impl Scope {
-    /// The scope a role holds, given the account's organisation and region.
+    /// The scope of an authenticated caller holding `role`, given the account's organisation
+    /// and region (for an API client, `user_id` is the client's id and `role` is `partner`).
     pub fn of(role: Role, user_id: Uuid, organisation_id: Option<Uuid>, region_id: Option<Uuid>) -> Scope {
-        match role {
-            Role::Admin => Scope::All,
-            Role::Coordinator => region_id.map_or(Scope::All, Scope::Region),
-            Role::Caseworker => Scope::Caseload { organisation_id, user_id },
-            Role::Mentor => Scope::Mentor { user_id },
-            Role::Partner => organisation_id.map_or(Scope::Nothing, |o| Scope::Shared { organisation_id: o }),
-            Role::Volunteer | Role::Auditor => Scope::Nothing,
+        let reach = match role {
+            Role::Admin => Reach::All,
+            Role::Coordinator => region_id.map_or(Reach::All, Reach::Region),
+            Role::Caseworker => Reach::Caseload { organisation_id, user_id },
+            Role::Mentor => Reach::Mentor { user_id },
+            Role::Volunteer => Reach::Volunteer { user_id },
+            Role::Partner => organisation_id.map_or(Reach::Nothing, |o| Reach::Shared { organisation_id: o }),
+            Role::Auditor => Reach::Nothing,
+        };
+        Scope { role: Some(role), user_id: Some(user_id), reach }
+    }
+
+    /// The service's own scope: every record, no caller. For start-up jobs, the demo dataset,
+    /// imports run from the command line and benchmarks; never for a request.
+    pub fn system() -> Scope {
+        Scope { role: None, user_id: None, reach: Reach::All }
+    }
+
+    pub fn reach(&self) -> Reach {
+        self.reach
+    }
+
+    /// The caller's role; `None` for the service itself.
+    pub fn role(&self) -> Option<Role> {
+        self.role
+    }
+
+    /// The acting user (or API client); `None` for the service itself.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.user_id
+    }
+
+    /// Whether this is the service acting for itself.
+    pub fn is_system(&self) -> bool {
+        self.role.is_none()
+    }
+
+    /// Whether the scope reaches every record.
+    pub fn is_unlimited(&self) -> bool {
+        self.reach == Reach::All
+    }
+
+    /// Whether the caller holds one of `roles` (the service itself holds every role).
+    pub fn is(&self, roles: &[Role]) -> bool {
+        self.role.is_none_or(|r| roles.contains(&r))
+    }
+
+    /// Admins, coordinators (within their region) and the service: the people who run the
+    /// programmes, assign cases and approve.
+    pub fn coordinates(&self) -> bool {
+        self.is(&[Role::Admin, Role::Coordinator])
+    }
+
+    /// The coordinator's region, when the scope is limited to one.
+    pub fn region(&self) -> Option<Uuid> {
+        match self.reach {
+            Reach::Region(r) => Some(r),
+            _ => None,
         }
     }
 
     /// Whether the caller sees national ID numbers in full, addresses, phone numbers, health,
     /// disability and assessment notes. Only the staff who hold the case file do.
     pub fn sees_sensitive(&self) -> bool {
-        matches!(self, Scope::All | Scope::Region(_) | Scope::Caseload { .. })
+        matches!(self.reach, Reach::All | Reach::Region(_) | Reach::Caseload { .. })
     }
 }
 
@@ -74,6 +143,8 @@ mod tests {
         assert!(
             !sees(Role::Mentor) && !sees(Role::Volunteer) && !sees(Role::Auditor) && !sees(Role::Partner)
         );
-        assert_eq!(Scope::of(Role::Partner, u, None, None), Scope::Nothing);
+        assert_eq!(Scope::of(Role::Partner, u, None, None).reach(), Reach::Nothing);
+        assert!(Scope::system().is_unlimited() && Scope::system().is_system());
+        assert!(!Scope::of(Role::Admin, u, None, None).is_system());
     }
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_cases::lifecycle::CaseStatus;
 use tongxing_cases::regions::{subtree_ids, subtree_prefix};
-use tongxing_core::access::Scope;
+use tongxing_core::access::{Reach, Scope};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
@@ -284,11 +284,11 @@ pub fn list(
     page: PageRequest,
 ) -> Result<Page<Pairing>> {
     let mut q = pairings::table.select(PairingRow::as_select()).order(pairings::id.asc()).into_boxed();
-    let cond = match scope {
-        Scope::Mentor { user_id } => Some(tongxing_cases::scope::condition(format!(
+    let cond = match scope.reach() {
+        Reach::Mentor { user_id } => Some(tongxing_cases::scope::condition(format!(
             "pairings.mentor_id IN (SELECT sm.id FROM mentors sm WHERE sm.user_id = '{user_id}')"
         ))),
-        other => tongxing_cases::scope::child_column(conn, other, "pairings.child_id")?,
+        _ => tongxing_cases::scope::child_column(conn, scope, "pairings.child_id")?,
     };
     if let Some(cond) = cond {
         q = q.filter(cond);
