@@ -66,15 +66,26 @@ async fn a_holiday_home_visit_through_every_step(app: TestApp) {
     )
     .await
     .assert_problem(409, "not_a_holiday");
-    as_mentor(
+    // Another mentor's pairing answers exactly as a pairing that does not exist.
+    let theirs = as_mentor(
         &app,
         &token,
         "POST",
         "/api/v1/home-visit-requests",
         Some(request(&other_pairing, "2024-10-02T09:00:00", "2024-10-02T18:00:00")),
     )
-    .await
-    .assert_problem(409, "not_your_pairing");
+    .await;
+    theirs.assert_problem(422, "validation_failed");
+    let random = uuid::Uuid::new_v4().to_string();
+    let missing = as_mentor(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/home-visit-requests",
+        Some(request(&random, "2024-10-02T09:00:00", "2024-10-02T18:00:00")),
+    )
+    .await;
+    assert_eq!(theirs.body, missing.body);
     let r = as_mentor(
         &app,
         &token,

@@ -136,7 +136,15 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
         for p in pairings.items {
             let (from, to) =
                 (chrono::NaiveDate::from_ymd_opt(2024, 1, 1), chrono::NaiveDate::from_ymd_opt(2024, 12, 31));
-            let t = tongxing_pairing::compliance::pairing_timeline(&mut conn, p.id, from, to, None).unwrap();
+            let t = tongxing_pairing::compliance::pairing_timeline(
+                &mut conn,
+                &tongxing_core::access::Scope::system(),
+                p.id,
+                from,
+                to,
+                None,
+            )
+            .unwrap();
             let rule = t.rules.iter().find(|r| r.rule_code == "monthly_contact").unwrap();
             for e in &rule.periods {
                 let slot = tally.entry(e.period.clone()).or_default();

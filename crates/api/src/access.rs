@@ -146,7 +146,7 @@ pub const POLICY: &[Rule] = &[
     rule("GET", "/api/v1/holidays", Who::AnyUser, No),
     rule("POST", "/api/v1/holidays", roles(ADMIN), Create),
     rule("PUT", "/api/v1/holidays/{id}", roles(ADMIN), Update),
-    rule("GET", "/api/v1/home-visit-requests", roles(CHILD_READERS), No),
+    rule("GET", "/api/v1/home-visit-requests", roles(CHILD_READERS), List),
     rule("POST", "/api/v1/home-visit-requests", roles(PAIRING_STAFF), Create),
     rule("GET", "/api/v1/home-visit-requests/{id}", roles(CHILD_READERS), Read),
     rule("POST", "/api/v1/home-visit-requests/{id}/consent", roles(CASE_STAFF), Update),

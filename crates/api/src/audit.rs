@@ -133,11 +133,31 @@ pub fn without_values(changes: &Value) -> Value {
     }
 }
 
-/// A note for a created record, from its JSON: its id, its child, its fields.
+/// A note for a created record, from its JSON: its id, every child it names (`child_id` at any
+/// depth, as in a batch's items), its fields.
 pub fn created(record: &Value) -> AuditNote {
     let id = record.get("id").and_then(Value::as_str).map(str::to_owned);
-    let child = record.get("child_id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
-    AuditNote { resource_id: id, child_ids: child.into_iter().collect(), changes: changes(None, record) }
+    let mut children = Vec::new();
+    named_children(record, &mut children);
+    AuditNote { resource_id: id, child_ids: children, changes: changes(None, record) }
+}
+
+fn named_children(v: &Value, out: &mut Vec<Uuid>) {
+    match v {
+        Value::Object(fields) => {
+            for (k, item) in fields {
+                if k == "child_id"
+                    && let Some(id) = item.as_str().and_then(|s| Uuid::parse_str(s).ok())
+                    && !out.contains(&id)
+                {
+                    out.push(id);
+                }
+                named_children(item, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| named_children(i, out)),
+        _ => {}
+    }
 }
 
 /// A note for a changed record.

@@ -131,10 +131,16 @@ where
                 ));
             }
             let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
-            Ok(HttpResponse::build(status)
+            // A replay shows the record again: the access history names its children too.
+            let note = serde_json::from_str(&stored.body)
+                .map(|v| crate::audit::AuditNote { changes: None, ..crate::audit::created(&v) })
+                .unwrap_or_default();
+            let mut res = HttpResponse::build(status)
                 .insert_header(("idempotent-replayed", "true"))
                 .content_type("application/json")
-                .body(stored.body))
+                .body(stored.body);
+            res.extensions_mut().insert(note);
+            Ok(res)
         }
     }
 }

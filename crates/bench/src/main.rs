@@ -186,7 +186,15 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     if let Some(p) = one {
         for _ in 0..args.runs {
             let t = Instant::now();
-            compliance::pairing_timeline(&mut conn, p, None, None, None).map_err(|e| e.to_string())?;
+            compliance::pairing_timeline(
+                &mut conn,
+                &tongxing_core::access::Scope::system(),
+                p,
+                None,
+                None,
+                None,
+            )
+            .map_err(|e| e.to_string())?;
             timeline.push(t.elapsed());
         }
     }

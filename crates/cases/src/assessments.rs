@@ -18,6 +18,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use tongxing_core::access::Scope;
+
+use crate::scope::{self, Access};
 use crate::util::{clean, not_found_as, parse_id};
 
 text_enum! {
@@ -132,12 +135,15 @@ fn child_birth_date(conn: &mut DbConnection, child: Uuid) -> Result<NaiveDate> {
         .map_err(not_found_as("child"))
 }
 
+/// Records an assessment of a child whose case file the caller holds.
 pub fn create(
     conn: &mut DbConnection,
+    scope: &Scope,
     child: Uuid,
     input: AssessmentInput,
-    assessor: Uuid,
 ) -> Result<Assessment> {
+    scope::require_child(conn, scope, Access::Write, child, "child")?;
+    let assessor = scope.actor();
     let birth = child_birth_date(conn, child)?;
     if input.assessed_on > time::today() {
         return Err(Error::field("assessed_on", "in_future", "the date cannot be in the future"));
@@ -180,8 +186,13 @@ pub fn create(
 }
 
 /// A child's assessments, oldest first.
-pub fn list_for_child(conn: &mut DbConnection, child: Uuid, page: PageRequest) -> Result<Page<Assessment>> {
-    child_birth_date(conn, child)?;
+pub fn list_for_child(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    child: Uuid,
+    page: PageRequest,
+) -> Result<Page<Assessment>> {
+    scope::require_child(conn, scope, Access::Read, child, "child")?;
     let mut q = assessments::table
         .filter(assessments::child_id.eq(child.to_string()))
         .select(AssessmentRow::as_select())

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use tongxing_core::access::{Scope, mask};
+use tongxing_core::access::{Reach, Scope, mask};
 use tongxing_core::error::FieldErrors;
 use tongxing_core::national_id::NationalId;
 use tongxing_core::page::{Page, PageRequest};
@@ -14,9 +14,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::households::{self, check_village};
+use crate::households::check_village;
 use crate::lifecycle::{self, CaseStatus, TransitionRequest};
 use crate::regions::{subtree_ids, subtree_prefix};
+use crate::scope::{self, Access};
 use crate::util::{Versioned, check_version, clean, contains_pattern, not_found_as, parse_id, parse_opt_id};
 
 text_enum! {
@@ -237,12 +238,13 @@ fn check(input: &ChildInput, today: NaiveDate) -> Result<ValidChild> {
     Ok(ValidChild { name, national_id, categories })
 }
 
-fn check_references(conn: &mut DbConnection, input: &ChildInput) -> Result<()> {
+/// Resolves every record the input names through the caller's scope: a household, region or
+/// organisation outside it answers as one that does not exist.
+fn check_references(conn: &mut DbConnection, scope: &Scope, input: &ChildInput) -> Result<()> {
     check_village(conn, input.region_id)?;
-    if let Some(h) = input.household_id
-        && !households::exists(conn, h)?
-    {
-        return Err(Error::field("household_id", "not_found", "no household with this id"));
+    scope::region_reference(conn, scope, input.region_id, "region_id")?;
+    if let Some(h) = input.household_id {
+        scope::household_reference(conn, scope, Access::Read, h, "household_id")?;
     }
     if let Some(o) = input.organisation_id {
         let n: i64 = organisations::table
@@ -276,10 +278,57 @@ fn check_references(conn: &mut DbConnection, input: &ChildInput) -> Result<()> {
     Ok(())
 }
 
+/// Who holds the case: the one place that says who may set `organisation_id` and
+/// `caseworker_id`.
+///
+/// | field | admins, coordinators | caseworkers |
+/// |---|---|---|
+/// | `organisation_id` | any organisation | on a new case, only their own (the default); never changed afterwards |
+/// | `caseworker_id` | any case staff | on a new case, only themselves (the default); never changed afterwards |
+///
+/// Absent on an update, both keep their current values. A caseworker who reaches a case through
+/// a counselling team does not hold it, so cannot change it at all.
+fn assign(scope: &Scope, input: &mut ChildInput, current: Option<&Child>) -> Result<()> {
+    if let Some(c) = current {
+        input.organisation_id = input.organisation_id.or(c.organisation_id);
+        input.caseworker_id = input.caseworker_id.or(c.caseworker_id);
+    }
+    if scope.coordinates() {
+        return Ok(());
+    }
+    let (own_org, me) = match scope.reach() {
+        Reach::Caseload { organisation_id, user_id } => (organisation_id, user_id),
+        _ => return Err(Error::forbidden("only case staff hold cases")),
+    };
+    let (allowed_org, allowed_worker) = match current {
+        None => {
+            input.organisation_id = input.organisation_id.or(own_org);
+            input.caseworker_id = input.caseworker_id.or(Some(me));
+            (own_org, Some(me))
+        }
+        Some(c) => (c.organisation_id, c.caseworker_id),
+    };
+    if input.organisation_id != allowed_org {
+        return Err(Error::field_forbidden(
+            "organisation_id",
+            "only admins and coordinators move a case to another organisation",
+        ));
+    }
+    if input.caseworker_id != allowed_worker {
+        return Err(Error::field_forbidden(
+            "caseworker_id",
+            "only admins and coordinators assign a case to someone else",
+        ));
+    }
+    Ok(())
+}
+
 /// Records a child in `screening`; the case file is opened by a status change.
-pub fn create(conn: &mut DbConnection, input: ChildInput, actor: Uuid) -> Result<Versioned<Child>> {
+pub fn create(conn: &mut DbConnection, scope: &Scope, mut input: ChildInput) -> Result<Versioned<Child>> {
+    assign(scope, &mut input, None)?;
     let valid = check(&input, time::today())?;
-    check_references(conn, &input)?;
+    check_references(conn, scope, &input)?;
+    let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
     diesel::insert_into(children::table)
@@ -306,21 +355,25 @@ pub fn create(conn: &mut DbConnection, input: ChildInput, actor: Uuid) -> Result
         ))
         .execute(conn)
         .map_err(map_db_error)?;
-    get(conn, id)
+    Ok(load(conn, id)?.map(|c| c.masked_for(scope)))
 }
 
 /// Replaces the child's descriptive fields (not the case-file status), if `expected_version` is
 /// still current.
+/// Answers the record before and after, both masked for the caller.
 pub fn update(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
-    input: ChildInput,
+    mut input: ChildInput,
     expected_version: i32,
-) -> Result<Versioned<Child>> {
-    let current = get(conn, id)?;
+) -> Result<(Versioned<Child>, Versioned<Child>)> {
+    scope::require_child(conn, scope, Access::Write, id, "child")?;
+    let current = load(conn, id)?;
     check_version(current.version, expected_version)?;
+    assign(scope, &mut input, Some(&current.record))?;
     let valid = check(&input, time::today())?;
-    check_references(conn, &input)?;
+    check_references(conn, scope, &input)?;
     let changed = diesel::update(
         children::table
             .filter(children::id.eq(id.to_string()))
@@ -349,19 +402,23 @@ pub fn update(
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
-    get(conn, id)
+    Ok((current.map(|c| c.masked_for(scope)), load(conn, id)?.map(|c| c.masked_for(scope))))
 }
 
 /// Moves the case file to another status by the lifecycle rule, and records the change.
 /// `expected_version`, when given, must still be current.
+/// Answers the record before and after, both masked for the caller.
 pub fn change_status(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
     change: StatusChange,
     expected_version: Option<i32>,
-    actor: Uuid,
-) -> Result<Versioned<Child>> {
-    let current = get(conn, id)?;
+) -> Result<(Versioned<Child>, Versioned<Child>)> {
+    scope::require_child(conn, scope, Access::Write, id, "child")?;
+    let actor = scope.actor();
+    let current = load(conn, id)?;
+    let before = current.clone().map(|c| c.masked_for(scope));
     if let Some(v) = expected_version {
         check_version(current.version, v)?;
     }
@@ -427,14 +484,14 @@ pub fn change_status(
         ))
         .execute(conn)
         .map_err(map_db_error)?;
-    get(conn, id)
+    Ok((before, load(conn, id)?.map(|c| c.masked_for(scope))))
 }
 
-/// The child, if `scope` reaches it; otherwise not found. One query.
-pub fn get_in(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Child>> {
+/// The child, if `scope` reaches it (otherwise not found), masked for the caller. One query.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Child>> {
     let Some(cond) = crate::scope::child_column(conn, scope, "children.id")? else {
         // Every child is in reach: the plain query, whose prepared statement the connection keeps.
-        return get(conn, id);
+        return Ok(load(conn, id)?.map(|c| c.masked_for(scope)));
     };
     let child = children::table
         .filter(children::id.eq(id.to_string()))
@@ -443,7 +500,7 @@ pub fn get_in(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versio
         .first(conn)
         .map_err(not_found_as("child"))?
         .into_child()?;
-    Ok(Versioned { version: child.version, record: child })
+    Ok(Versioned { version: child.version, record: child.masked_for(scope) })
 }
 
 impl Child {
@@ -459,7 +516,19 @@ impl Child {
     }
 }
 
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Child>> {
+/// Whether a child with this id was ever recorded, without reading the record: for the audit
+/// log's access history, which auditors read about any child.
+pub fn exists(conn: &mut DbConnection, id: Uuid) -> Result<bool> {
+    let n: i64 = children::table
+        .filter(children::id.eq(id.to_string()))
+        .count()
+        .get_result(conn)
+        .map_err(map_db_error)?;
+    Ok(n > 0)
+}
+
+/// The child whatever the scope: for this module, after the caller's reach has been checked.
+fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Child>> {
     let child = children::table
         .find(id.to_string())
         .select(ChildRow::as_select())
@@ -470,19 +539,7 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Child>> {
     Ok(Versioned { record: child, version })
 }
 
-/// The child's status and household, for records that refer to a child.
-pub fn reference(conn: &mut DbConnection, id: Uuid, field: &str) -> Result<(CaseStatus, Option<Uuid>)> {
-    let row: Option<(String, Option<String>)> = children::table
-        .find(id.to_string())
-        .select((children::status, children::household_id))
-        .first(conn)
-        .optional()
-        .map_err(map_db_error)?;
-    let (status, household) = row.ok_or_else(|| Error::field(field, "not_found", "no child with this id"))?;
-    Ok((CaseStatus::from_db(&status)?, parse_opt_id(household.as_deref())?))
-}
-
-/// The children in `scope` that match `filter`.
+/// The children in `scope` that match `filter`, masked for the caller.
 pub fn list(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -519,7 +576,8 @@ pub fn list(
         q = q.filter(children::id.gt(after.to_string()));
     }
     let rows = q.limit(page.fetch()).load::<ChildRow>(conn).map_err(map_db_error)?;
-    let items = rows.into_iter().map(ChildRow::into_child).collect::<Result<Vec<_>>>()?;
+    let items =
+        rows.into_iter().map(|r| r.into_child().map(|c| c.masked_for(scope))).collect::<Result<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |c| c.id))
 }
 

@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::children;
 use crate::households::Relation;
+use crate::scope::{self, Access};
 use crate::util::{Versioned, check_version, clean, not_found_as, parse_id, parse_opt_id};
 
 text_enum! {
@@ -132,7 +132,9 @@ impl ConsentRow {
     }
 }
 
-pub fn create(conn: &mut DbConnection, input: ConsentInput, actor: Uuid) -> Result<Versioned<Consent>> {
+/// Records consent for a child whose case file the caller holds.
+pub fn create(conn: &mut DbConnection, scope: &Scope, input: ConsentInput) -> Result<Versioned<Consent>> {
+    let actor = scope.actor();
     let now = time::now();
     if time::is_future(input.given_at, now) {
         return Err(Error::field("given_at", "in_future", "consent cannot be given in the future"));
@@ -154,7 +156,7 @@ pub fn create(conn: &mut DbConnection, input: ConsentInput, actor: Uuid) -> Resu
         }
         _ => {}
     }
-    children::reference(conn, input.child_id, "child_id")?;
+    scope::child_reference(conn, scope, Access::Write, input.child_id, "child_id")?;
     let id = input.id.unwrap_or_else(id::new_id);
     let stamp = time::to_db(now);
     diesel::insert_into(consents::table)
@@ -173,17 +175,20 @@ pub fn create(conn: &mut DbConnection, input: ConsentInput, actor: Uuid) -> Resu
         ))
         .execute(conn)
         .map_err(map_db_error)?;
-    get(conn, id)
+    load(conn, id)
 }
 
-/// Withdraws a standing consent; a consent is withdrawn once.
+/// Withdraws a standing consent; a consent is withdrawn once. Answers the record before and
+/// after.
 pub fn withdraw(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
     w: Withdrawal,
     expected_version: Option<i32>,
-) -> Result<Versioned<Consent>> {
-    let current = get(conn, id)?;
+) -> Result<(Versioned<Consent>, Versioned<Consent>)> {
+    let current = get(conn, scope, id)?;
+    scope::require_child(conn, scope, Access::Write, current.record.child_id, "consent")?;
     if let Some(v) = expected_version {
         check_version(current.version, v)?;
     }
@@ -216,10 +221,22 @@ pub fn withdraw(
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
-    get(conn, id)
+    Ok((current, load(conn, id)?))
 }
 
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Consent>> {
+/// The consent, if the caller reaches its child; otherwise not found.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Consent>> {
+    let mut q =
+        consents::table.filter(consents::id.eq(id.to_string())).select(ConsentRow::as_select()).into_boxed();
+    if let Some(cond) = scope::child_column(conn, scope, "consents.child_id")? {
+        q = q.filter(cond);
+    }
+    let consent = q.first(conn).map_err(not_found_as("consent"))?.into_consent()?;
+    let version = consent.version;
+    Ok(Versioned { record: consent, version })
+}
+
+fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Consent>> {
     let consent = consents::table
         .find(id.to_string())
         .select(ConsentRow::as_select())
@@ -238,7 +255,7 @@ pub fn list(
     page: PageRequest,
 ) -> Result<Page<Consent>> {
     let mut q = consents::table.select(ConsentRow::as_select()).order(consents::id.asc()).into_boxed();
-    if let Some(cond) = crate::scope::child_column(conn, scope, "consents.child_id")? {
+    if let Some(cond) = scope::child_column(conn, scope, "consents.child_id")? {
         q = q.filter(cond);
     }
     if let Some(c) = filter.child_id {

@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::scope::{self, Access};
 use crate::util::{clean, parse_id, parse_opt_id};
-use crate::{children, households};
 
 text_enum! {
     pub enum ContactKind {
@@ -108,13 +108,16 @@ impl ContactRow {
     }
 }
 
-pub fn create(conn: &mut DbConnection, input: ContactInput, actor: Uuid) -> Result<Contact> {
+/// Records a contact on a case file the caller holds; the child and household it names are
+/// resolved through the caller's scope.
+pub fn create(conn: &mut DbConnection, scope: &Scope, input: ContactInput) -> Result<Contact> {
+    let actor = scope.actor();
     let now = time::now();
     if time::is_future(input.occurred_at, now) {
         return Err(Error::field("occurred_at", "in_future", "the contact cannot be in the future"));
     }
     let child_household = match input.child_id {
-        Some(c) => children::reference(conn, c, "child_id")?.1,
+        Some(c) => scope::child_reference(conn, scope, Access::Write, c, "child_id")?.household_id,
         None => None,
     };
     if let (Some(given), Some(known)) = (input.household_id, child_household)
@@ -138,10 +141,8 @@ pub fn create(conn: &mut DbConnection, input: ContactInput, actor: Uuid) -> Resu
         }
         _ => {}
     }
-    if let Some(h) = input.household_id
-        && !households::exists(conn, h)?
-    {
-        return Err(Error::field("household_id", "not_found", "no household with this id"));
+    if let Some(h) = input.household_id {
+        scope::household_reference(conn, scope, Access::Write, h, "household_id")?;
     }
     let id = input.id.unwrap_or_else(id::new_id);
     diesel::insert_into(contacts::table)
@@ -158,10 +159,10 @@ pub fn create(conn: &mut DbConnection, input: ContactInput, actor: Uuid) -> Resu
         ))
         .execute(conn)
         .map_err(map_db_error)?;
-    get(conn, id)
+    load(conn, id)
 }
 
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Contact> {
+fn load(conn: &mut DbConnection, id: Uuid) -> Result<Contact> {
     contacts::table
         .find(id.to_string())
         .select(ContactRow::as_select())
@@ -175,9 +176,9 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Contact> {
 pub fn condition(
     conn: &mut DbConnection,
     scope: &Scope,
-) -> Result<Option<crate::scope::Condition<contacts::table>>> {
-    Ok(crate::scope::child_ids(conn, scope)?.map(|ids| {
-        crate::scope::condition(format!(
+) -> Result<Option<scope::Condition<contacts::table>>> {
+    Ok(scope::child_ids(conn, scope)?.map(|ids| {
+        scope::condition(format!(
             "(contacts.child_id IN ({ids}) OR (contacts.child_id IS NULL AND contacts.household_id IN \
              (SELECT sx.household_id FROM children sx WHERE sx.id IN ({ids}))))"
         ))
@@ -185,7 +186,7 @@ pub fn condition(
 }
 
 /// The contact, if `scope` reaches it; otherwise not found.
-pub fn get_in(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Contact> {
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Contact> {
     let mut q =
         contacts::table.filter(contacts::id.eq(id.to_string())).select(ContactRow::as_select()).into_boxed();
     if let Some(cond) = condition(conn, scope)? {

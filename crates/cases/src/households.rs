@@ -17,6 +17,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::regions::{RegionLevel, subtree_ids, subtree_prefix};
+use crate::scope::{self, Access};
 use crate::util::{Versioned, check_version, clean, contains_pattern, not_found_as, parse_id};
 
 text_enum! {
@@ -163,9 +164,11 @@ pub fn check_village(conn: &mut DbConnection, region_id: Uuid) -> Result<()> {
     }
 }
 
-pub fn create(conn: &mut DbConnection, input: HouseholdInput, actor: Uuid) -> Result<Versioned<Household>> {
+pub fn create(conn: &mut DbConnection, scope: &Scope, input: HouseholdInput) -> Result<Versioned<Household>> {
     check_guardians(&input.guardians)?;
     check_village(conn, input.region_id)?;
+    scope::region_reference(conn, scope, input.region_id, "region_id")?;
+    let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
     diesel::insert_into(households::table)
@@ -182,7 +185,7 @@ pub fn create(conn: &mut DbConnection, input: HouseholdInput, actor: Uuid) -> Re
         .execute(conn)
         .map_err(map_db_error)?;
     insert_guardians(conn, id, &input.guardians)?;
-    get(conn, id)
+    load(conn, id)
 }
 
 fn insert_guardians(conn: &mut DbConnection, household: Uuid, list: &[Guardian]) -> Result<()> {
@@ -205,16 +208,20 @@ fn insert_guardians(conn: &mut DbConnection, household: Uuid, list: &[Guardian])
 }
 
 /// Replaces the household's fields and guardians, if `expected_version` is still current.
+/// Answers the record before and after.
 pub fn update(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
     input: HouseholdInput,
     expected_version: i32,
-) -> Result<Versioned<Household>> {
+) -> Result<(Versioned<Household>, Versioned<Household>)> {
+    scope::require_household(conn, scope, Access::Write, id)?;
     check_guardians(&input.guardians)?;
-    let current = get(conn, id)?;
+    let current = load(conn, id)?;
     check_version(current.version, expected_version)?;
     check_village(conn, input.region_id)?;
+    scope::region_reference(conn, scope, input.region_id, "region_id")?;
     let changed = diesel::update(
         households::table
             .filter(households::id.eq(id.to_string()))
@@ -237,10 +244,16 @@ pub fn update(
         .execute(conn)
         .map_err(map_db_error)?;
     insert_guardians(conn, id, &input.guardians)?;
-    get(conn, id)
+    Ok((current, load(conn, id)?))
 }
 
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Household>> {
+/// The household, if the caller reaches it; otherwise not found.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Household>> {
+    scope::require_household(conn, scope, Access::Read, id)?;
+    load(conn, id)
+}
+
+fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Household>> {
     let row = households::table
         .find(id.to_string())
         .select(HouseholdRow::as_select())
@@ -252,16 +265,6 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Household>> {
     Ok(Versioned { record: household, version })
 }
 
-/// Whether a household exists (for references from other records).
-pub fn exists(conn: &mut DbConnection, id: Uuid) -> Result<bool> {
-    let n: i64 = households::table
-        .filter(households::id.eq(id.to_string()))
-        .count()
-        .get_result(conn)
-        .map_err(map_db_error)?;
-    Ok(n > 0)
-}
-
 /// The records in `scope` that match `filter`.
 pub fn list(
     conn: &mut DbConnection,
@@ -270,7 +273,7 @@ pub fn list(
     page: PageRequest,
 ) -> Result<Page<Household>> {
     let mut q = households::table.select(HouseholdRow::as_select()).order(households::id.asc()).into_boxed();
-    if let Some(cond) = crate::scope::household_column(conn, scope, "households.id")? {
+    if let Some(cond) = scope::household_column(conn, scope, "households.id")? {
         q = q.filter(cond);
     }
     if let Some(region) = filter.region_id {

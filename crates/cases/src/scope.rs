@@ -15,7 +15,9 @@ use tongxing_store::schema::{children, households};
 use tongxing_store::{DbConnection, map_db_error};
 use uuid::Uuid;
 
+use crate::lifecycle::CaseStatus;
 use crate::regions::subtree_prefix;
+use crate::util::{parse_id, parse_opt_id};
 
 type Sql = <DbConnection as diesel::Connection>::Backend;
 
@@ -113,6 +115,68 @@ pub fn household_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<St
     })
 }
 
+/// Which reach a query needs: reading a record, or changing the case file it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Everything the scope reaches.
+    Read,
+    /// The case files the caller holds: for caseworkers, their organisation's cases and those
+    /// assigned to them, not the cases they reach through a counselling team; nothing for
+    /// mentors, volunteers, partners and auditors.
+    Write,
+}
+
+/// A subquery selecting the ids of the children whose case file `scope` may change; `None`
+/// means every child.
+pub fn held_child_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
+    Ok(match scope.reach() {
+        Reach::Caseload { organisation_id, user_id } => {
+            let me = uuid(user_id);
+            Some(match organisation_id {
+                Some(org) => format!(
+                    "SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me} OR sc.organisation_id = {}",
+                    uuid(org)
+                ),
+                None => format!("SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me}"),
+            })
+        }
+        Reach::Mentor { .. } | Reach::Volunteer { .. } | Reach::Shared { .. } | Reach::Nothing => {
+            Some("SELECT sc.id FROM children sc WHERE 1 = 0".into())
+        }
+        Reach::All | Reach::Region(_) => child_ids(conn, scope)?,
+    })
+}
+
+/// A subquery selecting the ids of the households whose record `scope` may change: for
+/// caseworkers, those they recorded and those of the children they hold.
+pub fn held_household_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
+    Ok(match scope.reach() {
+        Reach::Caseload { user_id, .. } => {
+            let held = held_child_ids(conn, scope)?.unwrap_or_default();
+            Some(format!(
+                "SELECT sh.id FROM households sh WHERE sh.created_by = {} \
+                 UNION SELECT sk.household_id FROM children sk WHERE sk.household_id IS NOT NULL AND sk.id IN ({held})",
+                uuid(user_id)
+            ))
+        }
+        _ => household_ids(conn, scope)?,
+    })
+}
+
+fn children_for(conn: &mut DbConnection, scope: &Scope, access: Access) -> Result<Option<String>> {
+    match access {
+        Access::Read => child_ids(conn, scope),
+        Access::Write => held_child_ids(conn, scope),
+    }
+}
+
+fn households_for(conn: &mut DbConnection, scope: &Scope, access: Access) -> Result<Option<String>> {
+    match access {
+        Access::Read => household_ids(conn, scope),
+        Access::Write => held_household_ids(conn, scope),
+    }
+}
+
 /// Restricts `column` (a child id of table `T`, e.g. `"consents.child_id"`) to the children
 /// `scope` reaches.
 pub fn child_column<T: 'static>(
@@ -132,71 +196,119 @@ pub fn household_column<T: 'static>(
     Ok(household_ids(conn, scope)?.map(|ids| condition(format!("{column} IN ({ids})"))))
 }
 
-/// Succeeds when the child exists and is in scope; otherwise the child is "not found".
-pub fn require_child(conn: &mut DbConnection, scope: &Scope, child: Uuid) -> Result<()> {
-    let mut q = children::table.filter(children::id.eq(child.to_string())).select(children::id).into_boxed();
-    if let Some(cond) = child_column(conn, scope, "children.id")? {
-        q = q.filter(cond);
-    }
-    let found = q.first::<String>(conn).optional().map_err(map_db_error)?;
-    found.map(|_| ()).ok_or_else(|| Error::not_found("child"))
+/// What a record that refers to a child needs to know of it.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildRef {
+    pub status: CaseStatus,
+    pub household_id: Option<Uuid>,
+    pub region_id: Uuid,
 }
 
-/// For a write that refers to a child: a child that exists but is outside the scope is
-/// reported like one that does not exist (a bad `field`). A child that does not exist at all is
-/// left to the domain's own validation, which reports it with the request's other errors.
-pub fn check_child_reference(conn: &mut DbConnection, scope: &Scope, child: Uuid, field: &str) -> Result<()> {
-    if scope.is_unlimited() {
-        return Ok(());
-    }
-    let exists = children::table
-        .filter(children::id.eq(child.to_string()))
-        .select(children::id)
-        .first::<String>(conn)
-        .optional()
-        .map_err(map_db_error)?
-        .is_some();
-    if exists {
-        require_child(conn, scope, child).map_err(|e| e.missing_as_field(field, "no child with this id"))?;
-    }
-    Ok(())
-}
-
-/// Like [`check_child_reference`], for a household.
-pub fn check_household_reference(
+/// Resolves a child named in a request body (`field`) through the caller's scope: a child
+/// outside it answers exactly as one that does not exist, a field error `not_found`.
+pub fn child_reference(
     conn: &mut DbConnection,
     scope: &Scope,
-    household: Uuid,
+    access: Access,
+    id: Uuid,
     field: &str,
-) -> Result<()> {
-    if scope.is_unlimited() {
-        return Ok(());
+) -> Result<ChildRef> {
+    let mut q = children::table
+        .filter(children::id.eq(id.to_string()))
+        .select((children::status, children::household_id, children::region_id))
+        .into_boxed();
+    if let Some(ids) = children_for(conn, scope, access)? {
+        q = q.filter(condition::<children::table>(format!("children.id IN ({ids})")));
     }
-    let exists = households::table
-        .filter(households::id.eq(household.to_string()))
-        .select(households::id)
-        .first::<String>(conn)
-        .optional()
-        .map_err(map_db_error)?
-        .is_some();
-    if exists {
-        require_household(conn, scope, household)
-            .map_err(|e| e.missing_as_field(field, "no household with this id"))?;
-    }
-    Ok(())
+    let row: Option<(String, Option<String>, String)> = q.first(conn).optional().map_err(map_db_error)?;
+    let (status, household, region) =
+        row.ok_or_else(|| Error::field(field, "not_found", "no child with this id"))?;
+    Ok(ChildRef {
+        status: CaseStatus::from_db(&status)?,
+        household_id: parse_opt_id(household.as_deref())?,
+        region_id: parse_id(&region)?,
+    })
 }
 
-/// Succeeds when the household exists and is in scope; otherwise it is "not found".
-pub fn require_household(conn: &mut DbConnection, scope: &Scope, household: Uuid) -> Result<()> {
-    let mut q = households::table
-        .filter(households::id.eq(household.to_string()))
-        .select(households::id)
-        .into_boxed();
-    if let Some(cond) = household_column(conn, scope, "households.id")? {
-        q = q.filter(cond);
+/// Resolves a household named in a request body (`field`) through the caller's scope; outside
+/// it is the same field error as a household that does not exist.
+pub fn household_reference(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    access: Access,
+    id: Uuid,
+    field: &str,
+) -> Result<()> {
+    if found_household(conn, scope, access, id)? {
+        Ok(())
+    } else {
+        Err(Error::field(field, "not_found", "no household with this id"))
     }
-    let found = q.first::<String>(conn).optional().map_err(map_db_error)?;
-    found.map(|_| ()).ok_or_else(|| Error::not_found("household"))
+}
+
+fn found_household(conn: &mut DbConnection, scope: &Scope, access: Access, id: Uuid) -> Result<bool> {
+    let mut q =
+        households::table.filter(households::id.eq(id.to_string())).select(households::id).into_boxed();
+    if let Some(ids) = households_for(conn, scope, access)? {
+        q = q.filter(condition::<households::table>(format!("households.id IN ({ids})")));
+    }
+    Ok(q.first::<String>(conn).optional().map_err(map_db_error)?.is_some())
+}
+
+fn found_child(conn: &mut DbConnection, scope: &Scope, access: Access, id: Uuid) -> Result<bool> {
+    let mut q = children::table.filter(children::id.eq(id.to_string())).select(children::id).into_boxed();
+    if let Some(ids) = children_for(conn, scope, access)? {
+        q = q.filter(condition::<children::table>(format!("children.id IN ({ids})")));
+    }
+    Ok(q.first::<String>(conn).optional().map_err(map_db_error)?.is_some())
+}
+
+/// Succeeds when the child is within the scope's `access`. A child the caller may read but not
+/// change is 403; one they may not read (or that does not exist) is "not found", named
+/// `resource` (a record about the child answers as that record).
+pub fn require_child(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    access: Access,
+    child: Uuid,
+    resource: &'static str,
+) -> Result<()> {
+    if found_child(conn, scope, access, child)? {
+        return Ok(());
+    }
+    if access == Access::Write && found_child(conn, scope, Access::Read, child)? {
+        return Err(Error::forbidden("only the staff who hold the case file change it"));
+    }
+    Err(Error::not_found(resource))
+}
+
+/// Like [`require_child`], for a household.
+pub fn require_household(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    access: Access,
+    household: Uuid,
+) -> Result<()> {
+    if found_household(conn, scope, access, household)? {
+        return Ok(());
+    }
+    if access == Access::Write && found_household(conn, scope, Access::Read, household)? {
+        return Err(Error::forbidden("only the staff who hold the household's cases change it"));
+    }
+    Err(Error::not_found("household"))
+}
+
+/// For a region named in a write: a coordinator limited to a region may place records only
+/// inside it. A region outside answers as one that does not exist.
+pub fn region_reference(conn: &mut DbConnection, scope: &Scope, region: Uuid, field: &str) -> Result<()> {
+    let Some(own) = scope.region() else { return Ok(()) };
+    let own_prefix = subtree_prefix(conn, own, "region_id")
+        .map_err(|_| Error::internal(format!("the caller's region {own} does not exist")))?;
+    match subtree_prefix(conn, region, field) {
+        Ok(path) if path.starts_with(&own_prefix) => Ok(()),
+        Ok(_) => Err(Error::field(field, "not_found", "no region with this id")),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

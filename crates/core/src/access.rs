@@ -62,6 +62,18 @@ impl Scope {
         Scope { role: None, user_id: None, reach: Reach::All }
     }
 
+    /// The service's own scope, recording `user` as the actor of what it writes (the demo
+    /// dataset records its administrator).
+    pub fn system_as(user: Uuid) -> Scope {
+        Scope { role: None, user_id: Some(user), reach: Reach::All }
+    }
+
+    /// Who a write is recorded as: the caller, or for the service's own work its named actor
+    /// (the nil id when none is named).
+    pub fn actor(&self) -> Uuid {
+        self.user_id.unwrap_or(Uuid::nil())
+    }
+
     pub fn reach(&self) -> Reach {
         self.reach
     }

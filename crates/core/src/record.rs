@@ -11,6 +11,13 @@ pub struct Versioned<T> {
     pub version: i32,
 }
 
+impl<T> Versioned<T> {
+    /// The same version of a changed view of the record (a masked one, say).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Versioned<U> {
+        Versioned { record: f(self.record), version: self.version }
+    }
+}
+
 /// Checks `If-Match` against the stored version; the update itself re-checks it atomically.
 pub fn check_version(stored: i32, expected: i32) -> Result<()> {
     if stored == expected { Ok(()) } else { Err(Error::PreconditionFailed) }

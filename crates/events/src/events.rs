@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_cases::households::check_village;
 use tongxing_cases::regions::{subtree_ids, subtree_prefix};
+use tongxing_core::access::{Reach, Scope};
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id};
@@ -161,8 +162,6 @@ pub struct EventFilter {
     /// As organiser or partner.
     pub organisation_id: Option<Uuid>,
     pub service_form: Option<ServiceForm>,
-    /// Only events this user is rostered on as a volunteer.
-    pub rostered_user: Option<Uuid>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -255,8 +254,9 @@ fn set_partners(conn: &mut DbConnection, event: Uuid, partners: &[Uuid]) -> Resu
     Ok(())
 }
 
-pub fn create(conn: &mut DbConnection, input: EventInput, actor: Uuid) -> Result<Versioned<Event>> {
+pub fn create(conn: &mut DbConnection, scope: &Scope, input: EventInput) -> Result<Versioned<Event>> {
     check(conn, &input)?;
+    let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
     diesel::insert_into(events::table)
@@ -283,7 +283,7 @@ pub fn create(conn: &mut DbConnection, input: EventInput, actor: Uuid) -> Result
         .execute(conn)
         .map_err(map_db_error)?;
     set_partners(conn, id, &input.partner_ids)?;
-    get(conn, id)
+    load(conn, id)
 }
 
 /// Whether the event still takes changes (roster, attendance, details).
@@ -296,13 +296,15 @@ pub fn require_open(status: EventStatus) -> Result<()> {
     }
 }
 
+/// Answers the event before and after.
 pub fn update(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
     input: EventInput,
     expected: i32,
-) -> Result<Versioned<Event>> {
-    let current = get(conn, id)?;
+) -> Result<(Versioned<Event>, Versioned<Event>)> {
+    let current = get(conn, scope, id)?;
     check_version(current.version, expected)?;
     require_open(current.record.status)?;
     check(conn, &input)?;
@@ -332,16 +334,18 @@ pub fn update(
         return Err(Error::PreconditionFailed);
     }
     set_partners(conn, id, &input.partner_ids)?;
-    get(conn, id)
+    Ok((current, load(conn, id)?))
 }
 
+/// Answers the event before and after.
 pub fn change_status(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
     change: EventStatusChange,
     expected: Option<i32>,
-) -> Result<Versioned<Event>> {
-    let current = get(conn, id)?;
+) -> Result<(Versioned<Event>, Versioned<Event>)> {
+    let current = get(conn, scope, id)?;
     if let Some(v) = expected {
         check_version(current.version, v)?;
     }
@@ -362,10 +366,21 @@ pub fn change_status(
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
-    get(conn, id)
+    Ok((current, load(conn, id)?))
 }
 
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Event>> {
+/// The event, if the caller reaches it: staff reach every event, a volunteer those they are
+/// rostered on; otherwise not found.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Event>> {
+    if let Reach::Volunteer { user_id } = scope.reach()
+        && !is_rostered(conn, user_id, id)?
+    {
+        return Err(Error::not_found("event"));
+    }
+    load(conn, id)
+}
+
+fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Event>> {
     let row = events::table
         .find(id.to_string())
         .select(Row::as_select())
@@ -396,7 +411,7 @@ fn rostered_events(user: String) -> _ {
 }
 
 /// Whether the user is rostered on the event as a volunteer.
-pub fn is_rostered(conn: &mut DbConnection, user: Uuid, event: Uuid) -> Result<bool> {
+fn is_rostered(conn: &mut DbConnection, user: Uuid, event: Uuid) -> Result<bool> {
     let n: i64 = rostered_events(user.to_string())
         .filter(event_roster::event_id.eq(event.to_string()))
         .count()
@@ -405,10 +420,16 @@ pub fn is_rostered(conn: &mut DbConnection, user: Uuid, event: Uuid) -> Result<b
     Ok(n > 0)
 }
 
-pub fn list(conn: &mut DbConnection, filter: &EventFilter, page: PageRequest) -> Result<Page<Event>> {
+/// The events the caller reaches (see [`get`]) that match `filter`.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &EventFilter,
+    page: PageRequest,
+) -> Result<Page<Event>> {
     let mut q = events::table.select(Row::as_select()).order(events::id.asc()).into_boxed();
-    if let Some(user) = filter.rostered_user {
-        q = q.filter(events::id.eq_any(rostered_events(user.to_string())));
+    if let Reach::Volunteer { user_id } = scope.reach() {
+        q = q.filter(events::id.eq_any(rostered_events(user_id.to_string())));
     }
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from > to

@@ -7,6 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use tongxing_cases::lifecycle::CaseStatus;
+use tongxing_cases::regions::subtree_prefix;
+use tongxing_core::access::{Reach, Scope};
 use tongxing_core::error::FieldErrors;
 use tongxing_core::record::{clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
@@ -17,7 +19,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::events::{self, require_open};
+use crate::events::{self, Event, require_open};
 use crate::volunteers::{clearance_gaps, clearance_of};
 
 text_enum! {
@@ -88,7 +90,13 @@ fn minutes(hours: f64) -> i32 {
 }
 
 /// Rosters a volunteer. At an event with children the volunteer must be cleared on its day.
-pub fn add(conn: &mut DbConnection, event: Uuid, input: RosterInput) -> Result<Vec<RosterEntry>> {
+pub fn add(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    event: Uuid,
+    input: RosterInput,
+) -> Result<Vec<RosterEntry>> {
+    events::get(conn, scope, event)?;
     if !input.hours.is_finite() {
         return Err(Error::field("hours", "not_a_number", "hours must be a number"));
     }
@@ -119,11 +127,17 @@ pub fn add(conn: &mut DbConnection, event: Uuid, input: RosterInput) -> Result<V
         ))
         .execute(conn)
         .map_err(map_db_error)?;
-    roster(conn, event)
+    roster(conn, scope, event)
 }
 
 /// Sets a rostered volunteer's role and hours.
-pub fn set(conn: &mut DbConnection, event: Uuid, input: RosterInput) -> Result<Vec<RosterEntry>> {
+pub fn set(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    event: Uuid,
+    input: RosterInput,
+) -> Result<Vec<RosterEntry>> {
+    events::get(conn, scope, event)?;
     if !input.hours.is_finite() {
         return Err(Error::field("hours", "not_a_number", "hours must be a number"));
     }
@@ -140,10 +154,12 @@ pub fn set(conn: &mut DbConnection, event: Uuid, input: RosterInput) -> Result<V
     if changed == 0 {
         return Err(Error::not_found("roster entry"));
     }
-    roster(conn, event)
+    roster(conn, scope, event)
 }
 
-pub fn roster(conn: &mut DbConnection, event: Uuid) -> Result<Vec<RosterEntry>> {
+/// The roster of an event the caller reaches.
+pub fn roster(conn: &mut DbConnection, scope: &Scope, event: Uuid) -> Result<Vec<RosterEntry>> {
+    events::get(conn, scope, event)?;
     events::essentials(conn, event)?;
     let rows: Vec<(String, String, String, i32)> = event_roster::table
         .inner_join(volunteers::table.on(volunteers::id.eq(event_roster::volunteer_id)))
@@ -164,14 +180,37 @@ pub fn roster(conn: &mut DbConnection, event: Uuid) -> Result<Vec<RosterEntry>> 
         .collect()
 }
 
-/// Records a batch of attendance: every item is checked first and any error refuses the whole
-/// batch, naming each bad item.
+/// Which children the caller may name in an event's attendance: staff, the children they reach;
+/// a volunteer rostered on the event, the children who live in the event's region (the village
+/// or town it serves). `None` means any child.
+fn attendable(conn: &mut DbConnection, scope: &Scope, event: &Event) -> Result<Option<String>> {
+    match scope.reach() {
+        Reach::Volunteer { .. } => {
+            let prefix = subtree_prefix(conn, event.region_id, "region_id")?;
+            if !prefix.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'/') {
+                return Err(Error::internal("unexpected region path"));
+            }
+            Ok(Some(format!(
+                "SELECT ac.id FROM children ac JOIN regions ar ON ar.id = ac.region_id WHERE ar.path LIKE '{prefix}%'"
+            )))
+        }
+        _ => tongxing_cases::scope::child_ids(conn, scope),
+    }
+}
+
+/// Records a batch of attendance at an event the caller reaches: every item is checked first and
+/// any error refuses the whole batch, naming each bad item. A child the caller may not name
+/// (see [`attendable`]) is refused as one that does not exist. Answers the attendance as the
+/// caller reads it.
 pub fn record(
     conn: &mut DbConnection,
+    scope: &Scope,
     event: Uuid,
     batch: AttendanceBatch,
-    actor: Uuid,
 ) -> Result<Vec<AttendanceEntry>> {
+    let actor = scope.actor();
+    let e = events::get(conn, scope, event)?.record;
+    let allowed = attendable(conn, scope, &e)?;
     let (status, with_children, _) = events::essentials(conn, event)?;
     require_open(status)?;
     if !with_children {
@@ -185,12 +224,10 @@ pub fn record(
             errs.push(&field, "duplicate", "the child is listed twice in this batch");
             continue;
         }
-        match tongxing_cases::children::reference(conn, item.child_id, &field) {
-            Err(_) => errs.push(&field, "not_found", "no child with this id"),
-            Ok((CaseStatus::Closed, _)) => {
-                errs.push(&field, "case_closed", "the child's case file is closed")
-            }
-            Ok(_) => {
+        match child_status(conn, allowed.as_deref(), item.child_id)? {
+            None => errs.push(&field, "not_found", "no child with this id"),
+            Some(CaseStatus::Closed) => errs.push(&field, "case_closed", "the child's case file is closed"),
+            Some(_) => {
                 let n: i64 = event_attendance::table
                     .filter(event_attendance::event_id.eq(event.to_string()))
                     .filter(event_attendance::child_id.eq(item.child_id.to_string()))
@@ -219,14 +256,35 @@ pub fn record(
             .execute(conn)
             .map_err(map_db_error)?;
     }
-    attendance(conn, event)
+    attendance(conn, scope, event)
 }
 
-pub fn attendance(conn: &mut DbConnection, event: Uuid) -> Result<Vec<AttendanceEntry>> {
-    events::essentials(conn, event)?;
-    let rows: Vec<(String, String, String, bool, Option<String>)> = event_attendance::table
+fn child_status(conn: &mut DbConnection, allowed: Option<&str>, child: Uuid) -> Result<Option<CaseStatus>> {
+    let mut q =
+        children::table.filter(children::id.eq(child.to_string())).select(children::status).into_boxed();
+    if let Some(ids) = allowed {
+        q = q.filter(tongxing_cases::scope::condition::<children::table>(format!("children.id IN ({ids})")));
+    }
+    let status: Option<String> = q.first(conn).optional().map_err(map_db_error)?;
+    status.as_deref().map(CaseStatus::from_db).transpose()
+}
+
+/// Who attended an event the caller reaches, as the caller reads it: a volunteer rostered on
+/// the event sees every child's name, not the staff's notes; staff see the children they reach,
+/// with the notes.
+pub fn attendance(conn: &mut DbConnection, scope: &Scope, event: Uuid) -> Result<Vec<AttendanceEntry>> {
+    events::get(conn, scope, event)?;
+    let volunteer = matches!(scope.reach(), Reach::Volunteer { .. });
+    let mut q = event_attendance::table
         .inner_join(children::table.on(children::id.eq(event_attendance::child_id)))
         .filter(event_attendance::event_id.eq(event.to_string()))
+        .into_boxed();
+    if !volunteer
+        && let Some(cond) = tongxing_cases::scope::child_column(conn, scope, "event_attendance.child_id")?
+    {
+        q = q.filter(cond);
+    }
+    let rows: Vec<(String, String, String, bool, Option<String>)> = q
         .order(event_attendance::id.asc())
         .select((
             event_attendance::child_id,
@@ -244,7 +302,7 @@ pub fn attendance(conn: &mut DbConnection, event: Uuid) -> Result<Vec<Attendance
                 child_name: name,
                 region_id: parse_id(&region)?,
                 guardian_present,
-                notes,
+                notes: if volunteer { None } else { notes },
             })
         })
         .collect()

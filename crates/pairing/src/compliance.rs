@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Text};
 use serde::{Deserialize, Serialize};
 use tongxing_cases::regions::subtree_prefix;
+use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
@@ -89,28 +90,30 @@ fn exemptions_of(conn: &mut DbConnection, rule: Uuid, subject: Uuid) -> Result<V
 }
 
 /// A pairing's timeline for every active pairing rule (or one), over `from..=to` (defaults: the
-/// pairing's first day, and today).
+/// pairing's first day, and today), if the caller reaches the pairing.
 pub fn pairing_timeline(
     conn: &mut DbConnection,
+    scope: &Scope,
     pairing: Uuid,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     rule: Option<Uuid>,
 ) -> Result<ComplianceTimeline> {
-    let p = pairings::get(conn, pairing)?.record;
+    let p = pairings::get(conn, scope, pairing)?.record;
     let active = p.started_on.map(|s| (s, p.ended_on));
     timeline(conn, RuleSubject::Pairing, pairing, active, from, to, rule)
 }
 
-/// An enrolment's timeline for the counselling rules (or one).
+/// An enrolment's timeline for the counselling rules (or one), if the caller reaches it.
 pub fn enrolment_timeline(
     conn: &mut DbConnection,
+    scope: &Scope,
     enrolment: Uuid,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     rule: Option<Uuid>,
 ) -> Result<ComplianceTimeline> {
-    let e = counselling::get(conn, enrolment)?.record;
+    let e = counselling::get(conn, scope, enrolment)?.record;
     timeline(
         conn,
         RuleSubject::CounsellingEnrolment,
@@ -227,11 +230,11 @@ pub fn record_exemption(
     }
     match rule.subject {
         RuleSubject::Pairing => {
-            pairings::get(conn, input.subject_id)
+            pairings::load(conn, input.subject_id)
                 .map_err(|e| e.missing_as_field("subject_id", "no pairing with this id"))?;
         }
         RuleSubject::CounsellingEnrolment => {
-            counselling::get(conn, input.subject_id)
+            counselling::load(conn, input.subject_id)
                 .map_err(|e| e.missing_as_field("subject_id", "no counselling enrolment with this id"))?;
         }
     }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::access::Scope;
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{clean, parse_id, parse_opt_id};
@@ -47,6 +48,8 @@ text_enum! {
 pub struct PairContact {
     pub id: Uuid,
     pub pairing_id: Uuid,
+    /// The pairing's child.
+    pub child_id: Uuid,
     pub occurred_at: DateTime<Utc>,
     pub kind: PairContactKind,
     pub topics: Vec<Topic>,
@@ -106,7 +109,7 @@ struct ContactRow {
 }
 
 impl ContactRow {
-    fn into_contact(self) -> Result<PairContact> {
+    fn into_contact(self, child_id: Uuid) -> Result<PairContact> {
         let topics = self
             .topics
             .split(',')
@@ -116,6 +119,7 @@ impl ContactRow {
         Ok(PairContact {
             id: parse_id(&self.id)?,
             pairing_id: parse_id(&self.pairing_id)?,
+            child_id,
             occurred_at: time::from_db(self.occurred_at),
             kind: PairContactKind::from_db(&self.kind)?,
             topics,
@@ -175,13 +179,15 @@ pub fn check(
     Ok(())
 }
 
+/// Records a contact of a pairing the caller reaches (a mentor: their own).
 pub fn create(
     conn: &mut DbConnection,
+    scope: &Scope,
     pairing: Uuid,
     input: PairContactInput,
-    actor: Uuid,
 ) -> Result<PairContact> {
-    let p = pairings::get(conn, pairing)?.record;
+    let actor = scope.actor();
+    let p = pairings::get(conn, scope, pairing)?.record;
     check(&input, p.status, (p.started_on, p.ended_on), time::now())?;
     if input.kind == PairContactKind::HomeVisit {
         home_visits::check_contact(conn, pairing, input.home_visit_request_id, input.occurred_at)?;
@@ -218,12 +224,17 @@ pub fn create(
         .select(ContactRow::as_select())
         .first(conn)
         .map_err(map_db_error)?
-        .into_contact()
+        .into_contact(p.child_id)
 }
 
-/// A pairing's contacts, oldest recorded first.
-pub fn list(conn: &mut DbConnection, pairing: Uuid, page: PageRequest) -> Result<Page<PairContact>> {
-    pairings::get(conn, pairing)?;
+/// The contacts of a pairing the caller reaches, oldest recorded first, with the pairing's child.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    pairing: Uuid,
+    page: PageRequest,
+) -> Result<(Uuid, Page<PairContact>)> {
+    let child = pairings::get(conn, scope, pairing)?.record.child_id;
     let mut q = pair_contacts::table
         .filter(pair_contacts::pairing_id.eq(pairing.to_string()))
         .select(ContactRow::as_select())
@@ -233,8 +244,8 @@ pub fn list(conn: &mut DbConnection, pairing: Uuid, page: PageRequest) -> Result
         q = q.filter(pair_contacts::id.gt(after.to_string()));
     }
     let rows = q.limit(page.fetch()).load::<ContactRow>(conn).map_err(map_db_error)?;
-    let items = rows.into_iter().map(ContactRow::into_contact).collect::<Result<Vec<_>>>()?;
-    Ok(Page::from_rows(items, page.limit, |c| c.id))
+    let items = rows.into_iter().map(|r| r.into_contact(child)).collect::<Result<Vec<_>>>()?;
+    Ok((child, Page::from_rows(items, page.limit, |c| c.id)))
 }
 
 #[cfg(test)]

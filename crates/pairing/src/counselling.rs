@@ -1,12 +1,13 @@
 //! Home counselling ("1+N"): a child enrolled with a team (one counsellor plus social workers
 //! and others) who visit at a fixed weekday and time, and the sessions they hold. Session notes
-//! are sensitive: only the team and coordinators read them (the API enforces it).
+//! are sensitive: only the team and coordinators read them.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_cases::scope::{Access, child_reference};
 use tongxing_core::access::Scope;
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
@@ -96,6 +97,8 @@ pub struct EnrolmentInput {
 pub struct Session {
     pub id: Uuid,
     pub enrolment_id: Uuid,
+    /// The enrolment's child.
+    pub child_id: Uuid,
     pub occurred_at: DateTime<Utc>,
     /// Who came, by name.
     pub attended_by: Vec<String>,
@@ -139,7 +142,7 @@ struct EnrolmentRow {
     version: i32,
 }
 
-fn check(conn: &mut DbConnection, input: &EnrolmentInput) -> Result<()> {
+fn check(conn: &mut DbConnection, scope: &Scope, input: &EnrolmentInput) -> Result<()> {
     let mut errs = FieldErrors::new();
     if NaiveTime::parse_from_str(&input.time_of_day, "%H:%M").is_err() {
         errs.push("time_of_day", "format", "use HH:MM, e.g. 15:30");
@@ -151,7 +154,7 @@ fn check(conn: &mut DbConnection, input: &EnrolmentInput) -> Result<()> {
         errs.push("ends_on", "before_start", "the enrolment ends before it starts");
     }
     errs.finish()?;
-    tongxing_cases::children::reference(conn, input.child_id, "child_id")?;
+    child_reference(conn, scope, Access::Read, input.child_id, "child_id")?;
     for (i, m) in input.team.iter().enumerate() {
         if let Some(u) = m.user_id {
             let n: i64 = users::table
@@ -184,8 +187,63 @@ fn insert_team(conn: &mut DbConnection, enrolment: Uuid, team: &[TeamMember]) ->
     Ok(())
 }
 
-pub fn create(conn: &mut DbConnection, input: EnrolmentInput, actor: Uuid) -> Result<Versioned<Enrolment>> {
-    check(conn, &input)?;
+/// Who may set a team, the one place that says so. A team member with an account reads the
+/// child's case file and the session notes, so naming one grants access.
+///
+/// | change | admins, coordinators | the enrolment's counsellor | other case staff holding the case |
+/// |---|---|---|---|
+/// | the team of a new enrolment | any members | — | members without accounts, and themselves |
+/// | the team of an enrolment | any change | any change | none |
+/// | schedule, dates, notes | yes | yes | yes |
+fn may_set_team(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    current: Option<&Enrolment>,
+    team: &[TeamMember],
+) -> Result<()> {
+    if scope.coordinates() {
+        return Ok(());
+    }
+    let me = scope.user_id();
+    match current {
+        None => {
+            if let Some(i) = team.iter().position(|m| m.user_id.is_some() && m.user_id != me) {
+                return Err(Error::field_forbidden(
+                    &format!("team[{i}].user_id"),
+                    "only coordinators put another person's account on a team",
+                ));
+            }
+            Ok(())
+        }
+        Some(e) => {
+            let unchanged = e.team.len() == team.len()
+                && e.team
+                    .iter()
+                    .zip(team)
+                    .all(|(a, b)| a.name == b.name.trim() && a.role == b.role && a.user_id == b.user_id);
+            if unchanged || me.is_some_and(|u| is_counsellor(e, u)) {
+                return Ok(());
+            }
+            let _ = conn;
+            Err(Error::field_forbidden(
+                "team",
+                "only coordinators and the enrolment's counsellor change a team",
+            ))
+        }
+    }
+}
+
+fn is_counsellor(e: &Enrolment, user: Uuid) -> bool {
+    e.team.iter().any(|m| m.role == TeamRole::Counsellor && m.user_id == Some(user))
+}
+
+/// Enrols a child the caller reaches with a team (see [`may_set_team`]).
+pub fn create(conn: &mut DbConnection, scope: &Scope, input: EnrolmentInput) -> Result<Versioned<Enrolment>> {
+    check(conn, scope, &input)?;
+    tongxing_cases::scope::require_child(conn, scope, Access::Write, input.child_id, "child")
+        .map_err(|e| e.missing_as_field("child_id", "no child with this id"))?;
+    may_set_team(conn, scope, None, &input.team)?;
+    let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
     diesel::insert_into(counselling_enrolments::table)
@@ -204,22 +262,35 @@ pub fn create(conn: &mut DbConnection, input: EnrolmentInput, actor: Uuid) -> Re
         .execute(conn)
         .map_err(map_db_error)?;
     insert_team(conn, id, &input.team)?;
-    get(conn, id)
+    load(conn, id)
 }
 
-/// Replaces the schedule, dates and team, if `expected` is still current.
+/// Replaces the schedule, dates and team, if `expected` is still current (see
+/// [`may_set_team`] for who changes what). Answers the enrolment before and after.
 pub fn update(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
     input: EnrolmentInput,
     expected: i32,
-) -> Result<Versioned<Enrolment>> {
-    let current = get(conn, id)?;
+) -> Result<(Versioned<Enrolment>, Versioned<Enrolment>)> {
+    let current = get(conn, scope, id)?;
+    let counsellor = scope.user_id().is_some_and(|u| is_counsellor(&current.record, u));
+    if !counsellor {
+        tongxing_cases::scope::require_child(
+            conn,
+            scope,
+            Access::Write,
+            current.record.child_id,
+            "counselling enrolment",
+        )?;
+    }
     check_version(current.version, expected)?;
     if input.child_id != current.record.child_id {
         return Err(Error::field("child_id", "immutable", "an enrolment stays with its child"));
     }
-    check(conn, &input)?;
+    check(conn, scope, &input)?;
+    may_set_team(conn, scope, Some(&current.record), &input.team)?;
     let changed = diesel::update(
         counselling_enrolments::table
             .filter(counselling_enrolments::id.eq(id.to_string()))
@@ -245,10 +316,26 @@ pub fn update(
     .execute(conn)
     .map_err(map_db_error)?;
     insert_team(conn, id, &input.team)?;
-    get(conn, id)
+    Ok((current, load(conn, id)?))
 }
 
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Enrolment>> {
+/// The enrolment, if the caller reaches its child; otherwise not found.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Enrolment>> {
+    let mut q = counselling_enrolments::table
+        .filter(counselling_enrolments::id.eq(id.to_string()))
+        .select(EnrolmentRow::as_select())
+        .into_boxed();
+    if let Some(cond) = tongxing_cases::scope::child_column(conn, scope, "counselling_enrolments.child_id")? {
+        q = q.filter(cond);
+    }
+    let row = q.first(conn).map_err(not_found_as("counselling enrolment"))?;
+    let e = assemble(conn, vec![row])?.pop().ok_or_else(|| Error::internal("enrolment vanished"))?;
+    let version = e.version;
+    Ok(Versioned { record: e, version })
+}
+
+/// The enrolment whatever the scope: for this crate, after the caller's reach has been checked.
+pub(crate) fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Enrolment>> {
     let row = counselling_enrolments::table
         .find(id.to_string())
         .select(EnrolmentRow::as_select())
@@ -323,24 +410,22 @@ fn assemble(conn: &mut DbConnection, rows: Vec<EnrolmentRow>) -> Result<Vec<Enro
         .collect()
 }
 
-/// Whether the user is on the enrolment's team.
-pub fn is_team_member(conn: &mut DbConnection, enrolment: Uuid, user: Uuid) -> Result<bool> {
-    let n: i64 = counselling_team_members::table
-        .filter(counselling_team_members::enrolment_id.eq(enrolment.to_string()))
-        .filter(counselling_team_members::user_id.eq(user.to_string()))
-        .count()
-        .get_result(conn)
-        .map_err(map_db_error)?;
-    Ok(n > 0)
+/// Whether the caller reads session notes: coordinators, and the enrolment's team.
+fn reads_notes(scope: &Scope, e: &Enrolment) -> bool {
+    scope.coordinates() || scope.user_id().is_some_and(|u| e.team.iter().any(|m| m.user_id == Some(u)))
 }
 
+/// Records a session of an enrolment the caller reaches; the answer carries the notes only
+/// when the caller reads them.
 pub fn create_session(
     conn: &mut DbConnection,
+    scope: &Scope,
     enrolment: Uuid,
     input: SessionInput,
-    actor: Uuid,
 ) -> Result<Session> {
-    let e = get(conn, enrolment)?.record;
+    let actor = scope.actor();
+    let e = get(conn, scope, enrolment)?.record;
+    let with_notes = reads_notes(scope, &e);
     if time::is_future(input.occurred_at, time::now()) {
         return Err(Error::field("occurred_at", "in_future", "the session cannot be in the future"));
     }
@@ -370,23 +455,34 @@ pub fn create_session(
         .execute(conn)
         .map_err(map_db_error)?;
     tallies::count(conn, RuleSubject::CounsellingEnrolment, enrolment, SESSION, false, input.occurred_at)?;
-    let mut page = list_sessions(conn, enrolment, PageRequest { after: None, limit: 1 }, true, Some(id))?;
+    let mut page = sessions(conn, &e, PageRequest { after: None, limit: 1 }, with_notes, Some(id))?;
     page.items.pop().ok_or_else(|| Error::internal("session vanished"))
 }
 
 type SessionRow =
     (String, String, chrono::NaiveDateTime, String, String, Option<String>, String, chrono::NaiveDateTime);
 
-/// An enrolment's sessions, oldest recorded first; notes only when `with_notes`.
+/// The sessions of an enrolment the caller reaches, oldest recorded first, with the enrolment's
+/// child; notes only for the team and coordinators.
 pub fn list_sessions(
     conn: &mut DbConnection,
+    scope: &Scope,
     enrolment: Uuid,
+    page: PageRequest,
+) -> Result<(Uuid, Page<Session>)> {
+    let e = get(conn, scope, enrolment)?.record;
+    Ok((e.child_id, sessions(conn, &e, page, reads_notes(scope, &e), None)?))
+}
+
+fn sessions(
+    conn: &mut DbConnection,
+    enrolment: &Enrolment,
     page: PageRequest,
     with_notes: bool,
     only: Option<Uuid>,
 ) -> Result<Page<Session>> {
     let mut q = counselling_sessions::table
-        .filter(counselling_sessions::enrolment_id.eq(enrolment.to_string()))
+        .filter(counselling_sessions::enrolment_id.eq(enrolment.id.to_string()))
         .order(counselling_sessions::id.asc())
         .select((
             counselling_sessions::id,
@@ -412,6 +508,7 @@ pub fn list_sessions(
             Ok(Session {
                 id: parse_id(&id)?,
                 enrolment_id: parse_id(&enrolment_id)?,
+                child_id: enrolment.child_id,
                 occurred_at: time::from_db(at),
                 attended_by: attended.split('\n').map(str::to_owned).collect(),
                 services: services

@@ -13,6 +13,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_cases::households::Relation;
+use tongxing_cases::scope::Condition;
+use tongxing_core::access::Scope;
 use tongxing_core::record::{Versioned, clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{home_visit_requests, home_visit_steps};
@@ -74,6 +76,8 @@ pub struct HomeVisitStep {
 pub struct HomeVisitRequest {
     pub id: Uuid,
     pub pairing_id: Uuid,
+    /// The pairing's child, whom the visit concerns.
+    pub child_id: Uuid,
     /// The statutory holiday period the visit falls in.
     pub holiday_id: Uuid,
     pub status: HomeVisitStatus,
@@ -244,11 +248,14 @@ fn ts(at: DateTime<Utc>) -> chrono::NaiveDateTime {
     time::to_db(at)
 }
 
+/// Asks for a home visit on a pairing the caller reaches (a mentor: their own); another
+/// pairing answers as one that does not exist.
 pub fn create(
     conn: &mut DbConnection,
+    scope: &Scope,
     input: HomeVisitInput,
-    actor: Uuid,
 ) -> Result<Versioned<HomeVisitRequest>> {
+    let actor = scope.actor();
     if input.returns_at <= input.leaves_at {
         return Err(Error::field("returns_at", "before_leaving", "the return is before the departure"));
     }
@@ -259,7 +266,7 @@ pub fn create(
             "a phone number has only digits, spaces, + and -",
         ));
     }
-    let pairing = pairings::get(conn, input.pairing_id)
+    let pairing = pairings::get(conn, scope, input.pairing_id)
         .map_err(|e| e.missing_as_field("pairing_id", "no pairing with this id"))?
         .record;
     if pairing.status != PairingStatus::Active {
@@ -295,7 +302,7 @@ pub fn create(
         .execute(conn)
         .map_err(map_db_error)?;
     record_step(conn, id, "requested", actor, None)?;
-    get(conn, id)
+    load(conn, id)
 }
 
 fn record_step(
@@ -329,14 +336,16 @@ pub enum Action {
     Return(ReturnConfirmation),
 }
 
+/// Applies a step to a request the caller reaches, answering the request before and after.
 pub fn act(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
     action: Action,
-    actor: Uuid,
     expected: Option<i32>,
-) -> Result<Versioned<HomeVisitRequest>> {
-    let current = get(conn, id)?;
+) -> Result<(Versioned<HomeVisitRequest>, Versioned<HomeVisitRequest>)> {
+    let actor = scope.actor();
+    let current = get(conn, scope, id)?;
     if let Some(v) = expected {
         tongxing_core::record::check_version(current.version, v)?;
     }
@@ -441,10 +450,34 @@ pub fn act(
         return Err(Error::PreconditionFailed);
     }
     record_step(conn, id, label, actor, note)?;
-    get(conn, id)
+    Ok((current, load(conn, id)?))
 }
 
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<HomeVisitRequest>> {
+/// Requests of the pairings the caller reaches.
+fn condition(
+    conn: &mut DbConnection,
+    scope: &Scope,
+) -> Result<Option<Condition<home_visit_requests::table>>> {
+    Ok(pairings::pairing_ids(conn, scope)?
+        .map(|ids| tongxing_cases::scope::condition(format!("home_visit_requests.pairing_id IN ({ids})"))))
+}
+
+/// The request, if the caller reaches its pairing; otherwise not found.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<HomeVisitRequest>> {
+    let mut q = home_visit_requests::table
+        .filter(home_visit_requests::id.eq(id.to_string()))
+        .select(Row::as_select())
+        .into_boxed();
+    if let Some(cond) = condition(conn, scope)? {
+        q = q.filter(cond);
+    }
+    let row = q.first(conn).map_err(not_found_as("home-visit request"))?;
+    let record = assemble(conn, vec![row])?.pop().ok_or_else(|| Error::internal("request vanished"))?;
+    let version = record.version;
+    Ok(Versioned { record, version })
+}
+
+fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<HomeVisitRequest>> {
     let row = home_visit_requests::table
         .find(id.to_string())
         .select(Row::as_select())
@@ -458,15 +491,15 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<HomeVisitReque
 #[derive(Debug, Clone, Default)]
 pub struct HomeVisitFilter {
     pub pairing_id: Option<Uuid>,
-    /// Only requests for this mentor's pairings.
-    pub mentor_id: Option<Uuid>,
     pub status: Option<HomeVisitStatus>,
-    /// Only requests for pairings of children in this scope (the caller's).
-    pub children_in: Option<tongxing_core::access::Scope>,
 }
 
-/// The most recent requests (at most 200), newest first.
-pub fn list(conn: &mut DbConnection, filter: &HomeVisitFilter) -> Result<Vec<HomeVisitRequest>> {
+/// The most recent requests (at most 200) of the pairings the caller reaches, newest first.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &HomeVisitFilter,
+) -> Result<Vec<HomeVisitRequest>> {
     let mut q = home_visit_requests::table
         .select(Row::as_select())
         .order(home_visit_requests::id.desc())
@@ -475,20 +508,11 @@ pub fn list(conn: &mut DbConnection, filter: &HomeVisitFilter) -> Result<Vec<Hom
     if let Some(p) = filter.pairing_id {
         q = q.filter(home_visit_requests::pairing_id.eq(p.to_string()));
     }
-    if let Some(m) = filter.mentor_id {
-        use tongxing_store::schema::pairings as p;
-        let own = p::table.select(p::id).filter(p::mentor_id.eq(m.to_string()));
-        q = q.filter(home_visit_requests::pairing_id.eq_any(own));
-    }
     if let Some(s) = filter.status {
         q = q.filter(home_visit_requests::status.eq(s.as_str()));
     }
-    if let Some(scope) = &filter.children_in
-        && let Some(ids) = tongxing_cases::scope::child_ids(conn, scope)?
-    {
-        q = q.filter(tongxing_cases::scope::condition(format!(
-            "home_visit_requests.pairing_id IN (SELECT hp.id FROM pairings hp WHERE hp.child_id IN ({ids}))"
-        )));
+    if let Some(cond) = condition(conn, scope)? {
+        q = q.filter(cond);
     }
     let rows = q.load::<Row>(conn).map_err(map_db_error)?;
     assemble(conn, rows)
@@ -509,6 +533,17 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequ
         ))
         .load(conn)
         .map_err(map_db_error)?;
+    let pairing_ids: Vec<&str> = rows.iter().map(|r| r.pairing_id.as_str()).collect();
+    let children: std::collections::HashMap<String, String> = {
+        use tongxing_store::schema::pairings as p;
+        p::table
+            .filter(p::id.eq_any(&pairing_ids))
+            .select((p::id, p::child_id))
+            .load::<(String, String)>(conn)
+            .map_err(map_db_error)?
+            .into_iter()
+            .collect()
+    };
     let mut histories: std::collections::HashMap<String, Vec<HomeVisitStep>> =
         std::collections::HashMap::new();
     for (request, step, actor, at, note) in steps {
@@ -526,6 +561,11 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequ
             Ok(HomeVisitRequest {
                 history: histories.remove(&row.id).unwrap_or_default(),
                 id: parse_id(&row.id)?,
+                child_id: parse_id(
+                    children
+                        .get(&row.pairing_id)
+                        .ok_or_else(|| Error::internal("request without a pairing"))?,
+                )?,
                 pairing_id: parse_id(&row.pairing_id)?,
                 holiday_id: parse_id(&row.holiday_id)?,
                 status: HomeVisitStatus::from_db(&row.status)?,
@@ -552,7 +592,8 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequ
         .collect()
 }
 
-/// Checks that a home-visit contact rests on an approved visit of the same pairing, on its dates.
+/// Checks that a home-visit contact rests on an approved visit of the same pairing (the caller's,
+/// already resolved through their scope), on its dates.
 pub fn check_contact(
     conn: &mut DbConnection,
     pairing: Uuid,
@@ -565,15 +606,14 @@ pub fn check_contact(
             "a home visit is logged against its approved home-visit request",
         )
     })?;
-    let r = get(conn, request)
-        .map_err(|e| e.missing_as_field("home_visit_request_id", "no home-visit request with this id"))?
+    // A request of another pairing answers as one that does not exist: the caller reaches this
+    // pairing, not necessarily that one.
+    let missing = || Error::field("home_visit_request_id", "not_found", "no home-visit request with this id");
+    let r = load(conn, request)
+        .map_err(|e| if matches!(e, Error::NotFound { .. }) { missing() } else { e })?
         .record;
     if r.pairing_id != pairing {
-        return Err(Error::field(
-            "home_visit_request_id",
-            "other_pairing",
-            "the request belongs to another pairing",
-        ));
+        return Err(missing());
     }
     if !matches!(r.status, HomeVisitStatus::Approved | HomeVisitStatus::Completed) {
         return Err(Error::conflict("home_visit_not_approved", "the home-visit request is not approved"));

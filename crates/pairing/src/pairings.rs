@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_cases::lifecycle::CaseStatus;
 use tongxing_cases::regions::{subtree_ids, subtree_prefix};
+use tongxing_cases::scope::{self as scope_sql, Access, Condition, child_reference};
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, parse_id};
@@ -146,7 +147,9 @@ pub fn plan(current: &Pairing, change: &PairingStatusChange, today: NaiveDate) -
     }
 }
 
-pub fn create(conn: &mut DbConnection, input: PairingInput, actor: Uuid) -> Result<Versioned<Pairing>> {
+/// Proposes a pairing; the child is resolved through the caller's scope.
+pub fn create(conn: &mut DbConnection, scope: &Scope, input: PairingInput) -> Result<Versioned<Pairing>> {
+    let actor = scope.actor();
     let mentor: Option<bool> = mentors::table
         .find(input.mentor_id.to_string())
         .select(mentors::active)
@@ -158,8 +161,8 @@ pub fn create(conn: &mut DbConnection, input: PairingInput, actor: Uuid) -> Resu
         Some(false) => return Err(Error::conflict("mentor_inactive", "the mentor is not active")),
         Some(true) => {}
     }
-    let (status, _) = tongxing_cases::children::reference(conn, input.child_id, "child_id")?;
-    if status == CaseStatus::Closed {
+    let child = child_reference(conn, scope, Access::Write, input.child_id, "child_id")?;
+    if child.status == CaseStatus::Closed {
         return Err(Error::conflict("case_closed", "the child's case file is closed"));
     }
     let id = input.id.unwrap_or_else(id::new_id);
@@ -177,7 +180,7 @@ pub fn create(conn: &mut DbConnection, input: PairingInput, actor: Uuid) -> Resu
         ))
         .execute(conn)
         .map_err(map_db_error)?;
-    get(conn, id)
+    load(conn, id)
 }
 
 /// The active pairing of a mentor or of a child, other than `except`.
@@ -202,15 +205,17 @@ fn active_pairing_of(
     id.as_deref().map(parse_id).transpose()
 }
 
-/// Applies a status change. Run it in a transaction; on error, pass the error through
-/// [`explain_conflict`] outside it.
+/// Applies a status change to a pairing in the caller's scope, answering the pairing before and
+/// after. Run it in a transaction; on error, pass the error through [`explain_conflict`]
+/// outside it.
 pub fn change_status(
     conn: &mut DbConnection,
+    scope: &Scope,
     id: Uuid,
     change: PairingStatusChange,
     expected: Option<i32>,
-) -> Result<Versioned<Pairing>> {
-    let current = get(conn, id)?;
+) -> Result<(Versioned<Pairing>, Versioned<Pairing>)> {
+    let current = get(conn, scope, id)?;
     if let Some(v) = expected {
         check_version(current.version, v)?;
     }
@@ -241,11 +246,12 @@ pub fn change_status(
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
-    get(conn, id)
+    Ok((current, load(conn, id)?))
 }
 
-/// Names the pairing that an activation collided with, so the client can follow it.
-pub fn explain_conflict(conn: &mut DbConnection, id: Uuid, err: Error) -> Error {
+/// Names the pairing that an activation collided with, so the client can follow it, when the
+/// caller may read that pairing.
+pub fn explain_conflict(conn: &mut DbConnection, scope: &Scope, id: Uuid, err: Error) -> Error {
     let Error::Conflict { code, detail, related: None } = err else { return err };
     let row: Option<(String, String)> = match pairings::table
         .find(id.to_string())
@@ -261,10 +267,45 @@ pub fn explain_conflict(conn: &mut DbConnection, id: Uuid, err: Error) -> Error 
         ("child_already_paired", Some((_, c))) => active_pairing_of(conn, None, Some(&c), &id.to_string()),
         _ => Ok(None),
     };
-    Error::Conflict { code, detail, related: other.ok().flatten() }
+    let related = other.ok().flatten().filter(|p| get(conn, scope, *p).is_ok());
+    Error::Conflict { code, detail, related }
 }
 
-pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Pairing>> {
+/// A subquery selecting the ids of the pairings the caller reaches: a mentor's own pairings, or
+/// those of the children the caller reaches; `None` means every pairing.
+pub fn pairing_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
+    Ok(match scope.reach() {
+        Reach::Mentor { user_id } => Some(format!(
+            "SELECT sp.id FROM pairings sp JOIN mentors sm ON sm.id = sp.mentor_id WHERE sm.user_id = '{user_id}'"
+        )),
+        _ => scope_sql::child_ids(conn, scope)?
+            .map(|ids| format!("SELECT sp.id FROM pairings sp WHERE sp.child_id IN ({ids})")),
+    })
+}
+
+fn condition(conn: &mut DbConnection, scope: &Scope) -> Result<Option<Condition<pairings::table>>> {
+    Ok(match scope.reach() {
+        Reach::Mentor { user_id } => Some(scope_sql::condition(format!(
+            "pairings.mentor_id IN (SELECT sm.id FROM mentors sm WHERE sm.user_id = '{user_id}')"
+        ))),
+        _ => scope_sql::child_column(conn, scope, "pairings.child_id")?,
+    })
+}
+
+/// The pairing, if the caller reaches it; otherwise not found.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Pairing>> {
+    let mut q =
+        pairings::table.filter(pairings::id.eq(id.to_string())).select(PairingRow::as_select()).into_boxed();
+    if let Some(cond) = condition(conn, scope)? {
+        q = q.filter(cond);
+    }
+    let p = q.first(conn).map_err(not_found_as("pairing"))?.into_pairing()?;
+    let version = p.version;
+    Ok(Versioned { record: p, version })
+}
+
+/// The pairing whatever the scope: for this crate, after the caller's reach has been checked.
+pub(crate) fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Pairing>> {
     let p = pairings::table
         .find(id.to_string())
         .select(PairingRow::as_select())
@@ -284,13 +325,7 @@ pub fn list(
     page: PageRequest,
 ) -> Result<Page<Pairing>> {
     let mut q = pairings::table.select(PairingRow::as_select()).order(pairings::id.asc()).into_boxed();
-    let cond = match scope.reach() {
-        Reach::Mentor { user_id } => Some(tongxing_cases::scope::condition(format!(
-            "pairings.mentor_id IN (SELECT sm.id FROM mentors sm WHERE sm.user_id = '{user_id}')"
-        ))),
-        _ => tongxing_cases::scope::child_column(conn, scope, "pairings.child_id")?,
-    };
-    if let Some(cond) = cond {
+    if let Some(cond) = condition(conn, scope)? {
         q = q.filter(cond);
     }
     if let Some(m) = filter.mentor_id {

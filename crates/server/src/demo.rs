@@ -15,6 +15,7 @@ use tongxing_cases::consents::{self, ConsentInput, ConsentPurpose};
 use tongxing_cases::contacts::{self, ContactInput, ContactKind, ContactOutcome};
 use tongxing_cases::households::{self, Guardian, HouseholdInput, Relation};
 use tongxing_cases::lifecycle::CaseStatus;
+use tongxing_core::access::Scope;
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, time};
 use tongxing_events::events::{self, EventInput, EventStatus, EventStatusChange, EventType, Programme};
@@ -151,6 +152,7 @@ fn load_all(conn: &mut DbConnection) -> Result<Loaded> {
             }
             consents::create(
                 conn,
+                &Scope::system_as(caseworker),
                 ConsentInput {
                     id: None,
                     child_id: c,
@@ -161,7 +163,6 @@ fn load_all(conn: &mut DbConnection) -> Result<Loaded> {
                     given_at: at(opened, 10, 0),
                     notes: None,
                 },
-                caseworker,
             )?;
             registered.push(c);
             if let Some(list) = by_village.get_mut(i % villages.len()) {
@@ -318,7 +319,7 @@ fn household(conn: &mut DbConnection, rng: &mut Lcg, village: Uuid, away: bool, 
         notes: None,
         guardians,
     };
-    Ok(households::create(conn, input, actor)?.record.id)
+    Ok(households::create(conn, &Scope::system_as(actor), input)?.record.id)
 }
 
 fn child(
@@ -345,16 +346,16 @@ fn child(
         organisation_id: None,
         caseworker_id: None,
     };
-    Ok(children::create(conn, input, actor)?.record.id)
+    Ok(children::create(conn, &Scope::system_as(actor), input)?.record.id)
 }
 
 fn status(conn: &mut DbConnection, child: Uuid, to: CaseStatus, on: NaiveDate, actor: Uuid) -> Result<()> {
     children::change_status(
         conn,
+        &Scope::system_as(actor),
         child,
         StatusChange { status: to, effective_on: Some(on), reason: None },
         None,
-        actor,
     )?;
     Ok(())
 }
@@ -379,7 +380,7 @@ fn contact(
         outcome,
         notes: None,
     };
-    contacts::create(conn, input, actor)?;
+    contacts::create(conn, &Scope::system_as(actor), input)?;
     Ok(())
 }
 
@@ -401,7 +402,7 @@ fn assessment(
         study: score(),
         social_development: score(),
     };
-    assessments::create(conn, child, input, actor)?;
+    assessments::create(conn, &Scope::system_as(actor), child, input)?;
     Ok(())
 }
 
@@ -517,8 +518,13 @@ fn load_events(
         other_participants: 45,
         notes: None,
     };
-    let e = events::create(conn, consultation, actor)?.record.id;
-    roster::add(conn, e, RosterInput { volunteer_id: others[0], role: RosterRole::Counsellor, hours: 3.0 })?;
+    let e = events::create(conn, &Scope::system_as(actor), consultation)?.record.id;
+    roster::add(
+        conn,
+        &Scope::system(),
+        e,
+        RosterInput { volunteer_id: others[0], role: RosterRole::Counsellor, hours: 3.0 },
+    )?;
     mark(conn, e, EventStatus::Held)?;
     mark(conn, e, EventStatus::Reported)?;
 
@@ -577,7 +583,7 @@ fn load_events(
                 "细雨中，8名志愿者与14名困境儿童及监护人一对一交流，国学老师带领诵读家风家训经典".to_owned()
             }),
         };
-        let e = events::create(conn, input, actor)?.record.id;
+        let e = events::create(conn, &Scope::system_as(actor), input)?.record.id;
         let crew: Vec<Uuid> = if baidun_day {
             city_team.clone()
         } else {
@@ -585,7 +591,7 @@ fn load_events(
         };
         for (i, v) in crew.iter().enumerate() {
             let role = if i == 0 { RosterRole::Lead } else { RosterRole::Volunteer };
-            roster::add(conn, e, RosterInput { volunteer_id: *v, role, hours: 2.5 })?;
+            roster::add(conn, &Scope::system(), e, RosterInput { volunteer_id: *v, role, hours: 2.5 })?;
         }
         // Baidun: 14 children from the six Guihua villages; others: 5 to 14 children.
         let attending: Vec<Uuid> = if baidun_day {
@@ -603,7 +609,7 @@ fn load_events(
                 notes: None,
             })
             .collect();
-        roster::record(conn, e, AttendanceBatch { items }, actor)?;
+        roster::record(conn, &Scope::system_as(actor), e, AttendanceBatch { items })?;
         mark(conn, e, EventStatus::Held)?;
         if *day < d(2024, 1, 1) {
             mark(conn, e, EventStatus::Reported)?;
@@ -627,9 +633,10 @@ fn load_events(
         other_participants: 0,
         notes: None,
     };
-    let e = events::create(conn, rained, actor)?.record.id;
+    let e = events::create(conn, &Scope::system_as(actor), rained)?.record.id;
     events::change_status(
         conn,
+        &Scope::system(),
         e,
         EventStatusChange { status: EventStatus::Cancelled, reason: Some("暴雨预警".into()) },
         None,
@@ -638,7 +645,7 @@ fn load_events(
 }
 
 fn mark(conn: &mut DbConnection, event: Uuid, status: EventStatus) -> Result<()> {
-    events::change_status(conn, event, EventStatusChange { status, reason: None }, None)?;
+    events::change_status(conn, &Scope::system(), event, EventStatusChange { status, reason: None }, None)?;
     Ok(())
 }
 
@@ -668,13 +675,14 @@ fn load_pairings(
         let m = mentors::create(conn, input)?.record.id;
         let p = pairings::create(
             conn,
+            &Scope::system_as(actor),
             PairingInput { id: None, mentor_id: m, child_id: *c, notes: None },
-            actor,
         )?
         .record
         .id;
         pairings::change_status(
             conn,
+            &Scope::system(),
             p,
             PairingStatusChange { status: PairingStatus::Active, effective_on: Some(handover), reason: None },
             None,
@@ -695,7 +703,7 @@ fn load_pairings(
                 notes: None,
                 home_visit_request_id: None,
             };
-            pair_contacts::create(conn, p, input, actor)?;
+            pair_contacts::create(conn, &Scope::system_as(actor), p, input)?;
             Ok(())
         };
         log(conn, at(handover, 10, 0), PairContactKind::CentreVisit, None)?;
@@ -739,7 +747,7 @@ fn load_counselling(conn: &mut DbConnection, rng: &mut Lcg, enrolled: &[Uuid], a
             ends_on: Some(d(2024, 1, 28)),
             notes: None,
         };
-        let e = counselling::create(conn, input, actor)?.record.id;
+        let e = counselling::create(conn, &Scope::system_as(actor), input)?.record.id;
         let mut day = d(2023, 6, 3);
         while day <= d(2024, 1, 27) {
             if !rng.chance(10) {
@@ -755,7 +763,7 @@ fn load_counselling(conn: &mut DbConnection, rng: &mut Lcg, enrolled: &[Uuid], a
                     services,
                     notes: Some("陪伴与倾听".into()),
                 };
-                counselling::create_session(conn, e, session, actor)?;
+                counselling::create_session(conn, &Scope::system_as(actor), e, session)?;
             }
             day += Duration::days(7);
         }

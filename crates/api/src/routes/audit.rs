@@ -3,7 +3,6 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use tongxing_cases::children;
 use tongxing_core::page::Page;
-use tongxing_core::role::Role;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -92,7 +91,9 @@ pub async fn get_child_access_history(
     state.audit.flush().await?;
     let result = state
         .run(move |conn| {
-            children::get(conn, child)?;
+            if !children::exists(conn, child)? {
+                return Err(tongxing_core::Error::not_found("child"));
+            }
             audit::list(conn, &filter, page)
         })
         .await?;
@@ -102,7 +103,7 @@ pub async fn get_child_access_history(
 /// Auditors see which fields changed but not their values, which may be personal (a child's
 /// name); admins see the values (sensitive ones were never recorded).
 fn for_caller(mut page: Page<AuditEvent>, caller: Caller) -> Page<AuditEvent> {
-    if caller.role != Role::Admin {
+    if !caller.scope.sees_sensitive() {
         for e in &mut page.items {
             e.changes = e.changes.as_ref().map(audit::without_values);
         }

@@ -3,9 +3,6 @@ use serde::Deserialize;
 use tongxing_cases::assessments::{self, Assessment, AssessmentInput};
 use tongxing_cases::children::{self, Category, Child, ChildFilter, ChildInput, StatusChange};
 use tongxing_cases::lifecycle::CaseStatus;
-use tongxing_cases::scope::require_child;
-use tongxing_core::role::Role;
-use tongxing_core::{Error, Result};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -67,11 +64,9 @@ pub async fn create_child(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let mut input = body.value;
-    assign(&caller, &mut input, None)?;
-    let actor = caller.user_id;
+    let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        let c = children::create(conn, input, actor)?;
+        let c = children::create(conn, &scope, input)?;
         Ok((c.record, Some(c.version)))
     })
     .await
@@ -98,8 +93,7 @@ pub async fn list_children(
         q: q.q,
     };
     let scope = caller.scope;
-    let mut result = state.run(move |conn| children::list(conn, &scope, &filter, page)).await?;
-    result.items = result.items.into_iter().map(|c| c.masked_for(&scope)).collect();
+    let result = state.run(move |conn| children::list(conn, &scope, &filter, page)).await?;
     let note = audit::read_children(result.items.iter().map(|c| c.id));
     Ok(noted(HttpResponse::Ok().json(ChildPage::from(result)), note))
 }
@@ -117,9 +111,7 @@ pub async fn get_child(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (id, scope) = (id.into_inner(), caller.scope);
-    let mut child = state.run(move |conn| children::get_in(conn, &scope, id)).await?;
-    child.record = child.record.masked_for(&scope);
-    Ok(with_etag(child))
+    Ok(with_etag(state.run(move |conn| children::get(conn, &scope, id)).await?))
 }
 
 /// Replace a child's descriptive fields (requires `If-Match`); the status moves only by
@@ -144,14 +136,8 @@ pub async fn update_child(
     if_match: IfMatch,
     body: JsonBody<ChildInput>,
 ) -> ApiResult<HttpResponse> {
-    let (id, version, mut input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
-    let (before, after) = state
-        .tx(move |conn| {
-            let before = children::get_in(conn, &scope, id)?;
-            assign(&caller, &mut input, Some(&before.record))?;
-            Ok((before, children::update(conn, id, input, version)?))
-        })
-        .await?;
+    let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
+    let (before, after) = state.tx(move |conn| children::update(conn, &scope, id, input, version)).await?;
     let note = audit::updated(id, Some(id), &before.record, &after.record);
     Ok(noted(with_etag(after), note))
 }
@@ -177,13 +163,9 @@ pub async fn change_child_status(
     if_match: IfMatch,
     body: JsonBody<StatusChange>,
 ) -> ApiResult<HttpResponse> {
-    let (id, change, actor, scope) = (id.into_inner(), body.value, caller.user_id, caller.scope);
-    let (before, after) = state
-        .tx(move |conn| {
-            let before = children::get_in(conn, &scope, id)?;
-            Ok((before, children::change_status(conn, id, change, if_match.0, actor)?))
-        })
-        .await?;
+    let (id, change, scope) = (id.into_inner(), body.value, caller.scope);
+    let (before, after) =
+        state.tx(move |conn| children::change_status(conn, &scope, id, change, if_match.0)).await?;
     let note = audit::updated(id, Some(id), &before.record, &after.record);
     Ok(noted(with_etag(after), note))
 }
@@ -213,10 +195,9 @@ pub async fn create_assessment(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (child, input, actor, scope) = (id.into_inner(), body.value, caller.user_id, caller.scope);
+    let (child, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        require_child(conn, &scope, child)?;
-        Ok((assessments::create(conn, child, input, actor)?, None))
+        Ok((assessments::create(conn, &scope, child, input)?, None))
     })
     .await
 }
@@ -236,51 +217,6 @@ pub async fn list_assessments(
 ) -> ApiResult<HttpResponse> {
     let page = page(q.limit, q.cursor.as_deref())?;
     let (child, scope) = (id.into_inner(), caller.scope);
-    let result = state
-        .run(move |conn| {
-            require_child(conn, &scope, child)?;
-            assessments::list_for_child(conn, child, page)
-        })
-        .await?;
+    let result = state.run(move |conn| assessments::list_for_child(conn, &scope, child, page)).await?;
     Ok(HttpResponse::Ok().json(AssessmentPage::from(result)))
-}
-
-/// Who holds the case. Admins and coordinators assign freely. A caseworker's new case is held by
-/// their organisation and assigned to them; a caseworker may not move a case to another
-/// organisation or assign it to someone else (403 naming the field). Absent on an update, both
-/// keep their current values.
-fn assign(caller: &Caller, input: &mut ChildInput, current: Option<&Child>) -> Result<()> {
-    if let Some(c) = current {
-        input.organisation_id = input.organisation_id.or(c.organisation_id);
-        input.caseworker_id = input.caseworker_id.or(c.caseworker_id);
-    }
-    if matches!(caller.role, Role::Admin | Role::Coordinator) {
-        return Ok(());
-    }
-    let (own_org, me) = (caller.organisation_id, caller.user_id);
-    if current.is_none() {
-        input.organisation_id = input.organisation_id.or(own_org);
-        input.caseworker_id = input.caseworker_id.or(Some(me));
-    }
-    let kept_org = current.map(|c| c.organisation_id);
-    if input.organisation_id.is_some()
-        && input.organisation_id != own_org
-        && Some(input.organisation_id) != kept_org
-    {
-        return Err(Error::field_forbidden(
-            "organisation_id",
-            "only admins and coordinators move a case to another organisation",
-        ));
-    }
-    let kept_worker = current.map(|c| c.caseworker_id);
-    if input.caseworker_id.is_some()
-        && input.caseworker_id != Some(me)
-        && Some(input.caseworker_id) != kept_worker
-    {
-        return Err(Error::field_forbidden(
-            "caseworker_id",
-            "only admins and coordinators assign a case to someone else",
-        ));
-    }
-    Ok(())
 }

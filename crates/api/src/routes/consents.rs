@@ -11,11 +11,6 @@ use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use tongxing_cases::Versioned;
-use tongxing_cases::scope::require_child;
-use tongxing_core::access::Scope;
-use tongxing_core::{Error, Result};
-use tongxing_store::DbConnection;
 
 page_of!(ConsentPage, Consent);
 
@@ -53,10 +48,9 @@ pub async fn create_consent(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor, scope) = (body.value, caller.user_id, caller.scope);
+    let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        tongxing_cases::scope::check_child_reference(conn, &scope, input.child_id, "child_id")?;
-        let c = consents::create(conn, input, actor)?;
+        let c = consents::create(conn, &scope, input)?;
         Ok((c.record, Some(c.version)))
     })
     .await
@@ -95,7 +89,7 @@ pub async fn get_consent(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (id, scope) = (id.into_inner(), caller.scope);
-    let consent = state.run(move |conn| visible_consent(conn, &scope, id)).await?;
+    let consent = state.run(move |conn| consents::get(conn, &scope, id)).await?;
     let note = audit::read_children([consent.record.child_id]);
     Ok(noted(with_etag(consent), note))
 }
@@ -119,19 +113,7 @@ pub async fn withdraw_consent(
     body: JsonBody<Withdrawal>,
 ) -> ApiResult<HttpResponse> {
     let (id, w, scope) = (id.into_inner(), body.value, caller.scope);
-    let (before, after) = state
-        .tx(move |conn| {
-            let before = visible_consent(conn, &scope, id)?;
-            Ok((before, consents::withdraw(conn, id, w, if_match.0)?))
-        })
-        .await?;
+    let (before, after) = state.tx(move |conn| consents::withdraw(conn, &scope, id, w, if_match.0)).await?;
     let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
     Ok(noted(with_etag(after), note))
-}
-
-/// The consent, if the caller reaches its child; otherwise not found.
-fn visible_consent(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Consent>> {
-    let consent = consents::get(conn, id)?;
-    require_child(conn, scope, consent.record.child_id).map_err(|_| Error::not_found("consent"))?;
-    Ok(consent)
 }

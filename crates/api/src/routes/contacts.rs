@@ -52,17 +52,8 @@ pub async fn create_contact(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor, scope) = (body.value, caller.user_id, caller.scope);
-    idempotency::create(&state, create, move |conn| {
-        if let Some(child) = input.child_id {
-            tongxing_cases::scope::check_child_reference(conn, &scope, child, "child_id")?;
-        }
-        if let Some(h) = input.household_id {
-            tongxing_cases::scope::check_household_reference(conn, &scope, h, "household_id")?;
-        }
-        Ok((contacts::create(conn, input, actor)?, None))
-    })
-    .await
+    let (input, scope) = (body.value, caller.scope);
+    idempotency::create(&state, create, move |conn| Ok((contacts::create(conn, &scope, input)?, None))).await
 }
 
 /// List contacts, by child, household, kind and date range.
@@ -104,7 +95,7 @@ pub async fn get_contact(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (id, scope) = (id.into_inner(), caller.scope);
-    let contact = state.run(move |conn| contacts::get_in(conn, &scope, id)).await?;
+    let contact = state.run(move |conn| contacts::get(conn, &scope, id)).await?;
     let note = audit::read_children(contact.child_id);
     Ok(noted(HttpResponse::Ok().json(contact), note))
 }

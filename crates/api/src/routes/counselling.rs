@@ -1,7 +1,6 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tongxing_core::role::Role;
 use tongxing_pairing::compliance::{self, ComplianceTimeline};
 use tongxing_pairing::counselling::{self, Enrolment, EnrolmentInput, Session, SessionInput};
 use utoipa::IntoParams;
@@ -70,10 +69,9 @@ pub async fn create_counselling_enrolment(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor, scope) = (body.value, caller.user_id, caller.scope);
+    let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        tongxing_cases::scope::check_child_reference(conn, &scope, input.child_id, "child_id")?;
-        let e = counselling::create(conn, input, actor)?;
+        let e = counselling::create(conn, &scope, input)?;
         Ok((e.record, Some(e.version)))
     })
     .await
@@ -111,7 +109,7 @@ pub async fn get_counselling_enrolment(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (id, scope) = (id.into_inner(), caller.scope);
-    let e = state.run(move |conn| visible_enrolment(conn, &scope, id)).await?;
+    let e = state.run(move |conn| counselling::get(conn, &scope, id)).await?;
     let note = audit::read_children([e.record.child_id]);
     Ok(noted(with_etag(e), note))
 }
@@ -138,12 +136,7 @@ pub async fn update_counselling_enrolment(
     body: JsonBody<EnrolmentInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
-    let (before, after) = state
-        .tx(move |conn| {
-            let before = visible_enrolment(conn, &scope, id)?;
-            Ok((before, counselling::update(conn, id, input, version)?))
-        })
-        .await?;
+    let (before, after) = state.tx(move |conn| counselling::update(conn, &scope, id, input, version)).await?;
     let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
     Ok(noted(with_etag(after), note))
 }
@@ -172,10 +165,9 @@ pub async fn create_counselling_session(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (enrolment, input, actor, scope) = (id.into_inner(), body.value, caller.user_id, caller.scope);
+    let (enrolment, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        visible_enrolment(conn, &scope, enrolment)?;
-        Ok((counselling::create_session(conn, enrolment, input, actor)?, None))
+        Ok((counselling::create_session(conn, &scope, enrolment, input)?, None))
     })
     .await
 }
@@ -194,16 +186,10 @@ pub async fn list_counselling_sessions(
     Query(q): Query<SessionQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page(q.limit, q.cursor.as_deref())?;
-    let enrolment = id.into_inner();
-    let result = state
-        .run(move |conn| {
-            visible_enrolment(conn, &caller.scope, enrolment)?;
-            let with_notes = matches!(caller.role, Role::Admin | Role::Coordinator)
-                || counselling::is_team_member(conn, enrolment, caller.user_id)?;
-            counselling::list_sessions(conn, enrolment, page, with_notes, None)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(SessionPage::from(result)))
+    let (enrolment, scope) = (id.into_inner(), caller.scope);
+    let (child, result) =
+        state.run(move |conn| counselling::list_sessions(conn, &scope, enrolment, page)).await?;
+    Ok(noted(HttpResponse::Ok().json(SessionPage::from(result)), audit::read_children([child])))
 }
 
 /// An enrolment's weekly counselling timeline: per ISO week, `met`, `open`, `at_risk`,
@@ -222,22 +208,7 @@ pub async fn get_counselling_compliance(
 ) -> ApiResult<HttpResponse> {
     let (enrolment, scope) = (id.into_inner(), caller.scope);
     let timeline = state
-        .run(move |conn| {
-            visible_enrolment(conn, &scope, enrolment)?;
-            compliance::enrolment_timeline(conn, enrolment, q.from, q.to, q.rule_id)
-        })
+        .run(move |conn| compliance::enrolment_timeline(conn, &scope, enrolment, q.from, q.to, q.rule_id))
         .await?;
     Ok(HttpResponse::Ok().json(timeline))
-}
-
-/// The enrolment, if the caller reaches its child; otherwise not found.
-fn visible_enrolment(
-    conn: &mut tongxing_store::DbConnection,
-    scope: &tongxing_core::access::Scope,
-    id: Uuid,
-) -> tongxing_core::Result<tongxing_cases::Versioned<Enrolment>> {
-    let e = counselling::get(conn, id)?;
-    tongxing_cases::scope::require_child(conn, scope, e.record.child_id)
-        .map_err(|_| tongxing_core::Error::not_found("counselling enrolment"))?;
-    Ok(e)
 }

@@ -1,18 +1,15 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tongxing_core::role::Role;
-use tongxing_core::{Error, Result};
 use tongxing_events::events::{
     self, Event, EventFilter, EventInput, EventStatus, EventStatusChange, EventType, Programme,
 };
 use tongxing_events::roster::{self, AttendanceBatch, AttendanceEntry, RosterEntry, RosterInput};
 use tongxing_events::service_forms::ServiceForm;
-use tongxing_store::DbConnection;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{noted, page, page_of, update_audited, with_etag};
+use super::{changed, noted, page, page_of, with_etag};
 use crate::audit;
 use crate::auth::Caller;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
@@ -30,14 +27,6 @@ pub struct RosterList {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct AttendanceList {
     pub items: Vec<AttendanceEntry>,
-}
-
-/// A volunteer reaches only the events they are rostered on; another event is "not found".
-fn visible_to_volunteer(conn: &mut DbConnection, caller: Caller, event: Uuid) -> Result<()> {
-    if caller.role == Role::Volunteer && !events::is_rostered(conn, caller.user_id, event)? {
-        return Err(Error::not_found("event"));
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -84,9 +73,9 @@ pub async fn create_event(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor) = (body.value, caller.user_id);
+    let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        let e = events::create(conn, input, actor)?;
+        let e = events::create(conn, &scope, input)?;
         Ok((e.record, Some(e.version)))
     })
     .await
@@ -114,9 +103,9 @@ pub async fn list_events(
         region_id: q.region_id,
         organisation_id: q.organisation_id,
         service_form: q.service_form,
-        rostered_user: (caller.role == Role::Volunteer).then_some(caller.user_id),
     };
-    let result = state.run(move |conn| events::list(conn, &filter, page)).await?;
+    let scope = caller.scope;
+    let result = state.run(move |conn| events::list(conn, &scope, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(EventPage::from(result)))
 }
 
@@ -132,16 +121,8 @@ pub async fn get_event(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    Ok(with_etag(
-        state
-            .run(move |conn| {
-                let event = events::get(conn, id)?;
-                visible_to_volunteer(conn, caller, id)?;
-                Ok(event)
-            })
-            .await?,
-    ))
+    let (id, scope) = (id.into_inner(), caller.scope);
+    Ok(with_etag(state.run(move |conn| events::get(conn, &scope, id)).await?))
 }
 
 /// Replace an event's details while it is planned or held (requires `If-Match`).
@@ -158,19 +139,13 @@ pub async fn get_event(
 #[put("/events/{id}")]
 pub async fn update_event(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<EventInput>,
 ) -> ApiResult<HttpResponse> {
-    let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    update_audited(
-        &state,
-        id,
-        move |conn| events::get(conn, id),
-        move |conn| events::update(conn, id, input, version),
-    )
-    .await
+    let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
+    changed(&state, id, move |conn| events::update(conn, &scope, id, input, version)).await
 }
 
 /// Mark an event held (needs a rostered volunteer), reported, or cancelled (with a reason).
@@ -183,19 +158,13 @@ pub async fn update_event(
 #[post("/events/{id}/status")]
 pub async fn change_event_status(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<EventStatusChange>,
 ) -> ApiResult<HttpResponse> {
-    let (id, change) = (id.into_inner(), body.value);
-    update_audited(
-        &state,
-        id,
-        move |conn| events::get(conn, id),
-        move |conn| events::change_status(conn, id, change, if_match.0),
-    )
-    .await
+    let (id, change, scope) = (id.into_inner(), body.value, caller.scope);
+    changed(&state, id, move |conn| events::change_status(conn, &scope, id, change, if_match.0)).await
 }
 
 /// Roster a volunteer. At an event with children a volunteer whose background check or
@@ -209,12 +178,12 @@ pub async fn change_event_status(
 #[post("/events/{id}/roster")]
 pub async fn add_event_volunteer(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     body: JsonBody<RosterInput>,
 ) -> ApiResult<HttpResponse> {
-    let (event, input) = (id.into_inner(), body.value);
-    let items = state.tx(move |conn| roster::add(conn, event, input)).await?;
+    let (event, input, scope) = (id.into_inner(), body.value, caller.scope);
+    let items = state.tx(move |conn| roster::add(conn, &scope, event, input)).await?;
     Ok(HttpResponse::Created().json(RosterList { items }))
 }
 
@@ -228,12 +197,12 @@ pub async fn add_event_volunteer(
 #[put("/events/{id}/roster")]
 pub async fn update_event_volunteer(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     body: JsonBody<RosterInput>,
 ) -> ApiResult<HttpResponse> {
-    let (event, input) = (id.into_inner(), body.value);
-    let items = state.tx(move |conn| roster::set(conn, event, input)).await?;
+    let (event, input, scope) = (id.into_inner(), body.value, caller.scope);
+    let items = state.tx(move |conn| roster::set(conn, &scope, event, input)).await?;
     Ok(HttpResponse::Ok().json(RosterList { items }))
 }
 
@@ -246,11 +215,11 @@ pub async fn update_event_volunteer(
 #[get("/events/{id}/roster")]
 pub async fn list_event_volunteers(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let event = id.into_inner();
-    let items = state.run(move |conn| roster::roster(conn, event)).await?;
+    let (event, scope) = (id.into_inner(), caller.scope);
+    let items = state.run(move |conn| roster::roster(conn, &scope, event)).await?;
     Ok(HttpResponse::Ok().json(RosterList { items }))
 }
 
@@ -278,13 +247,9 @@ pub async fn record_event_attendance(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (event, batch) = (id.into_inner(), body.value);
+    let (event, batch, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        events::essentials(conn, event)?;
-        // Event staff, or a volunteer rostered on the event (the app at the event).
-        visible_to_volunteer(conn, caller, event)?;
-        let items = roster::record(conn, event, batch, caller.user_id)?;
-        Ok((AttendanceList { items }, None))
+        Ok((AttendanceList { items: roster::record(conn, &scope, event, batch)? }, None))
     })
     .await
 }
@@ -301,20 +266,8 @@ pub async fn list_event_attendance(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let event = id.into_inner();
-    let mut items = state
-        .run(move |conn| {
-            events::essentials(conn, event)?;
-            visible_to_volunteer(conn, caller, event)?;
-            roster::attendance(conn, event)
-        })
-        .await?;
-    if caller.role == Role::Volunteer {
-        // A volunteer at the event sees who attends, not the staff's notes about them.
-        for item in &mut items {
-            item.notes = None;
-        }
-    }
+    let (event, scope) = (id.into_inner(), caller.scope);
+    let items = state.run(move |conn| roster::attendance(conn, &scope, event)).await?;
     let note = audit::read_children(items.iter().map(|a| a.child_id));
     Ok(noted(HttpResponse::Ok().json(AttendanceList { items }), note))
 }

@@ -1,14 +1,9 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
-use tongxing_core::record::Versioned;
-use tongxing_core::role::Role;
-use tongxing_core::{Error, Result};
 use tongxing_pairing::home_visits::{
     self, Action, ChecklistInput, HomeVisitConsent, HomeVisitFilter, HomeVisitInput, HomeVisitRequest,
     HomeVisitStatus, ReturnConfirmation, StepReason,
 };
-use tongxing_pairing::{mentors, pairings};
-use tongxing_store::DbConnection;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -32,26 +27,6 @@ pub struct HomeVisitQuery {
     pub status: Option<HomeVisitStatus>,
 }
 
-/// Whether the caller reaches this pairing: a mentor their own, everyone else the pairings of
-/// the children in their scope.
-fn owns(conn: &mut DbConnection, caller: Caller, pairing: Uuid) -> Result<bool> {
-    let p = pairings::get(conn, pairing)?.record;
-    if caller.role != Role::Mentor {
-        return match tongxing_cases::scope::require_child(conn, &caller.scope, p.child_id) {
-            Ok(()) => Ok(true),
-            Err(Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        };
-    }
-    Ok(mentors::of_user(conn, caller.user_id)? == Some(p.mentor_id))
-}
-
-/// The request, if the caller may act on it; another mentor's request is "not found".
-fn scoped(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<Versioned<HomeVisitRequest>> {
-    let r = home_visits::get(conn, id)?;
-    if owns(conn, caller, r.record.pairing_id)? { Ok(r) } else { Err(Error::not_found("home-visit request")) }
-}
-
 async fn step(
     state: &AppState,
     caller: Caller,
@@ -59,20 +34,17 @@ async fn step(
     if_match: IfMatch,
     action: Action,
 ) -> ApiResult<HttpResponse> {
-    let (before, after) = state
-        .tx(move |conn| {
-            let before = scoped(conn, caller, id)?;
-            Ok((before, home_visits::act(conn, id, action, caller.user_id, if_match.0)?))
-        })
-        .await?;
-    let note = crate::audit::updated(id, None, &before.record, &after.record);
+    let scope = caller.scope;
+    let (before, after) =
+        state.tx(move |conn| home_visits::act(conn, &scope, id, action, if_match.0)).await?;
+    let note = crate::audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
     Ok(super::noted(with_etag(after), note))
 }
 
 /// Ask to take the paired child home on a statutory holiday (the pairing's mentor, or coordinators).
 ///
-/// The dates must fall inside one statutory holiday period (409 `not_a_holiday`), and a mentor
-/// may ask only for their own pairing (409 `not_your_pairing`).
+/// The dates must fall inside one statutory holiday period (409 `not_a_holiday`). A pairing the
+/// caller does not reach (for a mentor, another mentor's) answers as one that does not exist.
 #[utoipa::path(
     post, path = "/api/v1/home-visit-requests", tag = "pairings", operation_id = "create_home_visit_request",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
@@ -93,21 +65,9 @@ pub async fn create_home_visit_request(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let input = body.value;
+    let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        match owns(conn, caller, input.pairing_id) {
-            Ok(false) => {
-                return Err(if caller.role == Role::Mentor {
-                    Error::conflict("not_your_pairing", "a mentor asks only for their own pairing")
-                } else {
-                    Error::field("pairing_id", "not_found", "no pairing with this id")
-                });
-            }
-            // An unknown pairing is reported by `create` as a bad field.
-            Ok(true) | Err(Error::NotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        let r = home_visits::create(conn, input, caller.user_id)?;
+        let r = home_visits::create(conn, &scope, input)?;
         Ok((r.record, Some(r.version)))
     })
     .await
@@ -125,25 +85,10 @@ pub async fn list_home_visit_requests(
     caller: Caller,
     Query(q): Query<HomeVisitQuery>,
 ) -> ApiResult<HttpResponse> {
-    let items = state
-        .run(move |conn| {
-            let mut filter = HomeVisitFilter {
-                pairing_id: q.pairing_id,
-                mentor_id: None,
-                status: q.status,
-                children_in: (caller.role != Role::Mentor).then_some(caller.scope),
-            };
-            if caller.role == Role::Mentor {
-                match mentors::of_user(conn, caller.user_id)? {
-                    Some(m) => filter.mentor_id = Some(m),
-                    None => return Ok(Vec::new()),
-                }
-            }
-            let items = home_visits::list(conn, &filter)?;
-            Ok(items)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(HomeVisitRequestList { items }))
+    let (filter, scope) = (HomeVisitFilter { pairing_id: q.pairing_id, status: q.status }, caller.scope);
+    let items = state.run(move |conn| home_visits::list(conn, &scope, &filter)).await?;
+    let note = crate::audit::read_children(items.iter().map(|r| r.child_id));
+    Ok(super::noted(HttpResponse::Ok().json(HomeVisitRequestList { items }), note))
 }
 
 /// Read a home-visit request with every step taken.
@@ -158,9 +103,10 @@ pub async fn get_home_visit_request(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let r = state.run(move |conn| scoped(conn, caller, id)).await?;
-    Ok(with_etag(r))
+    let (id, scope) = (id.into_inner(), caller.scope);
+    let r = state.run(move |conn| home_visits::get(conn, &scope, id)).await?;
+    let note = crate::audit::read_children([r.record.child_id]);
+    Ok(super::noted(with_etag(r), note))
 }
 
 /// Record the guardian's or welfare centre's consent (case staff).

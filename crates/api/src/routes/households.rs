@@ -11,7 +11,6 @@ use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use tongxing_cases::scope::require_household;
 
 page_of!(HouseholdPage, Household);
 
@@ -49,9 +48,9 @@ pub async fn create_household(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor) = (body.value, caller.user_id);
+    let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        let h = households::create(conn, input, actor)?;
+        let h = households::create(conn, &scope, input)?;
         Ok((h.record, Some(h.version)))
     })
     .await
@@ -89,14 +88,7 @@ pub async fn get_household(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (id, scope) = (id.into_inner(), caller.scope);
-    Ok(with_etag(
-        state
-            .run(move |conn| {
-                require_household(conn, &scope, id)?;
-                households::get(conn, id)
-            })
-            .await?,
-    ))
+    Ok(with_etag(state.run(move |conn| households::get(conn, &scope, id)).await?))
 }
 
 /// Replace a household's fields and guardians (requires `If-Match`).
@@ -120,13 +112,7 @@ pub async fn update_household(
     body: JsonBody<HouseholdInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
-    let (before, after) = state
-        .tx(move |conn| {
-            require_household(conn, &scope, id)?;
-            let before = households::get(conn, id)?;
-            Ok((before, households::update(conn, id, input, version)?))
-        })
-        .await?;
+    let (before, after) = state.tx(move |conn| households::update(conn, &scope, id, input, version)).await?;
     let note = audit::updated(id, None, &before.record, &after.record);
     Ok(noted(with_etag(after), note))
 }

@@ -55,8 +55,25 @@ pub fn with_etag<T: Serialize>(v: Versioned<T>) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::ETAG, etag(v.version))).json(v.record)
 }
 
-/// A versioned update, audited with each field it changed: reads the record, applies
-/// `update` in the same transaction, answers with the new version and its `ETag`.
+/// A versioned update, audited with each field it changed: `change` answers the record before
+/// and after in one transaction; the answer is the new version with its `ETag`.
+pub async fn changed<T, C>(
+    state: &crate::state::AppState,
+    id: uuid::Uuid,
+    change: C,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    C: FnOnce(&mut tongxing_store::DbConnection) -> tongxing_core::Result<(Versioned<T>, Versioned<T>)>
+        + Send
+        + 'static,
+{
+    let (before, after) = state.tx(change).await?;
+    let note = crate::audit::updated(id, None, &before.record, &after.record);
+    Ok(noted(with_etag(after), note))
+}
+
+/// [`changed`], for records that read the current version with `get` and then `update` it.
 pub async fn update_audited<T, G, U>(
     state: &crate::state::AppState,
     id: uuid::Uuid,
@@ -68,14 +85,11 @@ where
     G: FnOnce(&mut tongxing_store::DbConnection) -> tongxing_core::Result<Versioned<T>> + Send + 'static,
     U: FnOnce(&mut tongxing_store::DbConnection) -> tongxing_core::Result<Versioned<T>> + Send + 'static,
 {
-    let (before, after) = state
-        .tx(move |conn| {
-            let before = get(conn)?;
-            Ok((before, update(conn)?))
-        })
-        .await?;
-    let note = crate::audit::updated(id, None, &before.record, &after.record);
-    Ok(noted(with_etag(after), note))
+    changed(state, id, move |conn| {
+        let before = get(conn)?;
+        Ok((before, update(conn)?))
+    })
+    .await
 }
 
 /// Attaches what the audit log should record about this answer.

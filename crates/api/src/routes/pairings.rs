@@ -1,16 +1,12 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tongxing_core::record::Versioned;
-use tongxing_core::role::Role;
-use tongxing_core::{Error, Result};
 use tongxing_pairing::compliance::{self, ComplianceTimeline};
 use tongxing_pairing::contacts::{self, PairContact, PairContactInput};
-use tongxing_pairing::mentors;
 use tongxing_pairing::pairings::{
     self, Pairing, PairingFilter, PairingInput, PairingStatus, PairingStatusChange,
 };
-use tongxing_store::{DbConnection, transaction};
+use tongxing_store::transaction;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -21,23 +17,9 @@ use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
 use crate::idempotency::{self, Create};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use tongxing_cases::scope::require_child;
 
 page_of!(PairingPage, Pairing);
 page_of!(PairContactPage, PairContact);
-
-/// The pairing, if the caller may see it; another mentor's pairing is "not found".
-fn visible_pairing(conn: &mut DbConnection, caller: Caller, id: Uuid) -> Result<Versioned<Pairing>> {
-    let p = pairings::get(conn, id)?;
-    if caller.role == Role::Mentor {
-        if mentors::of_user(conn, caller.user_id)? != Some(p.record.mentor_id) {
-            return Err(Error::not_found("pairing"));
-        }
-    } else {
-        require_child(conn, &caller.scope, p.record.child_id).map_err(|_| Error::not_found("pairing"))?;
-    }
-    Ok(p)
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -93,10 +75,9 @@ pub async fn create_pairing(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor, scope) = (body.value, caller.user_id, caller.scope);
+    let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        tongxing_cases::scope::check_child_reference(conn, &scope, input.child_id, "child_id")?;
-        let p = pairings::create(conn, input, actor)?;
+        let p = pairings::create(conn, &scope, input)?;
         Ok((p.record, Some(p.version)))
     })
     .await
@@ -140,7 +121,10 @@ pub async fn get_pairing(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    Ok(with_etag(state.run(move |conn| visible_pairing(conn, caller, id)).await?))
+    let scope = caller.scope;
+    let p = state.run(move |conn| pairings::get(conn, &scope, id)).await?;
+    let note = audit::read_children([p.record.child_id]);
+    Ok(noted(with_etag(p), note))
 }
 
 /// Start or end a pairing (coordinators).
@@ -165,13 +149,11 @@ pub async fn change_pairing_status(
     if_match: IfMatch,
     body: JsonBody<PairingStatusChange>,
 ) -> ApiResult<HttpResponse> {
-    let (id, change) = (id.into_inner(), body.value);
+    let (id, change, scope) = (id.into_inner(), body.value, caller.scope);
     let (before, after) = state
         .run(move |conn| {
-            let before = visible_pairing(conn, caller, id)?;
-            let after = transaction(conn, |c| pairings::change_status(c, id, change, if_match.0))
-                .map_err(|e| pairings::explain_conflict(conn, id, e))?;
-            Ok((before, after))
+            transaction(conn, |c| pairings::change_status(c, &scope, id, change, if_match.0))
+                .map_err(|e| pairings::explain_conflict(conn, &scope, id, e))
         })
         .await?;
     let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
@@ -201,10 +183,9 @@ pub async fn create_pair_contact(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (pairing, input) = (id.into_inner(), body.value);
+    let (pairing, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
-        visible_pairing(conn, caller, pairing)?;
-        Ok((contacts::create(conn, pairing, input, caller.user_id)?, None))
+        Ok((contacts::create(conn, &scope, pairing, input)?, None))
     })
     .await
 }
@@ -223,14 +204,9 @@ pub async fn list_pair_contacts(
     Query(q): Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page(q.limit, q.cursor.as_deref())?;
-    let pairing = id.into_inner();
-    let result = state
-        .run(move |conn| {
-            visible_pairing(conn, caller, pairing)?;
-            contacts::list(conn, pairing, page)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(PairContactPage::from(result)))
+    let (pairing, scope) = (id.into_inner(), caller.scope);
+    let (child, result) = state.run(move |conn| contacts::list(conn, &scope, pairing, page)).await?;
+    Ok(noted(HttpResponse::Ok().json(PairContactPage::from(result)), audit::read_children([child])))
 }
 
 /// A pairing's compliance timeline: per rule, the status of every period.
@@ -250,12 +226,9 @@ pub async fn get_pairing_compliance(
     id: web::Path<Uuid>,
     Query(q): Query<ComplianceQuery>,
 ) -> ApiResult<HttpResponse> {
-    let pairing = id.into_inner();
+    let (pairing, scope) = (id.into_inner(), caller.scope);
     let timeline = state
-        .run(move |conn| {
-            visible_pairing(conn, caller, pairing)?;
-            compliance::pairing_timeline(conn, pairing, q.from, q.to, q.rule_id)
-        })
+        .run(move |conn| compliance::pairing_timeline(conn, &scope, pairing, q.from, q.to, q.rule_id))
         .await?;
     Ok(HttpResponse::Ok().json(timeline))
 }
