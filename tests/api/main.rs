@@ -16,5 +16,6 @@ mod instances;
 mod operations;
 mod pairings;
 mod property;
+mod protection;
 mod reports;
 mod round_trips;

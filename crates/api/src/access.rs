@@ -119,6 +119,8 @@ pub const POLICY: &[Rule] = &[
     rule("POST", "/api/v1/consents", roles(CASE_STAFF), Create),
     rule("GET", "/api/v1/consents/{id}", roles(CASE_STAFF), Read),
     rule("POST", "/api/v1/consents/{id}/withdraw", roles(CASE_STAFF), Update),
+    rule("GET", "/api/v1/duplicate-reviews", roles(COORDINATORS), List),
+    rule("POST", "/api/v1/duplicate-reviews/{id}/resolve", roles(COORDINATORS), Update),
     rule("GET", "/api/v1/mentors", roles(CASE_STAFF), No),
     rule("POST", "/api/v1/mentors", roles(COORDINATORS), Create),
     rule("GET", "/api/v1/mentors/{id}", roles(CASE_STAFF), No),

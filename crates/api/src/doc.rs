@@ -35,6 +35,7 @@ use crate::routes;
         routes::contacts::create_contact, routes::contacts::list_contacts, routes::contacts::get_contact,
         routes::consents::create_consent, routes::consents::list_consents, routes::consents::get_consent,
         routes::consents::withdraw_consent,
+        routes::duplicates::list_duplicate_reviews, routes::duplicates::resolve_duplicate_review,
         routes::mentors::create_mentor, routes::mentors::list_mentors, routes::mentors::get_mentor,
         routes::mentors::update_mentor,
         routes::pairings::create_pairing, routes::pairings::list_pairings, routes::pairings::get_pairing,

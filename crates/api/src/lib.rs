@@ -74,6 +74,8 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
                     .service(routes::consents::list_consents)
                     .service(routes::consents::get_consent)
                     .service(routes::consents::withdraw_consent)
+                    .service(routes::duplicates::list_duplicate_reviews)
+                    .service(routes::duplicates::resolve_duplicate_review)
                     .service(routes::mentors::create_mentor)
                     .service(routes::mentors::list_mentors)
                     .service(routes::mentors::get_mentor)

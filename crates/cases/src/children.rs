@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::duplicates;
 use crate::households::check_village;
 use crate::lifecycle::{self, CaseStatus, TransitionRequest};
 use crate::regions::{subtree_ids, subtree_prefix};
@@ -328,6 +329,10 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, mut input: ChildInput) -> 
     assign(scope, &mut input, None)?;
     let valid = check(&input, time::today())?;
     check_references(conn, scope, &input)?;
+    let others = match valid.national_id.as_deref() {
+        Some(n) => duplicates::holders(conn, scope, n, None)?,
+        None => Vec::new(),
+    };
     let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
@@ -355,6 +360,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, mut input: ChildInput) -> 
         ))
         .execute(conn)
         .map_err(map_db_error)?;
+    duplicates::record(conn, scope, id, &others)?;
     Ok(load(conn, id)?.map(|c| c.masked_for(scope)))
 }
 
@@ -374,6 +380,12 @@ pub fn update(
     assign(scope, &mut input, Some(&current.record))?;
     let valid = check(&input, time::today())?;
     check_references(conn, scope, &input)?;
+    let others = match valid.national_id.as_deref() {
+        Some(n) if current.record.national_id.as_deref() != Some(n) => {
+            duplicates::holders(conn, scope, n, Some(id))?
+        }
+        _ => Vec::new(),
+    };
     let changed = diesel::update(
         children::table
             .filter(children::id.eq(id.to_string()))
@@ -402,6 +414,7 @@ pub fn update(
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
+    duplicates::record(conn, scope, id, &others)?;
     Ok((current.map(|c| c.masked_for(scope)), load(conn, id)?.map(|c| c.masked_for(scope))))
 }
 

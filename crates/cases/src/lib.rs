@@ -12,6 +12,7 @@ pub mod assessments;
 pub mod children;
 pub mod consents;
 pub mod contacts;
+pub mod duplicates;
 pub mod households;
 pub mod lifecycle;
 pub mod regions;

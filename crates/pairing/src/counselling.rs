@@ -195,12 +195,7 @@ fn insert_team(conn: &mut DbConnection, enrolment: Uuid, team: &[TeamMember]) ->
 /// | the team of a new enrolment | any members | — | members without accounts, and themselves |
 /// | the team of an enrolment | any change | any change | none |
 /// | schedule, dates, notes | yes | yes | yes |
-fn may_set_team(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    current: Option<&Enrolment>,
-    team: &[TeamMember],
-) -> Result<()> {
+fn may_set_team(scope: &Scope, current: Option<&Enrolment>, team: &[TeamMember]) -> Result<()> {
     if scope.coordinates() {
         return Ok(());
     }
@@ -224,7 +219,6 @@ fn may_set_team(
             if unchanged || me.is_some_and(|u| is_counsellor(e, u)) {
                 return Ok(());
             }
-            let _ = conn;
             Err(Error::field_forbidden(
                 "team",
                 "only coordinators and the enrolment's counsellor change a team",
@@ -242,7 +236,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: EnrolmentInput) -> 
     check(conn, scope, &input)?;
     tongxing_cases::scope::require_child(conn, scope, Access::Write, input.child_id, "child")
         .map_err(|e| e.missing_as_field("child_id", "no child with this id"))?;
-    may_set_team(conn, scope, None, &input.team)?;
+    may_set_team(scope, None, &input.team)?;
     let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
@@ -290,7 +284,7 @@ pub fn update(
         return Err(Error::field("child_id", "immutable", "an enrolment stays with its child"));
     }
     check(conn, scope, &input)?;
-    may_set_team(conn, scope, Some(&current.record), &input.team)?;
+    may_set_team(scope, Some(&current.record), &input.team)?;
     let changed = diesel::update(
         counselling_enrolments::table
             .filter(counselling_enrolments::id.eq(id.to_string()))

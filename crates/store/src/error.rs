@@ -68,12 +68,6 @@ const UNIQUE: &[(&str, &str, &str, &str)] = &[
         "this period is already exempt",
     ),
     (
-        "children_national_id_key",
-        "children.national_id",
-        "national_id_taken",
-        "a child with this national ID number exists",
-    ),
-    (
         "children_case_number_key",
         "children.case_number",
         "case_number_taken",

@@ -131,6 +131,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    duplicate_reviews (id) {
+        id -> Text,
+        child_id -> Text,
+        other_child_id -> Text,
+        reason -> Text,
+        found_by -> Text,
+        found_at -> Timestamp,
+        outcome -> Nullable<Text>,
+        note -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
     child_status_changes (id) {
         id -> Text,
         child_id -> Text,
@@ -597,6 +613,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     households,
     guardians,
     children,
+    duplicate_reviews,
     child_status_changes,
     assessments,
     contacts,

@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod consents;
 pub mod contacts;
 pub mod counselling;
+pub mod duplicates;
 pub mod events;
 pub mod holidays;
 pub mod home_visits;
