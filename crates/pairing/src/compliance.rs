@@ -37,6 +37,8 @@ pub struct RuleTimeline {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ComplianceTimeline {
     pub subject_id: Uuid,
+    /// The relationship's child.
+    pub child_id: Uuid,
     pub from: NaiveDate,
     pub to: NaiveDate,
     /// The day the open periods were judged against (Asia/Shanghai).
@@ -101,7 +103,7 @@ pub fn pairing_timeline(
 ) -> Result<ComplianceTimeline> {
     let p = pairings::get(conn, scope, pairing)?.record;
     let active = p.started_on.map(|s| (s, p.ended_on));
-    timeline(conn, RuleSubject::Pairing, pairing, active, from, to, rule)
+    timeline(conn, RuleSubject::Pairing, (pairing, p.child_id), active, from, to, rule)
 }
 
 /// An enrolment's timeline for the counselling rules (or one), if the caller reaches it.
@@ -117,7 +119,7 @@ pub fn enrolment_timeline(
     timeline(
         conn,
         RuleSubject::CounsellingEnrolment,
-        enrolment,
+        (enrolment, e.child_id),
         Some((e.starts_on, e.ends_on)),
         from,
         to,
@@ -125,10 +127,11 @@ pub fn enrolment_timeline(
     )
 }
 
+/// The timeline of relationship `id` (of child `child_id`).
 fn timeline(
     conn: &mut DbConnection,
     subject: RuleSubject,
-    id: Uuid,
+    (id, child_id): (Uuid, Uuid),
     active: Option<(NaiveDate, Option<NaiveDate>)>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
@@ -176,7 +179,7 @@ fn timeline(
             periods,
         });
     }
-    Ok(ComplianceTimeline { subject_id: id, from, to, today, rules: out })
+    Ok(ComplianceTimeline { subject_id: id, child_id, from, to, today, rules: out })
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

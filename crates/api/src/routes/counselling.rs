@@ -210,5 +210,6 @@ pub async fn get_counselling_compliance(
     let timeline = state
         .run(move |conn| compliance::enrolment_timeline(conn, &scope, enrolment, q.from, q.to, q.rule_id))
         .await?;
-    Ok(HttpResponse::Ok().json(timeline))
+    let note = audit::read_children([timeline.child_id]);
+    Ok(noted(HttpResponse::Ok().json(timeline), note))
 }

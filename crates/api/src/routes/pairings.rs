@@ -230,5 +230,6 @@ pub async fn get_pairing_compliance(
     let timeline = state
         .run(move |conn| compliance::pairing_timeline(conn, &scope, pairing, q.from, q.to, q.rule_id))
         .await?;
-    Ok(HttpResponse::Ok().json(timeline))
+    let note = audit::read_children([timeline.child_id]);
+    Ok(noted(HttpResponse::Ok().json(timeline), note))
 }
