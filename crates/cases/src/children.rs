@@ -88,7 +88,10 @@ pub struct ChildInput {
     pub name: String,
     pub sex: Sex,
     pub birth_date: NaiveDate,
-    /// 18 characters with a valid check character; must agree with `birth_date`.
+    /// 18 characters with a valid check character; must agree with `birth_date`. A number held
+    /// by another child the caller can read is refused (409 `national_id_taken`); one held by a
+    /// child outside the caller's scope is accepted and the pair queued for a coordinator's
+    /// review (`list_duplicate_reviews`).
     #[validate(length(min = 18, max = 18))]
     #[schema(min_length = 18, max_length = 18)]
     pub national_id: Option<String>,
@@ -239,13 +242,14 @@ fn check(input: &ChildInput, today: NaiveDate) -> Result<ValidChild> {
     Ok(ValidChild { name, national_id, categories })
 }
 
-/// Resolves every record the input names through the caller's scope: a household, region or
-/// organisation outside it answers as one that does not exist.
+/// Resolves every record the input names through the caller's scope: a household or region
+/// outside it answers as one that does not exist. The household must be one the caller may
+/// change (a child added to it makes its record theirs to change), not merely one they read.
 fn check_references(conn: &mut DbConnection, scope: &Scope, input: &ChildInput) -> Result<()> {
     check_village(conn, input.region_id)?;
     scope::region_reference(conn, scope, input.region_id, "region_id")?;
     if let Some(h) = input.household_id {
-        scope::household_reference(conn, scope, Access::Read, h, "household_id")?;
+        scope::household_reference(conn, scope, Access::Write, h, "household_id")?;
     }
     if let Some(o) = input.organisation_id {
         let n: i64 = organisations::table
