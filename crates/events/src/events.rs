@@ -372,12 +372,17 @@ pub fn change_status(
 /// The event, if the caller reaches it: staff reach every event, a volunteer those they are
 /// rostered on; otherwise not found.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Event>> {
+    require_reach(conn, scope, id)?;
+    load(conn, id)
+}
+
+fn require_reach(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<()> {
     if let Reach::Volunteer { user_id } = scope.reach()
         && !is_rostered(conn, user_id, id)?
     {
         return Err(Error::not_found("event"));
     }
-    load(conn, id)
+    Ok(())
 }
 
 fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Event>> {
@@ -391,8 +396,14 @@ fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Event>> {
     Ok(Versioned { record: e, version })
 }
 
-/// The event's status, date and whether children take part, for roster and attendance checks.
-pub fn essentials(conn: &mut DbConnection, id: Uuid) -> Result<(EventStatus, bool, NaiveDate)> {
+/// The status, last day and whether children take part of an event the caller reaches (see
+/// [`get`]), for roster and attendance checks.
+pub(crate) fn essentials(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<(EventStatus, bool, NaiveDate)> {
+    require_reach(conn, scope, id)?;
     let (status, with_children, ends_at): (String, bool, chrono::NaiveDateTime) = events::table
         .find(id.to_string())
         .select((events::status, events::with_children, events::ends_at))

@@ -96,11 +96,10 @@ pub fn add(
     event: Uuid,
     input: RosterInput,
 ) -> Result<Vec<RosterEntry>> {
-    events::get(conn, scope, event)?;
     if !input.hours.is_finite() {
         return Err(Error::field("hours", "not_a_number", "hours must be a number"));
     }
-    let (status, with_children, day) = events::essentials(conn, event)?;
+    let (status, with_children, day) = events::essentials(conn, scope, event)?;
     require_open(status)?;
     let (name, active, check, training) = clearance_of(conn, input.volunteer_id, "volunteer_id")?;
     if !active {
@@ -137,11 +136,10 @@ pub fn set(
     event: Uuid,
     input: RosterInput,
 ) -> Result<Vec<RosterEntry>> {
-    events::get(conn, scope, event)?;
     if !input.hours.is_finite() {
         return Err(Error::field("hours", "not_a_number", "hours must be a number"));
     }
-    let (status, _, _) = events::essentials(conn, event)?;
+    let (status, _, _) = events::essentials(conn, scope, event)?;
     require_open(status)?;
     let changed = diesel::update(
         event_roster::table
@@ -159,8 +157,7 @@ pub fn set(
 
 /// The roster of an event the caller reaches.
 pub fn roster(conn: &mut DbConnection, scope: &Scope, event: Uuid) -> Result<Vec<RosterEntry>> {
-    events::get(conn, scope, event)?;
-    events::essentials(conn, event)?;
+    events::essentials(conn, scope, event)?;
     let rows: Vec<(String, String, String, i32)> = event_roster::table
         .inner_join(volunteers::table.on(volunteers::id.eq(event_roster::volunteer_id)))
         .filter(event_roster::event_id.eq(event.to_string()))
@@ -211,9 +208,8 @@ pub fn record(
     let actor = scope.actor();
     let e = events::get(conn, scope, event)?.record;
     let allowed = attendable(conn, scope, &e)?;
-    let (status, with_children, _) = events::essentials(conn, event)?;
-    require_open(status)?;
-    if !with_children {
+    require_open(e.status)?;
+    if !e.with_children {
         return Err(Error::conflict("no_children_expected", "the event was set up without children"));
     }
     let mut errs = FieldErrors::new();
@@ -273,7 +269,7 @@ fn child_status(conn: &mut DbConnection, allowed: Option<&str>, child: Uuid) -> 
 /// the event sees every child's name, not the staff's notes; staff see the children they reach,
 /// with the notes.
 pub fn attendance(conn: &mut DbConnection, scope: &Scope, event: Uuid) -> Result<Vec<AttendanceEntry>> {
-    events::get(conn, scope, event)?;
+    events::essentials(conn, scope, event)?;
     let volunteer = matches!(scope.reach(), Reach::Volunteer { .. });
     let mut q = event_attendance::table
         .inner_join(children::table.on(children::id.eq(event_attendance::child_id)))
