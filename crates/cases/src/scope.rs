@@ -51,6 +51,27 @@ fn region_pattern(conn: &mut DbConnection, region: Uuid) -> Result<String> {
     Ok(format!("{}%'", &quoted[..quoted.len() - 1]))
 }
 
+/// The cases a caseworker holds: their organisation's and those assigned to them.
+fn caseload(organisation_id: Option<Uuid>, user_id: Uuid) -> String {
+    let me = uuid(user_id);
+    match organisation_id {
+        Some(org) => format!(
+            "SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me} OR sc.organisation_id = {}",
+            uuid(org)
+        ),
+        None => format!("SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me}"),
+    }
+}
+
+/// The households a caseworker recorded and those of `children` (a subquery of child ids).
+fn households_of(user_id: Uuid, children: &str) -> String {
+    format!(
+        "SELECT sh.id FROM households sh WHERE sh.created_by = {} \
+         UNION SELECT sk.household_id FROM children sk WHERE sk.household_id IS NOT NULL AND sk.id IN ({children})",
+        uuid(user_id)
+    )
+}
+
 /// A subquery selecting the ids of the children `scope` reaches; `None` means every child.
 pub fn child_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
     Ok(match scope.reach() {
@@ -60,22 +81,13 @@ pub fn child_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String
             region_pattern(conn, region)?
         )),
         Reach::Caseload { organisation_id, user_id } => {
-            let me = uuid(user_id);
-            // Assigned to them, held by their organisation, or on a counselling team they are on.
-            let counselling = format!(
-                "SELECT se.child_id FROM counselling_enrolments se JOIN counselling_team_members st \
-                 ON st.enrolment_id = se.id WHERE st.user_id = {me}"
-            );
-            Some(match organisation_id {
-                Some(org) => format!(
-                    "SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me} OR sc.organisation_id = {} \
-                     UNION {counselling}",
-                    uuid(org)
-                ),
-                None => {
-                    format!("SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me} UNION {counselling}")
-                }
-            })
+            // Held by them, or on a counselling team they are on (read-only).
+            Some(format!(
+                "{} UNION SELECT se.child_id FROM counselling_enrolments se JOIN counselling_team_members st \
+                 ON st.enrolment_id = se.id WHERE st.user_id = {}",
+                caseload(organisation_id, user_id),
+                uuid(user_id)
+            ))
         }
         Reach::Mentor { user_id } => Some(format!(
             "SELECT sp.child_id FROM pairings sp JOIN mentors sm ON sm.id = sp.mentor_id \
@@ -102,12 +114,7 @@ pub fn household_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<St
             region_pattern(conn, region)?
         )),
         Reach::Caseload { user_id, .. } => {
-            let of_children = child_ids(conn, scope)?.unwrap_or_default();
-            Some(format!(
-                "SELECT sh.id FROM households sh WHERE sh.created_by = {} \
-                 UNION SELECT sk.household_id FROM children sk WHERE sk.household_id IS NOT NULL AND sk.id IN ({of_children})",
-                uuid(user_id)
-            ))
+            Some(households_of(user_id, &child_ids(conn, scope)?.unwrap_or_default()))
         }
         Reach::Mentor { .. } | Reach::Volunteer { .. } | Reach::Shared { .. } | Reach::Nothing => {
             Some("SELECT sh.id FROM households sh WHERE 1 = 0".into())
@@ -130,16 +137,7 @@ pub enum Access {
 /// means every child.
 pub fn held_child_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
     Ok(match scope.reach() {
-        Reach::Caseload { organisation_id, user_id } => {
-            let me = uuid(user_id);
-            Some(match organisation_id {
-                Some(org) => format!(
-                    "SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me} OR sc.organisation_id = {}",
-                    uuid(org)
-                ),
-                None => format!("SELECT sc.id FROM children sc WHERE sc.caseworker_id = {me}"),
-            })
-        }
+        Reach::Caseload { organisation_id, user_id } => Some(caseload(organisation_id, user_id)),
         Reach::Mentor { .. } | Reach::Volunteer { .. } | Reach::Shared { .. } | Reach::Nothing => {
             Some("SELECT sc.id FROM children sc WHERE 1 = 0".into())
         }
@@ -152,12 +150,7 @@ pub fn held_child_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<S
 pub fn held_household_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
     Ok(match scope.reach() {
         Reach::Caseload { user_id, .. } => {
-            let held = held_child_ids(conn, scope)?.unwrap_or_default();
-            Some(format!(
-                "SELECT sh.id FROM households sh WHERE sh.created_by = {} \
-                 UNION SELECT sk.household_id FROM children sk WHERE sk.household_id IS NOT NULL AND sk.id IN ({held})",
-                uuid(user_id)
-            ))
+            Some(households_of(user_id, &held_child_ids(conn, scope)?.unwrap_or_default()))
         }
         _ => household_ids(conn, scope)?,
     })
