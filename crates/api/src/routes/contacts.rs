@@ -77,8 +77,14 @@ pub async fn list_contacts(
         to: q.to,
     };
     let scope = caller.scope;
-    let result = state.run(move |conn| contacts::list(conn, &scope, &filter, page)).await?;
-    let note = audit::read_children(result.items.iter().filter_map(|c| c.child_id));
+    let (result, children) = state
+        .run(move |conn| {
+            let page = contacts::list(conn, &scope, &filter, page)?;
+            let children = contacts::concerned_children(conn, &scope, &page.items)?;
+            Ok((page, children))
+        })
+        .await?;
+    let note = audit::read_children(children);
     Ok(noted(HttpResponse::Ok().json(ContactPage::from(result)), note))
 }
 
@@ -95,7 +101,13 @@ pub async fn get_contact(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (id, scope) = (id.into_inner(), caller.scope);
-    let contact = state.run(move |conn| contacts::get(conn, &scope, id)).await?;
-    let note = audit::read_children(contact.child_id);
+    let (contact, children) = state
+        .run(move |conn| {
+            let contact = contacts::get(conn, &scope, id)?;
+            let children = contacts::concerned_children(conn, &scope, std::slice::from_ref(&contact))?;
+            Ok((contact, children))
+        })
+        .await?;
+    let note = audit::read_children(children);
     Ok(noted(HttpResponse::Ok().json(contact), note))
 }
