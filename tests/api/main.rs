@@ -18,3 +18,4 @@ mod pairings;
 mod property;
 mod reports;
 mod round_trips;
+mod scope;
