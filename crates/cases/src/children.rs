@@ -239,12 +239,15 @@ fn check(input: &ChildInput, today: NaiveDate) -> Result<ValidChild> {
 }
 
 /// Resolves every record the input names through the caller's scope: a household, region or
-/// organisation outside it answers as one that does not exist.
+/// organisation outside it answers as one that does not exist. A child is placed only in a
+/// household whose record the caller may change: the household of a child one holds becomes a
+/// household one holds, so placing a child in a household one only reads (through a counselling
+/// team) would hand over its address and guardians.
 fn check_references(conn: &mut DbConnection, scope: &Scope, input: &ChildInput) -> Result<()> {
     check_village(conn, input.region_id)?;
     scope::region_reference(conn, scope, input.region_id, "region_id")?;
     if let Some(h) = input.household_id {
-        scope::household_reference(conn, scope, Access::Read, h, "household_id")?;
+        scope::household_reference(conn, scope, Access::Write, h, "household_id")?;
     }
     if let Some(o) = input.organisation_id {
         let n: i64 = organisations::table
