@@ -1191,6 +1191,44 @@ async fn a_counselling_team_member_cannot_take_the_case(app: TestApp) {
     assert_eq!(after.body["organisation_id"], fx.id("organisation.in"));
     assert_eq!(after.body["caseworker_id"], fx.caseworker.as_str());
 
+    // Nor through the case's household or pairing: a child of their own placed in that household
+    // (which would make it a household they hold) answers as a household that does not exist, and
+    // the household, the consent and checklist of a home visit are the holders' to change.
+    let household = fx.id("household.in").to_owned();
+    let own = |h: &str| json!({"region_id": fx.w.village_in, "household_id": h, "name": "周小雨", "sex": "female", "birth_date": "2014-03-02", "categories": ["left_behind"]});
+    let r = as_missing(
+        &app,
+        "a team member placing a child",
+        &token,
+        "POST",
+        "/api/v1/children",
+        None,
+        &household,
+        own,
+    )
+    .await;
+    assert_eq!(r.body["errors"][0]["field"], "household_id", "{}", r.body);
+    let path = format!("/api/v1/households/{household}");
+    let r = app.send("GET", &path, Some(&token), None, &[]).await;
+    assert_eq!(r.status, 200, "a team member reads the household: {}", r.body);
+    let version = etag(&app, &path).await;
+    let moved = json!({"region_id": fx.w.village_in, "address": "另一个地址", "guardians": [{"name": "某人", "relation": "other", "phone": "13900000000"}]});
+    send(&app, &token, "PUT", &path, &moved, Some(&version)).await.assert_problem(403, "forbidden");
+    let visit = format!("/api/v1/home-visit-requests/{}", fx.id("visit.in"));
+    let r = app.send("GET", &visit, Some(&token), None, &[]).await;
+    assert_eq!(r.status, 200, "a team member reads the child's home visits: {}", r.body);
+    for (step, body) in [
+        (
+            "consent",
+            json!({"given_by": "某人", "relation": "other", "given_at": "2024-09-20T10:00:00+08:00"}),
+        ),
+        ("checklist", json!({"items": [{"item": "transport_arranged", "confirmed_by": "某人"}]})),
+    ] {
+        let r = send(&app, &token, "POST", &format!("{visit}/{step}"), &body, None).await;
+        r.assert_problem(403, "forbidden");
+    }
+    assert!(changed(&snapshot, &app.tables().await).is_empty());
+
     // Off the team, the case is out of reach again.
     let r =
         send(&app, &app.token, "PUT", &enrolment, &team(false), Some(&etag(&app, &enrolment).await)).await;
