@@ -316,6 +316,14 @@ const OPEN: &[(&str, &str, &str, &str)] = &[(
     "finding 5 of the review: exemptions do not yet follow a coordinator's region",
 )];
 
+/// References that a caller may make to a record they only read (a caseworker on another
+/// organisation's counselling team), and why.
+const READ_SUFFICES: &[(&str, &str, &str)] = &[(
+    "record_event_attendance",
+    "items[].child_id",
+    "staff record the attendance of every child they reach; attendance is the event's record, not the case file",
+)];
+
 /// The ids of `kind` inside and outside `role`'s scope, or why the role's scope does not tell
 /// them apart.
 fn ids_for(kind: Kind, role: &str, fx: &Fixture) -> Result<(String, String), &'static str> {
@@ -554,6 +562,51 @@ async fn body_references_out_of_scope_answer_as_missing(app: TestApp) {
         }
     }
     assert!(checked >= 25, "only {checked} reference checks ran");
+
+    // Reached read-only: on the counselling team of the case out of scope, the caseworker reads
+    // its child and household, and names them in no write that would change them or hand them
+    // over: answered as missing (or 403 where the domain refuses a record the caller reads), with
+    // no row changed.
+    let enrolment = format!("/api/v1/counselling-enrolments/{}", fx.id("enrolment.out"));
+    let team = json!({"child_id": fx.id("child.out"), "weekday": 6, "time_of_day": "15:00", "starts_on": "2024-01-06", "team": [{"name": "陈心理", "role": "counsellor"}, {"name": "社工", "role": "social_worker", "user_id": fx.caseworker}]});
+    let r = send(&app, &app.token, "PUT", &enrolment, &team, Some(&etag(&app, &enrolment).await)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let child = format!("/api/v1/children/{}", fx.id("child.out"));
+    assert_eq!(app.send("GET", &child, Some(fx.token("caseworker")), None, &[]).await.status, 200);
+    let mut read_only = 0;
+    for (op, field, names) in REFERENCES {
+        let key = match names {
+            Scoped(Child) => "child.out",
+            Scoped(Household) => "household.out",
+            _ => continue,
+        };
+        let (method, path, _) = &ops[*op];
+        if !admitted(method, path).contains(&"caseworker") {
+            continue;
+        }
+        if let Some((.., why)) = READ_SUFFICES.iter().find(|(o, f, _)| o == op && f == field) {
+            skipped.push(format!("caseworker {op} {field}, reached read-only: {why}"));
+            continue;
+        }
+        let what = format!("caseworker {method} {path} {field}, reached read-only");
+        let before = app.tables().await;
+        let out = attempt(&app, &fx, op, method, field, "caseworker", fx.id(key)).await;
+        let random = attempt(&app, &fx, op, method, field, "caseworker", &Uuid::new_v4().to_string()).await;
+        let changes = changed(&before, &app.tables().await);
+        assert!(changes.is_empty(), "{what}: changed {changes:?}: {} {}", out.status, out.body);
+        assert!(
+            (out.status, &out.body) == (random.status, &random.body)
+                || (out.status == 403 && out.body["code"] == "forbidden"),
+            "{what}: {} {} (a random id: {} {})",
+            out.status,
+            out.body,
+            random.status,
+            random.body
+        );
+        read_only += 1;
+    }
+    assert!(read_only >= 7, "only {read_only} read-only checks ran");
+    checked += read_only;
     eprintln!(
         "body references: {} fields in the contract ({unscoped} unscoped), {checked} field × role checks \
          answered as missing with no row changed, {} open, {} skipped:\n  {}",
