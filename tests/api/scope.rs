@@ -1063,16 +1063,22 @@ async fn write_answers_are_masked_like_reads(app: TestApp) {
 
 /// Sends one request with an out-of-scope id and with a random one (`with` builds the body),
 /// asserts one answer and no row changed, and answers it.
+/// Who sends what where, and the record whose `ETag` goes in `If-Match`.
+struct Call<'a> {
+    token: &'a str,
+    method: &'a str,
+    path: &'a str,
+    versioned: Option<&'a str>,
+}
+
 async fn as_missing(
     app: &TestApp,
     what: &str,
-    token: &str,
-    method: &str,
-    path: &str,
-    versioned: Option<&str>,
+    call: Call<'_>,
     outside: &str,
     with: impl Fn(&str) -> Value,
 ) -> Resp {
+    let Call { token, method, path, versioned } = call;
     let version = match versioned {
         Some(p) => Some(etag(app, p).await),
         None => None,
@@ -1097,16 +1103,37 @@ async fn another_organisations_household_is_not_reached_through_a_child(app: Tes
     app.send("GET", &household, Some(token), None, &[]).await.assert_problem(404, "not_found");
 
     let body = |h: &str| json!({"region_id": village, "household_id": h, "name": "周小雨", "sex": "female", "birth_date": "2014-03-02", "categories": ["left_behind"]});
-    let r = as_missing(&app, "POST /children", token, "POST", "/api/v1/children", None, &other, body).await;
+    let r = as_missing(
+        &app,
+        "POST /children",
+        Call { token, method: "POST", path: "/api/v1/children", versioned: None },
+        &other,
+        body,
+    )
+    .await;
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "household_id");
     let child = format!("/api/v1/children/{}", fx.id("child.in"));
     let update = |h: &str| json!({"region_id": village, "household_id": h, "name": "儿童in", "sex": "female", "birth_date": "2011-06-01", "categories": ["left_behind"], "national_id": NATIONAL_ID});
-    let r = as_missing(&app, "PUT /children/{id}", token, "PUT", &child, Some(&child), &other, update).await;
+    let r = as_missing(
+        &app,
+        "PUT /children/{id}",
+        Call { token, method: "PUT", path: &child, versioned: Some(&child) },
+        &other,
+        update,
+    )
+    .await;
     assert_eq!(r.body["errors"][0]["field"], "household_id", "{}", r.body);
     // A phone visit to it is refused the same way.
     let call = |h: &str| json!({"kind": "phone_visit", "household_id": h, "occurred_at": "2024-03-01T09:00:00+08:00", "outcome": "completed"});
-    let r = as_missing(&app, "POST /contacts", token, "POST", "/api/v1/contacts", None, &other, call).await;
+    let r = as_missing(
+        &app,
+        "POST /contacts",
+        Call { token, method: "POST", path: "/api/v1/contacts", versioned: None },
+        &other,
+        call,
+    )
+    .await;
     assert_eq!(r.body["errors"][0]["field"], "household_id", "{}", r.body);
 
     // Nothing was linked, and the household stays out of reach.
@@ -1170,10 +1197,7 @@ async fn a_volunteers_attendance_answer_is_what_the_volunteer_reads(app: TestApp
     let r = as_missing(
         &app,
         "volunteer, another village's child",
-        token,
-        "POST",
-        &path,
-        None,
+        Call { token, method: "POST", path: &path, versioned: None },
         outside,
         |c: &str| json!({"items": [{"child_id": c, "notes": "x"}]}),
     )
@@ -1184,10 +1208,7 @@ async fn a_volunteers_attendance_answer_is_what_the_volunteer_reads(app: TestApp
     let r = as_missing(
         &app,
         "volunteer, a batch with another village's child",
-        token,
-        "POST",
-        &path,
-        None,
+        Call { token, method: "POST", path: &path, versioned: None },
         outside,
         |c: &str| json!({"items": [{"child_id": another}, {"child_id": c}]}),
     )
@@ -1252,10 +1273,7 @@ async fn a_counselling_team_member_cannot_take_the_case(app: TestApp) {
     let r = as_missing(
         &app,
         "a team member placing a child",
-        &token,
-        "POST",
-        "/api/v1/children",
-        None,
+        Call { token: &token, method: "POST", path: "/api/v1/children", versioned: None },
         &household,
         own,
     )
@@ -1325,10 +1343,7 @@ async fn only_coordinators_and_the_counsellor_change_a_team(app: TestApp) {
     let r = as_missing(
         &app,
         "a caseworker naming an account",
-        caseworker,
-        "POST",
-        "/api/v1/counselling-enrolments",
-        None,
+        Call { token: caseworker, method: "POST", path: "/api/v1/counselling-enrolments", versioned: None },
         &fx.coordinator,
         new,
     )
@@ -1394,8 +1409,11 @@ async fn only_coordinators_and_the_counsellor_change_a_team(app: TestApp) {
     r.assert_problem(403, "field_forbidden");
 }
 
+/// A body naming the id it is given.
+type BodyWith = Box<dyn Fn(&str) -> Value>;
+
 /// A contact's body for a child, with `extra` fields set over it.
-fn contact(kind: &'static str, at: &'static str, extra: Value) -> Box<dyn Fn(&str) -> Value> {
+fn contact(kind: &'static str, at: &'static str, extra: Value) -> BodyWith {
     Box::new(move |c: &str| {
         let mut b = json!({"kind": kind, "child_id": c, "occurred_at": at, "outcome": "completed", "notes": "作业完成"});
         for (k, v) in extra.as_object().unwrap() {
@@ -1410,7 +1428,7 @@ async fn out_of_scope_ids_answer_like_random_ids_beside_other_errors(app: TestAp
     let fx = fixture(&app).await;
     let (past, future) = ("2024-03-01T09:00:00+08:00", "2099-03-01T09:00:00+08:00");
     let household = fx.id("household.in");
-    let variants: Vec<(&str, Box<dyn Fn(&str) -> Value>)> = vec![
+    let variants: Vec<(&str, BodyWith)> = vec![
         ("valid otherwise", contact("home_visit", past, json!({}))),
         ("in the future", contact("home_visit", future, json!({}))),
         ("a phone visit without a household", contact("phone_visit", past, json!({}))),
@@ -1424,10 +1442,7 @@ async fn out_of_scope_ids_answer_like_random_ids_beside_other_errors(app: TestAp
             as_missing(
                 &app,
                 &what,
-                fx.token(role),
-                "POST",
-                "/api/v1/contacts",
-                None,
+                Call { token: fx.token(role), method: "POST", path: "/api/v1/contacts", versioned: None },
                 fx.id("child.out"),
                 body,
             )
@@ -1441,7 +1456,7 @@ async fn out_of_scope_ids_answer_like_random_ids_beside_other_errors(app: TestAp
         move |p: &str| json!({"pairing_id": p, "leaves_at": leaves, "returns_at": returns, "address": address, "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": phone})
     };
     let (leaves, returns) = ("2024-10-02T09:00:00+08:00", "2024-10-02T18:00:00+08:00");
-    let variants: Vec<(&str, Box<dyn Fn(&str) -> Value>)> = vec![
+    let variants: Vec<(&str, BodyWith)> = vec![
         ("valid otherwise", Box::new(visit(leaves, returns, "0715-8000000", "某小区"))),
         ("back before leaving", Box::new(visit(returns, leaves, "0715-8000000", "某小区"))),
         ("a phone with letters", Box::new(visit(leaves, returns, "call-me!", "某小区"))),
@@ -1462,10 +1477,12 @@ async fn out_of_scope_ids_answer_like_random_ids_beside_other_errors(app: TestAp
             let r = as_missing(
                 &app,
                 &what,
-                fx.token(role),
-                "POST",
-                "/api/v1/home-visit-requests",
-                None,
+                Call {
+                    token: fx.token(role),
+                    method: "POST",
+                    path: "/api/v1/home-visit-requests",
+                    versioned: None,
+                },
                 fx.id("pairing.out"),
                 body,
             )
