@@ -20,20 +20,20 @@ on_both_backends!(
     cors_and_security_headers
 );
 
-const PASSWORD: &str = "a-password-for-tests";
+pub(crate) const PASSWORD: &str = "a-password-for-tests";
 const ROLES: [&str; 7] = ["admin", "coordinator", "caseworker", "mentor", "volunteer", "auditor", "partner"];
-const NATIONAL_ID: &str = "421202201106010041";
+pub(crate) const NATIONAL_ID: &str = "421202201106010041";
 
 /// The records of the matrix: for each kind, one inside every scoped caller's scope (`.in`)
 /// and one outside it (`.out`), and a token per role.
-struct World {
-    ids: HashMap<String, String>,
-    tokens: HashMap<&'static str, String>,
-    village_in: String,
+pub(crate) struct World {
+    pub(crate) ids: HashMap<String, String>,
+    pub(crate) tokens: HashMap<&'static str, String>,
+    pub(crate) village_in: String,
 }
 
 impl World {
-    fn id(&self, key: &str) -> &str {
+    pub(crate) fn id(&self, key: &str) -> &str {
         self.ids.get(key).unwrap_or_else(|| panic!("no {key} in the world"))
     }
 }
@@ -43,7 +43,7 @@ fn created(r: Resp, what: &str) -> String {
     r.id()
 }
 
-async fn build_world(app: &TestApp) -> World {
+pub(crate) async fn build_world(app: &TestApp) -> World {
     let mut ids = HashMap::new();
     let village_in = app.region("金桂社区").await;
     let village_out = app.region("毛坪村").await;

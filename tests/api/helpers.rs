@@ -320,6 +320,64 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The content of every table but the audit log, one text per table (rows sorted), to prove
+    /// that a refused request changed no row of any table, not only that it added none.
+    pub async fn tables(&self) -> Vec<(String, String)> {
+        #[derive(diesel::QueryableByName)]
+        struct V {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let db = self.state.db.clone();
+        web_block(move || {
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            let conn = &mut *conn;
+            let texts = |conn: &mut tongxing_store::DbConnection, sql: &str| {
+                diesel::sql_query(sql)
+                    .load::<V>(conn)
+                    .map(|rows| rows.into_iter().map(|r| r.v).collect::<Vec<_>>())
+                    .map_err(|e| format!("{sql}: {e}"))
+            };
+            let postgres = conn.backend() == tongxing_store::conn::Backend::Postgres;
+            let names = if postgres {
+                texts(
+                    conn,
+                    "SELECT tablename::text AS v FROM pg_tables WHERE schemaname = 'public' \
+                     AND tablename NOT LIKE '\\_\\_%' ESCAPE '\\' ORDER BY tablename",
+                )?
+            } else {
+                texts(
+                    conn,
+                    "SELECT name AS v FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' \
+                     ESCAPE '\\' AND name NOT LIKE '\\_\\_%' ESCAPE '\\' ORDER BY name",
+                )?
+            };
+            let mut out = Vec::new();
+            for table in names.into_iter().filter(|t| t != "audit_log") {
+                let sql = if postgres {
+                    format!(
+                        "SELECT COALESCE(string_agg(x::text, E'\\n' ORDER BY x::text), '') AS v FROM \"{table}\" x"
+                    )
+                } else {
+                    let columns = texts(conn, &format!("SELECT name AS v FROM pragma_table_info('{table}')"))?;
+                    let row: Vec<String> = columns.iter().map(|c| format!("quote(\"{c}\")")).collect();
+                    format!(
+                        "SELECT COALESCE(group_concat(r, char(10)), '') AS v FROM \
+                         (SELECT {} AS r FROM \"{table}\" ORDER BY r)",
+                        row.join(" || '|' || ")
+                    )
+                };
+                let content = texts(conn, &sql)?.pop().unwrap_or_default();
+                out.push((table, content));
+            }
+            Ok(out)
+        })
+        .await
+        .expect("table contents")
+    }
+}
+
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {

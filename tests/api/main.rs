@@ -19,3 +19,4 @@ mod property;
 mod protection;
 mod reports;
 mod round_trips;
+mod scope;

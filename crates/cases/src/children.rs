@@ -242,9 +242,11 @@ fn check(input: &ChildInput, today: NaiveDate) -> Result<ValidChild> {
     Ok(ValidChild { name, national_id, categories })
 }
 
-/// Resolves every record the input names through the caller's scope: a household or region
-/// outside it answers as one that does not exist. The household must be one the caller may
-/// change (a child added to it makes its record theirs to change), not merely one they read.
+/// Resolves every record the input names through the caller's scope: a household, region or
+/// organisation outside it answers as one that does not exist. A child is placed only in a
+/// household whose record the caller may change: the household of a child one holds becomes a
+/// household one holds, so placing a child in a household one only reads (through a counselling
+/// team) would hand over its address and guardians.
 fn check_references(conn: &mut DbConnection, scope: &Scope, input: &ChildInput) -> Result<()> {
     check_village(conn, input.region_id)?;
     scope::region_reference(conn, scope, input.region_id, "region_id")?;

@@ -154,8 +154,13 @@ fn check(conn: &mut DbConnection, scope: &Scope, input: &EnrolmentInput) -> Resu
         errs.push("ends_on", "before_start", "the enrolment ends before it starts");
     }
     errs.finish()?;
-    child_reference(conn, scope, Access::Read, input.child_id, "child_id")?;
-    for (i, m) in input.team.iter().enumerate() {
+    child_reference(conn, scope, Access::Read, input.child_id, "child_id").map(|_| ())
+}
+
+/// The accounts named on a team exist. Checked after [`may_set_team`], so that a caller who may
+/// name no account but their own learns nothing about which other accounts exist.
+fn check_accounts(conn: &mut DbConnection, team: &[TeamMember]) -> Result<()> {
+    for (i, m) in team.iter().enumerate() {
         if let Some(u) = m.user_id {
             let n: i64 = users::table
                 .filter(users::id.eq(u.to_string()))
@@ -237,6 +242,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: EnrolmentInput) -> 
     tongxing_cases::scope::require_child(conn, scope, Access::Write, input.child_id, "child")
         .map_err(|e| e.missing_as_field("child_id", "no child with this id"))?;
     may_set_team(scope, None, &input.team)?;
+    check_accounts(conn, &input.team)?;
     let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
@@ -285,6 +291,7 @@ pub fn update(
     }
     check(conn, scope, &input)?;
     may_set_team(scope, Some(&current.record), &input.team)?;
+    check_accounts(conn, &input.team)?;
     let changed = diesel::update(
         counselling_enrolments::table
             .filter(counselling_enrolments::id.eq(id.to_string()))

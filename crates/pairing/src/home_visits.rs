@@ -336,7 +336,8 @@ pub enum Action {
     Return(ReturnConfirmation),
 }
 
-/// Applies a step to a request the caller reaches, answering the request before and after.
+/// Applies a step to a request of a pairing whose records the caller may change (see
+/// [`pairings::require_held`]), answering the request before and after.
 pub fn act(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -346,6 +347,7 @@ pub fn act(
 ) -> Result<(Versioned<HomeVisitRequest>, Versioned<HomeVisitRequest>)> {
     let actor = scope.actor();
     let current = get(conn, scope, id)?;
+    pairings::require_held(conn, scope, current.record.child_id)?;
     if let Some(v) = expected {
         tongxing_core::record::check_version(current.version, v)?;
     }

@@ -283,6 +283,18 @@ pub fn pairing_ids(conn: &mut DbConnection, scope: &Scope) -> Result<Option<Stri
     })
 }
 
+/// Succeeds when the caller may change the records (contacts, home visits) of a pairing they
+/// reach, whose child is `child`: a mentor their own pairings, everyone else the pairings of the
+/// children whose case file they hold. A caseworker who reaches the child through a counselling
+/// team reads the pairing's records and changes none of them: 403, as for the case file itself.
+pub fn require_held(conn: &mut DbConnection, scope: &Scope, child: Uuid) -> Result<()> {
+    if matches!(scope.reach(), Reach::Mentor { .. }) {
+        // Reaching the pairing at all, a mentor reaches their own.
+        return Ok(());
+    }
+    scope_sql::require_child(conn, scope, Access::Write, child, "pairing")
+}
+
 fn condition(conn: &mut DbConnection, scope: &Scope) -> Result<Option<Condition<pairings::table>>> {
     Ok(match scope.reach() {
         Reach::Mentor { user_id } => Some(scope_sql::condition(format!(
