@@ -668,6 +668,10 @@ const WRITES: &[(&str, Answer)] = &[
     ("change_event_status", NoChild(EVENT)),
     ("add_event_volunteer", NoChild(ROSTER)),
     ("update_event_volunteer", NoChild(ROSTER)),
+    (
+        "resolve_duplicate_review",
+        NoChild("a review: the two children's ids, which the coordinator reaches both of, and the finding"),
+    ),
     ("create_household", AsRead),
     ("update_household", AsRead),
     ("create_child", AsRead),
