@@ -16,7 +16,7 @@ use crate::routes;
     info(
         title = "Tongxing",
         description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Every read of a child's record, every write, login and export is in the audit log.",
-        version = "1.3.0",
+        version = "1.4.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),
@@ -25,7 +25,9 @@ use crate::routes;
         routes::api_clients::create_api_client, routes::api_clients::list_api_clients,
         routes::api_clients::rotate_api_client_secret, routes::api_clients::revoke_api_client,
         routes::audit::list_audit_events, routes::audit::get_child_access_history,
-        routes::users::create_user, routes::users::list_users,
+        routes::users::create_user, routes::users::list_users, routes::users::get_user, routes::users::update_user,
+        routes::users::reset_user_password, routes::users::get_current_user,
+        routes::users::change_current_user_password,
         routes::regions::create_region, routes::regions::list_regions, routes::regions::get_region,
         routes::households::create_household, routes::households::list_households,
         routes::households::get_household, routes::households::update_household,
