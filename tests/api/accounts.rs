@@ -356,7 +356,7 @@ async fn users_are_changed_and_their_tokens_end_at_once(app: TestApp) {
     }
 
     // The audit log has each change, and no password.
-    let r = app.get(&format!("/api/v1/audit-events?action=update&limit=200")).await;
+    let r = app.get("/api/v1/audit-events?action=update&limit=200").await;
     let changes: Vec<&Value> = r.body["items"]
         .as_array()
         .unwrap()
@@ -454,8 +454,19 @@ async fn passwords_are_changed_and_reset(app: TestApp) {
         .await;
     r.assert_problem(429, "too_many_attempts");
 
-    // The log says the password changed, never what it is.
-    let r = app.get(&format!("/api/v1/audit-events?action=update&limit=200")).await;
+    // The log has the failed checks as failed logins, and says the password changed, never what
+    // it is.
+    let r = app.get("/api/v1/audit-events?action=login_failed&limit=200").await;
+    let failed: Vec<(i64, &str)> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"] == "/api/v1/me/password" && e["actor_id"] == id.as_str())
+        .map(|e| (e["status"].as_i64().unwrap(), e["actor_role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(failed.iter().filter(|(s, _)| *s == 422).count(), 1 + FREE_FAILURES as usize, "{failed:?}");
+    assert!(failed.contains(&(429, "mentor")), "{failed:?}");
+    let r = app.get("/api/v1/audit-events?action=update&limit=200").await;
     let text = r.body.to_string();
     assert!(text.contains("/api/v1/users/{id}/password") && text.contains("/api/v1/me/password"), "{text}");
     for secret in [PASSWORD, "a-new-password-1", "a-reset-password"] {

@@ -140,6 +140,30 @@ pub(crate) fn too_many(retry_after: u32) -> Error {
     }
 }
 
+/// The audit entry of a login or a password check at the request's route, good or bad.
+pub(crate) fn login_entry(
+    req: &HttpRequest,
+    actor_type: ActorType,
+    actor: Option<Uuid>,
+    action: AuditAction,
+    status: u16,
+) -> Entry {
+    Entry {
+        at: time::now(),
+        actor_type,
+        actor_id: actor,
+        actor_role: None,
+        action,
+        resource: req.match_pattern().unwrap_or_else(|| req.path().to_owned()),
+        resource_id: None,
+        child_id: None,
+        status,
+        changes: None,
+        address: req.peer_addr().map(|a| a.ip().to_string()),
+        request_id: request_id(req),
+    }
+}
+
 pub(crate) fn wrong_credentials() -> Error {
     Error::unauthenticated("invalid_credentials", "the username or password is wrong")
 }
@@ -210,21 +234,9 @@ pub async fn create_token(
 ) -> ApiResult<HttpResponse> {
     let refresh_ttl = state.keys.refresh_ttl_seconds;
     let ip = req.peer_addr().map(|a| a.ip());
-    let address = ip.map(|a| a.to_string());
-    let request_id = request_id(&req);
     let login = |actor_type, actor: Option<Uuid>, role: Option<String>, action, status: u16| Entry {
-        at: time::now(),
-        actor_type,
-        actor_id: actor,
         actor_role: role,
-        action,
-        resource: "/api/v1/auth/token".into(),
-        resource_id: None,
-        child_id: None,
-        status,
-        changes: None,
-        address: address.clone(),
-        request_id: request_id.clone(),
+        ..login_entry(&req, actor_type, actor, action, status)
     };
     match body.value {
         TokenRequest::Password(PasswordGrant { username, password: given, .. }) => {

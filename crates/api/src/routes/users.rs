@@ -5,9 +5,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::auth::{subject_of, token_pair, too_many};
+use super::auth::{login_entry, subject_of, token_pair, too_many};
 use super::{noted, page, page_of, with_etag};
-use crate::audit::{self, AuditNote};
+use crate::audit::{self, ActorType, AuditAction, AuditNote, Entry};
 use crate::auth::Caller;
 use crate::auth::users::{self, User, UserInput, UserUpdate};
 use crate::auth::{login, password, refresh, throttle};
@@ -218,11 +218,21 @@ pub async fn change_current_user_password(
     let PasswordChange { current_password, new_password } = body.value;
     let address = throttle::address_key(req.peer_addr().map(|a| a.ip()));
     let account = login::Account::Id(caller.user_id);
-    let right = match login::check(&state, address, account, current_password).await? {
-        login::Checked::Right(right) => right,
-        login::Checked::Refused { retry_after, .. } => return Err(too_many(retry_after).into()),
-        login::Checked::Wrong { .. } => {
-            return Err(Error::field("current_password", "incorrect", "the current password is wrong").into());
+    let wrong = || Error::field("current_password", "incorrect", "the current password is wrong");
+    let failed = match login::check(&state, address, account, current_password).await? {
+        login::Checked::Right(right) => Ok(right),
+        login::Checked::Refused { retry_after, .. } => Err(too_many(retry_after)),
+        login::Checked::Wrong { .. } => Err(wrong()),
+    };
+    let right = match failed {
+        Ok(right) => right,
+        Err(e) => {
+            // A wrong current password is a failed login, and recorded as one.
+            let status = if matches!(e, Error::TooManyRequests { .. }) { 429 } else { 422 };
+            let entry =
+                login_entry(&req, ActorType::User, Some(caller.user_id), AuditAction::LoginFailed, status);
+            state.audit.append(Entry { actor_role: Some(caller.role.to_string()), ..entry }).await;
+            return Err(e.into());
         }
     };
     let hash = hashed(new_password).await?;
@@ -239,7 +249,7 @@ pub async fn change_current_user_password(
         .await?;
     let Some((subject, token)) = issued else {
         // The account changed while the password was being checked.
-        return Err(Error::field("current_password", "incorrect", "the current password is wrong").into());
+        return Err(wrong().into());
     };
     Ok(noted(token_pair(&state, &subject, token).await?, password_changed(subject.id)))
 }
