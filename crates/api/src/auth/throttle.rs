@@ -246,7 +246,7 @@ pub fn admit(conn: &mut DbConnection, policy: Policy, address: &str, username: &
             .map_err(map_db_error)?;
         save_address(conn, address, spent + 1.0, now)?;
         // About one admitted attempt in 64 clears out what nobody has touched for a day.
-        if OsRng.next_u32() % 64 == 0 {
+        if OsRng.next_u32().is_multiple_of(64) {
             forget_stale(conn, now)?;
         }
         Ok(Admission::Admitted(Ticket { address: address.to_owned(), name, gate, policy }))
