@@ -1,6 +1,6 @@
 //! Authorisation and child-data protection, on both backends: the matrix of every endpoint ×
 //! every role × a record in and out of the caller's scope, field masking per role, partner
-//! clients and consent, the audit log, login lockout, key rotation, CORS and security headers.
+//! clients and consent, the audit log, login throttling, key rotation, CORS and security headers.
 
 use std::collections::HashMap;
 
@@ -67,7 +67,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     let caseworker = app.add_user_in("caseworker.fs", Role::Caseworker, PASSWORD, Some(&org_in), None).await;
     let mentor_user = app.add_user("mentor.fs", Role::Mentor, PASSWORD).await;
     let volunteer_user = app.add_user("volunteer.fs", Role::Volunteer, PASSWORD).await;
-    app.add_user("auditor.fs", Role::Auditor, PASSWORD).await;
+    let auditor = app.add_user("auditor.fs", Role::Auditor, PASSWORD).await;
     let _ = coordinator;
     for (role, user) in [
         ("coordinator", "coordinator.fs"),
@@ -199,6 +199,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         ("client", client_id),
         ("holiday", holiday),
         ("rule", rule),
+        ("user", auditor),
     ] {
         ids.insert(format!("{key}.in"), id.clone());
         ids.insert(format!("{key}.out"), id);
@@ -238,6 +239,11 @@ const MATRIX: &[Case] = &[
     case("POST", "/api/v1/auth/client-token", "anyone", NoId),
     case("GET", "/api/v1/users", "admin", NoId),
     case("POST", "/api/v1/users", "admin", NoId),
+    case("GET", "/api/v1/users/{id}", "admin", Plain("user")),
+    case("PUT", "/api/v1/users/{id}", "admin", Plain("user")),
+    case("POST", "/api/v1/users/{id}/password", "admin", Plain("user")),
+    case("GET", "/api/v1/me", "users", NoId),
+    case("POST", "/api/v1/me/password", "users", NoId),
     case("GET", "/api/v1/api-clients", "admin", NoId),
     case("POST", "/api/v1/api-clients", "admin", NoId),
     case("POST", "/api/v1/api-clients/{id}/secret", "admin", Plain("client")),
@@ -777,27 +783,31 @@ async fn the_audit_log_answers_who_has_seen_a_child(app: TestApp) {
 }
 
 async fn logins_are_throttled_and_accounts_locked(app: TestApp) {
+    use tongxing_api::auth::throttle::{FIRST_DELAY_SECONDS, FREE_FAILURES};
     app.add_user("locked.out", Role::Caseworker, PASSWORD).await;
     let attempt =
         |password: &str| json!({"grant_type": "password", "username": "locked.out", "password": password});
-    for _ in 0..5 {
+    for _ in 0..FREE_FAILURES {
         app.post("/api/v1/auth/token", attempt("wrong-password!"))
             .await
             .assert_problem(401, "invalid_credentials");
     }
-    // Locked now: even the right password is refused, with a time to wait.
+    // Delayed now, not locked: even the right password waits, for a few seconds at first.
     let r = app.post("/api/v1/auth/token", attempt(PASSWORD)).await;
     r.assert_problem(429, "too_many_attempts");
     let wait: u32 = r.header("retry-after").unwrap().parse().unwrap();
-    assert!((800..=900).contains(&wait), "{wait}");
-    // Other accounts are not locked, until this address has failed too often.
+    assert!((1..=FIRST_DELAY_SECONDS as u32).contains(&wait), "{wait}");
+    // After the wait, the right password signs in.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(u64::from(wait) * 1000 + 200)).await;
+    assert_eq!(app.post("/api/v1/auth/token", attempt(PASSWORD)).await.status, 200);
+    // Other accounts are not held up, until this address has failed too often (20 failures).
     let admin =
         json!({"grant_type": "password", "username": "admin", "password": crate::helpers::ADMIN_PASSWORD});
     assert_eq!(app.post("/api/v1/auth/token", admin.clone()).await.status, 200);
-    for _ in 0..20 {
+    for i in 0..20 {
         app.post(
             "/api/v1/auth/token",
-            json!({"grant_type": "password", "username": "nobody", "password": "whatever-it-is"}),
+            json!({"grant_type": "password", "username": format!("nobody.{i}"), "password": "whatever-it-is"}),
         )
         .await;
     }

@@ -40,7 +40,19 @@ fn sign_hs256(claims: &Value, secret: &[u8], kid: Option<&str>) -> String {
 
 async fn forged_and_expired_tokens_are_refused(app: TestApp) {
     let path = "/api/v1/children";
-    // The control: a token signed with the service's key works.
+    // The control: a token signed with the service's key, for a user who exists, works.
+    let admin = app.get("/api/v1/me").await.id();
+    let claims = |overrides: Value| {
+        let mut c = claims(json!({"sub": admin}));
+        for (k, v) in overrides.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        c
+    };
     let good = sign_test_token(&claims(json!({})));
     assert_eq!(app.send("GET", path, Some(&good), None, &[]).await.status, 200);
 
@@ -92,6 +104,9 @@ async fn forged_and_expired_tokens_are_refused(app: TestApp) {
             "partner without organisation",
             sign_test_token(&claims(json!({"role": "partner", "scope": "cases:read"}))),
         ),
+        // Well signed, but not a current token of any user: no such user, an old epoch.
+        ("unknown user", sign_test_token(&claims(json!({"sub": uuid::Uuid::now_v7().to_string()})))),
+        ("an earlier epoch", sign_test_token(&claims(json!({"epoch": -1})))),
     ];
     for (what, token) in cases {
         let r = app.send("GET", path, Some(&token), None, &[]).await;

@@ -26,6 +26,8 @@ const TABLES: &[&str] = &[
     "counters",
     "users",
     "refresh_tokens",
+    "login_addresses",
+    "login_delays",
     "idempotency_keys",
     "regions",
     "households",
@@ -460,6 +462,10 @@ async fn every_bad_input_is_refused_and_writes_nothing(app: TestApp) {
             json!({"name": "何志愿", "source": "community", "background_check": {"on": "2023-01-01", "expires_on": "2030-01-01"}}),
         ),
         ("/api/v1/mentors", json!({"name": "导师甲", "phone": "13800003333"})),
+        (
+            "/api/v1/users",
+            json!({"username": "caseworker.corpus", "display_name": "王社工", "role": "caseworker", "password": "a-long-passphrase"}),
+        ),
     ];
 
     let mut cases = Vec::new();
@@ -512,6 +518,77 @@ async fn every_bad_input_is_refused_and_writes_nothing(app: TestApp) {
         412,
         "stale_version",
     ));
+    // A user's account: If-Match on changes, roles for people only, passwords of ten characters.
+    let admin = app.get("/api/v1/me").await.id();
+    let account = |what: &str,
+                   method: &'static str,
+                   path: String,
+                   body: Value,
+                   headers: Vec<(&'static str, String)>,
+                   status: u16,
+                   code: &'static str| Case {
+        what: what.to_owned(),
+        method,
+        path,
+        body: Some((JSON, serde_json::to_vec(&body).unwrap())),
+        headers,
+        status,
+        code,
+    };
+    let user_path = format!("/api/v1/users/{admin}");
+    let update = json!({"display_name": "admin", "role": "admin", "active": true});
+    for (what, body, headers, status, code) in [
+        ("user update without If-Match", update.clone(), vec![], 428, "if_match_required"),
+        (
+            "user update, stale If-Match",
+            update.clone(),
+            vec![("if-match", "\"999\"".to_owned())],
+            412,
+            "stale_version",
+        ),
+        (
+            "user update to the partner role",
+            json!({"display_name": "admin", "role": "partner", "active": true}),
+            vec![("if-match", "\"1\"".to_owned())],
+            422,
+            "validation_failed",
+        ),
+        (
+            "user update without active",
+            json!({"display_name": "admin", "role": "admin"}),
+            vec![("if-match", "\"1\"".to_owned())],
+            400,
+            "invalid_body",
+        ),
+        (
+            "last admin deactivated",
+            json!({"display_name": "admin", "role": "admin", "active": false}),
+            vec![("if-match", "\"1\"".to_owned())],
+            409,
+            "last_admin",
+        ),
+    ] {
+        cases.push(account(what, "PUT", user_path.clone(), body, headers, status, code));
+    }
+    cases.push(account(
+        "password reset, 9 characters",
+        "POST",
+        format!("{user_path}/password"),
+        json!({"password": "123456789"}),
+        vec![],
+        400,
+        "validation_failed",
+    ));
+    cases.push(account(
+        "own password change, new one of 9 characters",
+        "POST",
+        "/api/v1/me/password".into(),
+        json!({"current_password": "x", "new_password": "123456789"}),
+        vec![],
+        400,
+        "validation_failed",
+    ));
+
     let reused = serde_json::to_vec(&json!({"region_id": village, "name": "另一个孩子", "sex": "male", "birth_date": "2015-01-01", "categories": ["left_behind"]})).unwrap();
     for (what, key, status, code) in [
         ("reused Idempotency-Key, another body", "corpus-child".to_owned(), 422, "idempotency_key_reused"),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod accounts;
 mod auth;
 mod bad_input;
 mod case_records;

@@ -1,9 +1,12 @@
-//! Rate limits kept in memory per node: API clients' requests, and failed logins per network
-//! address. Token buckets: a bucket holds `capacity` tokens and refills evenly over `period`.
+//! Rate limits: API clients' requests, kept in memory per node (token buckets: a bucket holds
+//! `capacity` tokens and refills evenly over `period`), and the settings of the login throttle,
+//! whose state is in the database and shared by every node ([`crate::auth::throttle`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::auth::throttle::Policy;
 
 struct Bucket {
     tokens: f64,
@@ -57,25 +60,20 @@ impl Buckets {
             }
         })
     }
-
-    /// Like [`Buckets::take`] without taking: whether a token is there.
-    pub fn check(&self, key: &str) -> Result<(), u32> {
-        self.with(key, |b| if b.tokens >= 1.0 { Ok(()) } else { Err(self.wait(b.tokens)) })
-    }
 }
 
 pub struct Limits {
     /// Requests per API client.
     pub clients: Buckets,
-    /// Failed logins per network address.
-    pub login_failures: Buckets,
+    /// Failed logins per network address and per username.
+    pub login: Policy,
 }
 
 impl Limits {
     pub fn new(client_requests_per_minute: u32, login_failures_per_address: u32) -> Limits {
         Limits {
             clients: Buckets::new(client_requests_per_minute, Duration::from_secs(60)),
-            login_failures: Buckets::new(login_failures_per_address, Duration::from_secs(900)),
+            login: Policy { failures_per_address: login_failures_per_address },
         }
     }
 }
@@ -97,6 +95,5 @@ mod tests {
         let wait = b.take("a").unwrap_err();
         assert!((1..=20).contains(&wait), "{wait}");
         assert!(b.take("b").is_ok(), "buckets are per key");
-        assert!(b.check("a").is_err());
     }
 }

@@ -28,8 +28,7 @@ diesel::table! {
         version -> Integer,
         organisation_id -> Nullable<Text>,
         region_id -> Nullable<Text>,
-        failed_logins -> Integer,
-        locked_until -> Nullable<Timestamp>,
+        token_epoch -> Integer,
     }
 }
 
@@ -43,6 +42,26 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        token_epoch -> Integer,
+    }
+}
+
+diesel::table! {
+    login_addresses (address) {
+        address -> Text,
+        spent -> Double,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_delays (name_digest, address) {
+        name_digest -> Text,
+        address -> Text,
+        failures -> Integer,
+        blocked_until -> Nullable<Timestamp>,
+        trusted_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
     }
 }
 
@@ -608,6 +627,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     counters,
     users,
     refresh_tokens,
+    login_addresses,
+    login_delays,
     idempotency_keys,
     regions,
     households,

@@ -4,8 +4,10 @@
 pub mod clients;
 pub mod extractor;
 pub mod keys;
+pub mod login;
 pub mod password;
 pub mod refresh;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

@@ -1,6 +1,10 @@
 //! Refresh tokens: random, stored only as a SHA-256 digest, single use. Each use rotates it
 //! within its family; presenting a used or revoked token again revokes the whole family, since
 //! it means the token was copied.
+//!
+//! Each token carries its user's token epoch from when it was issued: once the epoch has moved
+//! on (deactivation, a change of role, region or organisation, a new password), the token is
+//! refused, however recently it was issued.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
@@ -21,16 +25,26 @@ struct TokenRow {
     expires_at: chrono::NaiveDateTime,
     used_at: Option<chrono::NaiveDateTime>,
     revoked_at: Option<chrono::NaiveDateTime>,
+    token_epoch: i32,
+}
+
+/// A spent refresh token: whose it was, its family, and the token epoch it was issued in.
+pub struct Spent {
+    pub user: Uuid,
+    pub family: String,
+    pub epoch: i32,
 }
 
 fn digest(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
 
-/// Issues a new refresh token in `family` (a new family when `None`).
+/// Issues a new refresh token in `family` (a new family when `None`), valid while the user's
+/// token epoch is `epoch`.
 pub fn issue(
     conn: &mut DbConnection,
     user: Uuid,
+    epoch: i32,
     family: Option<String>,
     ttl_seconds: i64,
 ) -> Result<String> {
@@ -46,14 +60,16 @@ pub fn issue(
             refresh_tokens::token_hash.eq(digest(&token)),
             refresh_tokens::issued_at.eq(time::to_db(now)),
             refresh_tokens::expires_at.eq(time::to_db(now + chrono::Duration::seconds(ttl_seconds))),
+            refresh_tokens::token_epoch.eq(epoch),
         ))
         .execute(conn)
         .map_err(map_db_error)?;
     Ok(token)
 }
 
-/// Spends a refresh token: returns its user and family, so the caller can issue the successor.
-pub fn spend(conn: &mut DbConnection, token: &str) -> Result<(Uuid, String)> {
+/// Spends a refresh token: returns its user, family and epoch, so the caller can check the
+/// epoch and issue the successor.
+pub fn spend(conn: &mut DbConnection, token: &str) -> Result<Spent> {
     let invalid =
         || Error::unauthenticated("invalid_grant", "the refresh token is invalid, expired or revoked");
     let row: Option<TokenRow> = refresh_tokens::table
@@ -62,8 +78,15 @@ pub fn spend(conn: &mut DbConnection, token: &str) -> Result<(Uuid, String)> {
         .first(conn)
         .optional()
         .map_err(map_db_error)?;
-    let TokenRow { id: row_id, family_id: family, user_id: user, expires_at, used_at, revoked_at } =
-        row.ok_or_else(invalid)?;
+    let TokenRow {
+        id: row_id,
+        family_id: family,
+        user_id: user,
+        expires_at,
+        used_at,
+        revoked_at,
+        token_epoch,
+    } = row.ok_or_else(invalid)?;
     let now = time::to_db(time::now());
     if used_at.is_some() || revoked_at.is_some() {
         revoke_family(conn, &family)?;
@@ -85,13 +108,26 @@ pub fn spend(conn: &mut DbConnection, token: &str) -> Result<(Uuid, String)> {
         return Err(invalid());
     }
     let user = Uuid::parse_str(&user).map_err(|e| Error::internal(format!("bad user id: {e}")))?;
-    Ok((user, family))
+    Ok(Spent { user, family, epoch: token_epoch })
 }
 
 pub fn revoke_family(conn: &mut DbConnection, family: &str) -> Result<()> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(time::to_db(time::now()))))
+    .execute(conn)
+    .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// Revokes every refresh token of the user not yet revoked.
+pub fn revoke_user(conn: &mut DbConnection, user: Uuid) -> Result<()> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user.to_string()))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(Some(time::to_db(time::now()))))

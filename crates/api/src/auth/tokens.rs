@@ -43,6 +43,11 @@ pub struct Claims {
     /// An API client's granted scopes, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// A user's token epoch when the token was issued: the guard refuses the token once the
+    /// user's epoch has moved on (deactivation, a change of role, region or organisation, a new
+    /// password). Absent (0) for API clients.
+    #[serde(default)]
+    pub epoch: i32,
 }
 
 /// Who a token is for: what [`TokenKeys::issue`] puts in the claims.
@@ -53,6 +58,8 @@ pub struct Subject {
     pub organisation_id: Option<Uuid>,
     pub region_id: Option<Uuid>,
     pub scope: Option<String>,
+    /// The user's token epoch (0 for API clients).
+    pub epoch: i32,
 }
 
 /// A signing key as stored: the PKCS#8 private key (base64) and the public key (base64url).
@@ -222,6 +229,7 @@ impl TokenKeys {
             org: subject.organisation_id,
             region: subject.region_id,
             scope: subject.scope.clone(),
+            epoch: subject.epoch,
         };
         let set = self.set.read().map_err(|_| Error::internal("key set lock poisoned"))?;
         let mut header = Header::new(Algorithm::EdDSA);
@@ -290,7 +298,14 @@ mod tests {
     use super::*;
 
     fn subject() -> Subject {
-        Subject { id: Uuid::nil(), role: Role::Admin, organisation_id: None, region_id: None, scope: None }
+        Subject {
+            id: Uuid::nil(),
+            role: Role::Admin,
+            organisation_id: None,
+            region_id: None,
+            scope: None,
+            epoch: 0,
+        }
     }
 
     #[test]

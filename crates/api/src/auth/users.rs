@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_core::page::{Page, PageRequest};
+use tongxing_core::record::{Versioned, check_version};
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::users;
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{Db, DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -40,8 +41,12 @@ pub struct User {
     pub organisation_id: Option<Uuid>,
     /// For coordinators: the region whose subtree they coordinate (the whole city when absent).
     pub region_id: Option<Uuid>,
+    /// A deactivated user cannot sign in, and their tokens stopped working when they were
+    /// deactivated.
     pub active: bool,
     pub created_at: DateTime<Utc>,
+    /// The version that `ETag` and `If-Match` carry.
+    pub version: i32,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
@@ -68,6 +73,24 @@ pub struct UserInput {
     pub password: String,
 }
 
+/// What an administrator may change of an account: everything but its username and password.
+/// Like every `PUT`, it replaces the record's fields: an absent organisation or region is none.
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub display_name: String,
+    #[schema(value_type = UserRole)]
+    pub role: Role,
+    /// The organisation the user works for.
+    pub organisation_id: Option<Uuid>,
+    /// For coordinators: the region whose subtree they coordinate.
+    pub region_id: Option<Uuid>,
+    /// `false` deactivates the account, `true` reactivates it.
+    pub active: bool,
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
@@ -80,8 +103,8 @@ pub struct UserRow {
     pub created_at: chrono::NaiveDateTime,
     pub organisation_id: Option<String>,
     pub region_id: Option<String>,
-    pub failed_logins: i32,
-    pub locked_until: Option<chrono::NaiveDateTime>,
+    pub version: i32,
+    pub token_epoch: i32,
 }
 
 impl UserRow {
@@ -103,7 +126,7 @@ impl UserRow {
         Uuid::parse_str(&self.id).map_err(|e| Error::internal(format!("bad user id: {e}")))
     }
 
-    fn into_user(self) -> Result<User> {
+    pub fn into_user(self) -> Result<User> {
         Ok(User {
             id: self.id()?,
             role: self.role()?,
@@ -113,6 +136,7 @@ impl UserRow {
             display_name: self.display_name,
             active: self.active,
             created_at: time::from_db(self.created_at),
+            version: self.version,
         })
     }
 }
@@ -127,14 +151,20 @@ pub fn check_username(username: &str) -> Result<()> {
     }
 }
 
-/// Creates a user; the password is hashed here and never stored or logged in clear.
+/// Creates a user; the password is hashed here and never stored or logged in clear. Hashing
+/// holds `conn` for its duration: for the command line and tests; the API hashes first and
+/// calls [`create_hashed`].
 pub fn create(conn: &mut DbConnection, input: UserInput) -> Result<User> {
-    check_username(&input.username)?;
-    if !input.role.is_for_users() {
-        return Err(Error::field("role", "not_for_users", "the partner role belongs to API clients"));
-    }
-    check_references(conn, &input)?;
     let hash = password::hash(&input.password)?;
+    create_hashed(conn, input, hash)
+}
+
+/// Creates a user whose password `hash` was made from `input.password` beforehand, without a
+/// connection held.
+pub fn create_hashed(conn: &mut DbConnection, input: UserInput, hash: String) -> Result<User> {
+    check_username(&input.username)?;
+    check_role(input.role)?;
+    check_references(conn, input.organisation_id, input.region_id)?;
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
     diesel::insert_into(users::table)
@@ -154,69 +184,161 @@ pub fn create(conn: &mut DbConnection, input: UserInput) -> Result<User> {
     get(conn, id)
 }
 
-fn check_references(conn: &mut DbConnection, input: &UserInput) -> Result<()> {
-    if let Some(o) = input.organisation_id {
+fn check_role(role: Role) -> Result<()> {
+    if role.is_for_users() {
+        Ok(())
+    } else {
+        Err(Error::field("role", "not_for_users", "the partner role belongs to API clients"))
+    }
+}
+
+fn check_references(conn: &mut DbConnection, organisation: Option<Uuid>, region: Option<Uuid>) -> Result<()> {
+    if let Some(o) = organisation {
         tongxing_events::organisations::require(conn, o, "organisation_id")?;
     }
-    if let Some(r) = input.region_id {
+    if let Some(r) = region {
         tongxing_cases::regions::subtree_prefix(conn, r, "region_id")?;
     }
     Ok(())
 }
 
-/// Consecutive failed logins after which an account is locked.
-pub const LOCK_AFTER_FAILURES: i32 = 5;
-/// How long a locked account stays locked.
-pub const LOCK_SECONDS: i64 = 900;
-
-/// Seconds until the account unlocks, if it is locked now.
-pub fn locked_for(row: &UserRow) -> Option<u32> {
-    let now = time::to_db(time::now());
-    row.locked_until
-        .filter(|until| *until > now)
-        .map(|until| u32::try_from((until - now).num_seconds().max(1)).unwrap_or(u32::MAX))
-}
-
-/// Counts a failed login; the fifth in a row locks the account for fifteen minutes.
-pub fn record_failure(conn: &mut DbConnection, id: &str) -> Result<()> {
-    diesel::update(users::table.find(id))
-        .set(users::failed_logins.eq(users::failed_logins + 1))
-        .execute(conn)
-        .map_err(map_db_error)?;
-    let failures: i32 =
-        users::table.find(id).select(users::failed_logins).first(conn).map_err(map_db_error)?;
-    if failures >= LOCK_AFTER_FAILURES {
-        let until = time::to_db(time::now() + chrono::Duration::seconds(LOCK_SECONDS));
-        diesel::update(users::table.find(id))
-            .set((users::locked_until.eq(Some(until)), users::failed_logins.eq(0)))
+/// Changes an account, if `expected` is still its version. A change of role, organisation,
+/// region or of `active` ends every token the user holds ([`end_sessions`]); a new display
+/// name does not. The last active administrator cannot be deactivated or given another role.
+/// Returns the account before and after.
+pub fn update(conn: &mut DbConnection, id: Uuid, input: UserUpdate, expected: i32) -> Result<(User, User)> {
+    let before = get(conn, id)?;
+    check_version(before.version, expected)?;
+    check_role(input.role)?;
+    let display_name = input.display_name.trim().to_owned();
+    if display_name.is_empty() {
+        return Err(Error::field("display_name", "blank", "a user needs a name"));
+    }
+    check_references(conn, input.organisation_id, input.region_id)?;
+    let was_admin = before.role == Role::Admin && before.active;
+    if was_admin && !(input.role == Role::Admin && input.active) {
+        require_another_admin(conn, id)?;
+    }
+    let access_changed = before.role != input.role
+        || before.organisation_id != input.organisation_id
+        || before.region_id != input.region_id
+        || before.active != input.active;
+    let n =
+        diesel::update(users::table.filter(users::id.eq(id.to_string())).filter(users::version.eq(expected)))
+            .set((
+                users::display_name.eq(display_name),
+                users::role.eq(input.role.as_str()),
+                users::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
+                users::region_id.eq(input.region_id.map(|r| r.to_string())),
+                users::active.eq(input.active),
+                users::updated_at.eq(time::to_db(time::now())),
+                users::version.eq(expected + 1),
+            ))
             .execute(conn)
             .map_err(map_db_error)?;
+    if n == 0 {
+        return Err(Error::PreconditionFailed);
+    }
+    if access_changed {
+        end_sessions(conn, id)?;
+    }
+    Ok((before, get(conn, id)?))
+}
+
+/// Refuses to leave the service without an active administrator other than `leaving`. On
+/// PostgreSQL the active administrators' rows are locked first, so that two administrators
+/// demoting each other at once cannot both pass (SQLite's write transactions are serial).
+fn require_another_admin(conn: &mut DbConnection, leaving: Uuid) -> Result<()> {
+    let others = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .filter(users::id.ne(leaving.to_string()))
+        .select(users::id);
+    let ids: Vec<String> = match conn {
+        DbConnection::Postgres(c) => others.for_update().load(c),
+        DbConnection::Sqlite(c) => others.load(c),
+    }
+    .map_err(map_db_error)?;
+    if ids.is_empty() {
+        return Err(Error::conflict(
+            "last_admin",
+            "the service would be left without an active administrator",
+        ));
     }
     Ok(())
 }
 
-/// A successful login clears the failure count.
-pub fn record_success(conn: &mut DbConnection, row: &UserRow) -> Result<()> {
-    if row.failed_logins != 0 || row.locked_until.is_some() {
-        diesel::update(users::table.find(&row.id))
-            .set((users::failed_logins.eq(0), users::locked_until.eq(None::<chrono::NaiveDateTime>)))
-            .execute(conn)
-            .map_err(map_db_error)?;
+/// Replaces a user's password with `hash` (made beforehand, without a connection held) and
+/// ends every token they hold. `expected`, when given, must be the account's version.
+pub fn set_password(conn: &mut DbConnection, id: Uuid, hash: String, expected: Option<i32>) -> Result<User> {
+    let before = get(conn, id)?;
+    if let Some(v) = expected {
+        check_version(before.version, v)?;
     }
-    Ok(())
+    let n = diesel::update(
+        users::table.filter(users::id.eq(id.to_string())).filter(users::version.eq(before.version)),
+    )
+    .set((
+        users::password_hash.eq(hash),
+        users::updated_at.eq(time::to_db(time::now())),
+        users::version.eq(before.version + 1),
+    ))
+    .execute(conn)
+    .map_err(map_db_error)?;
+    if n == 0 {
+        return Err(Error::PreconditionFailed);
+    }
+    end_sessions(conn, id)?;
+    super::throttle::forget(conn, &before.username)?;
+    get(conn, id)
 }
 
-/// Replaces the stored hash of a verified password with one made with today's parameters.
-pub fn rehash_password(conn: &mut DbConnection, row: &UserRow, password: &str) -> Result<()> {
-    if password::is_current(&row.password_hash) {
-        return Ok(());
-    }
-    // A password accepted before today's rules (shorter than the minimum) keeps its old hash.
-    let Ok(hash) = password::hash(password) else { return Ok(()) };
-    diesel::update(users::table.find(&row.id))
-        .set(users::password_hash.eq(hash))
+/// Ends every token of the user at once: the epoch that each of their access and refresh
+/// tokens carries moves on, so the guard refuses the access tokens and the refresh grant the
+/// refresh tokens, on every node; the refresh tokens are marked revoked as well.
+pub fn end_sessions(conn: &mut DbConnection, id: Uuid) -> Result<()> {
+    diesel::update(users::table.find(id.to_string()))
+        .set(users::token_epoch.eq(users::token_epoch + 1))
         .execute(conn)
         .map_err(map_db_error)?;
+    super::refresh::revoke_user(conn, id)
+}
+
+/// The epoch a user's tokens must carry, if the user exists and is active.
+pub fn token_epoch(conn: &mut DbConnection, id: Uuid) -> Result<Option<i32>> {
+    let row: Option<(i32, bool)> = users::table
+        .find(id.to_string())
+        .select((users::token_epoch, users::active))
+        .first(conn)
+        .optional()
+        .map_err(map_db_error)?;
+    Ok(row.filter(|(_, active)| *active).map(|(epoch, _)| epoch))
+}
+
+/// Refuses an access token whose epoch is not its user's current one (or whose user is gone or
+/// deactivated). One primary-key read per request of a signed-in user, so that a token ends on
+/// every node the moment its user's epoch moves on; no node caches the answer.
+pub async fn require_current_epoch(db: &Db, id: Uuid, epoch: i32) -> Result<()> {
+    let db = db.clone();
+    let current = actix_web::web::block(move || token_epoch(&mut *db.conn()?, id))
+        .await
+        .map_err(|e| Error::internal(format!("blocking task failed: {e}")))??;
+    if current == Some(epoch) {
+        Ok(())
+    } else {
+        Err(Error::unauthenticated("invalid_token", "the access token has been revoked"))
+    }
+}
+
+/// Replaces the stored hash of a verified password by `hash`, made with today's parameters,
+/// unless the password changed meanwhile. Not a password change: the tokens stay.
+pub fn upgrade_hash(conn: &mut DbConnection, row: &UserRow, hash: String) -> Result<()> {
+    diesel::update(
+        users::table.filter(users::id.eq(&row.id)).filter(users::password_hash.eq(&row.password_hash)),
+    )
+    .set(users::password_hash.eq(hash))
+    .execute(conn)
+    .map_err(map_db_error)?;
     Ok(())
 }
 
@@ -240,6 +362,11 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<UserRow>> {
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<User> {
     find(conn, id)?.ok_or_else(|| Error::not_found("user"))?.into_user()
+}
+
+pub fn get_versioned(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<User>> {
+    let user = get(conn, id)?;
+    Ok(Versioned { version: user.version, record: user })
 }
 
 pub fn list(conn: &mut DbConnection, page: PageRequest) -> Result<Page<User>> {

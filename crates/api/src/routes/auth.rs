@@ -10,7 +10,7 @@ use crate::audit::{ActorType, AuditAction, Entry};
 use crate::auth::Caller;
 use crate::auth::clients::{self, ApiClient};
 use crate::auth::tokens::{Jwks, Subject};
-use crate::auth::{keys, password, refresh, users};
+use crate::auth::{keys, login, refresh, throttle, users};
 use crate::extract::JsonBody;
 use crate::middleware::request_id;
 use crate::problem::{ApiResult, Problem};
@@ -121,22 +121,67 @@ pub struct TokenResponse {
 /// How old the signing keys may be before a token is signed with them.
 const KEY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
-fn subject_of(row: &users::UserRow) -> tongxing_core::Result<Subject> {
+pub(crate) fn subject_of(row: &users::UserRow) -> tongxing_core::Result<Subject> {
     Ok(Subject {
         id: row.id()?,
         role: row.role()?,
         organisation_id: row.organisation_id()?,
         region_id: row.region_id()?,
         scope: None,
+        epoch: row.token_epoch,
     })
 }
 
-fn too_many(retry_after: u32) -> Error {
+pub(crate) fn too_many(retry_after: u32) -> Error {
     Error::TooManyRequests {
         code: "too_many_attempts",
         detail: "too many failed logins; try again later".into(),
         retry_after,
     }
+}
+
+/// The audit entry of a login or a password check at the request's route, good or bad.
+pub(crate) fn login_entry(
+    req: &HttpRequest,
+    actor_type: ActorType,
+    actor: Option<Uuid>,
+    action: AuditAction,
+    status: u16,
+) -> Entry {
+    Entry {
+        at: time::now(),
+        actor_type,
+        actor_id: actor,
+        actor_role: None,
+        action,
+        resource: req.match_pattern().unwrap_or_else(|| req.path().to_owned()),
+        resource_id: None,
+        child_id: None,
+        status,
+        changes: None,
+        address: req.peer_addr().map(|a| a.ip().to_string()),
+        request_id: request_id(req),
+    }
+}
+
+pub(crate) fn wrong_credentials() -> Error {
+    Error::unauthenticated("invalid_credentials", "the username or password is wrong")
+}
+
+/// A new access token and refresh token for the user.
+pub(crate) async fn token_pair(
+    state: &AppState,
+    subject: &Subject,
+    refresh_token: String,
+) -> ApiResult<HttpResponse> {
+    state.reload_keys(KEY_MAX_AGE).await?;
+    let access_token = state.keys.issue(subject)?;
+    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: state.keys.access_ttl_seconds,
+        refresh_token,
+    }))
 }
 
 /// The scopes a client asks for, within those it holds.
@@ -160,11 +205,18 @@ fn granted(client: &ApiClient, asked: Option<&str>) -> tongxing_core::Result<Str
 
 /// Issue an access token.
 ///
-/// With `grant_type` `password`, checks the user's password (five failures in a row lock the
-/// account for fifteen minutes; repeated failures from one address are slowed with 429); with
-/// `refresh_token`, spends the refresh token and returns a new pair (a refresh token presented
-/// twice revokes its family); with `client_credentials`, checks an API client's secret and
-/// returns a token limited to its scopes.
+/// With `grant_type` `password`, checks the user's password; with `refresh_token`, spends the
+/// refresh token and returns a new pair (a refresh token presented twice revokes its family);
+/// deactivating a user, changing their role, region or organisation, and changing their
+/// password end every token they hold at once.
+///
+/// Failed logins are throttled before any password is checked, per network address and per
+/// username, in the same way for usernames that exist and those that do not: after five
+/// failures in a row, each further attempt at that username must wait (2 s, doubling with each
+/// failure up to 15 minutes) and is refused with 429 and `Retry-After` until then. The right
+/// password after the wait signs in. An address the account has signed in from before is not
+/// held up by failures from elsewhere. An unknown username, a wrong password and a deactivated
+/// account get the same answer.
 #[utoipa::path(
     post, path = "/api/v1/auth/token", tag = "auth", operation_id = "create_token",
     request_body(content = TokenRequest, example = json!({"grant_type": "password", "username": "coordinator.li", "password": "a-long-passphrase"})),
@@ -180,108 +232,66 @@ pub async fn create_token(
     req: HttpRequest,
     body: JsonBody<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
-    let keys = state.keys.clone();
-    let refresh_ttl = keys.refresh_ttl_seconds;
-    let address = req.peer_addr().map(|a| a.ip().to_string());
-    let request_id = request_id(&req);
+    let refresh_ttl = state.keys.refresh_ttl_seconds;
+    let ip = req.peer_addr().map(|a| a.ip());
     let login = |actor_type, actor: Option<Uuid>, role: Option<String>, action, status: u16| Entry {
-        at: time::now(),
-        actor_type,
-        actor_id: actor,
         actor_role: role,
-        action,
-        resource: "/api/v1/auth/token".into(),
-        resource_id: None,
-        child_id: None,
-        status,
-        changes: None,
-        address: address.clone(),
-        request_id: request_id.clone(),
+        ..login_entry(&req, actor_type, actor, action, status)
     };
-    let (subject, refresh_token) = match body.value {
+    match body.value {
         TokenRequest::Password(PasswordGrant { username, password: given, .. }) => {
-            let throttle_key = address.clone().unwrap_or_default();
-            if let Err(wait) = state.limits.login_failures.check(&throttle_key) {
-                state
-                    .audit
-                    .append(login(ActorType::Anonymous, None, None, AuditAction::LoginFailed, 429))
-                    .await;
-                return Err(too_many(wait).into());
-            }
-            let outcome = state
-                .run(move |conn| {
-                    let row = users::find_by_username(conn, &username)?;
-                    if let Some(wait) = row.as_ref().and_then(users::locked_for) {
-                        return Ok(Err((row.map(|u| u.id), Some(wait))));
+            let account = login::Account::Named(username);
+            let checked = login::check(&state, throttle::address_key(ip), account, given).await?;
+            let (user, failure) = match checked {
+                login::Checked::Right(right) => {
+                    let user = right.row.id().ok();
+                    let issued = state
+                        .tx(move |conn| {
+                            let Some(row) = login::settle(conn, &right)? else { return Ok(None) };
+                            let subject = subject_of(&row)?;
+                            let token = refresh::issue(conn, subject.id, row.token_epoch, None, refresh_ttl)?;
+                            Ok(Some((subject, token)))
+                        })
+                        .await?;
+                    if let Some((subject, token)) = issued {
+                        let role = Some(subject.role.to_string());
+                        let entry = login(ActorType::User, Some(subject.id), role, AuditAction::Login, 200);
+                        state.audit.append(entry).await;
+                        return token_pair(&state, &subject, token).await;
                     }
-                    let stored = row.as_ref().map_or(password::decoy_hash(), |u| u.password_hash.as_str());
-                    let ok = password::verify(&given, stored);
-                    match row {
-                        Some(u) if ok && u.active => {
-                            users::record_success(conn, &u)?;
-                            users::rehash_password(conn, &u, &given)?;
-                            let subject = subject_of(&u)?;
-                            let token = refresh::issue(conn, subject.id, None, refresh_ttl)?;
-                            Ok(Ok((subject, token)))
-                        }
-                        Some(u) => {
-                            users::record_failure(conn, &u.id)?;
-                            Ok(Err((Some(u.id), None)))
-                        }
-                        None => Ok(Err((None, None))),
-                    }
-                })
-                .await?;
-            match outcome {
-                Ok(issued) => {
-                    let (subject, token) = issued;
-                    let role = Some(subject.role.to_string());
-                    state
-                        .audit
-                        .append(login(ActorType::User, Some(subject.id), role, AuditAction::Login, 200))
-                        .await;
-                    (subject, token)
+                    // The account changed while its password was being checked.
+                    (user, wrong_credentials())
                 }
-                Err((user, locked)) => {
-                    let _ = state.limits.login_failures.take(&throttle_key);
-                    let user = user.and_then(|u| Uuid::parse_str(&u).ok());
-                    let kind = if user.is_some() { ActorType::User } else { ActorType::Anonymous };
-                    let status = if locked.is_some() { 429 } else { 401 };
-                    state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status)).await;
-                    return Err(match locked {
-                        Some(wait) => too_many(wait),
-                        None => {
-                            Error::unauthenticated("invalid_credentials", "the username or password is wrong")
-                        }
-                    }
-                    .into());
-                }
-            }
+                login::Checked::Wrong { user } => (user, wrong_credentials()),
+                login::Checked::Refused { user, retry_after } => (user, too_many(retry_after)),
+            };
+            let status = if matches!(failure, Error::TooManyRequests { .. }) { 429 } else { 401 };
+            let kind = if user.is_some() { ActorType::User } else { ActorType::Anonymous };
+            state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status)).await;
+            Err(failure.into())
         }
         TokenRequest::RefreshToken(RefreshTokenGrant { refresh_token, .. }) => {
             // Not one transaction: revoking a reused token's family must stick even though the
             // request fails.
             let (subject, token) = state
                 .run(move |conn| {
-                    let (user_id, family) = refresh::spend(conn, &refresh_token)?;
-                    let user = users::find(conn, user_id)?.filter(|u| u.active).ok_or_else(|| {
-                        Error::unauthenticated("invalid_grant", "the account is not active")
-                    })?;
-                    let token = refresh::issue(conn, user_id, Some(family), refresh_ttl)?;
+                    let spent = refresh::spend(conn, &refresh_token)?;
+                    let user = users::find(conn, spent.user)?
+                        .filter(|u| u.active && u.token_epoch == spent.epoch)
+                        .ok_or_else(|| {
+                            Error::unauthenticated(
+                                "invalid_grant",
+                                "the refresh token is invalid, expired or revoked",
+                            )
+                        })?;
+                    let token =
+                        refresh::issue(conn, spent.user, user.token_epoch, Some(spent.family), refresh_ttl)?;
                     Ok((subject_of(&user)?, token))
                 })
                 .await?;
-            (subject, token)
+            token_pair(&state, &subject, token).await
         }
-    };
-    state.reload_keys(KEY_MAX_AGE).await?;
-    let access_token = keys.issue(&subject)?;
-    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: keys.access_ttl_seconds,
-        refresh_token,
-    }))
+    }
 }
 
 /// Issue an access token to a partner organisation's API client.
@@ -326,6 +336,7 @@ pub async fn create_client_token(
                 organisation_id: Some(client.organisation_id),
                 region_id: None,
                 scope: Some(scope),
+                epoch: 0,
             })
         })
         .await;
