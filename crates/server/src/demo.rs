@@ -15,6 +15,7 @@ use tongxing_cases::consents::{self, ConsentInput, ConsentPurpose};
 use tongxing_cases::contacts::{self, ContactInput, ContactKind, ContactOutcome};
 use tongxing_cases::households::{self, Guardian, HouseholdInput, Relation};
 use tongxing_cases::lifecycle::CaseStatus;
+use tongxing_core::access::Scope;
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, time};
 use tongxing_events::events::{self, EventInput, EventStatus, EventStatusChange, EventType, Programme};
@@ -658,6 +659,7 @@ fn load_pairings(
         let input = MentorInput {
             id: None,
             user_id: None,
+            region_id: None,
             name: name(rng),
             organisation: Some("咸宁市民政局".into()),
             phone: Some(format!("1390000{:04}", i)),
@@ -665,7 +667,7 @@ fn load_pairings(
             notes: Some("党员爸爸妈妈".into()),
             active: true,
         };
-        let m = mentors::create(conn, input)?.record.id;
+        let m = mentors::create(conn, &Scope::system(), input)?.record.id;
         let p = pairings::create(
             conn,
             PairingInput { id: None, mentor_id: m, child_id: *c, notes: None },

@@ -217,6 +217,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        region_id -> Nullable<Text>,
     }
 }
 
