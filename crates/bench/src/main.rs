@@ -161,18 +161,19 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     let load_time = started.elapsed();
     analyse(&mut conn)?;
     let filter = AlertFilter::default();
+    let system = tongxing_core::access::Scope::system();
     let mut first_page = Vec::new();
     let mut total = 0;
     for _ in 0..args.runs {
         let t = Instant::now();
-        let page = compliance::alerts(&mut conn, &filter, 50, None).map_err(|e| e.to_string())?;
+        let page = compliance::alerts(&mut conn, &system, &filter, 50, None).map_err(|e| e.to_string())?;
         first_page.push(t.elapsed());
         total = page.items.len();
     }
     for rule in tongxing_pairing::rules::list(&mut conn, None, true).map_err(|e| e.to_string())? {
         let only = AlertFilter { rule_id: Some(rule.id), ..AlertFilter::default() };
         let t = Instant::now();
-        let page = compliance::alerts(&mut conn, &only, 200, None).map_err(|e| e.to_string())?;
+        let page = compliance::alerts(&mut conn, &system, &only, 200, None).map_err(|e| e.to_string())?;
         println!(
             "  rule {}: {:.1} ms, {} alerts on the first page",
             rule.code,
@@ -180,7 +181,7 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
             page.items.len()
         );
     }
-    let all = compliance::alerts(&mut conn, &filter, 200, None).map_err(|e| e.to_string())?;
+    let all = compliance::alerts(&mut conn, &system, &filter, 200, None).map_err(|e| e.to_string())?;
     let one = all.items.first().map(|a| a.subject_id);
     let mut timeline = Vec::new();
     if let Some(p) = one {

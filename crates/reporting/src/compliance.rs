@@ -14,8 +14,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use tongxing_core::{Error, Result, time};
-use tongxing_pairing::cadence::{Period, PeriodStatus};
-use tongxing_pairing::compliance::{self as alerts, AlertFilter};
+use tongxing_pairing::cadence::Period;
+use tongxing_pairing::compliance as alerts;
 use tongxing_pairing::rules::{self, CadenceRule, RuleSubject};
 use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, map_db_error};
@@ -110,17 +110,13 @@ struct Row {
 
 pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<ComplianceReport> {
     let today = time::today();
-    let now_alerts =
-        alerts::all_alerts(conn, &AlertFilter { region_id: scope.region_id, ..AlertFilter::default() })?;
+    let now = alerts::alert_counts(conn, scope.region_id)?;
     let mut out = Vec::new();
     for rule in rules::list(conn, None, true)? {
         let mut r = rule_report(conn, scope, &rule, today)?;
-        r.missed_now =
-            now_alerts.iter().filter(|a| a.rule_id == rule.id && a.status == PeriodStatus::Missed).count()
-                as i64;
-        r.at_risk_now =
-            now_alerts.iter().filter(|a| a.rule_id == rule.id && a.status == PeriodStatus::AtRisk).count()
-                as i64;
+        let counts = now.iter().find(|c| c.rule_id == rule.id);
+        r.missed_now = counts.map_or(0, |c| c.missed);
+        r.at_risk_now = counts.map_or(0, |c| c.at_risk);
         out.push(r);
     }
     Ok(ComplianceReport { scope: scope.echo(), rules: out })
