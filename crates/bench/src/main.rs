@@ -218,7 +218,8 @@ fn analyse(conn: &mut DbConnection) -> Result<(), String> {
 }
 
 fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
-    use tongxing_reporting::scope::Scope;
+    use tongxing_reporting::scope::Coverage;
+    use tongxing_reporting::suppression::Threshold;
     let state = tongxing::prepare(url, &tongxing::Options::default())?;
     let mut conn = state.db.conn().map_err(|e| e.to_string())?;
     let started = Instant::now();
@@ -226,7 +227,9 @@ fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     let load_time = started.elapsed();
     analyse(&mut conn)?;
     let from = Some(time::today() - Duration::days(365));
-    let scope = Scope::resolve(&mut conn, from, None, None).map_err(|e| e.to_string())?;
+    let system = tongxing_core::access::Scope::system();
+    let scope = Coverage::resolve(&mut conn, &system, from, None, None, Threshold::default())
+        .map_err(|e| e.to_string())?;
     let mut line = format!(
         "reports backend={} children={} contacts={} events={} load_s={:.1}",
         url.backend().as_str(),
@@ -235,7 +238,7 @@ fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
         args.events,
         load_time.as_secs_f64()
     );
-    type Report = fn(&mut DbConnection, &Scope) -> tongxing_core::Result<()>;
+    type Report = fn(&mut DbConnection, &Coverage) -> tongxing_core::Result<()>;
     let reports: [(&str, Report); 4] = [
         ("summary", |c, s| tongxing_reporting::summary::summary(c, s).map(|_| ())),
         ("events", |c, s| tongxing_reporting::events::report(c, s).map(|_| ())),
