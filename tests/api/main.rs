@@ -16,5 +16,6 @@ mod instances;
 mod operations;
 mod pairings;
 mod property;
+mod regions;
 mod reports;
 mod round_trips;

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;
 use tongxing_reporting::reference::{self, ChildRecord, ContactRecord, Dataset, EventRecord};
 use tongxing_reporting::scope::Coverage;
-use tongxing_reporting::suppression::Threshold;
 use tongxing_reporting::summary;
+use tongxing_reporting::suppression::Threshold;
 use tongxing_store::DbConnection;
 use tongxing_store::schema::{
     assessments, children, contacts, event_attendance, event_roster, events, households, organisations,
@@ -279,7 +279,8 @@ async fn the_summary_matches_its_definitions_on_random_data(app: TestApp) {
                 let region = (rng.next(3) != 0).then(|| rng.pick(&regions));
                 let system = tongxing_core::access::Scope::system();
                 let scope =
-                    Coverage::resolve(&mut conn, &system, from, Some(to), region, Threshold::default()).unwrap();
+                    Coverage::resolve(&mut conn, &system, from, Some(to), region, Threshold::default())
+                        .unwrap();
                 let sql = summary::summary(&mut conn, &scope).unwrap();
                 let expected = reference::summary(&data, from, to, region);
                 let got = reference::Figures {

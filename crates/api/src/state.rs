@@ -59,8 +59,9 @@ impl AppState {
     /// Sets the small-cell threshold of reports (`TONGXING_SMALL_CELL_THRESHOLD`).
     pub fn with_small_cell_threshold(mut self, n: u32) -> Result<AppState, String> {
         use tongxing_reporting::suppression::Threshold;
-        self.small_cells = Threshold::new(n)
-            .ok_or_else(|| format!("the small-cell threshold must be {} to {}", Threshold::MIN, Threshold::MAX))?;
+        self.small_cells = Threshold::new(n).ok_or_else(|| {
+            format!("the small-cell threshold must be {} to {}", Threshold::MIN, Threshold::MAX)
+        })?;
         Ok(self)
     }
 

@@ -471,7 +471,11 @@ fn region_prefix(conn: &mut DbConnection, scope: Option<&Scope>, region: Uuid) -
 }
 
 /// Every alert now of the children the caller reaches, most urgent first.
-pub fn all_alerts(conn: &mut DbConnection, scope: &Scope, filter: &AlertFilter) -> Result<Vec<ComplianceAlert>> {
+pub fn all_alerts(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &AlertFilter,
+) -> Result<Vec<ComplianceAlert>> {
     let prefix = filter.region_id.map(|r| region_prefix(conn, Some(scope), r)).transpose()?;
     let children = child_ids(conn, scope)?;
     collect(conn, children.as_deref(), prefix.as_deref(), filter)

@@ -139,7 +139,11 @@ pub enum Access {
 
 /// The mentors `scope` reaches for `access`, as a condition on `mentors`; `None` means every
 /// mentor. The only values written into it are UUIDs and region paths, checked first.
-pub fn reach(conn: &mut DbConnection, scope: &Scope, access: Access) -> Result<Option<Condition<mentors::table>>> {
+pub fn reach(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    access: Access,
+) -> Result<Option<Condition<mentors::table>>> {
     let none = || Some(condition("1 = 0".to_owned()));
     Ok(match (scope.reach(), access) {
         (Reach::All, _) => None,
@@ -147,9 +151,8 @@ pub fn reach(conn: &mut DbConnection, scope: &Scope, access: Access) -> Result<O
             let path = region_path(conn, region)?
                 .ok_or_else(|| Error::internal(format!("the caller's region {region} does not exist")))?;
             let prefix = sql_text(&path)?;
-            let mut text = format!(
-                "mentors.region_id IN (SELECT mr.id FROM regions mr WHERE mr.path LIKE '{prefix}%')"
-            );
+            let mut text =
+                format!("mentors.region_id IN (SELECT mr.id FROM regions mr WHERE mr.path LIKE '{prefix}%')");
             if access == Access::Read {
                 let children = child_ids(conn, scope)?.unwrap_or_else(|| "SELECT NULL".into());
                 text = format!(
@@ -159,7 +162,9 @@ pub fn reach(conn: &mut DbConnection, scope: &Scope, access: Access) -> Result<O
             Some(condition(text))
         }
         (Reach::Caseload { .. }, Access::Read) => None,
-        (Reach::Mentor { user_id }, Access::Read) => Some(condition(format!("mentors.user_id = '{user_id}'"))),
+        (Reach::Mentor { user_id }, Access::Read) => {
+            Some(condition(format!("mentors.user_id = '{user_id}'")))
+        }
         _ => none(),
     })
 }
@@ -185,7 +190,11 @@ pub(crate) fn region_path(conn: &mut DbConnection, region: Uuid) -> Result<Optio
 /// The path of `region` when it exists and the scope reaches it: any region for an unlimited
 /// scope, a region of their subtree for a coordinator of a region. `None` otherwise, so that a
 /// region outside the scope answers as one that does not exist.
-pub(crate) fn region_in_scope(conn: &mut DbConnection, scope: &Scope, region: Uuid) -> Result<Option<String>> {
+pub(crate) fn region_in_scope(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    region: Uuid,
+) -> Result<Option<String>> {
     let Some(path) = region_path(conn, region)? else { return Ok(None) };
     match scope.region() {
         None => Ok(Some(path)),
@@ -240,7 +249,12 @@ fn account_unavailable() -> Error {
     Error::field("user_id", "not_found", "no mentor account free to link with this id")
 }
 
-fn check(conn: &mut DbConnection, scope: &Scope, input: &MentorInput, current: Option<&Mentor>) -> Result<()> {
+fn check(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    input: &MentorInput,
+    current: Option<&Mentor>,
+) -> Result<()> {
     let changes = |field: MentorField| match (field, current) {
         (MentorField::Account, Some(m)) => input.user_id != m.user_id,
         (MentorField::Region, Some(m)) => input.region_id != m.region_id,
@@ -250,7 +264,10 @@ fn check(conn: &mut DbConnection, scope: &Scope, input: &MentorInput, current: O
     };
     for field in [MentorField::Details, MentorField::Region, MentorField::Account] {
         if changes(field) && !may_change(scope, field) {
-            return Err(Error::field_forbidden(field.name(), format!("your role may not set `{}`", field.name())));
+            return Err(Error::field_forbidden(
+                field.name(),
+                format!("your role may not set `{}`", field.name()),
+            ));
         }
     }
     if input.name.trim().is_empty() {
@@ -261,16 +278,15 @@ fn check(conn: &mut DbConnection, scope: &Scope, input: &MentorInput, current: O
     {
         return Err(Error::field("phone", "format", "a phone number has only digits, spaces, + and -"));
     }
-    match input.region_id {
-        Some(region) => {
-            if region_in_scope(conn, scope, region)?.is_none() {
-                return Err(Error::field("region_id", "not_found", "no region with this id"));
-            }
-        }
-        None if scope.region().is_some() => {
-            return Err(Error::field("region_id", "required", "name the region the mentor serves"));
-        }
-        None => {}
+    let region_reached = match input.region_id {
+        Some(region) => region_in_scope(conn, scope, region)?.is_some(),
+        None => true,
+    };
+    if !region_reached {
+        return Err(Error::field("region_id", "not_found", "no region with this id"));
+    }
+    if input.region_id.is_none() && scope.region().is_some() {
+        return Err(Error::field("region_id", "required", "name the region the mentor serves"));
     }
     if let Some(user) = input.user_id
         && changes(MentorField::Account)
@@ -368,7 +384,8 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned
 }
 
 fn find(conn: &mut DbConnection, scope: &Scope, access: Access, id: Uuid) -> Result<Versioned<Mentor>> {
-    let mut q = mentors::table.filter(mentors::id.eq(id.to_string())).select(MentorRow::as_select()).into_boxed();
+    let mut q =
+        mentors::table.filter(mentors::id.eq(id.to_string())).select(MentorRow::as_select()).into_boxed();
     if let Some(cond) = reach(conn, scope, access)? {
         q = q.filter(cond);
     }

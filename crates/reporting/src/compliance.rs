@@ -161,7 +161,10 @@ impl ComplianceReport {
             let breakdowns = [
                 ("periods", rule.periods.iter_mut().map(|p| &mut p.tally).collect::<Vec<_>>()),
                 ("by_region", rule.by_region.iter_mut().map(|x| &mut x.tally).collect()),
-                ("by_mentor_organisation", rule.by_mentor_organisation.iter_mut().map(|x| &mut x.tally).collect()),
+                (
+                    "by_mentor_organisation",
+                    rule.by_mentor_organisation.iter_mut().map(|x| &mut x.tally).collect(),
+                ),
             ];
             for (name, tallies) in breakdowns {
                 let mut column: [Vec<usize>; 5] = Default::default();
@@ -388,7 +391,13 @@ impl ComplianceReport {
             for g in &r.by_mentor_organisation {
                 push("mentor_organisation", &g.group, &g.tally, String::new());
             }
-            let now = Tally { active: Some(0), met: Some(0), missed: r.missed_now, exempt: Some(0), share_met: None };
+            let now = Tally {
+                active: Some(0),
+                met: Some(0),
+                missed: r.missed_now,
+                exempt: Some(0),
+                share_met: None,
+            };
             push("now", "", &now, count(r.at_risk_now));
         }
         t.note(self.suppression.as_ref());

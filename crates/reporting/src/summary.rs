@@ -286,11 +286,7 @@ impl ProgrammeSummary {
             ),
             ("events_held.other", Some(t_.other as f64), d.events_held_by_type),
             ("events_held", Some(self.events_held as f64), d.events_held_by_type),
-            (
-                "children_attending_events",
-                count(self.children_attending_events),
-                d.children_attending_events,
-            ),
+            ("children_attending_events", count(self.children_attending_events), d.children_attending_events),
             ("volunteers_active", Some(self.volunteers_active as f64), d.volunteers_active),
             ("volunteer_hours", Some(self.volunteer_hours), d.volunteer_hours),
             ("children_assessed", count(self.children_assessed), d.children_assessed),
