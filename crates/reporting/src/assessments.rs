@@ -33,8 +33,11 @@ pub struct DimensionReport {
 /// `null` where withheld.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RiskShare {
+    #[schema(required = true)]
     pub low: Option<f64>,
+    #[schema(required = true)]
     pub medium: Option<f64>,
+    #[schema(required = true)]
     pub high: Option<f64>,
 }
 
@@ -42,16 +45,22 @@ pub struct RiskShare {
 pub struct AssessmentsReport {
     pub scope: ScopeEcho,
     /// Assessments dated in the period, of children in the region.
+    #[schema(required = true)]
     pub assessments: Option<i64>,
+    #[schema(required = true)]
     pub children: Option<i64>,
     pub dimensions: Vec<DimensionReport>,
     /// Share of assessments at each risk level (0 to 1).
     pub risk_levels: RiskShare,
     /// Children assessed at least twice in the period.
+    #[schema(required = true)]
     pub children_reassessed: Option<i64>,
     /// Of those, whose total score rose, fell, or stayed.
+    #[schema(required = true)]
     pub improved: Option<i64>,
+    #[schema(required = true)]
     pub worsened: Option<i64>,
+    #[schema(required = true)]
     pub unchanged: Option<i64>,
     /// Present when small cells were withheld from this answer: which, and below what.
     #[serde(skip_serializing_if = "Option::is_none")]

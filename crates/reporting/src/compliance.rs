@@ -32,9 +32,13 @@ const MAX_PERIODS: usize = 160;
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Tally {
     /// Relationships active at some time in the period(s).
+    #[schema(required = true)]
     pub active: Option<i64>,
+    #[schema(required = true)]
     pub met: Option<i64>,
+    #[schema(required = true)]
     pub missed: Option<i64>,
+    #[schema(required = true)]
     pub exempt: Option<i64>,
     /// Met among those decided (met, missed or exempt); absent when none is decided yet.
     pub share_met: Option<f64>,
@@ -95,8 +99,10 @@ pub struct RuleReport {
     /// All periods of the range, by the mentor's organisation (pairings only).
     pub by_mentor_organisation: Vec<GroupTally>,
     /// Relationships whose last closed period was missed.
+    #[schema(required = true)]
     pub missed_now: Option<i64>,
     /// Relationships whose current period is at risk.
+    #[schema(required = true)]
     pub at_risk_now: Option<i64>,
 }
 

@@ -29,8 +29,10 @@ pub struct RegionTally {
     pub name: String,
     /// Events (for villages reached: the events its children attended; `null` where their
     /// number is withheld).
+    #[schema(required = true)]
     pub events: Option<i64>,
     /// Distinct attending children from there (for villages reached; `null` where withheld).
+    #[schema(required = true)]
     pub children: Option<i64>,
 }
 
@@ -46,7 +48,9 @@ pub struct EventsReport {
     pub by_region: Vec<RegionTally>,
     /// The attending children's villages.
     pub villages_reached: Vec<RegionTally>,
+    #[schema(required = true)]
     pub children_attending: Option<i64>,
+    #[schema(required = true)]
     pub guardians_present: Option<i64>,
     pub other_participants: i64,
     /// Present when small cells were withheld from this answer: which, and below what.

@@ -71,14 +71,19 @@ pub const DEFINITIONS: SummaryDefinitions = SummaryDefinitions {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProgrammeSummary {
     pub scope: ScopeEcho,
+    #[schema(required = true)]
     pub children_registered: Option<i64>,
+    #[schema(required = true)]
     pub families_phoned: Option<i64>,
+    #[schema(required = true)]
     pub children_visited: Option<i64>,
     pub events_held_by_type: EventsByType,
     pub events_held: i64,
+    #[schema(required = true)]
     pub children_attending_events: Option<i64>,
     pub volunteers_active: i64,
     pub volunteer_hours: f64,
+    #[schema(required = true)]
     pub children_assessed: Option<i64>,
     pub definitions: SummaryDefinitions,
     /// Present when small cells were withheld from this answer: which, and below what.
