@@ -181,6 +181,33 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
             page.items.len()
         );
     }
+    // A coordinator of the town that holds every child: the scope's condition at its widest,
+    // in the same query.
+    let town: Option<String> = regions::table
+        .filter(regions::level.eq("village"))
+        .select(regions::parent_id)
+        .first(&mut conn)
+        .map_err(|e| e.to_string())?;
+    if let Some(town) = town.and_then(|t| t.parse().ok()) {
+        let role = tongxing_core::role::Role::Coordinator;
+        let coordinator = tongxing_core::access::Scope::of(role, uuid::Uuid::nil(), None, Some(town));
+        let t = Instant::now();
+        let page =
+            compliance::alerts(&mut conn, &coordinator, &filter, 50, None).map_err(|e| e.to_string())?;
+        println!(
+            "  coordinator of the town: {:.1} ms, {} alerts on the first page",
+            ms(t.elapsed()),
+            page.items.len()
+        );
+        let in_town = AlertFilter { region_id: Some(town), ..AlertFilter::default() };
+        let t = Instant::now();
+        let page = compliance::alerts(&mut conn, &system, &in_town, 50, None).map_err(|e| e.to_string())?;
+        println!(
+            "  the town's, by region_id: {:.1} ms, {} alerts on the first page",
+            ms(t.elapsed()),
+            page.items.len()
+        );
+    }
     let all = compliance::alerts(&mut conn, &system, &filter, 200, None).map_err(|e| e.to_string())?;
     let one = all.items.first().map(|a| a.subject_id);
     let mut timeline = Vec::new();
