@@ -114,7 +114,11 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         );
         let mentor_of = if side == "in" { Some(mentor_user.clone()) } else { None };
         let mentor = created(
-            app.post("/api/v1/mentors", json!({"name": format!("导师{side}"), "user_id": mentor_of})).await,
+            app.post(
+                "/api/v1/mentors",
+                json!({"name": format!("导师{side}"), "user_id": mentor_of, "region_id": village}),
+            )
+            .await,
             "mentor",
         );
         let pairing = created(
@@ -276,8 +280,8 @@ const MATRIX: &[Case] = &[
     case("POST", "/api/v1/duplicate-reviews/{id}/resolve", COORD, Scoped("review")),
     case("GET", "/api/v1/mentors", STAFF, NoId),
     case("POST", "/api/v1/mentors", COORD, NoId),
-    case("GET", "/api/v1/mentors/{id}", STAFF, Plain("mentor")),
-    case("PUT", "/api/v1/mentors/{id}", COORD, Plain("mentor")),
+    case("GET", "/api/v1/mentors/{id}", STAFF, Scoped("mentor")),
+    case("PUT", "/api/v1/mentors/{id}", COORD, Scoped("mentor")),
     case("GET", "/api/v1/pairings", "admin coordinator caseworker mentor", NoId),
     case("POST", "/api/v1/pairings", COORD, NoId),
     case("GET", "/api/v1/pairings/{id}", "admin coordinator caseworker mentor", Scoped("pairing")),
@@ -359,7 +363,9 @@ fn scoped_for(role: &str, kind: &str) -> bool {
     match role {
         "admin" | "auditor" => false,
         "volunteer" => kind == "event",
-        "coordinator" | "caseworker" | "mentor" | "partner" => kind != "event",
+        // Caseworkers read every mentor (the programme's staff directory).
+        "caseworker" => kind != "event" && kind != "mentor",
+        "coordinator" | "mentor" | "partner" => kind != "event",
         _ => true,
     }
 }
@@ -376,6 +382,7 @@ fn body_for(case: &Case, w: &World) -> Option<Value> {
             json!({"region_id": v, "name": "儿童", "sex": "female", "birth_date": "2011-06-01", "categories": ["left_behind"]})
         }
         ("POST", "/api/v1/children/{id}/status") => json!({"status": "screening"}),
+        ("PUT", "/api/v1/mentors/{id}") => json!({"name": "导师", "region_id": v}),
         ("POST", "/api/v1/children/{id}/assessments") => {
             json!({"assessed_on": "2099-01-01", "living_conditions": {"score": 3}, "psychological_state": {"score": 2}, "study": {"score": 4}, "social_development": {"score": 3}})
         }
@@ -498,6 +505,7 @@ async fn the_authorisation_matrix(app: TestApp) {
         ("caseworker", "/api/v1/households", "household"),
         ("caseworker", "/api/v1/consents", "consent"),
         ("coordinator", "/api/v1/pairings", "pairing"),
+        ("coordinator", "/api/v1/mentors", "mentor"),
         ("mentor", "/api/v1/pairings", "pairing"),
         ("caseworker", "/api/v1/counselling-enrolments", "enrolment"),
         ("partner", "/api/v1/contacts", "contact"),

@@ -18,6 +18,7 @@ mod operations;
 mod pairings;
 mod property;
 mod protection;
+mod regions;
 mod reports;
 mod round_trips;
 mod scope;

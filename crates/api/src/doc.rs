@@ -15,7 +15,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "Tongxing",
-        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Every read of a child's record, every write, login and export is in the audit log.",
+        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.",
         version = "1.4.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),

@@ -26,6 +26,8 @@ pub struct AppState {
     keys_loaded: Arc<Mutex<Instant>>,
     /// Turns for reports and the alert list: half the pool's connections ([`AppState::run_heavy`]).
     heavy: Arc<Semaphore>,
+    /// Below how many children a report withholds a figure from callers who may not read them.
+    pub small_cells: tongxing_reporting::suppression::Threshold,
 }
 
 /// How long a report or the alert list waits for its turn before it is refused.
@@ -52,7 +54,17 @@ impl AppState {
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::default()),
             keys_loaded: Arc::new(Mutex::new(Instant::now())),
+            small_cells: tongxing_reporting::suppression::Threshold::default(),
         }
+    }
+
+    /// Sets the small-cell threshold of reports (`TONGXING_SMALL_CELL_THRESHOLD`).
+    pub fn with_small_cell_threshold(mut self, n: u32) -> Result<AppState, String> {
+        use tongxing_reporting::suppression::Threshold;
+        self.small_cells = Threshold::new(n).ok_or_else(|| {
+            format!("the small-cell threshold must be {} to {}", Threshold::MIN, Threshold::MAX)
+        })?;
+        Ok(self)
     }
 
     /// Reloads the signing keys from the database unless they were loaded less than `max_age`

@@ -161,18 +161,19 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     let load_time = started.elapsed();
     analyse(&mut conn)?;
     let filter = AlertFilter::default();
+    let system = tongxing_core::access::Scope::system();
     let mut first_page = Vec::new();
     let mut total = 0;
     for _ in 0..args.runs {
         let t = Instant::now();
-        let page = compliance::alerts(&mut conn, &filter, 50, None).map_err(|e| e.to_string())?;
+        let page = compliance::alerts(&mut conn, &system, &filter, 50, None).map_err(|e| e.to_string())?;
         first_page.push(t.elapsed());
         total = page.items.len();
     }
     for rule in tongxing_pairing::rules::list(&mut conn, None, true).map_err(|e| e.to_string())? {
         let only = AlertFilter { rule_id: Some(rule.id), ..AlertFilter::default() };
         let t = Instant::now();
-        let page = compliance::alerts(&mut conn, &only, 200, None).map_err(|e| e.to_string())?;
+        let page = compliance::alerts(&mut conn, &system, &only, 200, None).map_err(|e| e.to_string())?;
         println!(
             "  rule {}: {:.1} ms, {} alerts on the first page",
             rule.code,
@@ -180,7 +181,34 @@ fn bench_alerts(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
             page.items.len()
         );
     }
-    let all = compliance::alerts(&mut conn, &filter, 200, None).map_err(|e| e.to_string())?;
+    // A coordinator of the town that holds every child: the scope's condition at its widest,
+    // in the same query.
+    let town: Option<String> = regions::table
+        .filter(regions::level.eq("village"))
+        .select(regions::parent_id)
+        .first(&mut conn)
+        .map_err(|e| e.to_string())?;
+    if let Some(town) = town.and_then(|t| t.parse().ok()) {
+        let role = tongxing_core::role::Role::Coordinator;
+        let coordinator = tongxing_core::access::Scope::of(role, uuid::Uuid::nil(), None, Some(town));
+        let t = Instant::now();
+        let page =
+            compliance::alerts(&mut conn, &coordinator, &filter, 50, None).map_err(|e| e.to_string())?;
+        println!(
+            "  coordinator of the town: {:.1} ms, {} alerts on the first page",
+            ms(t.elapsed()),
+            page.items.len()
+        );
+        let in_town = AlertFilter { region_id: Some(town), ..AlertFilter::default() };
+        let t = Instant::now();
+        let page = compliance::alerts(&mut conn, &system, &in_town, 50, None).map_err(|e| e.to_string())?;
+        println!(
+            "  the town's, by region_id: {:.1} ms, {} alerts on the first page",
+            ms(t.elapsed()),
+            page.items.len()
+        );
+    }
+    let all = compliance::alerts(&mut conn, &system, &filter, 200, None).map_err(|e| e.to_string())?;
     let one = all.items.first().map(|a| a.subject_id);
     let mut timeline = Vec::new();
     if let Some(p) = one {
@@ -225,7 +253,8 @@ fn analyse(conn: &mut DbConnection) -> Result<(), String> {
 }
 
 fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
-    use tongxing_reporting::scope::Scope;
+    use tongxing_reporting::scope::Coverage;
+    use tongxing_reporting::suppression::Threshold;
     let state = tongxing::prepare(url, &tongxing::Options::default())?;
     let mut conn = state.db.conn().map_err(|e| e.to_string())?;
     let started = Instant::now();
@@ -233,7 +262,9 @@ fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
     let load_time = started.elapsed();
     analyse(&mut conn)?;
     let from = Some(time::today() - Duration::days(365));
-    let scope = Scope::resolve(&mut conn, from, None, None).map_err(|e| e.to_string())?;
+    let system = tongxing_core::access::Scope::system();
+    let scope = Coverage::resolve(&mut conn, &system, from, None, None, Threshold::default())
+        .map_err(|e| e.to_string())?;
     let mut line = format!(
         "reports backend={} children={} contacts={} events={} load_s={:.1}",
         url.backend().as_str(),
@@ -242,7 +273,7 @@ fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
         args.events,
         load_time.as_secs_f64()
     );
-    type Report = fn(&mut DbConnection, &Scope) -> tongxing_core::Result<()>;
+    type Report = fn(&mut DbConnection, &Coverage) -> tongxing_core::Result<()>;
     let reports: [(&str, Report); 4] = [
         ("summary", |c, s| tongxing_reporting::summary::summary(c, s).map(|_| ())),
         ("events", |c, s| tongxing_reporting::events::report(c, s).map(|_| ())),

@@ -1,12 +1,17 @@
 //! Compliance: a relationship's timeline per rule (the engine over its stored activities), the
 //! exemptions coordinators record, and the list of what is at risk or missed now, read from the
 //! rules' tallies ([`crate::tallies`]).
+//!
+//! Exemptions and alerts are about relationships (pairings, counselling enrolments), and so
+//! about their children: each list, and each exemption written, covers only the relationships
+//! whose child the caller's scope reaches ([`subjects_in_scope`]). A relationship outside it is
+//! answered as one that does not exist.
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Text};
 use serde::{Deserialize, Serialize};
-use tongxing_cases::regions::subtree_prefix;
+use tongxing_cases::scope::{child_ids, condition};
 use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
@@ -19,6 +24,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::cadence::{self, Activity, Exemption, Period, PeriodEvaluation, PeriodKind, PeriodStatus};
+use crate::mentors::region_in_scope;
 use crate::rules::{self, CadenceRule, RuleSubject};
 use crate::{counselling, pairings};
 
@@ -211,8 +217,44 @@ pub struct ExemptionInput {
     pub reason: String,
 }
 
+/// Relationships whose child `scope` reaches, as a subquery of their ids (pairings and
+/// enrolments alike); `None` means every relationship.
+pub fn subjects_in_scope(conn: &mut DbConnection, scope: &Scope) -> Result<Option<String>> {
+    Ok(child_ids(conn, scope)?.map(|children| {
+        format!(
+            "SELECT xp.id FROM pairings xp WHERE xp.child_id IN ({children}) \
+             UNION ALL SELECT xe.id FROM counselling_enrolments xe WHERE xe.child_id IN ({children})"
+        )
+    }))
+}
+
+/// Whether a pairing (or enrolment) exists and its child is in `scope`.
+fn subject_reached(conn: &mut DbConnection, scope: &Scope, subject: RuleSubject, id: Uuid) -> Result<bool> {
+    let table = match subject {
+        RuleSubject::Pairing => "pairings",
+        RuleSubject::CounsellingEnrolment => "counselling_enrolments",
+    };
+    let mut sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} s WHERE s.id = ?");
+    if let Some(children) = child_ids(conn, scope)? {
+        sql.push_str(&format!(" AND s.child_id IN ({children})"));
+    }
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let found: Found = diesel::sql_query(numbered(conn.backend(), &sql))
+        .bind::<Text, _>(id.to_string())
+        .get_result(conn)
+        .map_err(map_db_error)?;
+    Ok(found.n > 0)
+}
+
+/// Records an exemption for a relationship whose child the caller reaches; any other subject
+/// is refused as one that does not exist, at the same point of the checks.
 pub fn record_exemption(
     conn: &mut DbConnection,
+    scope: &Scope,
     input: ExemptionInput,
     actor: Uuid,
 ) -> Result<ComplianceExemption> {
@@ -231,15 +273,12 @@ pub fn record_exemption(
     if input.reason.trim().is_empty() {
         return Err(Error::field("reason", "blank", "an exemption needs a reason"));
     }
-    match rule.subject {
-        RuleSubject::Pairing => {
-            pairings::load(conn, input.subject_id)
-                .map_err(|e| e.missing_as_field("subject_id", "no pairing with this id"))?;
-        }
-        RuleSubject::CounsellingEnrolment => {
-            counselling::load(conn, input.subject_id)
-                .map_err(|e| e.missing_as_field("subject_id", "no counselling enrolment with this id"))?;
-        }
+    if !subject_reached(conn, scope, rule.subject, input.subject_id)? {
+        let message = match rule.subject {
+            RuleSubject::Pairing => "no pairing with this id",
+            RuleSubject::CounsellingEnrolment => "no counselling enrolment with this id",
+        };
+        return Err(Error::field("subject_id", "not_found", message));
     }
     let id = input.id.unwrap_or_else(id::new_id);
     diesel::insert_into(compliance_exemptions::table)
@@ -265,13 +304,18 @@ pub fn record_exemption(
     })
 }
 
+/// The exemptions of the relationships whose child the caller reaches.
 pub fn list_exemptions(
     conn: &mut DbConnection,
+    scope: &Scope,
     subject: Option<Uuid>,
     rule: Option<Uuid>,
     page: PageRequest,
 ) -> Result<Page<ComplianceExemption>> {
     let mut q = compliance_exemptions::table.order(compliance_exemptions::id.asc()).into_boxed();
+    if let Some(subjects) = subjects_in_scope(conn, scope)? {
+        q = q.filter(condition(format!("compliance_exemptions.subject_id IN ({subjects})")));
+    }
     if let Some(s) = subject {
         q = q.filter(compliance_exemptions::subject_id.eq(s.to_string()));
     }
@@ -361,16 +405,18 @@ struct AlertRow {
 }
 
 /// Active pairings and enrolments whose current period is at risk or whose last closed period
-/// was missed, most urgent first (missed before at risk, earlier deadline first). The database
-/// reads the rule's tallies per relationship (one query per rule); only the alerts come back.
+/// was missed, most urgent first (missed before at risk, earlier deadline first), of the
+/// children the caller reaches. The database reads the rule's tallies per relationship (one
+/// query per rule), with the scope's condition; only the alerts come back.
 pub fn alerts(
     conn: &mut DbConnection,
+    scope: &Scope,
     filter: &AlertFilter,
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page<ComplianceAlert>> {
     let after = cursor.map(|c| decode_key("alerts", c)).transpose()?;
-    let mut out = all_alerts(conn, filter)?;
+    let mut out = all_alerts(conn, scope, filter)?;
     if let Some(after) = after {
         out.retain(|a| sort_key(a) > after);
     }
@@ -381,10 +427,74 @@ pub fn alerts(
     Ok(Page { items: out, next_cursor })
 }
 
-/// Every alert now, most urgent first.
-pub fn all_alerts(conn: &mut DbConnection, filter: &AlertFilter) -> Result<Vec<ComplianceAlert>> {
+/// How many relationships are in each alert status now, per rule, in a region's subtree (or
+/// everywhere): the figures without the relationships, for reports, which decide themselves
+/// how much of them a caller may see.
+pub fn alert_counts(conn: &mut DbConnection, region: Option<Uuid>) -> Result<Vec<AlertCount>> {
+    let filter = AlertFilter { region_id: region, ..AlertFilter::default() };
+    let prefix = region.map(|r| region_prefix(conn, None, r)).transpose()?;
+    let mut counts: Vec<AlertCount> = Vec::new();
+    for a in collect(conn, None, prefix.as_deref(), &filter)? {
+        match counts.iter_mut().find(|c| c.rule_id == a.rule_id) {
+            Some(c) => c.add(a.status),
+            None => {
+                let mut c = AlertCount { rule_id: a.rule_id, missed: 0, at_risk: 0 };
+                c.add(a.status);
+                counts.push(c);
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Relationships in each alert status of one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertCount {
+    pub rule_id: Uuid,
+    pub missed: i64,
+    pub at_risk: i64,
+}
+
+impl AlertCount {
+    fn add(&mut self, status: PeriodStatus) {
+        match status {
+            PeriodStatus::Missed => self.missed += 1,
+            PeriodStatus::AtRisk => self.at_risk += 1,
+            _ => {}
+        }
+    }
+}
+
+/// The subtree prefix of the filter's region, when the scope reaches it; a region outside the
+/// scope is refused as one that does not exist.
+fn region_prefix(conn: &mut DbConnection, scope: Option<&Scope>, region: Uuid) -> Result<String> {
+    let path = match scope {
+        Some(scope) => region_in_scope(conn, scope, region)?,
+        None => crate::mentors::region_path(conn, region)?,
+    };
+    path.ok_or_else(|| Error::field("region_id", "not_found", "no region with this id"))
+}
+
+/// Every alert now of the children the caller reaches, most urgent first.
+pub fn all_alerts(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &AlertFilter,
+) -> Result<Vec<ComplianceAlert>> {
+    let prefix = filter.region_id.map(|r| region_prefix(conn, Some(scope), r)).transpose()?;
+    let children = child_ids(conn, scope)?;
+    collect(conn, children.as_deref(), prefix.as_deref(), filter)
+}
+
+/// The alerts of the relationships of the children `children` selects (every child when
+/// `None`) in the subtree `prefix` (everywhere when `None`).
+fn collect(
+    conn: &mut DbConnection,
+    children: Option<&str>,
+    prefix: Option<&str>,
+    filter: &AlertFilter,
+) -> Result<Vec<ComplianceAlert>> {
     let today = time::today();
-    let prefix = filter.region_id.map(|r| subtree_prefix(conn, r, "region_id")).transpose()?;
     let mut rules = rules::list(conn, None, true)?;
     if let Some(r) = filter.rule_id {
         rules.retain(|x| x.id == r);
@@ -403,7 +513,7 @@ pub fn all_alerts(conn: &mut DbConnection, filter: &AlertFilter) -> Result<Vec<C
         let (cur_min, prev_min) =
             (i64::from(spec.minimum_for(&current)), i64::from(spec.minimum_for(&previous)));
         let at_risk_now = (current.end - today).num_days() < i64::from(spec.at_risk_days);
-        let rows = alert_rows(conn, today, rule, current, previous, prefix.as_deref(), filter.mentor_id)?;
+        let rows = alert_rows(conn, today, rule, (current, previous), children, prefix, filter.mentor_id)?;
         for r in rows {
             let mut push = |status: PeriodStatus, period: Period, count: i64, minimum: i64| -> Result<()> {
                 out.push(ComplianceAlert {
@@ -445,8 +555,8 @@ fn alert_rows(
     conn: &mut DbConnection,
     today: NaiveDate,
     rule: &CadenceRule,
-    current: Period,
-    previous: Period,
+    (current, previous): (Period, Period),
+    children: Option<&str>,
     region_prefix: Option<&str>,
     mentor: Option<Uuid>,
 ) -> Result<Vec<AlertRow>> {
@@ -475,6 +585,10 @@ fn alert_rows(
          LEFT JOIN compliance_exemptions ep ON ep.rule_id = ? AND ep.subject_id = p.id AND ep.period_start = ? \
          WHERE {active}"
     );
+    // The caller's scope: a subquery of UUIDs and region paths only (`tongxing_cases::scope`).
+    if let Some(children) = children {
+        inner.push_str(&format!(" AND p.child_id IN ({children})"));
+    }
     if region_prefix.is_some() {
         inner.push_str(
             " AND EXISTS (SELECT 1 FROM children ch JOIN regions r ON r.id = ch.region_id \

@@ -150,12 +150,13 @@ pub fn plan(current: &Pairing, change: &PairingStatusChange, today: NaiveDate) -
 /// Proposes a pairing; the child is resolved through the caller's scope.
 pub fn create(conn: &mut DbConnection, scope: &Scope, input: PairingInput) -> Result<Versioned<Pairing>> {
     let actor = scope.actor();
-    let mentor: Option<bool> = mentors::table
-        .find(input.mentor_id.to_string())
-        .select(mentors::active)
-        .first(conn)
-        .optional()
-        .map_err(map_db_error)?;
+    // The mentor is resolved through the caller's scope too: one they do not reach answers as
+    // one that does not exist.
+    let mut q = mentors::table.find(input.mentor_id.to_string()).select(mentors::active).into_boxed();
+    if let Some(cond) = crate::mentors::reach(conn, scope, crate::mentors::Access::Read)? {
+        q = q.filter(cond);
+    }
+    let mentor: Option<bool> = q.first(conn).optional().map_err(map_db_error)?;
     match mentor {
         None => return Err(Error::field("mentor_id", "not_found", "no mentor with this id")),
         Some(false) => return Err(Error::conflict("mentor_inactive", "the mentor is not active")),

@@ -13,44 +13,58 @@ use tongxing_core::Result;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 
-use crate::csv::{Table, number};
-use crate::scope::{Scope, ScopeEcho};
+use crate::csv::{Table, count, number};
+use crate::scope::{Coverage, ScopeEcho};
 use crate::summary::scoped;
+use crate::suppression::{Grid, Slot, Suppression, Threshold};
 
 const DIMENSIONS: [&str; 4] = ["living_conditions", "psychological_state", "study", "social_development"];
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DimensionReport {
     pub dimension: String,
-    /// How many assessments scored 1, 2, 3, 4 and 5.
-    pub scores: [i64; 5],
+    /// How many assessments scored 1, 2, 3, 4 and 5 (`null` where withheld).
+    pub scores: [Option<i64>; 5],
     pub mean: Option<f64>,
     /// Mean of (latest − first) over children assessed at least twice in the period.
     pub mean_change: Option<f64>,
 }
 
+/// `null` where withheld.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RiskShare {
-    pub low: f64,
-    pub medium: f64,
-    pub high: f64,
+    #[schema(required = true)]
+    pub low: Option<f64>,
+    #[schema(required = true)]
+    pub medium: Option<f64>,
+    #[schema(required = true)]
+    pub high: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AssessmentsReport {
     pub scope: ScopeEcho,
     /// Assessments dated in the period, of children in the region.
-    pub assessments: i64,
-    pub children: i64,
+    #[schema(required = true)]
+    pub assessments: Option<i64>,
+    #[schema(required = true)]
+    pub children: Option<i64>,
     pub dimensions: Vec<DimensionReport>,
     /// Share of assessments at each risk level (0 to 1).
     pub risk_levels: RiskShare,
     /// Children assessed at least twice in the period.
-    pub children_reassessed: i64,
+    #[schema(required = true)]
+    pub children_reassessed: Option<i64>,
     /// Of those, whose total score rose, fell, or stayed.
-    pub improved: i64,
-    pub worsened: i64,
-    pub unchanged: i64,
+    #[schema(required = true)]
+    pub improved: Option<i64>,
+    #[schema(required = true)]
+    pub worsened: Option<i64>,
+    #[schema(required = true)]
+    pub unchanged: Option<i64>,
+    /// Present when small cells were withheld from this answer: which, and below what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
 }
 
 /// One assessment in scope, as the report reads it.
@@ -94,7 +108,7 @@ struct Child {
     assessments: u32,
 }
 
-fn in_scope(scope: &Scope) -> String {
+fn in_scope(scope: &Coverage) -> String {
     let columns = "a.id AS id, a.child_id AS child_id, a.assessed_on AS assessed_on, \
                    a.living_conditions_score AS living_conditions_score, \
                    a.psychological_state_score AS psychological_state_score, a.study_score AS study_score, \
@@ -113,7 +127,7 @@ fn in_scope(scope: &Scope) -> String {
 
 /// One pass over the period's assessments, streamed from the database: the distributions, the
 /// risk shares, and each child's first and latest assessment.
-pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsReport> {
+pub fn report(conn: &mut DbConnection, scope: &Coverage) -> Result<AssessmentsReport> {
     let query = scoped(conn, scope, &in_scope(scope), false);
     let mut assessments = 0_i64;
     let mut risk = [0_i64; 3];
@@ -172,27 +186,86 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<AssessmentsRepor
             let weighted: i64 = scores.iter().zip(1..).map(|(c, score)| score * c).sum();
             DimensionReport {
                 dimension: (*d).to_owned(),
-                scores,
+                scores: scores.map(Some),
                 mean: (n > 0).then(|| weighted as f64 / n as f64),
                 mean_change: (reassessed > 0).then(|| delta as f64 / reassessed as f64),
             }
         })
         .collect();
-    let share = |x: i64| if assessments > 0 { x as f64 / assessments as f64 } else { 0.0 };
-    Ok(AssessmentsReport {
+    let share = |x: i64| Some(if assessments > 0 { x as f64 / assessments as f64 } else { 0.0 });
+    let mut report = AssessmentsReport {
         scope: scope.echo(),
-        assessments,
-        children: i64::try_from(children.len()).unwrap_or(i64::MAX),
+        assessments: Some(assessments),
+        children: Some(i64::try_from(children.len()).unwrap_or(i64::MAX)),
         dimensions,
         risk_levels: RiskShare { low: share(risk[0]), medium: share(risk[1]), high: share(risk[2]) },
-        children_reassessed: reassessed,
-        improved,
-        worsened,
-        unchanged: reassessed - improved - worsened,
-    })
+        children_reassessed: Some(reassessed),
+        improved: Some(improved),
+        worsened: Some(worsened),
+        unchanged: Some(reassessed - improved - worsened),
+        suppression: None,
+    };
+    if let Some(threshold) = scope.small_cells {
+        report.suppression = Some(report.protect(threshold, risk));
+    }
+    Ok(report)
 }
 
 impl AssessmentsReport {
+    /// Withholds what rests on few children: everything when the children assessed are few;
+    /// otherwise small score and risk counts (each distribution adds up to the assessments),
+    /// the means of a distribution with a withheld cell, and the change figures when the
+    /// children reassessed are few. `risk` holds the assessments at each level.
+    fn protect(&mut self, threshold: Threshold, risk: [i64; 3]) -> Suppression {
+        let mut g = Grid::new(threshold);
+        let children = g.count("/children".into(), &mut self.children);
+        let assessments = g.count("/assessments".into(), &mut self.assessments);
+        let mut everything = vec![assessments];
+        let mut changes = Vec::new();
+        for (i, d) in self.dimensions.iter_mut().enumerate() {
+            let cells: Vec<usize> = d
+                .scores
+                .iter_mut()
+                .enumerate()
+                .map(|(j, s)| g.count(format!("/dimensions/{i}/scores/{j}"), s))
+                .collect();
+            let mut relation = vec![assessments];
+            relation.extend(&cells);
+            g.adds_up(relation);
+            let mean = g.figure(format!("/dimensions/{i}/mean"), Slot::Ratio(&mut d.mean));
+            g.derived(mean, &cells);
+            changes.push(g.figure(format!("/dimensions/{i}/mean_change"), Slot::Ratio(&mut d.mean_change)));
+            everything.extend(cells);
+            everything.push(mean);
+        }
+        let r = &mut self.risk_levels;
+        let levels = [
+            g.share("/risk_levels/low".into(), &mut r.low, risk[0]),
+            g.share("/risk_levels/medium".into(), &mut r.medium, risk[1]),
+            g.share("/risk_levels/high".into(), &mut r.high, risk[2]),
+        ];
+        let mut relation = vec![assessments];
+        relation.extend(levels);
+        g.adds_up(relation);
+        everything.extend(levels);
+        let reassessed = g.count("/children_reassessed".into(), &mut self.children_reassessed);
+        let outcomes = [
+            g.count("/improved".into(), &mut self.improved),
+            g.count("/worsened".into(), &mut self.worsened),
+            g.count("/unchanged".into(), &mut self.unchanged),
+        ];
+        let mut relation = vec![reassessed];
+        relation.extend(outcomes);
+        g.adds_up(relation);
+        let mut of_reassessed = outcomes.to_vec();
+        of_reassessed.extend(&changes);
+        g.within(reassessed, &of_reassessed);
+        everything.push(reassessed);
+        everything.extend(of_reassessed);
+        g.within(children, &everything);
+        g.finish()
+    }
+
     pub fn to_table(&self) -> Table {
         let mut t = Table::new(&[
             "dimension",
@@ -206,11 +279,12 @@ impl AssessmentsReport {
         ]);
         for d in &self.dimensions {
             let mut row = vec![d.dimension.clone()];
-            row.extend(d.scores.iter().map(i64::to_string));
+            row.extend(d.scores.iter().map(|s| count(*s)));
             row.push(d.mean.map(number).unwrap_or_default());
             row.push(d.mean_change.map(number).unwrap_or_default());
             t.push(row);
         }
+        t.note(self.suppression.as_ref());
         t
     }
 }

@@ -14,42 +14,62 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use tongxing_core::{Error, Result, time};
-use tongxing_pairing::cadence::{Period, PeriodStatus};
-use tongxing_pairing::compliance::{self as alerts, AlertFilter};
+use tongxing_pairing::cadence::Period;
+use tongxing_pairing::compliance as alerts;
 use tongxing_pairing::rules::{self, CadenceRule, RuleSubject};
 use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 
-use crate::csv::{Table, number};
-use crate::scope::{Scope, ScopeEcho, date_literal, day_start_literal};
+use crate::csv::{Table, count, number};
+use crate::scope::{Coverage, ScopeEcho, date_literal, day_start_literal};
+use crate::suppression::{Grid, Slot, Suppression, Threshold};
 
 /// The most periods one report evaluates per rule.
 const MAX_PERIODS: usize = 160;
 
+/// Relationships by status; each figure is `null` where withheld.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Tally {
     /// Relationships active at some time in the period(s).
-    pub active: i64,
-    pub met: i64,
-    pub missed: i64,
-    pub exempt: i64,
+    #[schema(required = true)]
+    pub active: Option<i64>,
+    #[schema(required = true)]
+    pub met: Option<i64>,
+    #[schema(required = true)]
+    pub missed: Option<i64>,
+    #[schema(required = true)]
+    pub exempt: Option<i64>,
     /// Met among those decided (met, missed or exempt); absent when none is decided yet.
     pub share_met: Option<f64>,
 }
 
-impl Tally {
-    fn add(&mut self, other: &Tally) {
+/// A tally being summed up.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    active: i64,
+    met: i64,
+    missed: i64,
+    exempt: i64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
         self.active += other.active;
         self.met += other.met;
         self.missed += other.missed;
         self.exempt += other.exempt;
     }
 
-    fn finish(mut self) -> Self {
+    fn finish(self) -> Tally {
         let decided = self.met + self.missed + self.exempt;
-        self.share_met = (decided > 0).then(|| self.met as f64 / decided as f64);
-        self
+        Tally {
+            active: Some(self.active),
+            met: Some(self.met),
+            missed: Some(self.missed),
+            exempt: Some(self.exempt),
+            share_met: (decided > 0).then(|| self.met as f64 / decided as f64),
+        }
     }
 }
 
@@ -79,15 +99,20 @@ pub struct RuleReport {
     /// All periods of the range, by the mentor's organisation (pairings only).
     pub by_mentor_organisation: Vec<GroupTally>,
     /// Relationships whose last closed period was missed.
-    pub missed_now: i64,
+    #[schema(required = true)]
+    pub missed_now: Option<i64>,
     /// Relationships whose current period is at risk.
-    pub at_risk_now: i64,
+    #[schema(required = true)]
+    pub at_risk_now: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ComplianceReport {
     pub scope: ScopeEcho,
     pub rules: Vec<RuleReport>,
+    /// Present when small cells were withheld from this answer: which, and below what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
 }
 
 #[derive(QueryableByName)]
@@ -108,27 +133,89 @@ struct Row {
     exempt: i64,
 }
 
-pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<ComplianceReport> {
+pub fn report(conn: &mut DbConnection, scope: &Coverage) -> Result<ComplianceReport> {
     let today = time::today();
-    let now_alerts =
-        alerts::all_alerts(conn, &AlertFilter { region_id: scope.region_id, ..AlertFilter::default() })?;
+    let now = alerts::alert_counts(conn, scope.region_id)?;
     let mut out = Vec::new();
     for rule in rules::list(conn, None, true)? {
         let mut r = rule_report(conn, scope, &rule, today)?;
-        r.missed_now =
-            now_alerts.iter().filter(|a| a.rule_id == rule.id && a.status == PeriodStatus::Missed).count()
-                as i64;
-        r.at_risk_now =
-            now_alerts.iter().filter(|a| a.rule_id == rule.id && a.status == PeriodStatus::AtRisk).count()
-                as i64;
+        let counts = now.iter().find(|c| c.rule_id == rule.id);
+        r.missed_now = Some(counts.map_or(0, |c| c.missed));
+        r.at_risk_now = Some(counts.map_or(0, |c| c.at_risk));
         out.push(r);
     }
-    Ok(ComplianceReport { scope: scope.echo(), rules: out })
+    let mut report = ComplianceReport { scope: scope.echo(), rules: out, suppression: None };
+    if let Some(threshold) = scope.small_cells {
+        report.suppression = Some(report.protect(threshold));
+    }
+    Ok(report)
+}
+
+impl ComplianceReport {
+    /// Withholds small tallies of relationships (each is a child), per rule: every figure of a
+    /// tally of fewer than `threshold` relationships; small `met`, `missed` and `exempt` counts,
+    /// with a second figure where a tally adds up (active = met + missed + exempt + those still
+    /// open, which a reader may know) and across the breakdowns (periods, regions and mentor
+    /// organisations each add up to the same totals); `share_met` where any of its figures is
+    /// withheld; and small counts of what needs attention now.
+    fn protect(&mut self, threshold: Threshold) -> Suppression {
+        let mut g = Grid::new(threshold);
+        for (i, rule) in self.rules.iter_mut().enumerate() {
+            g.count(format!("/rules/{i}/missed_now"), &mut rule.missed_now);
+            g.count(format!("/rules/{i}/at_risk_now"), &mut rule.at_risk_now);
+            let mut columns: Vec<[Vec<usize>; 5]> = Vec::new();
+            let breakdowns = [
+                ("periods", rule.periods.iter_mut().map(|p| &mut p.tally).collect::<Vec<_>>()),
+                ("by_region", rule.by_region.iter_mut().map(|x| &mut x.tally).collect()),
+                (
+                    "by_mentor_organisation",
+                    rule.by_mentor_organisation.iter_mut().map(|x| &mut x.tally).collect(),
+                ),
+            ];
+            for (name, tallies) in breakdowns {
+                let mut column: [Vec<usize>; 5] = Default::default();
+                let empty = tallies.is_empty();
+                for (j, t) in tallies.into_iter().enumerate() {
+                    let at = format!("/rules/{i}/{name}/{j}");
+                    let open = t.active.unwrap_or(0)
+                        - t.met.unwrap_or(0)
+                        - t.missed.unwrap_or(0)
+                        - t.exempt.unwrap_or(0);
+                    let cells = [
+                        g.count(format!("{at}/active"), &mut t.active),
+                        g.count(format!("{at}/met"), &mut t.met),
+                        g.count(format!("{at}/missed"), &mut t.missed),
+                        g.count(format!("{at}/exempt"), &mut t.exempt),
+                        g.hidden(open),
+                    ];
+                    g.adds_up(cells.to_vec());
+                    let share = g.figure(format!("{at}/share_met"), Slot::Ratio(&mut t.share_met));
+                    g.derived(share, &cells[1..4]);
+                    g.within(cells[0], &[cells[1], cells[2], cells[3], share]);
+                    for (c, cell) in column.iter_mut().zip(cells) {
+                        c.push(cell);
+                    }
+                }
+                if !empty {
+                    columns.push(column);
+                }
+            }
+            // Every breakdown sums to the same totals: any one figure follows from the others.
+            if let Some((first, others)) = columns.split_first() {
+                for other in others {
+                    for (a, b) in first.iter().zip(other) {
+                        g.adds_up(a.iter().chain(b).copied().collect());
+                    }
+                }
+            }
+        }
+        g.finish()
+    }
 }
 
 fn rule_report(
     conn: &mut DbConnection,
-    scope: &Scope,
+    scope: &Coverage,
     rule: &CadenceRule,
     today: NaiveDate,
 ) -> Result<RuleReport> {
@@ -168,8 +255,8 @@ fn rule_report(
         periods: Vec::new(),
         by_region: Vec::new(),
         by_mentor_organisation: Vec::new(),
-        missed_now: 0,
-        at_risk_now: 0,
+        missed_now: None,
+        at_risk_now: None,
     };
     if periods.is_empty() {
         return Ok(report);
@@ -237,11 +324,11 @@ fn rule_report(
         .bind::<Text, _>(rule.id.to_string())
         .load(conn)
         .map_err(map_db_error)?;
-    let mut by_period: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut by_region: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut by_org: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_period: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut by_region: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut by_org: BTreeMap<String, Counts> = BTreeMap::new();
     for r in rows {
-        let t = Tally { active: r.active, met: r.met, missed: r.missed, exempt: r.exempt, share_met: None };
+        let t = Counts { active: r.active, met: r.met, missed: r.missed, exempt: r.exempt };
         by_period.entry(r.label).or_default().add(&t);
         by_region.entry(r.region).or_default().add(&t);
         if rule.subject == RuleSubject::Pairing {
@@ -293,10 +380,10 @@ impl ComplianceReport {
                     r.rule_code.clone(),
                     kind.to_owned(),
                     key.to_owned(),
-                    x.active.to_string(),
-                    x.met.to_string(),
-                    x.missed.to_string(),
-                    x.exempt.to_string(),
+                    count(x.active),
+                    count(x.met),
+                    count(x.missed),
+                    count(x.exempt),
                     x.share_met.map(number).unwrap_or_default(),
                     at_risk,
                 ]);
@@ -310,8 +397,16 @@ impl ComplianceReport {
             for g in &r.by_mentor_organisation {
                 push("mentor_organisation", &g.group, &g.tally, String::new());
             }
-            push("now", "", &Tally { missed: r.missed_now, ..Tally::default() }, r.at_risk_now.to_string());
+            let now = Tally {
+                active: Some(0),
+                met: Some(0),
+                missed: r.missed_now,
+                exempt: Some(0),
+                share_met: None,
+            };
+            push("now", "", &now, count(r.at_risk_now));
         }
+        t.note(self.suppression.as_ref());
         t
     }
 }

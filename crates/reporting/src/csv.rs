@@ -2,6 +2,8 @@
 //! correctly), RFC 4180 quoting, and cells that a spreadsheet would run as a formula (starting
 //! with `=`, `+`, `-`, `@`, a tab or a carriage return) prefixed with `'`.
 
+use crate::suppression::Suppression;
+
 /// A report as rows of text cells.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
@@ -17,6 +19,27 @@ impl Table {
     pub fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
     }
+
+    /// When small cells were withheld, a last row says so: `note` in the first column, the
+    /// explanation in the second (the withheld cells are empty).
+    pub fn note(&mut self, suppression: Option<&Suppression>) {
+        let Some(s) = suppression else { return };
+        let mut row = vec![
+            "note".to_owned(),
+            format!(
+                "{} cells are empty: each rests on fewer than {} children, or would let such a figure be worked out",
+                s.suppressed.len(),
+                s.threshold
+            ),
+        ];
+        row.resize(self.headers.len().max(2), String::new());
+        self.rows.push(row);
+    }
+}
+
+/// A figure, or an empty cell where it is withheld.
+pub fn count(n: Option<i64>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
 }
 
 const BOM: &[u8] = "\u{feff}".as_bytes();

@@ -11,9 +11,10 @@ use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::csv::Table;
-use crate::scope::{Scope, ScopeEcho};
+use crate::csv::{Table, count};
+use crate::scope::{Coverage, ScopeEcho};
 use crate::summary::{EventsByType, events_in_scope, scoped};
+use crate::suppression::{Grid, Slot, Suppression, Threshold};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Tally {
@@ -26,9 +27,13 @@ pub struct Tally {
 pub struct RegionTally {
     pub region_id: Uuid,
     pub name: String,
-    pub events: i64,
-    /// Distinct attending children from there (for villages reached).
-    pub children: i64,
+    /// Events (for villages reached: the events its children attended; `null` where their
+    /// number is withheld).
+    #[schema(required = true)]
+    pub events: Option<i64>,
+    /// Distinct attending children from there (for villages reached; `null` where withheld).
+    #[schema(required = true)]
+    pub children: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -43,9 +48,14 @@ pub struct EventsReport {
     pub by_region: Vec<RegionTally>,
     /// The attending children's villages.
     pub villages_reached: Vec<RegionTally>,
-    pub children_attending: i64,
-    pub guardians_present: i64,
+    #[schema(required = true)]
+    pub children_attending: Option<i64>,
+    #[schema(required = true)]
+    pub guardians_present: Option<i64>,
     pub other_participants: i64,
+    /// Present when small cells were withheld from this answer: which, and below what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
 }
 
 #[derive(QueryableByName)]
@@ -82,7 +92,7 @@ struct Others {
     n: i64,
 }
 
-pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<EventsReport> {
+pub fn report(conn: &mut DbConnection, scope: &Coverage) -> Result<EventsReport> {
     let in_scope = format!("e.id IN ({})", events_in_scope(scope));
     let mut by_type = EventsByType::default();
     let types: Vec<KeyCount> = scoped(
@@ -132,8 +142,8 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<EventsReport> {
                 Ok(RegionTally {
                     region_id: parse_id(&r.id)?,
                     name: r.name,
-                    events: r.events,
-                    children: r.children,
+                    events: Some(r.events),
+                    children: Some(r.children),
                 })
             })
             .collect()
@@ -175,7 +185,7 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<EventsReport> {
     )
     .get_result(conn)
     .map_err(map_db_error)?;
-    Ok(EventsReport {
+    let mut report = EventsReport {
         scope: scope.echo(),
         events_held: by_type.total(),
         by_type,
@@ -183,10 +193,15 @@ pub fn report(conn: &mut DbConnection, scope: &Scope) -> Result<EventsReport> {
         by_service_form,
         by_region,
         villages_reached,
-        children_attending: totals.children,
-        guardians_present: totals.guardians,
+        children_attending: Some(totals.children),
+        guardians_present: Some(totals.guardians),
         other_participants: others.n,
-    })
+        suppression: None,
+    };
+    if let Some(threshold) = scope.small_cells {
+        report.suppression = Some(report.protect(threshold));
+    }
+    Ok(report)
 }
 
 #[derive(QueryableByName)]
@@ -235,6 +250,28 @@ impl FormCounts {
 }
 
 impl EventsReport {
+    /// Withholds the small counts of attending children and what they tell: each village's
+    /// children (which add up to all attending children, each child living in one place) and
+    /// the events they attended, and the guardians present. The events themselves are
+    /// programme records, always shown.
+    fn protect(&mut self, threshold: Threshold) -> Suppression {
+        let mut g = Grid::new(threshold);
+        let attending = g.count("/children_attending".into(), &mut self.children_attending);
+        let guardians = g.count("/guardians_present".into(), &mut self.guardians_present);
+        let mut parts = vec![attending];
+        let mut members = vec![guardians];
+        for (i, v) in self.villages_reached.iter_mut().enumerate() {
+            let children = g.count(format!("/villages_reached/{i}/children"), &mut v.children);
+            let events = g.figure(format!("/villages_reached/{i}/events"), Slot::Count(&mut v.events));
+            g.within(children, &[events]);
+            parts.push(children);
+            members.extend([children, events]);
+        }
+        g.adds_up(parts);
+        g.within(attending, &members);
+        g.finish()
+    }
+
     pub fn to_table(&self) -> Table {
         let mut t = Table::new(&["section", "key", "events", "children"]);
         let types = [
@@ -254,22 +291,18 @@ impl EventsReport {
             t.push(vec!["service_form".into(), x.key.clone(), x.events.to_string(), String::new()]);
         }
         for x in &self.by_region {
-            t.push(vec!["region".into(), x.name.clone(), x.events.to_string(), String::new()]);
+            t.push(vec!["region".into(), x.name.clone(), count(x.events), String::new()]);
         }
         for x in &self.villages_reached {
-            t.push(vec![
-                "village_reached".into(),
-                x.name.clone(),
-                x.events.to_string(),
-                x.children.to_string(),
-            ]);
+            t.push(vec!["village_reached".into(), x.name.clone(), count(x.events), count(x.children)]);
         }
         t.push(vec![
             "total".into(),
             "events_held".into(),
             self.events_held.to_string(),
-            self.children_attending.to_string(),
+            count(self.children_attending),
         ]);
+        t.note(self.suppression.as_ref());
         t
     }
 }

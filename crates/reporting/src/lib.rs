@@ -9,3 +9,4 @@ pub mod events;
 pub mod reference;
 pub mod scope;
 pub mod summary;
+pub mod suppression;

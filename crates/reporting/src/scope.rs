@@ -1,13 +1,18 @@
-//! What a report covers: a period of Shanghai calendar days and a region subtree.
+//! What a report covers: a period of Shanghai calendar days, a region subtree, and whether its
+//! small cells are withheld, all decided from the caller's [`Scope`].
 
 use chrono::NaiveDate;
+use diesel::prelude::*;
 use serde::Serialize;
-use tongxing_cases::regions::subtree_prefix;
+use tongxing_core::access::{Reach, Scope};
 use tongxing_core::{Error, Result, time};
+use tongxing_store::schema::regions;
 pub(crate) use tongxing_store::sql::{date_literal, day_start_literal};
-use tongxing_store::{Backend, DbConnection};
+use tongxing_store::{Backend, DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use crate::suppression::Threshold;
 
 /// The earliest day a report can start from when no `from` is given.
 const BEGINNING: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
@@ -15,13 +20,16 @@ const BEGINNING: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
     None => NaiveDate::MIN,
 };
 
+/// A report's coverage, built only by [`Coverage::resolve`] from the caller's scope.
 #[derive(Debug, Clone)]
-pub struct Scope {
-    pub from: Option<NaiveDate>,
-    pub to: NaiveDate,
-    pub region_id: Option<Uuid>,
+pub struct Coverage {
+    pub(crate) from: Option<NaiveDate>,
+    pub(crate) to: NaiveDate,
+    pub(crate) region_id: Option<Uuid>,
     /// The region's path prefix, for subtree matches.
-    pub region_prefix: Option<String>,
+    pub(crate) region_prefix: Option<String>,
+    /// The small-cell rule, when the caller may not read every child the report counts.
+    pub(crate) small_cells: Option<Threshold>,
 }
 
 /// What the report covered, echoed in every answer.
@@ -31,17 +39,41 @@ pub struct ScopeEcho {
     pub from: Option<NaiveDate>,
     /// Last day, inclusive.
     pub to: NaiveDate,
-    /// The region subtree (absent: everywhere).
+    /// The region subtree (absent: everywhere). For a coordinator of a region who names none,
+    /// their own region.
     pub region_id: Option<Uuid>,
     pub time_zone: String,
 }
 
-impl Scope {
+fn region_path(conn: &mut DbConnection, region: Uuid) -> Result<Option<String>> {
+    regions::table
+        .find(region.to_string())
+        .select(regions::path)
+        .first::<String>(conn)
+        .optional()
+        .map_err(map_db_error)
+}
+
+impl Coverage {
+    /// The coverage of a report over `from..=to` (default: from the first record to today) for
+    /// `caller`:
+    /// - a coordinator of a region: their subtree, or a region in it; a region outside it is
+    ///   not found, exactly as one that does not exist. Figures in full: they may read every
+    ///   child there.
+    /// - admins, coordinators without a region and the service: everywhere, or any region;
+    ///   figures in full.
+    /// - everyone else (caseworkers and auditors, the other readers of reports): everywhere or
+    ///   any region, with small cells withheld below `threshold` (see [`crate::suppression`]),
+    ///   since their scope is not a region and does not reach every child counted.
+    ///
+    /// A region that does not exist is not found (404), for everyone.
     pub fn resolve(
         conn: &mut DbConnection,
+        caller: &Scope,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
         region_id: Option<Uuid>,
+        threshold: Threshold,
     ) -> Result<Self> {
         let to = to.unwrap_or_else(time::today);
         if let Some(f) = from
@@ -49,12 +81,38 @@ impl Scope {
         {
             return Err(Error::field("from", "after_to", "`from` is after `to`"));
         }
-        let region_prefix = region_id.map(|r| subtree_prefix(conn, r, "region_id")).transpose()?;
-        Ok(Scope { from, to, region_id, region_prefix })
+        let own = match caller.reach() {
+            Reach::Region(root) => Some(
+                region_path(conn, root)?
+                    .map(|path| (root, path))
+                    .ok_or_else(|| Error::internal(format!("the caller's region {root} does not exist")))?,
+            ),
+            _ => None,
+        };
+        let (region_id, region_prefix) = match (region_id, own) {
+            (Some(r), own) => {
+                let path = region_path(conn, r)?
+                    .filter(|p| own.as_ref().is_none_or(|(_, root)| p.starts_with(root.as_str())))
+                    .ok_or_else(|| Error::not_found("region"))?;
+                (Some(r), Some(path))
+            }
+            (None, Some((root, path))) => (Some(root), Some(path)),
+            (None, None) => (None, None),
+        };
+        let small_cells = match caller.reach() {
+            Reach::All | Reach::Region(_) => None,
+            _ => Some(threshold),
+        };
+        Ok(Coverage { from, to, region_id, region_prefix, small_cells })
     }
 
     pub fn first_day(&self) -> NaiveDate {
         self.from.unwrap_or(BEGINNING)
+    }
+
+    /// Whether small cells are withheld from this report.
+    pub fn suppresses(&self) -> bool {
+        self.small_cells.is_some()
     }
 
     /// The period's bounds as SQL literals: the first and last day, or for instants the start of
@@ -73,8 +131,8 @@ impl Scope {
         format!("{}%", self.region_prefix.as_deref().unwrap_or("/"))
     }
 
-    /// ` AND <column> IN (subtree)` with one `?` for [`Scope::region_pattern`], or nothing when
-    /// the report covers every region (so city-wide reports skip the join).
+    /// ` AND <column> IN (subtree)` with one `?` for [`Coverage::region_pattern`], or nothing
+    /// when the report covers every region (so city-wide reports skip the join).
     pub fn region_clause(&self, column: &str) -> String {
         match self.region_prefix {
             Some(_) => format!(" AND {column} IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)"),

@@ -8,7 +8,9 @@ use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 
-use crate::scope::{Scope, ScopeEcho};
+use crate::csv::{Table, number};
+use crate::scope::{Coverage, ScopeEcho};
+use crate::suppression::{Grid, Suppression, Threshold};
 
 /// Events that took place, by type (every type present, zero when none).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -64,19 +66,29 @@ pub const DEFINITIONS: SummaryDefinitions = SummaryDefinitions {
     children_assessed: "Distinct children in the region with an assessment dated in the period.",
 };
 
+/// The figures about children are `null` where small cells are withheld (see `suppression`);
+/// the figures about events and volunteers are always shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProgrammeSummary {
     pub scope: ScopeEcho,
-    pub children_registered: i64,
-    pub families_phoned: i64,
-    pub children_visited: i64,
+    #[schema(required = true)]
+    pub children_registered: Option<i64>,
+    #[schema(required = true)]
+    pub families_phoned: Option<i64>,
+    #[schema(required = true)]
+    pub children_visited: Option<i64>,
     pub events_held_by_type: EventsByType,
     pub events_held: i64,
-    pub children_attending_events: i64,
+    #[schema(required = true)]
+    pub children_attending_events: Option<i64>,
     pub volunteers_active: i64,
     pub volunteer_hours: f64,
-    pub children_assessed: i64,
+    #[schema(required = true)]
+    pub children_assessed: Option<i64>,
     pub definitions: SummaryDefinitions,
+    /// Present when small cells were withheld from this answer: which, and below what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
 }
 
 #[derive(QueryableByName)]
@@ -103,7 +115,7 @@ struct Roster {
 
 /// Events counted by the summary: held or reported, starting in the period, in the region.
 /// Binds: the two instants, then the region pattern when the scope has a region.
-pub(crate) fn events_in_scope(scope: &Scope) -> String {
+pub(crate) fn events_in_scope(scope: &Coverage) -> String {
     format!(
         "SELECT e.id FROM events e WHERE e.status IN ('held', 'reported') AND e.starts_at >= ? AND e.starts_at < ?{}",
         scope.region_clause("e.region_id")
@@ -120,7 +132,7 @@ type Query = diesel::query_builder::BoxedSqlQuery<
 /// period's two bounds (instants or dates), then the region pattern when the scope has a region.
 /// The bounds are written into the SQL as literals (see [`crate::scope::date_literal`]); the
 /// region patterns are bound.
-pub(crate) fn scoped(conn: &DbConnection, scope: &Scope, sql: &str, instants: bool) -> Query {
+pub(crate) fn scoped(conn: &DbConnection, scope: &Coverage, sql: &str, instants: bool) -> Query {
     let b = conn.backend();
     let (start, end) = scope.period_literals(b, instants);
     let per_set = if scope.region_prefix.is_some() { 3 } else { 2 };
@@ -146,7 +158,7 @@ pub(crate) fn scoped(conn: &DbConnection, scope: &Scope, sql: &str, instants: bo
     q
 }
 
-pub fn summary(conn: &mut DbConnection, scope: &Scope) -> Result<ProgrammeSummary> {
+pub fn summary(conn: &mut DbConnection, scope: &Coverage) -> Result<ProgrammeSummary> {
     let count = |conn: &mut DbConnection, sql: String, instants: bool| -> Result<i64> {
         scoped(conn, scope, &sql, instants).get_result::<Count>(conn).map(|c| c.n).map_err(map_db_error)
     };
@@ -227,17 +239,67 @@ pub fn summary(conn: &mut DbConnection, scope: &Scope) -> Result<ProgrammeSummar
     )
     .get_result(conn)
     .map_err(map_db_error)?;
-    Ok(ProgrammeSummary {
+    let mut summary = ProgrammeSummary {
         scope: scope.echo(),
-        children_registered,
-        families_phoned,
-        children_visited,
+        children_registered: Some(children_registered),
+        families_phoned: Some(families_phoned),
+        children_visited: Some(children_visited),
         events_held: events_held_by_type.total(),
         events_held_by_type,
-        children_attending_events,
+        children_attending_events: Some(children_attending_events),
         volunteers_active: roster.volunteers,
         volunteer_hours: roster.minutes.unwrap_or(0) as f64 / 60.0,
-        children_assessed,
+        children_assessed: Some(children_assessed),
         definitions: DEFINITIONS,
-    })
+        suppression: None,
+    };
+    if let Some(threshold) = scope.small_cells {
+        summary.suppression = Some(summary.protect(threshold));
+    }
+    Ok(summary)
+}
+
+impl ProgrammeSummary {
+    /// Withholds the small counts of children and households (each stands alone: no figure of
+    /// the summary adds up to another).
+    fn protect(&mut self, threshold: Threshold) -> Suppression {
+        let mut g = Grid::new(threshold);
+        g.count("/children_registered".into(), &mut self.children_registered);
+        g.count("/families_phoned".into(), &mut self.families_phoned);
+        g.count("/children_visited".into(), &mut self.children_visited);
+        g.count("/children_attending_events".into(), &mut self.children_attending_events);
+        g.count("/children_assessed".into(), &mut self.children_assessed);
+        g.finish()
+    }
+
+    pub fn to_table(&self) -> Table {
+        let d = &self.definitions;
+        let mut t = Table::new(&["figure", "value", "definition"]);
+        let t_ = &self.events_held_by_type;
+        let count = |n: Option<i64>| n.map(|n| n as f64);
+        let rows: [(&str, Option<f64>, &str); 13] = [
+            ("children_registered", count(self.children_registered), d.children_registered),
+            ("families_phoned", count(self.families_phoned), d.families_phoned),
+            ("children_visited", count(self.children_visited), d.children_visited),
+            ("events_held.quarterly_theme", Some(t_.quarterly_theme as f64), d.events_held_by_type),
+            ("events_held.care", Some(t_.care as f64), d.events_held_by_type),
+            ("events_held.visit_and_comfort", Some(t_.visit_and_comfort as f64), d.events_held_by_type),
+            (
+                "events_held.mental_health_consultation",
+                Some(t_.mental_health_consultation as f64),
+                d.events_held_by_type,
+            ),
+            ("events_held.other", Some(t_.other as f64), d.events_held_by_type),
+            ("events_held", Some(self.events_held as f64), d.events_held_by_type),
+            ("children_attending_events", count(self.children_attending_events), d.children_attending_events),
+            ("volunteers_active", Some(self.volunteers_active as f64), d.volunteers_active),
+            ("volunteer_hours", Some(self.volunteer_hours), d.volunteer_hours),
+            ("children_assessed", count(self.children_assessed), d.children_assessed),
+        ];
+        for (k, v, def) in rows {
+            t.push(vec![k.to_owned(), v.map(number).unwrap_or_default(), def.to_owned()]);
+        }
+        t.note(self.suppression.as_ref());
+        t
+    }
 }

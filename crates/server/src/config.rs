@@ -19,6 +19,9 @@ pub struct Config {
     pub client_rate_limit: u32,
     /// Failed logins per network address per fifteen minutes before 429.
     pub login_failures_per_address: u32,
+    /// Reports withhold figures resting on fewer children than this (2 to 100) from callers who
+    /// may not read those children.
+    pub small_cell_threshold: u32,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
     pub pool_size: u32,
@@ -118,6 +121,8 @@ impl Config {
                 10_000,
             )?)
             .unwrap_or(20),
+            small_cell_threshold: u32::try_from(number("TONGXING_SMALL_CELL_THRESHOLD", 5, 2, 100)?)
+                .unwrap_or(5),
             access_token_ttl: number("TONGXING_ACCESS_TOKEN_TTL", 900, 60, 86_400)?,
             refresh_token_ttl: number("TONGXING_REFRESH_TOKEN_TTL", 2_592_000, 3_600, 31_536_000)?,
             pool_size: u32::try_from(number("TONGXING_DB_POOL_SIZE", default_pool, 1, 512)?).unwrap_or(8),
@@ -188,6 +193,7 @@ mod tests {
             ("TONGXING_CORS_ORIGINS", "*"),
             ("TONGXING_LOG_FORMAT", "xml"),
             ("TONGXING_ACCESS_TOKEN_TTL", "5"),
+            ("TONGXING_SMALL_CELL_THRESHOLD", "1"),
         ] {
             let err = with(&[(k, v)]).unwrap_err();
             assert!(err.starts_with(k), "{err}");

@@ -665,6 +665,7 @@ fn load_pairings(
         let input = MentorInput {
             id: None,
             user_id: None,
+            region_id: None,
             name: name(rng),
             organisation: Some("咸宁市民政局".into()),
             phone: Some(format!("1390000{:04}", i)),
@@ -672,7 +673,7 @@ fn load_pairings(
             notes: Some("党员爸爸妈妈".into()),
             active: true,
         };
-        let m = mentors::create(conn, input)?.record.id;
+        let m = mentors::create(conn, &Scope::system(), input)?.record.id;
         let p = pairings::create(
             conn,
             &Scope::system_as(actor),

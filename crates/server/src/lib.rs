@@ -35,6 +35,9 @@ pub struct Options {
     pub refresh_ttl: i64,
     pub client_rate_limit: u32,
     pub login_failures_per_address: u32,
+    /// Reports withhold figures resting on fewer children than this from callers who may not
+    /// read those children.
+    pub small_cell_threshold: u32,
 }
 
 impl Default for Options {
@@ -46,6 +49,7 @@ impl Default for Options {
             refresh_ttl: 86_400,
             client_rate_limit: 600,
             login_failures_per_address: 20,
+            small_cell_threshold: 5,
         }
     }
 }
@@ -59,6 +63,7 @@ impl Options {
             refresh_ttl: c.refresh_token_ttl,
             client_rate_limit: c.client_rate_limit,
             login_failures_per_address: c.login_failures_per_address,
+            small_cell_threshold: c.small_cell_threshold,
         }
     }
 }
@@ -106,7 +111,7 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     let token_keys =
         TokenKeys::new(&stored, options.access_ttl, options.refresh_ttl).map_err(|e| e.to_string())?;
     let limits = Limits::new(options.client_rate_limit, options.login_failures_per_address);
-    Ok(AppState::new(db, token_keys, limits))
+    AppState::new(db, token_keys, limits).with_small_cell_threshold(options.small_cell_threshold)
 }
 
 /// Starts serving on `listener`. SIGTERM and SIGINT stop accepting connections and let

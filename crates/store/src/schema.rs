@@ -252,6 +252,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        region_id -> Nullable<Text>,
     }
 }
 

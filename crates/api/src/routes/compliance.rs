@@ -51,7 +51,9 @@ pub struct ExemptionQuery {
 }
 
 /// What needs attention now: active pairings whose last closed period was missed, or whose
-/// current period is at risk; most urgent first.
+/// current period is at risk; most urgent first. Only the relationships of children in the
+/// caller's scope (a coordinator of a region: their subtree); a `region_id` outside it answers
+/// as one that does not exist.
 #[utoipa::path(
     get, path = "/api/v1/compliance/alerts", tag = "compliance", operation_id = "list_compliance_alerts",
     params(AlertQuery),
@@ -60,7 +62,7 @@ pub struct ExemptionQuery {
 #[get("/compliance/alerts")]
 pub async fn list_compliance_alerts(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Query(q): Query<AlertQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = PageRequest::parse(q.limit, None)?.limit;
@@ -74,13 +76,15 @@ pub async fn list_compliance_alerts(
     }
     let filter =
         AlertFilter { region_id: q.region_id, mentor_id: q.mentor_id, rule_id: q.rule_id, status: q.status };
-    let cursor = q.cursor;
-    let result =
-        state.run_heavy(move |conn| compliance::alerts(conn, &filter, limit, cursor.as_deref())).await?;
+    let (scope, cursor) = (caller.scope, q.cursor);
+    let result = state
+        .run_heavy(move |conn| compliance::alerts(conn, &scope, &filter, limit, cursor.as_deref()))
+        .await?;
     Ok(HttpResponse::Ok().json(ComplianceAlertPage::from(result)))
 }
 
-/// Exempt one period of one rule for a pairing, with a reason (coordinators).
+/// Exempt one period of one rule for a pairing, with a reason (coordinators). A pairing or
+/// enrolment whose child is outside the caller's scope is refused as one that does not exist.
 #[utoipa::path(
     post, path = "/api/v1/compliance/exemptions", tag = "compliance", operation_id = "create_compliance_exemption",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
@@ -100,14 +104,14 @@ pub async fn create_compliance_exemption(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let (input, actor) = (body.value, caller.user_id);
+    let (input, scope, actor) = (body.value, caller.scope, caller.user_id);
     idempotency::create(&state, create, move |conn| {
-        Ok((compliance::record_exemption(conn, input, actor)?, None))
+        Ok((compliance::record_exemption(conn, &scope, input, actor)?, None))
     })
     .await
 }
 
-/// List exemptions.
+/// List exemptions of the relationships whose child is in the caller's scope.
 #[utoipa::path(
     get, path = "/api/v1/compliance/exemptions", tag = "compliance", operation_id = "list_compliance_exemptions",
     params(ExemptionQuery),
@@ -116,12 +120,13 @@ pub async fn create_compliance_exemption(
 #[get("/compliance/exemptions")]
 pub async fn list_compliance_exemptions(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Query(q): Query<ExemptionQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page(q.limit, q.cursor.as_deref())?;
-    let (subject, rule) = (q.subject_id, q.rule_id);
-    let result = state.run(move |conn| compliance::list_exemptions(conn, subject, rule, page)).await?;
+    let (scope, subject, rule) = (caller.scope, q.subject_id, q.rule_id);
+    let result =
+        state.run(move |conn| compliance::list_exemptions(conn, &scope, subject, rule, page)).await?;
     Ok(HttpResponse::Ok().json(ComplianceExemptionPage::from(result)))
 }
 

@@ -26,7 +26,8 @@ pub struct MentorQuery {
     pub cursor: Option<String>,
 }
 
-/// Register a mentor (coordinators).
+/// Register a mentor (coordinators). A coordinator of a region names a region in their
+/// subtree; the account link names a user with the role `mentor` that no other mentor has.
 #[utoipa::path(
     post, path = "/api/v1/mentors", tag = "pairings", operation_id = "create_mentor",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
@@ -43,15 +44,17 @@ pub async fn create_mentor(
 ) -> ApiResult<HttpResponse> {
     let create =
         Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
-    let input = body.value;
+    let (scope, input) = (caller.scope, body.value);
     idempotency::create(&state, create, move |conn| {
-        let m = mentors::create(conn, input)?;
+        let m = mentors::create(conn, &scope, input)?;
         Ok((m.record, Some(m.version)))
     })
     .await
 }
 
-/// List mentors.
+/// List the mentors the caller reaches: all for admins, coordinators without a region and
+/// caseworkers (without coordinators' notes); for a coordinator of a region, the mentors of their
+/// region and those paired with a child in it.
 #[utoipa::path(
     get, path = "/api/v1/mentors", tag = "pairings", operation_id = "list_mentors",
     params(MentorQuery),
@@ -60,16 +63,16 @@ pub async fn create_mentor(
 #[get("/mentors")]
 pub async fn list_mentors(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Query(q): Query<MentorQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page(q.limit, q.cursor.as_deref())?;
-    let filter = MentorFilter { q: q.q, active: q.active };
-    let result = state.run(move |conn| mentors::list(conn, &filter, page)).await?;
+    let (scope, filter) = (caller.scope, MentorFilter { q: q.q, active: q.active });
+    let result = state.run(move |conn| mentors::list(conn, &scope, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(MentorPage::from(result)))
 }
 
-/// Read a mentor.
+/// Read a mentor the caller reaches (see the list).
 #[utoipa::path(
     get, path = "/api/v1/mentors/{id}", tag = "pairings", operation_id = "get_mentor",
     params(("id" = Uuid, Path, description = "Mentor id")),
@@ -78,14 +81,15 @@ pub async fn list_mentors(
 #[get("/mentors/{id}")]
 pub async fn get_mentor(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    Ok(with_etag(state.run(move |conn| mentors::get(conn, id)).await?))
+    let (scope, id) = (caller.scope, id.into_inner());
+    Ok(with_etag(state.run(move |conn| mentors::get(conn, &scope, id)).await?))
 }
 
-/// Replace a mentor's details (requires `If-Match`).
+/// Replace a mentor's details (requires `If-Match`). A coordinator of a region changes only the
+/// mentors of their region, and keeps them in it.
 #[utoipa::path(
     put, path = "/api/v1/mentors/{id}", tag = "pairings", operation_id = "update_mentor",
     params(
@@ -98,17 +102,17 @@ pub async fn get_mentor(
 #[put("/mentors/{id}")]
 pub async fn update_mentor(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<MentorInput>,
 ) -> ApiResult<HttpResponse> {
-    let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
+    let (scope, id, version, input) = (caller.scope, id.into_inner(), if_match.required()?, body.value);
     update_audited(
         &state,
         id,
-        move |conn| mentors::get(conn, id),
-        move |conn| mentors::update(conn, id, input, version),
+        move |conn| mentors::get(conn, &scope, id),
+        move |conn| mentors::update(conn, &scope, id, input, version),
     )
     .await
 }

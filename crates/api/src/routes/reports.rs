@@ -4,9 +4,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tongxing_reporting::assessments::{self, AssessmentsReport};
 use tongxing_reporting::compliance::{self, ComplianceReport};
-use tongxing_reporting::csv::{self, Table, number};
+use tongxing_reporting::csv::{self, Table};
 use tongxing_reporting::events::{self, EventsReport};
-use tongxing_reporting::scope::Scope;
+use tongxing_reporting::scope::Coverage;
 use tongxing_reporting::summary::{self, ProgrammeSummary};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -32,7 +32,8 @@ pub struct ReportQuery {
     pub from: Option<NaiveDate>,
     /// Last day (Asia/Shanghai), inclusive; absent: today.
     pub to: Option<NaiveDate>,
-    /// A region subtree; absent: everywhere.
+    /// A region subtree; absent: everywhere (for a coordinator of a region: their own). A
+    /// region outside the caller's own is not found, as one that does not exist.
     pub region_id: Option<Uuid>,
     /// `json` or `csv`; otherwise the `Accept` header decides (JSON by default).
     pub format: Option<ReportFormat>,
@@ -67,10 +68,11 @@ fn respond<T: Serialize>(
     }
 }
 
-/// Resolves the scope, computes the report in the database, and answers as JSON or CSV.
+/// Resolves what the report covers for the caller, computes it in the database, and answers as
+/// JSON or CSV.
 async fn report<T, F>(
     state: &AppState,
-    _caller: Caller,
+    caller: Caller,
     req: &HttpRequest,
     q: ReportQuery,
     name: &str,
@@ -79,49 +81,26 @@ async fn report<T, F>(
 ) -> ApiResult<HttpResponse>
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&mut DbConnection, &Scope) -> tongxing_core::Result<T> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &Coverage) -> tongxing_core::Result<T> + Send + 'static,
 {
-    let (from, to, region) = (q.from, q.to, q.region_id);
+    let (scope, threshold, from, to, region) = (caller.scope, state.small_cells, q.from, q.to, q.region_id);
     let report = state
         .run_heavy(move |conn| {
-            let scope = Scope::resolve(conn, from, to, region)?;
-            compute(conn, &scope)
+            let coverage = Coverage::resolve(conn, &scope, from, to, region, threshold)?;
+            compute(conn, &coverage)
         })
         .await?;
     Ok(respond(req, q.format, name, &report, || table(&report)))
 }
 
-fn summary_table(s: &ProgrammeSummary) -> Table {
-    let d = &s.definitions;
-    let mut t = Table::new(&["figure", "value", "definition"]);
-    let t_ = &s.events_held_by_type;
-    let rows: [(&str, f64, &str); 13] = [
-        ("children_registered", s.children_registered as f64, d.children_registered),
-        ("families_phoned", s.families_phoned as f64, d.families_phoned),
-        ("children_visited", s.children_visited as f64, d.children_visited),
-        ("events_held.quarterly_theme", t_.quarterly_theme as f64, d.events_held_by_type),
-        ("events_held.care", t_.care as f64, d.events_held_by_type),
-        ("events_held.visit_and_comfort", t_.visit_and_comfort as f64, d.events_held_by_type),
-        (
-            "events_held.mental_health_consultation",
-            t_.mental_health_consultation as f64,
-            d.events_held_by_type,
-        ),
-        ("events_held.other", t_.other as f64, d.events_held_by_type),
-        ("events_held", s.events_held as f64, d.events_held_by_type),
-        ("children_attending_events", s.children_attending_events as f64, d.children_attending_events),
-        ("volunteers_active", s.volunteers_active as f64, d.volunteers_active),
-        ("volunteer_hours", s.volunteer_hours, d.volunteer_hours),
-        ("children_assessed", s.children_assessed as f64, d.children_assessed),
-    ];
-    for (k, v, def) in rows {
-        t.push(vec![k.to_owned(), number(v), def.to_owned()]);
-    }
-    t
-}
-
 /// The programme summary: children registered, families phoned, children visited, events held
 /// by type, and more, each with its definition.
+///
+/// Every report covers the caller's part of the region tree: a coordinator of a region gets
+/// their subtree by default and may narrow it; a region outside it is not found (404), as one
+/// that does not exist. Callers who may not read every child counted (caseworkers, auditors)
+/// get figures resting on fewer children than the small-cell threshold (5 by default) as
+/// `null` (empty in CSV, with a closing `note` row), and `suppression` lists them.
 #[utoipa::path(
     get, path = "/api/v1/reports/summary", tag = "reports", operation_id = "get_summary_report",
     params(ReportQuery),
@@ -134,10 +113,11 @@ pub async fn get_summary_report(
     req: HttpRequest,
     Query(q): Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
-    report(&state, caller, &req, q, "summary", summary::summary, summary_table).await
+    report(&state, caller, &req, q, "summary", summary::summary, ProgrammeSummary::to_table).await
 }
 
-/// Events by type, programme, service form and region, and the villages reached.
+/// Events by type, programme, service form and region, and the villages reached. Coverage and
+/// small cells as for the summary.
 #[utoipa::path(
     get, path = "/api/v1/reports/events", tag = "reports", operation_id = "get_events_report",
     params(ReportQuery),
@@ -154,7 +134,7 @@ pub async fn get_events_report(
 }
 
 /// Score distributions of the four dimensions, risk levels, and change between a child's first
-/// and latest assessment.
+/// and latest assessment. Coverage and small cells as for the summary.
 #[utoipa::path(
     get, path = "/api/v1/reports/assessments", tag = "reports", operation_id = "get_assessments_report",
     params(ReportQuery),
@@ -171,7 +151,7 @@ pub async fn get_assessments_report(
 }
 
 /// What needs attention now, per rule: relationships that missed their last period or are at
-/// risk in the current one.
+/// risk in the current one. Coverage and small cells as for the summary.
 #[utoipa::path(
     get, path = "/api/v1/reports/compliance", tag = "reports", operation_id = "get_compliance_report",
     params(ReportQuery),
