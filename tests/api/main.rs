@@ -9,6 +9,7 @@ mod bad_input;
 mod case_records;
 mod corpus;
 mod counselling;
+mod edge;
 mod events;
 mod home_visits;
 mod idempotency;
