@@ -266,7 +266,8 @@ const QUERY_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
 
 /// States in the contract what the service enforces anyway, so that generators, fuzzers and
 /// linters see it: every string of a fixed format gets the length that format implies (a UUID
-/// is 36 characters, a date 10, a timestamp at most 40), free text the control characters it
+/// is 36 characters, a date 10, a timestamp at most 40), dates and timestamps the pattern of
+/// their shape and range (1900-01-01 to 2200-12-31), free text the control characters it
 /// may not hold, every integer the range of its format, and the headers and parameters their
 /// shapes; wherever the schema does not state something tighter. Then the links from creates
 /// and the `ETag` headers are added.
@@ -282,6 +283,15 @@ fn state_what_is_enforced(spec: &mut Spec) {
                     _ => None,
                 };
                 let format = map.get("format").and_then(|f| f.as_str()).map(str::to_owned);
+                // Dates and timestamps from 1900-01-01 to 2200-12-31 (`time::bounded`).
+                let range = match format.as_deref() {
+                    Some("date") => Some(tongxing_core::time::DATE_PATTERN),
+                    Some("date-time") => Some(tongxing_core::time::TIMESTAMP_PATTERN),
+                    _ => None,
+                };
+                if let (Some(pattern), Some("string")) = (range, ty.as_deref()) {
+                    map.entry("pattern").or_insert(pattern.into());
+                }
                 match (ty.as_deref(), format.as_deref()) {
                     (Some("string"), None)
                         if !map.contains_key("pattern")

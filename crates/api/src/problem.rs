@@ -112,6 +112,18 @@ impl ApiError {
     pub fn code(&self) -> &str {
         &self.code
     }
+
+    /// The same problem, its detail followed by `: suffix`.
+    pub fn with_detail_suffix(mut self, suffix: &str) -> Self {
+        self.detail = format!("{}: {suffix}", self.detail);
+        self
+    }
+
+    /// The same problem, listing the fields it concerns.
+    pub fn with_fields(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors.into_iter().map(ProblemField::from).collect();
+        self
+    }
 }
 
 impl From<Error> for ApiError {

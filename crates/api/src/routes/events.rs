@@ -45,8 +45,10 @@ fn visible_to_volunteer(conn: &mut DbConnection, caller: Caller, event: Uuid) ->
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Events starting on or after this day (Asia/Shanghai).
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub from: Option<NaiveDate>,
     /// Events starting on or before this day (Asia/Shanghai).
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub to: Option<NaiveDate>,
     pub event_type: Option<EventType>,
     pub programme: Option<Programme>,

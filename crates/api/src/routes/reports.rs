@@ -29,8 +29,10 @@ pub enum ReportFormat {
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// First day (Asia/Shanghai), inclusive; absent: from the first record.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub from: Option<NaiveDate>,
     /// Last day (Asia/Shanghai), inclusive; absent: today.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub to: Option<NaiveDate>,
     /// A region subtree; absent: everywhere.
     pub region_id: Option<Uuid>,
