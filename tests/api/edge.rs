@@ -1,17 +1,25 @@
-//! The edge of the service: refusals answered like any other request, and metric series that
-//! clients cannot multiply.
+//! The edge of the service: refusals answered like any other request, metric series that
+//! clients cannot multiply, and bodies that stop arriving.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tongxing_core::role::Role;
 
-use crate::helpers::{CORS_ORIGIN, Resp, Setup, TestApp};
+use crate::helpers::{CORS_ORIGIN, Resp, Setup, TestApp, web_block};
 use crate::on_both_backends;
 
 on_both_backends!(setup = three_client_requests_a_minute; refusals_are_answered_like_any_other_request);
 on_both_backends!(invented_methods_and_paths_add_no_metric_series);
+on_both_backends!(setup = one_second_body_pauses; a_body_that_stops_arriving_is_cut_off);
 
 fn three_client_requests_a_minute() -> Setup {
-    Setup { client_rate_limit: 3 }
+    Setup { client_rate_limit: 3, ..Setup::default() }
+}
+
+fn one_second_body_pauses() -> Setup {
+    Setup { body_timeout: Duration::from_secs(1), ..Setup::default() }
 }
 
 /// What every answer carries, refusals included.
@@ -151,4 +159,72 @@ async fn invented_methods_and_paths_add_no_metric_series(app: TestApp) {
     for invented in ["FOO", "BREW", "PROPFIND", "X-INVENTED", "nope"] {
         assert!(!later.contains(invented), "{invented} is a label:\n{later}");
     }
+}
+
+/// Sends the headers of a household create announcing a `length`-byte body, then `parts` of it
+/// `every` so long apart; answers the raw response and how long it took from the headers on.
+async fn send_slowly(
+    app: &TestApp,
+    length: usize,
+    parts: Vec<Vec<u8>>,
+    every: Duration,
+) -> (String, Duration) {
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let token = app.token.clone();
+    web_block(move || {
+        let mut s = std::net::TcpStream::connect(address).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(15))).map_err(|e| e.to_string())?;
+        let head = format!(
+            "POST /api/v1/households HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                std::thread::sleep(every);
+            }
+            // The service may have answered and closed already; what it said is what counts.
+            if s.write_all(part).is_err() {
+                break;
+            }
+        }
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        Ok((String::from_utf8_lossy(&answer).into_owned(), started.elapsed()))
+    })
+    .await
+    .expect("raw request")
+}
+
+async fn a_body_that_stops_arriving_is_cut_off(app: TestApp) {
+    let village = app.region("柏墩村").await;
+    let body = serde_json::to_vec(&json!({"region_id": village, "address": "桂花镇慢路1号"})).unwrap();
+
+    // Headers and ten bytes, then silence: 408 after the pause allowed (one second here), and
+    // the connection is closed.
+    let (answer, took) = send_slowly(&app, body.len(), vec![body[..10].to_vec()], Duration::ZERO).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("content-type: application/problem+json"), "{answer}");
+    assert!(lower.contains("connection: close"), "{answer}");
+    assert!(lower.contains("x-request-id: "), "{answer}");
+    assert!(answer.contains("\"code\":\"body_timeout\""), "{answer}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(app.count("households").await, 0);
+
+    // A body that keeps arriving, slowly, is read whole: five parts 400 ms apart.
+    let parts: Vec<Vec<u8>> = body.chunks(body.len().div_ceil(5)).map(<[u8]>::to_vec).collect();
+    let (answer, took) = send_slowly(&app, body.len(), parts, Duration::from_millis(400)).await;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(took >= Duration::from_millis(1500), "{took:?}");
+    assert_eq!(app.count("households").await, 1);
+
+    let metrics = String::from_utf8(app.send("GET", "/metrics", Some(""), None, &[]).await.raw).unwrap();
+    assert!(
+        metrics.contains(
+            r#"tongxing_http_requests_total{method="POST",route="/api/v1/households",status="408"} 1"#
+        ),
+        "{metrics}"
+    );
 }

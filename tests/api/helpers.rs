@@ -63,11 +63,13 @@ pub struct TestApp {
 pub struct Setup {
     /// Requests per minute per partner API client.
     pub client_rate_limit: u32,
+    /// The longest pause while a request body is arriving.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Setup {
     fn default() -> Setup {
-        Setup { client_rate_limit: 600 }
+        Setup { client_rate_limit: 600, body_timeout: std::time::Duration::from_secs(10) }
     }
 }
 
@@ -165,8 +167,13 @@ impl TestApp {
         let state = web_block(move || tongxing::prepare(&prepared, &options)).await.expect("prepare");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let server =
-            tongxing::start(listener, state.clone(), 64 * 1024, 2, vec![CORS_ORIGIN.into()]).expect("start");
+        let serving = tongxing::Serving {
+            max_body_bytes: 64 * 1024,
+            body_timeout: setup.body_timeout,
+            workers: 2,
+            cors_origins: vec![CORS_ORIGIN.into()],
+        };
+        let server = tongxing::start(listener, state.clone(), serving).expect("start");
         actix_web::rt::spawn(server);
         TestApp {
             base: format!("http://127.0.0.1:{port}"),

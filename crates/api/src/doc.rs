@@ -102,6 +102,12 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("401", "Unauthorized", "Missing, invalid or expired access token"),
     ("403", "Forbidden", "The caller's role may not do this"),
     ("404", "NotFound", "No such record"),
+    (
+        "408",
+        "RequestTimeout",
+        "The request body stopped arriving for longer than the service waits (`body_timeout`); the \
+         connection is closed. Send the request again",
+    ),
     ("409", "Conflict", "The request conflicts with the record's state"),
     (
         "412",
@@ -198,7 +204,7 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
             "404" => has_id,
             "409" => api && !public && !matches!(method, HttpMethod::Get),
             "412" => conditional,
-            "413" | "415" => has_body,
+            "408" | "413" | "415" => has_body,
             "422" => api && (has_body || has_query || replays),
             "428" => is_update && conditional,
             "429" => api,

@@ -181,6 +181,12 @@ fn payload_error(e: Option<&PayloadError>) -> ApiError {
         Some(PayloadError::Overflow) => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
         }
+        Some(e) if crate::body::is_timeout(e) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body stopped arriving; send it again",
+        )
+        .closing(),
         _ => ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read"),
     }
 }
