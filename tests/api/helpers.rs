@@ -25,7 +25,7 @@ pub enum Backend {
     Postgres,
 }
 
-enum DbGuard {
+pub(crate) enum DbGuard {
     Sqlite(std::path::PathBuf),
     Postgres { admin_url: String, name: String },
 }
@@ -55,7 +55,7 @@ pub struct TestApp {
     pub state: tongxing_api::AppState,
     url: DatabaseUrl,
     setup: Setup,
-    _db: std::sync::Arc<DbGuard>,
+    pub(crate) _db: std::sync::Arc<DbGuard>,
 }
 
 /// What a test may set in the service it starts; the rest is as configured by default.
@@ -382,7 +382,8 @@ pub async fn web_block<T: Send + 'static>(
     actix_web::web::block(f).await.map_err(|e| e.to_string())?
 }
 
-/// Runs an async test scenario on SQLite, and on PostgreSQL when configured. With
+/// Runs an async test scenario on SQLite, and on PostgreSQL when configured; then scans the
+/// audit log the scenario left for values it must never hold (`audit_scan`). With
 /// `setup = function;` first, the service is started with that function's [`Setup`].
 #[macro_export]
 macro_rules! on_both_backends {
@@ -399,14 +400,18 @@ macro_rules! on_both_backends {
                 async fn sqlite() {
                     let backend = $crate::helpers::Backend::Sqlite;
                     let app = $crate::helpers::TestApp::spawn_with(backend, $setup).await.expect("sqlite app");
+                    let audit = $crate::audit_scan::AuditScan::of(&app);
                     super::$scenario(app).await;
+                    audit.assert_clean().await;
                 }
 
                 #[actix_web::test]
                 async fn postgres() {
                     let backend = $crate::helpers::Backend::Postgres;
                     if let Some(app) = $crate::helpers::TestApp::spawn_with(backend, $setup).await {
+                        let audit = $crate::audit_scan::AuditScan::of(&app);
                         super::$scenario(app).await;
+                        audit.assert_clean().await;
                     }
                 }
             }
