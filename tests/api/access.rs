@@ -749,13 +749,16 @@ async fn the_audit_log_answers_who_has_seen_a_child(app: TestApp) {
     let created =
         r.body["items"].as_array().unwrap().iter().find(|e| e["resource"] == "/api/v1/children").unwrap();
     assert_eq!(created["changes"]["national_id"]["new"], "[redacted]");
-    assert_eq!(created["changes"]["name"]["new"], "儿童in");
+    // Only allow-listed values are copied: the child's name is recorded as changed, not copied.
+    assert_eq!(created["changes"]["name"]["new"], "[redacted]");
+    let region = created["changes"]["region_id"]["new"].as_str().unwrap().to_owned();
+    assert_eq!(region.len(), 36, "references are copied");
     // The auditor learns which fields were written, not what they hold.
     let r = app.send("GET", &query, Some(&w.tokens["auditor"]), None, &[]).await;
-    assert!(!r.body.to_string().contains("儿童in"), "{}", r.body);
+    assert!(!r.body.to_string().contains("儿童in") && !r.body.to_string().contains(&region), "{}", r.body);
     let created =
         r.body["items"].as_array().unwrap().iter().find(|e| e["resource"] == "/api/v1/children").unwrap();
-    assert_eq!(created["changes"]["name"]["new"], "[redacted]");
+    assert_eq!(created["changes"]["region_id"]["new"], "[redacted]");
 
     // Logins, good and bad, are there; the auditor reads no personal fields and cannot change the log.
     app.post(

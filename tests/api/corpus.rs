@@ -14,7 +14,11 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, urlencode};
 use crate::on_both_backends;
 
-on_both_backends!(every_bad_input_is_refused_and_writes_nothing, text_is_stored_verbatim);
+on_both_backends!(
+    every_bad_input_is_refused_and_writes_nothing,
+    text_is_stored_verbatim,
+    dates_outside_the_range_are_refused_everywhere
+);
 
 const JSON: &str = "application/json";
 const SQL: &str = "' OR '1'='1'; DROP TABLE children; --";
@@ -682,4 +686,180 @@ async fn text_is_stored_verbatim(app: TestApp) {
             );
         }
     }
+}
+
+/// One step of the way to a value inside a body.
+#[derive(Debug, Clone)]
+enum Step {
+    Field(String),
+    Item,
+}
+
+/// Every date and timestamp inside a schema, at any depth: the way to it and its format.
+fn date_fields(spec: &Value, schema: &Value, at: &[Step], depth: usize, out: &mut Vec<(Vec<Step>, String)>) {
+    if depth > 6 {
+        return;
+    }
+    let schema = resolve(spec, schema);
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for option in schema.get(key).and_then(|o| o.as_array()).into_iter().flatten() {
+            date_fields(spec, option, at, depth + 1, out);
+        }
+    }
+    if let Some(format @ ("date" | "date-time")) = schema.get("format").and_then(|f| f.as_str()) {
+        out.push((at.to_vec(), format.to_owned()));
+    }
+    for (name, property) in schema.get("properties").and_then(|p| p.as_object()).into_iter().flatten() {
+        let mut next = at.to_vec();
+        next.push(Step::Field(name.clone()));
+        date_fields(spec, property, &next, depth + 1, out);
+    }
+    if let Some(items) = schema.get("items") {
+        let mut next = at.to_vec();
+        next.push(Step::Item);
+        date_fields(spec, items, &next, depth + 1, out);
+    }
+}
+
+/// A body holding `value` at `way` and nothing else, and the field name a problem gives it.
+fn body_at(way: &[Step], value: Value) -> (Value, String) {
+    let mut body = value;
+    for step in way.iter().rev() {
+        body = match step {
+            Step::Field(name) => json!({ name.as_str(): body }),
+            Step::Item => json!([body]),
+        };
+    }
+    let mut field = String::new();
+    for step in way {
+        match step {
+            Step::Field(name) if field.is_empty() => field.push_str(name),
+            Step::Field(name) => field.push_str(&format!(".{name}")),
+            Step::Item => field.push_str("[0]"),
+        }
+    }
+    (body, field)
+}
+
+/// Dates and timestamps outside 1900-01-01..2200-12-31, of every form the contract names.
+const FAR_DATES: [&str; 5] = ["0001-01-01", "9999-12-31", "1899-12-31", "2201-01-01", "0000-06-15"];
+const FAR_TIMESTAMPS: [&str; 5] = [
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "1899-12-31T23:59:59+08:00",
+    "2201-01-01T00:00:00Z",
+    "+10000-01-01T00:00:00Z",
+];
+
+/// Every date and timestamp a client can send, found in the served contract (query parameters
+/// and request bodies, at any depth), is refused outside the documented range with 400 naming
+/// it, on both backends; at the range's ends it is taken: the reports answer for the whole
+/// range, and creates with dates at either end answer without a server error.
+async fn dates_outside_the_range_are_refused_everywhere(app: TestApp) {
+    let spec = app.get("/api/v1/openapi.json").await.body;
+    let some_id = uuid::Uuid::now_v7().to_string();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { some_id.as_str() } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, op) in item.as_object().unwrap() {
+            let method = method.to_ascii_uppercase();
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let format = param["schema"]["format"].as_str().unwrap_or_default();
+                if param["in"] != "query" || !matches!(format, "date" | "date-time") {
+                    continue;
+                }
+                let name = param["name"].as_str().unwrap();
+                let far = if format == "date" { FAR_DATES } else { FAR_TIMESTAMPS };
+                for value in far {
+                    let r = app
+                        .send(&method, &format!("{concrete}?{name}={}", urlencode(value)), None, None, &[])
+                        .await;
+                    checked += 1;
+                    if r.status != 400
+                        || r.body["code"] != "invalid_query"
+                        || r.body["errors"][0]["field"] != name
+                    {
+                        wrong.push(format!("{method} {path} ?{name}={value}: {} {}", r.status, r.body));
+                    }
+                }
+            }
+            let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") else { continue };
+            let mut fields = Vec::new();
+            date_fields(&spec, schema, &[], 0, &mut fields);
+            for (way, format) in fields {
+                let far = if format == "date" { FAR_DATES } else { FAR_TIMESTAMPS };
+                for value in far {
+                    let (body, field) = body_at(&way, json!(value));
+                    let r = app.send(&method, &concrete, None, Some(body.clone()), &[]).await;
+                    checked += 1;
+                    if r.status != 400
+                        || r.body["code"] != "invalid_body"
+                        || r.body["errors"][0]["field"] != field.as_str()
+                    {
+                        wrong.push(format!("{method} {path} {body}: {} {}", r.status, r.body));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 250, "only {checked} far dates sent: the contract's dates were not found");
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} far dates answered otherwise:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+
+    // The ends of the range are taken: every report over the whole range.
+    for report in ["summary", "events", "assessments"] {
+        let r = app.get(&format!("/api/v1/reports/{report}?from=1900-01-01&to=2200-12-31")).await;
+        assert_eq!(r.status, 200, "{report}: {}", r.body);
+    }
+    // The compliance report covers at most 160 periods of a rule: each end in turn.
+    for (from, to) in [("1900-01-01", "1901-12-31"), ("2199-01-01", "2200-12-31")] {
+        let r = app.get(&format!("/api/v1/reports/compliance?from={from}&to={to}")).await;
+        assert_eq!(r.status, 200, "compliance {from}..{to}: {}", r.body);
+    }
+    for list in ["/api/v1/contacts", "/api/v1/events", "/api/v1/audit-events"] {
+        let r = app.get(&format!("{list}?from=1900-01-01&to=2200-12-31")).await;
+        assert_eq!(r.status, 200, "{list}: {}", r.body);
+    }
+    let r = app.get("/api/v1/volunteer-hours?from=1900-01-01&to=2200-12-31").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // And in bodies: a child born on the first day, contacts and consents at either end; the
+    // domain may refuse a date (in the future, before a birth), never with a server error.
+    let village = app.region("柏墩村").await;
+    let org =
+        app.post("/api/v1/organisations", json!({"name": "边界社工站", "kind": "social_organisation"})).await;
+    assert_eq!(org.status, 201, "{}", org.body);
+    let organiser = org.id();
+    for (birth, at) in [("1900-01-01", "1900-01-01T00:00:00Z"), ("2200-12-31", "2200-12-31T23:59:59-05:00")] {
+        let child = app.post("/api/v1/children", json!({"region_id": village, "name": "边界", "sex": "female", "birth_date": birth, "categories": ["left_behind"]})).await;
+        assert!(child.status.as_u16() < 500, "{birth}: {}", child.body);
+        if child.status == 201 {
+            let child_id = child.id();
+            for (path, body) in [
+                (
+                    "/api/v1/contacts",
+                    json!({"kind": "phone_visit", "child_id": child_id, "occurred_at": at, "outcome": "completed"}),
+                ),
+                (
+                    "/api/v1/consents",
+                    json!({"child_id": child_id, "purpose": "home_visit", "given_by_name": "王秀英", "given_by_relation": "grandmother", "given_at": at}),
+                ),
+            ] {
+                let r = app.post(path, body).await;
+                assert!(r.status.as_u16() < 500, "{path} at {at}: {}", r.body);
+            }
+        }
+        let r = app.post("/api/v1/events", json!({"title": "边界", "event_type": "care", "programme": "five_plus_n", "region_id": village, "organiser_id": organiser, "starts_at": at, "ends_at": at})).await;
+        assert!(r.status.as_u16() < 500, "event at {at}: {}", r.body);
+    }
+    eprintln!("far dates: {checked} sent, each refused naming its field");
 }

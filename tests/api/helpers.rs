@@ -13,6 +13,8 @@ use tongxing_store::conn::DatabaseUrl;
 /// with its key: `tongxing-test-signing-key-32-b!!`.
 pub const TEST_SIGNING_KEY: &str = "dG9uZ3hpbmctdGVzdC1zaWduaW5nLWtleS0zMi1iISE=";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+/// The one browser origin the service under test allows.
+pub const CORS_ORIGIN: &str = "https://app.example.org";
 pub const POSTGRES_ENV: &str = "TONGXING_TEST_POSTGRES_URL";
 /// Set by CI so that a missing PostgreSQL fails the run instead of skipping half of it.
 pub const REQUIRE_POSTGRES_ENV: &str = "TONGXING_TEST_REQUIRE_POSTGRES";
@@ -23,7 +25,7 @@ pub enum Backend {
     Postgres,
 }
 
-enum DbGuard {
+pub(crate) enum DbGuard {
     Sqlite(std::path::PathBuf),
     Postgres { admin_url: String, name: String },
 }
@@ -52,7 +54,23 @@ pub struct TestApp {
     pub token: String,
     pub state: tongxing_api::AppState,
     url: DatabaseUrl,
-    _db: std::sync::Arc<DbGuard>,
+    setup: Setup,
+    pub(crate) _db: std::sync::Arc<DbGuard>,
+}
+
+/// What a test may set in the service it starts; the rest is as configured by default.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Requests per minute per partner API client.
+    pub client_rate_limit: u32,
+    /// The longest pause while a request body is arriving.
+    pub body_timeout: std::time::Duration,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup { client_rate_limit: 600, body_timeout: std::time::Duration::from_secs(10) }
+    }
 }
 
 #[derive(Debug)]
@@ -93,6 +111,11 @@ impl TestApp {
     /// A fresh service on `backend`, with an administrator signed in; `None` for PostgreSQL when
     /// no test server is configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, Setup::default()).await
+    }
+
+    /// The same, with `setup`.
+    pub async fn spawn_with(backend: Backend, setup: Setup) -> Option<TestApp> {
         let (url, guard) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("tongxing-test-{}.db", uuid::Uuid::new_v4()));
@@ -120,7 +143,7 @@ impl TestApp {
                 (DatabaseUrl::Postgres(db_url), DbGuard::Postgres { admin_url, name })
             }
         };
-        let mut app = Self::serve(url, std::sync::Arc::new(guard)).await;
+        let mut app = Self::serve(url, std::sync::Arc::new(guard), setup).await;
         app.add_user("admin", Role::Admin, ADMIN_PASSWORD).await;
         app.token = app.login("admin", ADMIN_PASSWORD).await;
         Some(app)
@@ -129,21 +152,28 @@ impl TestApp {
     /// A second instance of the service over the same database, with its own pool, caches and
     /// port, as a second node behind a load balancer; the administrator's token works on both.
     pub async fn another_instance(&self) -> TestApp {
-        let mut other = Self::serve(self.url.clone(), self._db.clone()).await;
+        let mut other = Self::serve(self.url.clone(), self._db.clone(), self.setup.clone()).await;
         other.token = self.token.clone();
         other
     }
 
-    async fn serve(url: DatabaseUrl, guard: std::sync::Arc<DbGuard>) -> TestApp {
-        let options =
-            tongxing::Options { signing_key: Some(TEST_SIGNING_KEY.into()), ..tongxing::Options::default() };
+    async fn serve(url: DatabaseUrl, guard: std::sync::Arc<DbGuard>, setup: Setup) -> TestApp {
+        let options = tongxing::Options {
+            signing_key: Some(TEST_SIGNING_KEY.into()),
+            client_rate_limit: setup.client_rate_limit,
+            ..tongxing::Options::default()
+        };
         let prepared = url.clone();
         let state = web_block(move || tongxing::prepare(&prepared, &options)).await.expect("prepare");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let server =
-            tongxing::start(listener, state.clone(), 64 * 1024, 2, vec!["https://app.example.org".into()])
-                .expect("start");
+        let serving = tongxing::Serving {
+            max_body_bytes: 64 * 1024,
+            body_timeout: setup.body_timeout,
+            workers: 2,
+            cors_origins: vec![CORS_ORIGIN.into()],
+        };
+        let server = tongxing::start(listener, state.clone(), serving).expect("start");
         actix_web::rt::spawn(server);
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
@@ -151,6 +181,7 @@ impl TestApp {
             token: String::new(),
             state,
             url,
+            setup,
             _db: guard,
         }
     }
@@ -409,22 +440,36 @@ pub async fn web_block<T: Send + 'static>(
     actix_web::web::block(f).await.map_err(|e| e.to_string())?
 }
 
-/// Runs an async test scenario on SQLite, and on PostgreSQL when configured.
+/// Runs an async test scenario on SQLite, and on PostgreSQL when configured; then scans the
+/// audit log the scenario left for values it must never hold (`audit_scan`). With
+/// `setup = function;` first, the service is started with that function's [`Setup`].
 #[macro_export]
 macro_rules! on_both_backends {
+    (setup = $setup:ident; $($scenario:ident),+ $(,)?) => {
+        $crate::on_both_backends!(@spawn super::$setup(); $($scenario),+);
+    };
     ($($scenario:ident),+ $(,)?) => {
+        $crate::on_both_backends!(@spawn $crate::helpers::Setup::default(); $($scenario),+);
+    };
+    (@spawn $setup:expr; $($scenario:ident),+) => {
         $(
             mod $scenario {
                 #[actix_web::test]
                 async fn sqlite() {
-                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.expect("sqlite app");
+                    let backend = $crate::helpers::Backend::Sqlite;
+                    let app = $crate::helpers::TestApp::spawn_with(backend, $setup).await.expect("sqlite app");
+                    let audit = $crate::audit_scan::AuditScan::of(&app);
                     super::$scenario(app).await;
+                    audit.assert_clean().await;
                 }
 
                 #[actix_web::test]
                 async fn postgres() {
-                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                    let backend = $crate::helpers::Backend::Postgres;
+                    if let Some(app) = $crate::helpers::TestApp::spawn_with(backend, $setup).await {
+                        let audit = $crate::audit_scan::AuditScan::of(&app);
                         super::$scenario(app).await;
+                        audit.assert_clean().await;
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real service over HTTP, on SQLite and on PostgreSQL.
 #![expect(clippy::unwrap_used, reason = "a test should fail loudly at the first surprise")]
 
+mod audit_scan;
 mod helpers;
 
 mod access;
@@ -10,6 +11,7 @@ mod bad_input;
 mod case_records;
 mod corpus;
 mod counselling;
+mod edge;
 mod events;
 mod home_visits;
 mod idempotency;

@@ -69,8 +69,10 @@ pub struct AuditEvent {
     pub child_id: Option<Uuid>,
     /// The HTTP status of the answer.
     pub status: i32,
-    /// For writes: each field changed, `{"field": {"old": ..., "new": ...}}`. Sensitive values
-    /// (identity numbers, notes, addresses, phone numbers) are recorded as `"[redacted]"`.
+    /// For writes: each field changed, `{"field": {"old": ..., "new": ...}}`. Only references,
+    /// states, kinds, counts and the dates of the work are copied, at any depth; every other
+    /// value (names, identity numbers, notes, reasons, addresses, phone numbers, ...) is
+    /// recorded as `"[redacted]"`.
     #[schema(value_type = Option<Object>)]
     pub changes: Option<Value>,
     /// The caller's network address.
@@ -87,18 +89,153 @@ pub struct AuditNote {
     pub changes: Option<Value>,
 }
 
-/// Fields whose values never enter the audit log.
-fn is_sensitive(field: &str) -> bool {
-    matches!(field, "national_id" | "address" | "phone" | "guardians" | "contact_phone" | "password")
-        || field == "notes"
-        || field.ends_with("_notes")
-}
+/// The allow-list of the audit log: the only fields whose values an entry copies, at any depth
+/// of a record. Every other field is named, with `"[redacted]"` for its value (or `null` when it
+/// held none), so a field added to a record later is never copied until it is put here. None of
+/// these says anything about a person: they are references to records, states and kinds,
+/// counts, and the dates of the programmes' work. Names, identity numbers, birth dates, notes,
+/// reasons, addresses, phone numbers, schools, categories, scores and risk levels are never
+/// copied. The log is append-only: a value copied into it could never be erased.
+pub const COPIED_FIELDS: &[&str] = &[
+    // references to records
+    "id",
+    "child_id",
+    "household_id",
+    "region_id",
+    "parent_id",
+    "organisation_id",
+    "caseworker_id",
+    "mentor_id",
+    "pairing_id",
+    "enrolment_id",
+    "holiday_id",
+    "home_visit_request_id",
+    "rule_id",
+    "subject_id",
+    "provider_id",
+    "purchaser_id",
+    "organiser_id",
+    "partner_ids",
+    "volunteer_id",
+    "volunteer_ids",
+    "user_id",
+    "assessor_id",
+    "actor_id",
+    "recorded_by",
+    "requested_by",
+    "decided_by",
+    "made_by",
+    // states and kinds
+    "status",
+    "active",
+    "cleared",
+    "kind",
+    "level",
+    "purpose",
+    "role",
+    "scopes",
+    "event_type",
+    "programme",
+    "service_forms",
+    "subject",
+    "period",
+    "counted_kinds",
+    "commemorative",
+    "commemorative_only",
+    "outcome",
+    "guardian_present",
+    "step",
+    "item",
+    "weekday",
+    "time_of_day",
+    "holiday",
+    "year",
+    // counts
+    "minimum",
+    "at_risk_days",
+    "duration_minutes",
+    "hours",
+    "children_attended",
+    "guardians_present",
+    "volunteers_rostered",
+    "volunteer_hours",
+    "other_participants",
+    // the dates of the work
+    "registered_on",
+    "closed_on",
+    "started_on",
+    "ended_on",
+    "effective_on",
+    "effective_from",
+    "assessed_on",
+    "occurred_at",
+    "given_at",
+    "withdrawn_at",
+    "starts_on",
+    "ends_on",
+    "starts_at",
+    "ends_at",
+    "leaves_at",
+    "returns_at",
+    "returned_at",
+    "decided_at",
+    "consent_given_at",
+    "checklist_completed_at",
+    "confirmed_at",
+    "first_day",
+    "last_day",
+    "makeup_workdays",
+    "on",
+    "expires_on",
+    "period_start",
+    "revoked_at",
+    "secret_rotated_at",
+    "at",
+    // lists and groups whose own fields are copied by this same list
+    "items",
+    "minimums",
+    "checklist",
+    "history",
+    "team",
+    "background_check",
+    "safety_training",
+];
 
+const REDACTED: &str = "[redacted]";
+
+/// A value of `field` as the log keeps it: copied when the field is on [`COPIED_FIELDS`] (an
+/// object's own fields each by the same rule, a list's items as the field itself), otherwise
+/// `"[redacted]"`; `null` stays `null`.
 fn shown(field: &str, v: &Value) -> Value {
-    if is_sensitive(field) && !v.is_null() { Value::String("[redacted]".into()) } else { v.clone() }
+    if v.is_null() {
+        return Value::Null;
+    }
+    if !COPIED_FIELDS.contains(&field) {
+        return Value::String(REDACTED.into());
+    }
+    match v {
+        Value::Object(map) => Value::Object(map.iter().map(|(k, x)| (k.clone(), shown(k, x))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|x| shown(field, x)).collect()),
+        other => other.clone(),
+    }
 }
 
-/// The fields that differ between two states of a record (top-level fields of their JSON).
+/// Changes as the log keeps them, `{"field": {"old": ..., "new": ...}}` with each value through
+/// [`shown`]. Every entry passes here on its way into the log ([`AuditLog::append`]), whoever
+/// wrote its changes.
+pub fn redacted(changes: &Value) -> Value {
+    let Value::Object(fields) = changes else { return Value::String(REDACTED.into()) };
+    let entry = |field: &str, change: &Value| match change {
+        Value::Object(c) if c.keys().all(|k| k == "old" || k == "new") => {
+            Value::Object(c.iter().map(|(k, v)| (k.clone(), shown(field, v))).collect())
+        }
+        other => shown(field, other),
+    };
+    Value::Object(fields.iter().map(|(f, c)| (f.clone(), entry(f, c))).collect())
+}
+
+/// The fields that differ between two states of a record (top-level fields of their JSON), with
+/// their old and new values as the log keeps them ([`redacted`]).
 pub fn changes<T: Serialize>(before: Option<&T>, after: &T) -> Option<Value> {
     let after = serde_json::to_value(after).ok()?;
     let before = before.and_then(|b| serde_json::to_value(b).ok()).unwrap_or(Value::Null);
@@ -110,13 +247,10 @@ pub fn changes<T: Serialize>(before: Option<&T>, after: &T) -> Option<Value> {
         }
         let previous = old.get(field).unwrap_or(&Value::Null);
         if previous != value {
-            out.insert(
-                field.clone(),
-                serde_json::json!({"old": shown(field, previous), "new": shown(field, value)}),
-            );
+            out.insert(field.clone(), serde_json::json!({"old": previous, "new": value}));
         }
     }
-    Some(Value::Object(out))
+    Some(redacted(&Value::Object(out)))
 }
 
 /// The changes with every value hidden: which fields changed, not what they hold (for callers
@@ -237,7 +371,9 @@ impl AuditLog {
         }
     }
 
-    pub async fn append(&self, entry: Entry) {
+    /// Hands an entry over; its changes are kept only as [`redacted`] lets them.
+    pub async fn append(&self, mut entry: Entry) {
+        entry.changes = entry.changes.as_ref().map(redacted);
         // Counted before it is sent, so that the writer never takes an entry not yet counted;
         // the entry that completes a batch wakes the writer once it is in the channel.
         let batch_full = self.queued.fetch_add(1, Ordering::AcqRel) + 1 == BATCH;
@@ -492,12 +628,64 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn changes_name_each_field_and_redact_sensitive_values() {
-        let before = json!({"id": "x", "name": "小明", "national_id": "421202201506010018", "school": null, "version": 1});
-        let after = json!({"id": "x", "name": "王小明", "national_id": "421202201506010026", "school": null, "version": 2});
+    fn changes_name_each_field_and_copy_only_allowed_values() {
+        let before = json!({"id": "x", "name": "小明", "status": "screening", "national_id": "421202201506010018", "school": null, "version": 1});
+        let after = json!({"id": "x", "name": "王小明", "status": "registered", "national_id": "421202201506010026", "school": null, "version": 2});
         let c = changes(Some(&before), &after).unwrap();
-        assert_eq!(c["name"], json!({"old": "小明", "new": "王小明"}));
+        assert_eq!(c["status"], json!({"old": "screening", "new": "registered"}));
+        assert_eq!(c["name"], json!({"old": "[redacted]", "new": "[redacted]"}));
         assert_eq!(c["national_id"], json!({"old": "[redacted]", "new": "[redacted]"}));
         assert!(c.get("school").is_none() && c.get("version").is_none());
+    }
+
+    #[test]
+    fn nested_values_are_copied_only_by_the_allow_list() {
+        // The findings of the review: notes in an assessment's dimensions, a home visit's
+        // emergency phone, attendance notes inside `items`, guardians' phones.
+        let record = json!({
+            "id": "a",
+            "child_id": "c",
+            "psychological_state": {"score": 2, "notes": "夜里常哭"},
+            "emergency_contact_phone": "13800009999",
+            "items": [{"child_id": "c", "guardian_present": true, "notes": "发烧", "child_name": "周小雨"}],
+            "guardians": [{"name": "王秀英", "phone": "13800001111"}],
+            "history": [{"step": "requested", "at": "2024-01-01T00:00:00Z", "note": "家里没人"}],
+            "makeup_workdays": ["2024-02-04"],
+            "unknown_new_field": {"id": "looks-safe", "text": "不是"},
+        });
+        let c = created(&record).changes.unwrap();
+        let new = |f: &str| c[f]["new"].clone();
+        assert_eq!(new("child_id"), "c");
+        assert_eq!(new("psychological_state"), "[redacted]");
+        assert_eq!(new("emergency_contact_phone"), "[redacted]");
+        assert_eq!(
+            new("items"),
+            json!([{"child_id": "c", "guardian_present": true, "notes": "[redacted]", "child_name": "[redacted]"}])
+        );
+        assert_eq!(new("guardians"), "[redacted]");
+        assert_eq!(
+            new("history"),
+            json!([{"step": "requested", "at": "2024-01-01T00:00:00Z", "note": "[redacted]"}])
+        );
+        assert_eq!(new("makeup_workdays"), json!(["2024-02-04"]));
+        assert_eq!(new("unknown_new_field"), "[redacted]");
+        assert_eq!(c["psychological_state"]["old"], Value::Null);
+    }
+
+    #[test]
+    fn whatever_a_handler_wrote_is_redacted_on_its_way_into_the_log() {
+        let by_hand = json!({
+            "notes": {"old": "旧的", "new": "新的"},
+            "items": {"old": null, "new": [{"child_id": "c", "notes": "x"}]},
+            "client_secret": {"old": "[redacted]", "new": "[redacted]"},
+            "phone": "13800001111",
+        });
+        let kept = redacted(&by_hand);
+        assert_eq!(kept["notes"], json!({"old": "[redacted]", "new": "[redacted]"}));
+        assert_eq!(kept["items"]["new"], json!([{"child_id": "c", "notes": "[redacted]"}]));
+        assert_eq!(kept["client_secret"], json!({"old": "[redacted]", "new": "[redacted]"}));
+        assert_eq!(kept["phone"], "[redacted]");
+        assert_eq!(redacted(&json!("13800001111")), "[redacted]");
+        assert_eq!(redacted(&kept), kept, "redacting twice changes nothing");
     }
 }

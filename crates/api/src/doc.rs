@@ -15,7 +15,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "Tongxing",
-        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.",
+        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.\n\nDates (`YYYY-MM-DD`) and timestamps (RFC 3339 with a zone) are taken from 1900-01-01 to 2200-12-31, as each one's `pattern` states; outside that range, 400 naming the field or parameter. A request body must keep arriving: after a pause longer than the service's body timeout (10 s unless configured otherwise) the answer is 408 `body_timeout` and the connection is closed.",
         version = "1.4.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
@@ -105,6 +105,12 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("401", "Unauthorized", "Missing, invalid or expired access token"),
     ("403", "Forbidden", "The caller's role may not do this"),
     ("404", "NotFound", "No such record"),
+    (
+        "408",
+        "RequestTimeout",
+        "The request body stopped arriving for longer than the service waits (`body_timeout`); the \
+         connection is closed. Send the request again",
+    ),
     ("409", "Conflict", "The request conflicts with the record's state"),
     (
         "412",
@@ -201,7 +207,7 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
             "404" => has_id,
             "409" => api && !public && !matches!(method, HttpMethod::Get),
             "412" => conditional,
-            "413" | "415" => has_body,
+            "408" | "413" | "415" => has_body,
             "422" => api && (has_body || has_query || replays),
             "428" => is_update && conditional,
             "429" => api,
@@ -269,7 +275,8 @@ const QUERY_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
 
 /// States in the contract what the service enforces anyway, so that generators, fuzzers and
 /// linters see it: every string of a fixed format gets the length that format implies (a UUID
-/// is 36 characters, a date 10, a timestamp at most 40), free text the control characters it
+/// is 36 characters, a date 10, a timestamp at most 40), dates and timestamps the pattern of
+/// their shape and range (1900-01-01 to 2200-12-31), free text the control characters it
 /// may not hold, every integer the range of its format, and the headers and parameters their
 /// shapes; wherever the schema does not state something tighter. Then the links from creates
 /// and the `ETag` headers are added.
@@ -285,6 +292,15 @@ fn state_what_is_enforced(spec: &mut Spec) {
                     _ => None,
                 };
                 let format = map.get("format").and_then(|f| f.as_str()).map(str::to_owned);
+                // Dates and timestamps from 1900-01-01 to 2200-12-31 (`time::bounded`).
+                let range = match format.as_deref() {
+                    Some("date") => Some(tongxing_core::time::DATE_PATTERN),
+                    Some("date-time") => Some(tongxing_core::time::TIMESTAMP_PATTERN),
+                    _ => None,
+                };
+                if let (Some(pattern), Some("string")) = (range, ty.as_deref()) {
+                    map.entry("pattern").or_insert(pattern.into());
+                }
                 match (ty.as_deref(), format.as_deref()) {
                     (Some("string"), None)
                         if !map.contains_key("pattern")

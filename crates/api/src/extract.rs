@@ -54,7 +54,10 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
             if !bad.is_empty() {
                 return Err(ApiError::validation(bad));
             }
-            let value: T = serde_json::from_value(raw).map_err(json_error)?;
+            let value: T = serde_path_to_error::deserialize(raw).map_err(|e| {
+                let field = field_path(e.path());
+                json_error_at(e.into_inner(), field)
+            })?;
             value.validate().map_err(|e| ApiError::validation(flatten(&e)))?;
             let digest = format!("{:x}", Sha256::digest(&bytes));
             Ok(JsonBody { value, digest })
@@ -178,20 +181,64 @@ fn payload_error(e: Option<&PayloadError>) -> ApiError {
         Some(PayloadError::Overflow) => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
         }
+        Some(e) if crate::body::is_timeout(e) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body stopped arriving; send it again",
+        )
+        .closing(),
         _ => ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read"),
     }
 }
 
 fn json_error(e: serde_json::Error) -> ApiError {
+    json_error_at(e, String::new())
+}
+
+/// A body refused by serde: `field` is where, when a field's value was refused (then the detail
+/// names it too, and the problem's `errors` has it with the code `invalid_value`).
+fn json_error_at(e: serde_json::Error, field: String) -> ApiError {
     use serde_json::error::Category;
     let code = match e.classify() {
         Category::Syntax | Category::Eof => "malformed_json",
         Category::Data => "invalid_body",
         Category::Io => "unreadable_body",
     };
-    // serde's message names the field or the expected type and the position; no data is echoed
+    // serde's message names the expected type or the rule and the position; no data is echoed
     // beyond what the client sent.
-    ApiError::new(StatusCode::BAD_REQUEST, code, format!("the JSON body is not acceptable: {e}"))
+    at_field(ApiError::new(StatusCode::BAD_REQUEST, code, "the JSON body is not acceptable"), field, e)
+}
+
+/// Completes a refusal's detail with serde's message, naming the field it concerns, if any.
+fn at_field(e: ApiError, field: String, why: impl std::fmt::Display) -> ApiError {
+    if field.is_empty() {
+        return e.with_detail_suffix(&why.to_string());
+    }
+    e.with_detail_suffix(&format!("{field}: {why}")).with_fields(vec![tongxing_core::FieldError::new(
+        field,
+        "invalid_value",
+        why.to_string(),
+    )])
+}
+
+/// A serde path as the problem's `errors` name fields: `guardians[0].phone`; empty for the
+/// body as a whole.
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
 }
 
 /// `If-Match: "<version>"`, required by updates.
@@ -315,9 +362,11 @@ fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<Query<T>, ApiError> {
     if let Some((name, _)) = pairs.iter().find(|(_, v)| v.chars().count() > MAX_QUERY_VALUE_CHARS) {
         return Err(bad(format!("`{name}` is longer than {MAX_QUERY_VALUE_CHARS} characters")));
     }
-    web::Query::<T>::from_query(raw)
-        .map(|q| Query(q.into_inner()))
-        .map_err(|e| bad(format!("the query string is not acceptable: {e}")))
+    let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(pairs).map(Query).map_err(|e| {
+        let field = field_path(e.path());
+        at_field(bad("the query string is not acceptable".into()), field, e.inner())
+    })
 }
 
 #[cfg(test)]

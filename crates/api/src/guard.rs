@@ -2,7 +2,7 @@
 //! authenticates the caller, applies the rule and the rate limits, and after the handler has
 //! answered, appends the audit entry the rule asks for.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
@@ -22,50 +22,26 @@ use crate::state::AppState;
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::from(Error::internal("application state missing")))?;
     let Some(pattern) = req.match_pattern() else {
         // No such route: the default service answers 404.
-        return next.call(req).await;
+        return Ok(next.call(req).await?.map_into_left_body());
     };
     req.extensions_mut().insert(RoutePattern(pattern.clone()));
     let method = req.method().as_str().to_owned();
-    let Some(rule) = access::find(&method, &pattern) else {
-        let allowed: Vec<&str> =
-            access::POLICY.iter().filter(|r| r.path == pattern).map(|r| r.method).collect();
-        if !allowed.is_empty() {
-            return Err(ApiError::method_not_allowed(&pattern, &method, &allowed).into());
-        }
-        // Deny by default: a route nobody has written a rule for is refused.
-        tracing::error!(method = %method, route = %pattern, "route without an access rule");
-        return Err(ApiError::from(Error::forbidden("this endpoint has no access rule")).into());
+    let (rule, caller) = match admit(&req, &state, &pattern, &method).await {
+        Ok(admitted) => admitted,
+        // A refusal is an answer like any other: it goes back out through the request id,
+        // the security and CORS headers, the log line and the metrics.
+        Err(refusal) => return Ok(req.error_response(refusal).map_into_right_body()),
     };
-    let caller = if rule.who == access::Who::Anyone {
-        None
-    } else {
-        let caller = authenticate(&req, &state).await.map_err(ApiError::from)?;
-        if !rule.admits(caller.role, caller.grants) {
-            return Err(ApiError::from(Error::forbidden(format!(
-                "the {} role may not do this",
-                caller.role
-            )))
-            .into());
-        }
-        if caller.kind == ActorKind::Client {
-            state.limits.clients.take(&caller.user_id.to_string()).map_err(|retry_after| {
-                ApiError::from(Error::TooManyRequests {
-                    code: "rate_limited",
-                    detail: "this client has made too many requests; slow down".into(),
-                    retry_after,
-                })
-            })?;
-        }
+    if let Some(caller) = caller {
         req.extensions_mut().insert(caller);
-        Some(caller)
-    };
+    }
     let address = req.peer_addr().map(|a| a.ip().to_string());
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let res = next.call(req).await?;
@@ -79,7 +55,45 @@ pub async fn guard(
         record(&state, rule, &pattern, caller, path_id, note, res.status().as_u16(), address, request_id)
             .await;
     }
-    Ok(res)
+    Ok(res.map_into_left_body())
+}
+
+/// The route's rule and the caller it admits, or the refusal: 405 for a method the path does
+/// not answer, 403 for a route without a rule, 401 without valid credentials, 403 for a role
+/// the rule does not admit, 429 for a partner client over its rate.
+async fn admit(
+    req: &ServiceRequest,
+    state: &AppState,
+    pattern: &str,
+    method: &str,
+) -> Result<(&'static Rule, Option<Caller>), ApiError> {
+    let Some(rule) = access::find(method, pattern) else {
+        let allowed: Vec<&str> =
+            access::POLICY.iter().filter(|r| r.path == pattern).map(|r| r.method).collect();
+        if !allowed.is_empty() {
+            return Err(ApiError::method_not_allowed(pattern, method, &allowed));
+        }
+        // Deny by default: a route nobody has written a rule for is refused.
+        tracing::error!(method = %method, route = %pattern, "route without an access rule");
+        return Err(Error::forbidden("this endpoint has no access rule").into());
+    };
+    if rule.who == access::Who::Anyone {
+        return Ok((rule, None));
+    }
+    let caller = authenticate(req, state).await?;
+    if !rule.admits(caller.role, caller.grants) {
+        return Err(Error::forbidden(format!("the {} role may not do this", caller.role)).into());
+    }
+    if caller.kind == ActorKind::Client {
+        state.limits.clients.take(&caller.user_id.to_string()).map_err(|retry_after| {
+            Error::TooManyRequests {
+                code: "rate_limited",
+                detail: "this client has made too many requests; slow down".into(),
+                retry_after,
+            }
+        })?;
+    }
+    Ok((rule, Some(caller)))
 }
 
 #[expect(clippy::too_many_arguments, reason = "one entry's parts, assembled in one place")]

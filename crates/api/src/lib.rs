@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod doc;
 pub mod extract;
 pub mod guard;

@@ -44,6 +44,7 @@ pub async fn observe(
     actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(request_id.clone()));
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let method = req.method().to_string();
+    let method_label = crate::metrics::method_label(req.method());
     let path = req.path().to_owned();
     let mut res = next.call(req).await?;
     let known = actix_web::HttpMessage::extensions(res.request()).get::<RoutePattern>().map(|r| r.0.clone());
@@ -54,7 +55,7 @@ pub async fn observe(
         res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
     }
     if let Some(m) = metrics {
-        m.observe(&method, &route, status, elapsed.as_secs_f64());
+        m.observe(method_label, &route, status, elapsed.as_secs_f64());
     }
     tracing::info!(
         request_id = %request_id,

@@ -59,6 +59,8 @@ pub struct ApiError {
     retry_after: Option<u32>,
     conflicting_id: Option<uuid::Uuid>,
     allow: Option<Box<str>>,
+    /// The connection is closed after this answer (`Connection: close`).
+    close: bool,
 }
 
 impl ApiError {
@@ -78,6 +80,7 @@ impl ApiError {
             retry_after: None,
             conflicting_id: None,
             allow: None,
+            close: false,
         }
     }
 
@@ -111,6 +114,25 @@ impl ApiError {
 
     pub fn code(&self) -> &str {
         &self.code
+    }
+
+    /// The same problem, answered with `Connection: close`: what is left of the request cannot
+    /// be read, so the connection cannot carry another.
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
+    }
+
+    /// The same problem, its detail followed by `: suffix`.
+    pub fn with_detail_suffix(mut self, suffix: &str) -> Self {
+        self.detail = format!("{}: {suffix}", self.detail);
+        self
+    }
+
+    /// The same problem, listing the fields it concerns.
+    pub fn with_fields(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors.into_iter().map(ProblemField::from).collect();
+        self
     }
 }
 
@@ -204,6 +226,9 @@ impl ResponseError for ApiError {
         }
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if self.close {
+            res.force_close();
         }
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -66,6 +66,7 @@ pub struct AssessmentInput {
     /// Client-chosen id (UUID); generated when absent.
     pub id: Option<Uuid>,
     /// The date of the assessment (Asia/Shanghai); not in the future.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub assessed_on: NaiveDate,
     #[validate(nested)]
     pub living_conditions: DimensionScore,

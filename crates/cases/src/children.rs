@@ -87,6 +87,7 @@ pub struct ChildInput {
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub sex: Sex,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub birth_date: NaiveDate,
     /// 18 characters with a valid check character; must agree with `birth_date`. A number held
     /// by another child the caller can read is refused (409 `national_id_taken`); one held by a
@@ -121,6 +122,7 @@ pub struct StatusChange {
     /// The status to move to.
     pub status: CaseStatus,
     /// When it took effect (Asia/Shanghai date); today when absent.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub effective_on: Option<NaiveDate>,
     /// Required to close a case file.
     #[validate(length(max = 1000))]

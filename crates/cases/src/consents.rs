@@ -67,6 +67,7 @@ pub struct ConsentInput {
     pub given_by_name: String,
     pub given_by_relation: Relation,
     /// When consent was given (RFC 3339 with a zone); not in the future.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub given_at: DateTime<Utc>,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]
@@ -77,6 +78,7 @@ pub struct ConsentInput {
 #[serde(deny_unknown_fields)]
 pub struct Withdrawal {
     /// When consent was withdrawn; now when absent.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub withdrawn_at: Option<DateTime<Utc>>,
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]

@@ -60,6 +60,7 @@ pub struct ContactInput {
     /// Required for an in-person visit.
     pub child_id: Option<Uuid>,
     /// When it happened (RFC 3339 with a zone); not in the future.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub occurred_at: DateTime<Utc>,
     pub outcome: ContactOutcome,
     #[validate(length(max = 4000))]

@@ -109,7 +109,9 @@ pub struct EventInput {
     pub theme: Option<String>,
     pub event_type: EventType,
     pub programme: Programme,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub starts_at: DateTime<Utc>,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub ends_at: DateTime<Utc>,
     /// A village or community.
     pub region_id: Uuid,

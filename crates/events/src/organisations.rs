@@ -238,7 +238,9 @@ pub struct ServiceContractInput {
     pub id: Option<Uuid>,
     pub purchaser_id: Uuid,
     pub provider_id: Uuid,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub starts_on: NaiveDate,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub ends_on: NaiveDate,
     /// What is bought, e.g. `psychological_counselling`, `guardianship_guidance`.
     #[validate(length(min = 1, max = 20))]

@@ -36,8 +36,10 @@ text_enum! {
 #[serde(deny_unknown_fields)]
 pub struct Clearance {
     /// When it was done.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub on: NaiveDate,
     /// The last day it is valid.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub expires_on: NaiveDate,
 }
 

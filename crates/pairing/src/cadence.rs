@@ -91,7 +91,8 @@ impl Period {
         }
     }
 
-    /// Parses a label back into its period.
+    /// Parses a label back into its period; periods outside the dates clients may send
+    /// ([`time::EARLIEST_DATE`] to [`time::LATEST_DATE`]) are not labels.
     pub fn parse(kind: PeriodKind, label: &str) -> Option<Period> {
         let date = match kind {
             PeriodKind::IsoWeek => {
@@ -108,7 +109,8 @@ impl Period {
             PeriodKind::Year => NaiveDate::from_ymd_opt(label.parse().ok()?, 1, 1)?,
         };
         let p = Period::containing(kind, date);
-        (p.label() == label).then_some(p)
+        let within = p.start >= time::EARLIEST_DATE && p.end <= time::LATEST_DATE;
+        (within && p.label() == label).then_some(p)
     }
 }
 
@@ -275,6 +277,10 @@ mod tests {
             assert_eq!(Period::parse(p.kind, &p.label()), Some(p));
         }
         assert_eq!(Period::parse(PeriodKind::Month, "2024-13"), None);
+        for far in ["0000", "9999", "1899"] {
+            assert_eq!(Period::parse(PeriodKind::Year, far), None, "{far}");
+        }
+        assert_eq!(Period::parse(PeriodKind::Month, "2200-12").map(|p| p.label()), Some("2200-12".into()));
         assert_eq!(Period::parse(PeriodKind::IsoWeek, "2021-W53"), None, "2021 has 52 ISO weeks");
     }
 

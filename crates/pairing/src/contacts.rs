@@ -69,6 +69,7 @@ pub struct PairContactInput {
     /// Client-chosen id (UUID); generated when absent.
     pub id: Option<Uuid>,
     /// When it happened (RFC 3339 with a zone); inside the pairing's active interval.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub occurred_at: DateTime<Utc>,
     pub kind: PairContactKind,
     #[serde(default)]

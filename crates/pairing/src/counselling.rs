@@ -86,7 +86,9 @@ pub struct EnrolmentInput {
     #[validate(length(min = 5, max = 5))]
     #[schema(min_length = 5, max_length = 5)]
     pub time_of_day: String,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub starts_on: NaiveDate,
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub ends_on: Option<NaiveDate>,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]
@@ -116,6 +118,7 @@ pub struct SessionInput {
     /// Client-chosen id (UUID); generated when absent.
     pub id: Option<Uuid>,
     /// When the session was held; inside the enrolment's dates.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub occurred_at: DateTime<Utc>,
     #[validate(length(min = 1, max = 10))]
     #[schema(min_items = 1, max_items = 10)]

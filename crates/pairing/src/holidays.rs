@@ -50,9 +50,11 @@ pub struct HolidayInput {
     #[schema(minimum = 2000, maximum = 2100)]
     pub year: i32,
     pub holiday: HolidayKind,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub first_day: NaiveDate,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub last_day: NaiveDate,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     #[validate(length(max = 5))]
     #[schema(max_items = 5)]
     pub makeup_workdays: Vec<NaiveDate>,

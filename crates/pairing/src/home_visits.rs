@@ -112,8 +112,10 @@ pub struct HomeVisitInput {
     pub id: Option<Uuid>,
     pub pairing_id: Uuid,
     /// When the child leaves the centre or home (inside a statutory holiday period).
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub leaves_at: DateTime<Utc>,
     /// When the child is back (the same holiday period).
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub returns_at: DateTime<Utc>,
     #[validate(length(min = 1, max = 300))]
     #[schema(min_length = 1, max_length = 300)]
@@ -140,6 +142,7 @@ pub struct HomeVisitConsent {
     #[schema(min_length = 1, max_length = 100)]
     pub given_by: String,
     pub relation: Relation,
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub given_at: DateTime<Utc>,
 }
 
@@ -172,6 +175,7 @@ pub struct StepReason {
 #[serde(deny_unknown_fields)]
 pub struct ReturnConfirmation {
     /// When the child was back; now when absent.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub returned_at: Option<DateTime<Utc>>,
 }
 

@@ -60,6 +60,7 @@ pub struct PairingStatusChange {
     /// `active` starts the pairing; `ended` ends it (or withdraws a proposal).
     pub status: PairingStatus,
     /// The first day (to `active`) or the last day (to `ended`); today when absent.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub effective_on: Option<NaiveDate>,
     /// Required to end a pairing.
     #[validate(length(max = 1000))]

@@ -37,6 +37,7 @@ pub const SESSION: &str = "session";
 #[serde(deny_unknown_fields)]
 pub struct MinimumChange {
     /// The first day the minimum applies; it governs periods that start on or after it.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub effective_from: NaiveDate,
     #[validate(range(min = 0, max = 1000))]
     #[schema(minimum = 0, maximum = 1000)]

@@ -26,6 +26,8 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     pub pool_size: u32,
     pub max_body_bytes: usize,
+    /// The longest pause while a request body is arriving, in seconds.
+    pub body_timeout: u64,
     pub workers: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -128,6 +130,7 @@ impl Config {
             pool_size: u32::try_from(number("TONGXING_DB_POOL_SIZE", default_pool, 1, 512)?).unwrap_or(8),
             max_body_bytes: usize::try_from(number("TONGXING_MAX_BODY_BYTES", 262_144, 1_024, 16_777_216)?)
                 .unwrap_or(262_144),
+            body_timeout: u64::try_from(number("TONGXING_BODY_TIMEOUT", 10, 1, 300)?).unwrap_or(10),
             workers: usize::try_from(number("TONGXING_WORKERS", default_workers as i64, 1, 256)?)
                 .unwrap_or(2),
             log_format,
@@ -194,6 +197,7 @@ mod tests {
             ("TONGXING_LOG_FORMAT", "xml"),
             ("TONGXING_ACCESS_TOKEN_TTL", "5"),
             ("TONGXING_SMALL_CELL_THRESHOLD", "1"),
+            ("TONGXING_BODY_TIMEOUT", "0"),
         ] {
             let err = with(&[(k, v)]).unwrap_err();
             assert!(err.starts_with(k), "{err}");

@@ -12,6 +12,7 @@ use actix_web::{App, HttpServer, web};
 use tongxing_api::AppState;
 use tongxing_api::auth::keys;
 use tongxing_api::auth::tokens::TokenKeys;
+use tongxing_api::body::BodyTimeout;
 use tongxing_api::limits::Limits;
 use tongxing_api::security::CorsOrigins;
 use tongxing_store::Db;
@@ -114,24 +115,45 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     AppState::new(db, token_keys, limits).with_small_cell_threshold(options.small_cell_threshold)
 }
 
+/// How the HTTP server takes requests.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    /// The largest request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// The longest pause while a request body is arriving; longer, 408 and the connection closes.
+    pub body_timeout: std::time::Duration,
+    pub workers: usize,
+    /// Browser origins allowed by CORS.
+    pub cors_origins: Vec<String>,
+}
+
+impl Serving {
+    pub fn from_config(c: &Config) -> Serving {
+        Serving {
+            max_body_bytes: c.max_body_bytes,
+            body_timeout: std::time::Duration::from_secs(c.body_timeout),
+            workers: c.workers,
+            cors_origins: c.cors_origins.clone(),
+        }
+    }
+}
+
 /// Starts serving on `listener`. SIGTERM and SIGINT stop accepting connections and let
 /// requests in flight finish (up to 30 seconds).
-pub fn start(
-    listener: TcpListener,
-    state: AppState,
-    max_body_bytes: usize,
-    workers: usize,
-    cors_origins: Vec<String>,
-) -> std::io::Result<Server> {
-    let cors = web::Data::new(CorsOrigins(cors_origins));
+pub fn start(listener: TcpListener, state: AppState, serving: Serving) -> std::io::Result<Server> {
+    let cors = web::Data::new(CorsOrigins(serving.cors_origins));
+    let body_timeout = BodyTimeout(serving.body_timeout);
+    let max_body_bytes = serving.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(cors.clone())
+            .app_data(body_timeout)
+            .wrap(from_fn(tongxing_api::body::paced))
             .wrap(from_fn(tongxing_api::security::protect))
             .wrap(from_fn(tongxing_api::middleware::observe))
             .configure(tongxing_api::configure(state.clone(), max_body_bytes))
     })
-    .workers(workers)
+    .workers(serving.workers)
     .shutdown_timeout(30)
     .listen(listener)?
     .run();

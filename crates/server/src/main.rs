@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-use tongxing::{Config, Options, config::LogFormat, prepare, start};
+use tongxing::{Config, Options, Serving, config::LogFormat, prepare, start};
 use tongxing_core::role::Role;
 
 const USAGE: &str = "\
@@ -96,9 +96,9 @@ fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let system = actix_web::rt::System::with_tokio_rt(move || runtime);
     let audit = state.audit.clone();
-    let cors = config.cors_origins.clone();
+    let serving = Serving::from_config(&config);
     system
-        .block_on(async move { start(listener, state, config.max_body_bytes, config.workers, cors)?.await })
+        .block_on(async move { start(listener, state, serving)?.await })
         .map_err(|e| format!("server error: {e}"))?;
     // Requests have finished: write the audit entries still pending before exiting.
     audit.flush_blocking();

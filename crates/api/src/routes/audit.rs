@@ -25,8 +25,10 @@ pub struct AuditQuery {
     pub actor_id: Option<Uuid>,
     pub action: Option<AuditAction>,
     /// First day (Asia/Shanghai), inclusive.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub from: Option<NaiveDate>,
     /// Last day (Asia/Shanghai), inclusive.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub to: Option<NaiveDate>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,

@@ -23,8 +23,10 @@ pub struct ContactQuery {
     pub household_id: Option<Uuid>,
     pub kind: Option<ContactKind>,
     /// First day, inclusive (Asia/Shanghai).
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub from: Option<NaiveDate>,
     /// Last day, inclusive (Asia/Shanghai).
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub to: Option<NaiveDate>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,

@@ -43,8 +43,10 @@ pub struct SessionQuery {
 #[into_params(parameter_in = Query)]
 pub struct EnrolmentComplianceQuery {
     /// First day (Asia/Shanghai); the enrolment's first day when absent.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub from: Option<NaiveDate>,
     /// Last day (Asia/Shanghai); today when absent.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub to: Option<NaiveDate>,
     pub rule_id: Option<Uuid>,
 }

@@ -34,8 +34,10 @@ pub struct AttendanceList {
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Events starting on or after this day (Asia/Shanghai).
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub from: Option<NaiveDate>,
     /// Events starting on or before this day (Asia/Shanghai).
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub to: Option<NaiveDate>,
     pub event_type: Option<EventType>,
     pub programme: Option<Programme>,

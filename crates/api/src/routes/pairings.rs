@@ -51,8 +51,10 @@ pub struct PageQuery {
 #[into_params(parameter_in = Query)]
 pub struct ComplianceQuery {
     /// First day (Asia/Shanghai); the pairing's first day when absent.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub from: Option<NaiveDate>,
     /// Last day (Asia/Shanghai); today when absent.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub to: Option<NaiveDate>,
     /// Only this rule.
     pub rule_id: Option<Uuid>,

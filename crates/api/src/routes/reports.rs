@@ -29,8 +29,10 @@ pub enum ReportFormat {
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// First day (Asia/Shanghai), inclusive; absent: from the first record.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub from: Option<NaiveDate>,
     /// Last day (Asia/Shanghai), inclusive; absent: today.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
     pub to: Option<NaiveDate>,
     /// A region subtree; absent: everywhere (for a coordinator of a region: their own). A
     /// region outside the caller's own is not found, as one that does not exist.

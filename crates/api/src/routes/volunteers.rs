@@ -60,8 +60,10 @@ pub struct TeamQuery {
 #[into_params(parameter_in = Query)]
 pub struct HoursQuery {
     /// First day (Asia/Shanghai), inclusive.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub from: NaiveDate,
     /// Last day (Asia/Shanghai), inclusive.
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub to: NaiveDate,
     /// `volunteer` (default) or `organisation`.
     pub group_by: Option<HoursGrouping>,
