@@ -231,7 +231,10 @@ pub async fn change_current_user_password(
             let status = if matches!(e, Error::TooManyRequests { .. }) { 429 } else { 422 };
             let entry =
                 login_entry(&req, ActorType::User, Some(caller.user_id), AuditAction::LoginFailed, status);
-            state.audit.append(Entry { actor_role: Some(caller.role.to_string()), ..entry }).await;
+            state
+                .audit
+                .append(Entry { actor_role: caller.scope.role().map(|r| r.to_string()), ..entry })
+                .await;
             return Err(e.into());
         }
     };
