@@ -10,7 +10,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     a_national_id_held_outside_scope_goes_to_review_not_to_a_conflict,
-    a_counselling_team_reads_the_case_but_does_not_hold_it
+    a_counselling_team_reads_the_case_but_does_not_hold_it,
+    every_read_and_write_about_a_child_is_in_its_access_history
 );
 
 const PASSWORD: &str = "a-password-for-tests";
@@ -183,4 +184,86 @@ fn handlers_hold_no_role_checks_or_visibility_queries() {
         read += 1;
     }
     assert!(read > 15, "read {read} files");
+}
+
+/// Finding 8: every read or write that concerns a child names the child in its audit entry, so
+/// the child's access history answers "who has seen this record" for home visits, pairings,
+/// contacts, counselling sessions, timelines and attendance too, lists and replays included.
+async fn every_read_and_write_about_a_child_is_in_its_access_history(app: TestApp) {
+    let w = crate::access::build_world(&app).await;
+    let child = w.id("child.in").to_owned();
+    let (pairing, visit, enrolment, event, contact) =
+        (w.id("pairing.in"), w.id("visit.in"), w.id("enrolment.in"), w.id("event.in"), w.id("contact.in"));
+    let coordinator = w.tokens["coordinator"].clone();
+    let session = json!({"occurred_at": "2024-03-02T15:00:00+08:00", "attended_by": ["孩子"], "services": ["psychological_counselling"], "notes": "交流顺利"});
+    let requests: Vec<(&str, String, Option<serde_json::Value>, &str)> = vec![
+        ("GET", "/api/v1/home-visit-requests".into(), None, "/api/v1/home-visit-requests"),
+        ("GET", format!("/api/v1/home-visit-requests/{visit}"), None, "/api/v1/home-visit-requests/{id}"),
+        ("GET", "/api/v1/pairings".into(), None, "/api/v1/pairings"),
+        ("GET", format!("/api/v1/pairings/{pairing}"), None, "/api/v1/pairings/{id}"),
+        ("GET", format!("/api/v1/pairings/{pairing}/contacts"), None, "/api/v1/pairings/{id}/contacts"),
+        ("GET", format!("/api/v1/pairings/{pairing}/compliance"), None, "/api/v1/pairings/{id}/compliance"),
+        (
+            "GET",
+            format!("/api/v1/counselling-enrolments/{enrolment}/sessions"),
+            None,
+            "/api/v1/counselling-enrolments/{id}/sessions",
+        ),
+        (
+            "POST",
+            format!("/api/v1/counselling-enrolments/{enrolment}/sessions"),
+            Some(session),
+            "/api/v1/counselling-enrolments/{id}/sessions",
+        ),
+        (
+            "GET",
+            format!("/api/v1/counselling-enrolments/{enrolment}/compliance"),
+            None,
+            "/api/v1/counselling-enrolments/{id}/compliance",
+        ),
+        ("GET", format!("/api/v1/contacts/{contact}"), None, "/api/v1/contacts/{id}"),
+        ("GET", "/api/v1/consents".into(), None, "/api/v1/consents"),
+        (
+            "POST",
+            format!("/api/v1/events/{event}/attendance"),
+            Some(json!({"items": [{"child_id": child, "notes": "带了作业"}]})),
+            "/api/v1/events/{id}/attendance",
+        ),
+        ("GET", format!("/api/v1/events/{event}/attendance"), None, "/api/v1/events/{id}/attendance"),
+    ];
+    for (i, (method, path, body, _)) in requests.iter().enumerate() {
+        let key = format!("history-{i}");
+        let r = app.send(method, path, Some(&coordinator), body.clone(), &[("idempotency-key", &key)]).await;
+        assert!(r.status.is_success(), "{method} {path}: {} {}", r.status, r.body);
+    }
+    // A replay shows the record again, and is recorded again.
+    let (_, path, body, _) = &requests[7];
+    let replay =
+        app.send("POST", path, Some(&coordinator), body.clone(), &[("idempotency-key", "history-7")]).await;
+    assert_eq!(replay.header("idempotent-replayed").as_deref(), Some("true"), "{}", replay.body);
+
+    app.state.audit.flush().await.unwrap();
+    let r = app.get(&format!("/api/v1/children/{child}/access-history?limit=200")).await;
+    let history = r.body["items"].as_array().unwrap();
+    let mut all = app.get(&format!("/api/v1/audit-events?child_id={child}&limit=200")).await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    all.extend(history.iter().cloned());
+    for (method, _, _, route) in &requests {
+        let action = if *method == "GET" { ["read", "list"] } else { ["create", "update"] };
+        assert!(
+            all.iter().any(|e| e["resource"] == *route
+                && e["actor_role"] == "coordinator"
+                && action.contains(&e["action"].as_str().unwrap_or(""))),
+            "{method} {route} is not in the child's audit entries"
+        );
+    }
+    let sessions = all
+        .iter()
+        .filter(|e| {
+            e["resource"] == "/api/v1/counselling-enrolments/{id}/sessions" && e["action"] == "create"
+        })
+        .count();
+    assert_eq!(sessions, 2, "the create and its replay");
 }
