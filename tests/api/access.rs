@@ -475,6 +475,14 @@ async fn the_authorisation_matrix(app: TestApp) {
                     assert_eq!(r.body["code"], "forbidden", "{what}");
                 } else if side == "out" && matches!(case.res, Scoped(kind) if scoped_for(role, kind)) {
                     assert_eq!(status, 404, "{what}: {}", r.body);
+                } else if side == "out"
+                    && case.method != "GET"
+                    && role == "coordinator"
+                    && matches!(case.res, Scoped("event"))
+                {
+                    // Staff read every event and change those they run: a coordinator of a town
+                    // runs the events held in it (a body the extractor refuses is 400 first).
+                    assert!([400, 403].contains(&status), "{what}: {status} {}", r.body);
                 } else {
                     assert!(![401, 403, 404].contains(&status), "{what}: {status} {}", r.body);
                     if case.method == "GET" {

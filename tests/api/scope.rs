@@ -320,11 +320,7 @@ const OPEN: &[(&str, &str, &str, &str)] = &[];
 
 /// References that a caller may make to a record they only read (a caseworker on another
 /// organisation's counselling team), and why.
-const READ_SUFFICES: &[(&str, &str, &str)] = &[(
-    "record_event_attendance",
-    "items[].child_id",
-    "staff record the attendance of every child they reach; attendance is the event's record, not the case file",
-)];
+const READ_SUFFICES: &[(&str, &str, &str)] = &[];
 
 /// The ids of `kind` inside and outside `role`'s scope, or why the role's scope does not tell
 /// them apart.

@@ -256,8 +256,58 @@ fn set_partners(conn: &mut DbConnection, event: Uuid, partners: &[Uuid]) -> Resu
     Ok(())
 }
 
+/// Who runs an event, the one place that says which events a caller changes (details, status,
+/// roster, and the attendance staff record):
+///
+/// | caller | runs |
+/// |---|---|
+/// | admins, coordinators without a region | every event |
+/// | a coordinator of a region | the events held in their subtree |
+/// | a caseworker | the events their organisation organises or partners |
+/// | anyone else | none (a rostered volunteer records attendance, see `roster::record`) |
+///
+/// Every staff member reads every event; a caller who reads one they do not run gets 403.
+fn runs(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    region: Uuid,
+    organiser: Uuid,
+    partners: &[Uuid],
+) -> Result<bool> {
+    Ok(match scope.reach() {
+        Reach::All => true,
+        Reach::Region(_) => tongxing_cases::scope::region_reference(conn, scope, region, "region_id").is_ok(),
+        Reach::Caseload { organisation_id: Some(org), .. } => organiser == org || partners.contains(&org),
+        _ => false,
+    })
+}
+
+/// Refuses a change to an event the caller does not run (see [`runs`]).
+pub(crate) fn require_runs(conn: &mut DbConnection, scope: &Scope, e: &Event) -> Result<()> {
+    if runs(conn, scope, e.region_id, e.organiser_id, &e.partner_ids)? {
+        Ok(())
+    } else {
+        Err(Error::forbidden("only the staff who run the event change it"))
+    }
+}
+
+/// An event as the input describes it must be one the caller runs: a coordinator's region holds
+/// it, a caseworker's organisation organises or partners it.
+fn require_runs_input(conn: &mut DbConnection, scope: &Scope, input: &EventInput) -> Result<()> {
+    tongxing_cases::scope::region_reference(conn, scope, input.region_id, "region_id")?;
+    if runs(conn, scope, input.region_id, input.organiser_id, &input.partner_ids)? {
+        Ok(())
+    } else {
+        Err(Error::field_forbidden(
+            "organiser_id",
+            "an event is run by the caller's own organisation or its partners",
+        ))
+    }
+}
+
 pub fn create(conn: &mut DbConnection, scope: &Scope, input: EventInput) -> Result<Versioned<Event>> {
     check(conn, &input)?;
+    require_runs_input(conn, scope, &input)?;
     let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
@@ -307,9 +357,11 @@ pub fn update(
     expected: i32,
 ) -> Result<(Versioned<Event>, Versioned<Event>)> {
     let current = get(conn, scope, id)?;
+    require_runs(conn, scope, &current.record)?;
     check_version(current.version, expected)?;
     require_open(current.record.status)?;
     check(conn, &input)?;
+    require_runs_input(conn, scope, &input)?;
     let changed = diesel::update(
         events::table.filter(events::id.eq(id.to_string())).filter(events::version.eq(expected)),
     )
@@ -348,6 +400,7 @@ pub fn change_status(
     expected: Option<i32>,
 ) -> Result<(Versioned<Event>, Versioned<Event>)> {
     let current = get(conn, scope, id)?;
+    require_runs(conn, scope, &current.record)?;
     if let Some(v) = expected {
         check_version(current.version, v)?;
     }

@@ -99,6 +99,8 @@ pub fn add(
     if !input.hours.is_finite() {
         return Err(Error::field("hours", "not_a_number", "hours must be a number"));
     }
+    let e = events::get(conn, scope, event)?.record;
+    events::require_runs(conn, scope, &e)?;
     let (status, with_children, day) = events::essentials(conn, scope, event)?;
     require_open(status)?;
     let (name, active, check, training) = clearance_of(conn, input.volunteer_id, "volunteer_id")?;
@@ -139,6 +141,8 @@ pub fn set(
     if !input.hours.is_finite() {
         return Err(Error::field("hours", "not_a_number", "hours must be a number"));
     }
+    let e = events::get(conn, scope, event)?.record;
+    events::require_runs(conn, scope, &e)?;
     let (status, _, _) = events::essentials(conn, scope, event)?;
     require_open(status)?;
     let changed = diesel::update(
@@ -177,7 +181,8 @@ pub fn roster(conn: &mut DbConnection, scope: &Scope, event: Uuid) -> Result<Vec
         .collect()
 }
 
-/// Which children the caller may name in an event's attendance: staff, the children they reach;
+/// Which children the caller may name in an event's attendance: staff, the children whose case
+/// file they hold (a counselling team's reader writes nothing about the child);
 /// a volunteer rostered on the event, the children who live in the event's region (the village
 /// or town it serves). `None` means any child.
 fn attendable(conn: &mut DbConnection, scope: &Scope, event: &Event) -> Result<Option<String>> {
@@ -191,7 +196,7 @@ fn attendable(conn: &mut DbConnection, scope: &Scope, event: &Event) -> Result<O
                 "SELECT ac.id FROM children ac JOIN regions ar ON ar.id = ac.region_id WHERE ar.path LIKE '{prefix}%'"
             )))
         }
-        _ => tongxing_cases::scope::child_ids(conn, scope),
+        _ => tongxing_cases::scope::held_child_ids(conn, scope),
     }
 }
 
@@ -207,6 +212,9 @@ pub fn record(
 ) -> Result<Vec<AttendanceEntry>> {
     let actor = scope.actor();
     let e = events::get(conn, scope, event)?.record;
+    if !matches!(scope.reach(), Reach::Volunteer { .. }) {
+        events::require_runs(conn, scope, &e)?;
+    }
     let allowed = attendable(conn, scope, &e)?;
     require_open(e.status)?;
     if !e.with_children {
