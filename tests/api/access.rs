@@ -737,7 +737,11 @@ async fn the_audit_log_answers_who_has_seen_a_child(app: TestApp) {
         assert_eq!(e["address"], "127.0.0.1");
         assert_eq!(e["actor_type"], if role == "partner" { "client" } else { "user" });
     }
-    assert!(items.iter().all(|e| ["read", "list", "export"].contains(&e["action"].as_str().unwrap())));
+    assert!(
+        items
+            .iter()
+            .all(|e| ["read", "list", "export", "create", "update"].contains(&e["action"].as_str().unwrap()))
+    );
     assert!(
         items.iter().any(|e| e["action"] == "list" && e["actor_role"] == "coordinator"),
         "the list showed the child"

@@ -22,5 +22,6 @@ mod property;
 mod protection;
 mod regions;
 mod reports;
+mod review;
 mod round_trips;
 mod scope;

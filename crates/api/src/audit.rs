@@ -535,7 +535,8 @@ pub struct AuditFilter {
     pub from: Option<NaiveDate>,
     /// Last day (Asia/Shanghai), inclusive.
     pub to: Option<NaiveDate>,
-    /// Only reads, lists and exports: "who has seen this".
+    /// Only what showed the record: reads, lists, exports, and writes (whose answers show the
+    /// record, and in a batch every child it names): "who has seen this".
     pub seen_only: bool,
 }
 
@@ -568,7 +569,7 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: PageRequest) ->
         q = q.filter(audit_log::action.eq(a.as_str()));
     }
     if filter.seen_only {
-        q = q.filter(audit_log::action.eq_any(["read", "list", "export"]));
+        q = q.filter(audit_log::action.eq_any(["read", "list", "export", "create", "update"]));
     }
     if let Some(d) = filter.from {
         q = q.filter(audit_log::at.ge(time::to_db(time::start_of_local_day(d))));

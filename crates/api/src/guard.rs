@@ -197,8 +197,9 @@ async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Caller> 
     if kind == ActorKind::Client && claims.org.is_none() {
         return Err(invalid());
     }
-    if kind == ActorKind::User {
-        crate::auth::users::require_current_epoch(&state.db, id, claims.epoch).await?;
+    match kind {
+        ActorKind::User => crate::auth::users::require_current_epoch(&state.db, id, claims.epoch).await?,
+        ActorKind::Client => crate::auth::clients::require_active(&state.db, id).await?,
     }
     Ok(Caller {
         user_id: id,

@@ -265,6 +265,18 @@ fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Household>> {
     Ok(Versioned { record: household, version })
 }
 
+/// The children of these households that the caller reaches, for the access history: a
+/// household's record (its address, its guardians' phones) is about its children.
+pub fn children_of(conn: &mut DbConnection, scope: &Scope, households: &[Uuid]) -> Result<Vec<Uuid>> {
+    use tongxing_store::schema::children;
+    let ids: Vec<String> = households.iter().map(Uuid::to_string).collect();
+    let mut q = children::table.filter(children::household_id.eq_any(&ids)).select(children::id).into_boxed();
+    if let Some(cond) = scope::child_column(conn, scope, "children.id")? {
+        q = q.filter(cond);
+    }
+    q.load::<String>(conn).map_err(map_db_error)?.iter().map(|c| parse_id(c)).collect()
+}
+
 /// The records in `scope` that match `filter`.
 pub fn list(
     conn: &mut DbConnection,

@@ -194,6 +194,8 @@ pub struct ComplianceExemption {
     pub rule_id: Uuid,
     /// The pairing (or enrolment) exempted.
     pub subject_id: Uuid,
+    /// The relationship's child.
+    pub child_id: Uuid,
     /// The period, labelled as in timelines (`2024-03`, `2024-W05`, `2024`).
     pub period: String,
     pub period_start: NaiveDate,
@@ -293,10 +295,16 @@ pub fn record_exemption(
         ))
         .execute(conn)
         .map_err(map_db_error)?;
+    let child_id = subject_children(conn, &[input.subject_id.to_string()])?
+        .remove(&input.subject_id.to_string())
+        .map(|c| parse_id(&c))
+        .transpose()?
+        .ok_or_else(|| Error::internal("exemption without a relationship"))?;
     Ok(ComplianceExemption {
         id,
         rule_id: input.rule_id,
         subject_id: input.subject_id,
+        child_id,
         period: period.label(),
         period_start: period.start,
         reason: input.reason.trim().to_owned(),
@@ -305,6 +313,29 @@ pub fn record_exemption(
 }
 
 /// The exemptions of the relationships whose child the caller reaches.
+/// The child of each relationship (pairing or counselling enrolment) among `subjects`.
+fn subject_children(
+    conn: &mut DbConnection,
+    subjects: &[String],
+) -> Result<std::collections::HashMap<String, String>> {
+    use tongxing_store::schema::{counselling_enrolments as e, pairings as p};
+    let mut out: std::collections::HashMap<String, String> = p::table
+        .filter(p::id.eq_any(subjects))
+        .select((p::id, p::child_id))
+        .load::<(String, String)>(conn)
+        .map_err(map_db_error)?
+        .into_iter()
+        .collect();
+    out.extend(
+        e::table
+            .filter(e::id.eq_any(subjects))
+            .select((e::id, e::child_id))
+            .load::<(String, String)>(conn)
+            .map_err(map_db_error)?,
+    );
+    Ok(out)
+}
+
 pub fn list_exemptions(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -338,15 +369,21 @@ pub fn list_exemptions(
         .load(conn)
         .map_err(map_db_error)?;
     let rules = rules::list(conn, None, false)?;
+    let subjects: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+    let children = subject_children(conn, &subjects)?;
     let items = rows
         .into_iter()
         .map(|(id, rule_id, subject_id, period_start, reason, recorded_by)| {
+            let child = children
+                .get(&subject_id)
+                .ok_or_else(|| Error::internal("exemption without a relationship"))?;
             let kind =
                 rules.iter().find(|r| r.id.to_string() == rule_id).map_or(PeriodKind::Month, |r| r.period);
             Ok(ComplianceExemption {
                 id: parse_id(&id)?,
                 rule_id: parse_id(&rule_id)?,
                 subject_id: parse_id(&subject_id)?,
+                child_id: parse_id(child)?,
                 period: Period::containing(kind, period_start).label(),
                 period_start,
                 reason,

@@ -429,6 +429,18 @@ pub fn create_session(
 ) -> Result<Session> {
     let actor = scope.actor();
     let e = get(conn, scope, enrolment)?.record;
+    // The team records its sessions; otherwise only the staff who hold the case (a member of
+    // another team of the child reads this enrolment but writes nothing in it).
+    let on_team = scope.user_id().is_some_and(|u| e.team.iter().any(|m| m.user_id == Some(u)));
+    if !on_team {
+        tongxing_cases::scope::require_child(
+            conn,
+            scope,
+            Access::Write,
+            e.child_id,
+            "counselling enrolment",
+        )?;
+    }
     let with_notes = reads_notes(scope, &e);
     if time::is_future(input.occurred_at, time::now()) {
         return Err(Error::field("occurred_at", "in_future", "the session cannot be in the future"));

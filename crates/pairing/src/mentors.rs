@@ -23,7 +23,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{mentors, regions, users};
+use tongxing_store::schema::{mentors, pairings, regions, users};
 use tongxing_store::{DbConnection, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -345,6 +345,26 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: MentorInput) -> Res
 /// Replaces a mentor's details. The mentor must be one the caller may change ([`reach`] for
 /// writing): a coordinator of a region reads the mentors of their children's pairings but
 /// changes only those of their region.
+/// The account a mentor signs in with reads the children of the mentor's active pairings, so the
+/// link is changed only by a caller who reaches every child the mentor has been paired with: a
+/// coordinator of a region may not hand another region's child to an account of their choosing.
+fn require_pairings_in_reach(conn: &mut DbConnection, scope: &Scope, mentor: Uuid) -> Result<()> {
+    let Some(children) = child_ids(conn, scope)? else { return Ok(()) };
+    let outside: i64 = pairings::table
+        .filter(pairings::mentor_id.eq(mentor.to_string()))
+        .filter(condition::<pairings::table>(format!("pairings.child_id NOT IN ({children})")))
+        .count()
+        .get_result(conn)
+        .map_err(map_db_error)?;
+    if outside > 0 {
+        return Err(Error::field_forbidden(
+            "user_id",
+            "only a coordinator who reaches every child the mentor has been paired with changes the account",
+        ));
+    }
+    Ok(())
+}
+
 pub fn update(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -355,6 +375,9 @@ pub fn update(
     let current = find(conn, scope, Access::Write, id)?;
     check_version(current.version, expected)?;
     check(conn, scope, &input, Some(&current.record))?;
+    if input.user_id != current.record.user_id {
+        require_pairings_in_reach(conn, scope, id)?;
+    }
     let changed = diesel::update(
         mentors::table.filter(mentors::id.eq(id.to_string())).filter(mentors::version.eq(expected)),
     )

@@ -38,7 +38,7 @@ pub struct ApiClient {
     pub scopes: Vec<ClientScope>,
     pub created_at: DateTime<Utc>,
     pub secret_rotated_at: DateTime<Utc>,
-    /// Set once the client is revoked; its tokens stop working when they expire.
+    /// Set once the client is revoked; its tokens stop working at once.
     pub revoked_at: Option<DateTime<Utc>>,
     pub version: i32,
 }
@@ -246,4 +246,24 @@ pub fn authenticate(conn: &mut DbConnection, client_id: &str, secret: &str) -> R
         return Err(invalid());
     }
     row.into_client()
+}
+
+/// Whether the client may still act: it exists and is not revoked. The guard asks on every
+/// request of a client, so that revoking one ends its tokens at once, on every node.
+pub async fn require_active(db: &tongxing_store::Db, id: Uuid) -> Result<()> {
+    let db = db.clone();
+    let revoked: Option<Option<chrono::NaiveDateTime>> = actix_web::web::block(move || {
+        api_clients::table
+            .find(id.to_string())
+            .select(api_clients::revoked_at)
+            .first(&mut *db.conn()?)
+            .optional()
+            .map_err(map_db_error)
+    })
+    .await
+    .map_err(|e| Error::internal(format!("blocking task failed: {e}")))??;
+    match revoked {
+        Some(None) => Ok(()),
+        _ => Err(Error::unauthenticated("invalid_token", "the access token has been revoked")),
+    }
 }

@@ -103,7 +103,7 @@ pub async fn rotate_api_client_secret(
     Ok(with_secret(actix_web::http::StatusCode::OK, c, note))
 }
 
-/// Revoke a client: it gets no new tokens; tokens already issued expire within minutes.
+/// Revoke a client: it gets no new tokens, and the tokens already issued stop working at once.
 #[utoipa::path(
     post, path = "/api/v1/api-clients/{id}/revoke", tag = "api-clients", operation_id = "revoke_api_client",
     params(

@@ -80,7 +80,8 @@ pub async fn list_compliance_alerts(
     let result = state
         .run_heavy(move |conn| compliance::alerts(conn, &scope, &filter, limit, cursor.as_deref()))
         .await?;
-    Ok(HttpResponse::Ok().json(ComplianceAlertPage::from(result)))
+    let note = crate::audit::read_children(result.items.iter().map(|a| a.child_id));
+    Ok(super::noted(HttpResponse::Ok().json(ComplianceAlertPage::from(result)), note))
 }
 
 /// Exempt one period of one rule for a pairing, with a reason (coordinators). A pairing or
@@ -127,7 +128,8 @@ pub async fn list_compliance_exemptions(
     let (scope, subject, rule) = (caller.scope, q.subject_id, q.rule_id);
     let result =
         state.run(move |conn| compliance::list_exemptions(conn, &scope, subject, rule, page)).await?;
-    Ok(HttpResponse::Ok().json(ComplianceExemptionPage::from(result)))
+    let note = crate::audit::read_children(result.items.iter().map(|e| e.child_id));
+    Ok(super::noted(HttpResponse::Ok().json(ComplianceExemptionPage::from(result)), note))
 }
 
 /// The cadence rules, with their minimums over time.

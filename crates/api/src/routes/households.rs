@@ -71,8 +71,14 @@ pub async fn list_households(
     let page = page(q.limit, q.cursor.as_deref())?;
     let filter = HouseholdFilter { region_id: q.region_id, q: q.q };
     let scope = caller.scope;
-    let result = state.run(move |conn| households::list(conn, &scope, &filter, page)).await?;
-    Ok(HttpResponse::Ok().json(HouseholdPage::from(result)))
+    let (result, children) = state
+        .run(move |conn| {
+            let page = households::list(conn, &scope, &filter, page)?;
+            let ids: Vec<Uuid> = page.items.iter().map(|h| h.id).collect();
+            Ok((page, households::children_of(conn, &scope, &ids)?))
+        })
+        .await?;
+    Ok(noted(HttpResponse::Ok().json(HouseholdPage::from(result)), audit::read_children(children)))
 }
 
 /// Read a household with its guardians.
@@ -88,7 +94,13 @@ pub async fn get_household(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (id, scope) = (id.into_inner(), caller.scope);
-    Ok(with_etag(state.run(move |conn| households::get(conn, &scope, id)).await?))
+    let (household, children) = state
+        .run(move |conn| {
+            let household = households::get(conn, &scope, id)?;
+            Ok((household, households::children_of(conn, &scope, &[id])?))
+        })
+        .await?;
+    Ok(noted(with_etag(household), audit::read_children(children)))
 }
 
 /// Replace a household's fields and guardians (requires `If-Match`).
@@ -112,7 +124,13 @@ pub async fn update_household(
     body: JsonBody<HouseholdInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
-    let (before, after) = state.tx(move |conn| households::update(conn, &scope, id, input, version)).await?;
-    let note = audit::updated(id, None, &before.record, &after.record);
+    let (before, after, children) = state
+        .tx(move |conn| {
+            let (before, after) = households::update(conn, &scope, id, input, version)?;
+            Ok((before, after, households::children_of(conn, &scope, &[id])?))
+        })
+        .await?;
+    let mut note = audit::updated(id, None, &before.record, &after.record);
+    note.child_ids = children;
     Ok(noted(with_etag(after), note))
 }
