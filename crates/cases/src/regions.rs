@@ -195,6 +195,16 @@ fn find_row(conn: &mut DbConnection, id: Uuid) -> Result<Option<RegionRow>> {
         .map_err(map_db_error)
 }
 
+/// A region's path (`/root/.../id/`), if it exists.
+pub fn path_of(conn: &mut DbConnection, id: Uuid) -> Result<Option<String>> {
+    regions::table
+        .find(id.to_string())
+        .select(regions::path)
+        .first::<String>(conn)
+        .optional()
+        .map_err(map_db_error)
+}
+
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Region> {
     regions::table
         .find(id.to_string())

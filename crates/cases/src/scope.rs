@@ -16,7 +16,7 @@ use tongxing_store::{DbConnection, map_db_error};
 use uuid::Uuid;
 
 use crate::lifecycle::CaseStatus;
-use crate::regions::subtree_prefix;
+use crate::regions::{path_of, subtree_prefix};
 use crate::util::{parse_id, parse_opt_id};
 
 type Sql = <DbConnection as diesel::Connection>::Backend;
@@ -291,16 +291,27 @@ pub fn require_household(
     Err(Error::not_found("household"))
 }
 
+/// The path of `region` when it exists and the scope reaches it: any region for a scope not
+/// limited to one, a region of their subtree for a coordinator of a region. `None` otherwise, so
+/// that a region outside the scope answers as one that does not exist.
+pub fn region_in_scope(conn: &mut DbConnection, scope: &Scope, region: Uuid) -> Result<Option<String>> {
+    let Some(path) = path_of(conn, region)? else { return Ok(None) };
+    match scope.region() {
+        None => Ok(Some(path)),
+        Some(own) => {
+            let own = path_of(conn, own)?
+                .ok_or_else(|| Error::internal(format!("the caller's region {own} does not exist")))?;
+            Ok(path.starts_with(&own).then_some(path))
+        }
+    }
+}
+
 /// For a region named in a write: a coordinator limited to a region may place records only
 /// inside it. A region outside answers as one that does not exist.
 pub fn region_reference(conn: &mut DbConnection, scope: &Scope, region: Uuid, field: &str) -> Result<()> {
-    let Some(own) = scope.region() else { return Ok(()) };
-    let own_prefix = subtree_prefix(conn, own, "region_id")
-        .map_err(|_| Error::internal(format!("the caller's region {own} does not exist")))?;
-    match subtree_prefix(conn, region, field) {
-        Ok(path) if path.starts_with(&own_prefix) => Ok(()),
-        Ok(_) => Err(Error::field(field, "not_found", "no region with this id")),
-        Err(e) => Err(e),
+    match region_in_scope(conn, scope, region)? {
+        Some(_) => Ok(()),
+        None => Err(Error::field(field, "not_found", "no region with this id")),
     }
 }
 

@@ -24,7 +24,6 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::cadence::{self, Activity, Exemption, Period, PeriodEvaluation, PeriodKind, PeriodStatus};
-use crate::mentors::region_in_scope;
 use crate::rules::{self, CadenceRule, RuleSubject};
 use crate::{counselling, pairings};
 
@@ -506,8 +505,8 @@ impl AlertCount {
 /// scope is refused as one that does not exist.
 fn region_prefix(conn: &mut DbConnection, scope: Option<&Scope>, region: Uuid) -> Result<String> {
     let path = match scope {
-        Some(scope) => region_in_scope(conn, scope, region)?,
-        None => crate::mentors::region_path(conn, region)?,
+        Some(scope) => tongxing_cases::scope::region_in_scope(conn, scope, region)?,
+        None => tongxing_cases::regions::path_of(conn, region)?,
     };
     path.ok_or_else(|| Error::field("region_id", "not_found", "no region with this id"))
 }

@@ -23,7 +23,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{mentors, pairings, regions, users};
+use tongxing_store::schema::{mentors, pairings, users};
 use tongxing_store::{DbConnection, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -148,7 +148,7 @@ pub fn reach(
     Ok(match (scope.reach(), access) {
         (Reach::All, _) => None,
         (Reach::Region(region), _) => {
-            let path = region_path(conn, region)?
+            let path = tongxing_cases::regions::path_of(conn, region)?
                 .ok_or_else(|| Error::internal(format!("the caller's region {region} does not exist")))?;
             let prefix = sql_text(&path)?;
             let mut text =
@@ -174,35 +174,6 @@ fn sql_text(value: &str) -> Result<&str> {
         Ok(value)
     } else {
         Err(Error::internal(format!("refusing to write `{value}` into a mentor condition")))
-    }
-}
-
-/// A region's path (`/root/.../id/`), if it exists.
-pub(crate) fn region_path(conn: &mut DbConnection, region: Uuid) -> Result<Option<String>> {
-    regions::table
-        .find(region.to_string())
-        .select(regions::path)
-        .first::<String>(conn)
-        .optional()
-        .map_err(map_db_error)
-}
-
-/// The path of `region` when it exists and the scope reaches it: any region for an unlimited
-/// scope, a region of their subtree for a coordinator of a region. `None` otherwise, so that a
-/// region outside the scope answers as one that does not exist.
-pub(crate) fn region_in_scope(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    region: Uuid,
-) -> Result<Option<String>> {
-    let Some(path) = region_path(conn, region)? else { return Ok(None) };
-    match scope.region() {
-        None => Ok(Some(path)),
-        Some(root) => {
-            let root = region_path(conn, root)?
-                .ok_or_else(|| Error::internal(format!("the caller's region {root} does not exist")))?;
-            Ok(path.starts_with(&root).then_some(path))
-        }
     }
 }
 
@@ -279,7 +250,7 @@ fn check(
         return Err(Error::field("phone", "format", "a phone number has only digits, spaces, + and -"));
     }
     let region_reached = match input.region_id {
-        Some(region) => region_in_scope(conn, scope, region)?.is_some(),
+        Some(region) => tongxing_cases::scope::region_in_scope(conn, scope, region)?.is_some(),
         None => true,
     };
     if !region_reached {

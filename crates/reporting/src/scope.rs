@@ -2,13 +2,11 @@
 //! small cells are withheld, all decided from the caller's [`Scope`].
 
 use chrono::NaiveDate;
-use diesel::prelude::*;
 use serde::Serialize;
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::{Error, Result, time};
-use tongxing_store::schema::regions;
 pub(crate) use tongxing_store::sql::{date_literal, day_start_literal};
-use tongxing_store::{Backend, DbConnection, map_db_error};
+use tongxing_store::{Backend, DbConnection};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -45,15 +43,6 @@ pub struct ScopeEcho {
     pub time_zone: String,
 }
 
-fn region_path(conn: &mut DbConnection, region: Uuid) -> Result<Option<String>> {
-    regions::table
-        .find(region.to_string())
-        .select(regions::path)
-        .first::<String>(conn)
-        .optional()
-        .map_err(map_db_error)
-}
-
 impl Coverage {
     /// The coverage of a report over `from..=to` (default: from the first record to today) for
     /// `caller`:
@@ -83,7 +72,7 @@ impl Coverage {
         }
         let own = match caller.reach() {
             Reach::Region(root) => Some(
-                region_path(conn, root)?
+                tongxing_cases::regions::path_of(conn, root)?
                     .map(|path| (root, path))
                     .ok_or_else(|| Error::internal(format!("the caller's region {root} does not exist")))?,
             ),
@@ -91,7 +80,7 @@ impl Coverage {
         };
         let (region_id, region_prefix) = match (region_id, own) {
             (Some(r), own) => {
-                let path = region_path(conn, r)?
+                let path = tongxing_cases::regions::path_of(conn, r)?
                     .filter(|p| own.as_ref().is_none_or(|(_, root)| p.starts_with(root.as_str())))
                     .ok_or_else(|| Error::not_found("region"))?;
                 (Some(r), Some(path))
