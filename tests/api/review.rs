@@ -16,6 +16,7 @@ on_both_backends!(
     review_write_answers_showing_other_children_reach_their_access_history,
     review_a_revoked_partner_client_is_refused_at_once,
     review_a_region_coordinator_cannot_hand_an_out_of_region_child_to_a_mentor_account,
+    review_a_replay_shows_no_more_than_the_callers_read,
 );
 
 /// The seeded cadence rule "a mentor contacts the child every month" (subject: pairings).
@@ -334,5 +335,33 @@ async fn review_a_region_coordinator_cannot_hand_an_out_of_region_child_to_a_men
         seen.status, 200,
         "coordinator PUT /mentors/{{id}} user_id -> {}; the account they chose reads the other town's child: {}",
         relink.status, seen.body
+    );
+}
+
+/// README: masking applies to "write answers and idempotent replays"; a write answers no more
+/// than the same caller's read. After a case moves to another organisation the caseworker who
+/// recorded it reads 404 — and the replay of their create still answers the whole record.
+async fn review_a_replay_shows_no_more_than_the_callers_read(app: TestApp) {
+    let fx = fixture(&app).await;
+    let token = fx.token("caseworker");
+    let body = json!({"region_id": fx.w.village_in, "name": "转出儿童", "sex": "female", "birth_date": "2013-07-07", "categories": ["in_difficulty"], "health_notes": "先天性心脏病"});
+    let key = [("idempotency-key", "review-replay-1")];
+    let first = app.send("POST", "/api/v1/children", Some(token), Some(body.clone()), &key).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let id = first.id();
+    let other_worker =
+        app.add_user_in("caseworker.tongshan", Role::Caseworker, PASSWORD, Some(&fx.other_org), None).await;
+    let path = format!("/api/v1/children/{id}");
+    let tag = etag(&app, &path).await;
+    let moved = json!({"region_id": fx.w.village_in, "name": "转出儿童", "sex": "female", "birth_date": "2013-07-07", "categories": ["in_difficulty"], "health_notes": "先天性心脏病", "organisation_id": fx.other_org, "caseworker_id": other_worker});
+    let r = app.send("PUT", &path, None, Some(moved), &[("if-match", tag.as_str())]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(as_(&app, token, "GET", &path, None).await.status, 404, "the case has moved away");
+    let replay = app.send("POST", "/api/v1/children", Some(token), Some(body), &key).await;
+    assert!(
+        !(replay.status.is_success() && replay.body.to_string().contains("先天性心脏病")),
+        "the replay answers {} with the case the caller can no longer read: {}",
+        replay.status,
+        replay.body
     );
 }

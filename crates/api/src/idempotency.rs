@@ -17,7 +17,9 @@ use crate::state::AppState;
 
 /// What a create handler hands over: the request's identity and the work to do.
 pub struct Create<'a> {
-    pub caller: uuid::Uuid,
+    /// The caller's scope: keys are the caller's own, and a replay shows only what the caller
+    /// still reaches.
+    pub caller: tongxing_core::access::Scope,
     pub key: IdempotencyKey,
     pub method: &'a str,
     pub path: &'a str,
@@ -49,6 +51,35 @@ fn find(conn: &mut DbConnection, actor: &str, key: &str) -> Result<Option<Stored
     }))
 }
 
+/// A replay shows the record again: for case staff, only while they still reach the child it is
+/// about (a case moved to another organisation since is not shown again to the one who recorded
+/// it). Mentors and volunteers reach records through their pairings and events, whose reads
+/// answer the same way after a change of scope.
+fn still_reached(
+    conn: &mut DbConnection,
+    scope: &tongxing_core::access::Scope,
+    path: &str,
+    body: &str,
+) -> Result<()> {
+    use tongxing_core::access::Reach;
+    if !matches!(scope.reach(), Reach::Region(_) | Reach::Caseload { .. } | Reach::Shared { .. }) {
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+    // The child a record is about, or for a created child the child itself.
+    let key = if path == "/api/v1/children" { "id" } else { "child_id" };
+    if let Some(child) = value.get(key).and_then(serde_json::Value::as_str).and_then(|s| s.parse().ok()) {
+        tongxing_cases::scope::require_child(
+            conn,
+            scope,
+            tongxing_cases::scope::Access::Read,
+            child,
+            "record",
+        )?;
+    }
+    Ok(())
+}
+
 enum Outcome {
     Fresh(String, Option<i32>),
     Replay(Stored),
@@ -61,7 +92,8 @@ where
     T: Serialize + 'static,
     F: FnOnce(&mut DbConnection) -> Result<(T, Option<i32>)> + Send + 'static,
 {
-    let actor = req.caller.to_string();
+    let actor = req.caller.actor().to_string();
+    let scope = req.caller;
     let key = req.key.0.clone();
     let fingerprint = format!("{} {} {}", req.method, req.path, req.digest);
     let (method, path) = (req.method.to_owned(), req.path.to_owned());
@@ -73,6 +105,7 @@ where
                 if let Some(k) = key.as_deref()
                     && let Some(stored) = find(conn, &actor, k)?
                 {
+                    still_reached(conn, &scope, &path, &stored.body)?;
                     return Ok(Outcome::Replay(stored));
                 }
                 let result = transaction(conn, |c| {

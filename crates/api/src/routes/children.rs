@@ -62,8 +62,7 @@ pub async fn create_child(
     key: IdempotencyKey,
     body: JsonBody<ChildInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let c = children::create(conn, &scope, input)?;
@@ -193,8 +192,7 @@ pub async fn create_assessment(
     key: IdempotencyKey,
     body: JsonBody<AssessmentInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (child, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         Ok((assessments::create(conn, &scope, child, input)?, None))

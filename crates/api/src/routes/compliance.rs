@@ -103,8 +103,7 @@ pub async fn create_compliance_exemption(
     key: IdempotencyKey,
     body: JsonBody<ExemptionInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope, actor) = (body.value, caller.scope, caller.user_id);
     idempotency::create(&state, create, move |conn| {
         Ok((compliance::record_exemption(conn, &scope, input, actor)?, None))
@@ -162,8 +161,7 @@ pub async fn create_cadence_rule(
     key: IdempotencyKey,
     body: JsonBody<CadenceRuleInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| Ok((rules::create(conn, input)?, None))).await
 }

@@ -46,8 +46,7 @@ pub async fn create_consent(
     key: IdempotencyKey,
     body: JsonBody<ConsentInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let c = consents::create(conn, &scope, input)?;

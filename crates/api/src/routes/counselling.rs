@@ -69,8 +69,7 @@ pub async fn create_counselling_enrolment(
     key: IdempotencyKey,
     body: JsonBody<EnrolmentInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let e = counselling::create(conn, &scope, input)?;
@@ -165,8 +164,7 @@ pub async fn create_counselling_session(
     key: IdempotencyKey,
     body: JsonBody<SessionInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (enrolment, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         Ok((counselling::create_session(conn, &scope, enrolment, input)?, None))

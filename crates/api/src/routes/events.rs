@@ -73,8 +73,7 @@ pub async fn create_event(
     key: IdempotencyKey,
     body: JsonBody<EventInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let e = events::create(conn, &scope, input)?;
@@ -247,8 +246,7 @@ pub async fn record_event_attendance(
     key: IdempotencyKey,
     body: JsonBody<AttendanceBatch>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (event, batch, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         Ok((AttendanceList { items: roster::record(conn, &scope, event, batch)? }, None))

@@ -57,8 +57,7 @@ pub async fn create_holiday(
     key: IdempotencyKey,
     body: JsonBody<HolidayInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
         let h = holidays::create(conn, input)?;

@@ -63,8 +63,7 @@ pub async fn create_home_visit_request(
     key: IdempotencyKey,
     body: JsonBody<HomeVisitInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let r = home_visits::create(conn, &scope, input)?;

@@ -42,8 +42,7 @@ pub async fn create_mentor(
     key: IdempotencyKey,
     body: JsonBody<MentorInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (scope, input) = (caller.scope, body.value);
     idempotency::create(&state, create, move |conn| {
         let m = mentors::create(conn, &scope, input)?;

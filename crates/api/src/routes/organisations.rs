@@ -49,8 +49,7 @@ pub async fn create_organisation(
     key: IdempotencyKey,
     body: JsonBody<OrganisationInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
         let o = organisations::create(conn, input)?;
@@ -136,8 +135,7 @@ pub async fn create_service_contract(
     key: IdempotencyKey,
     body: JsonBody<ServiceContractInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| Ok((organisations::create_contract(conn, input)?, None)))
         .await

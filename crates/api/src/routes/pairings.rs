@@ -75,8 +75,7 @@ pub async fn create_pairing(
     key: IdempotencyKey,
     body: JsonBody<PairingInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let p = pairings::create(conn, &scope, input)?;
@@ -183,8 +182,7 @@ pub async fn create_pair_contact(
     key: IdempotencyKey,
     body: JsonBody<PairContactInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let (pairing, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         Ok((contacts::create(conn, &scope, pairing, input)?, None))

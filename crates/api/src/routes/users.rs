@@ -82,8 +82,7 @@ pub async fn create_user(
     key: IdempotencyKey,
     body: JsonBody<UserInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     let hash = hashed(input.password.clone()).await?;
     idempotency::create(&state, create, move |conn| Ok((users::create_hashed(conn, input, hash)?, None)))

@@ -88,8 +88,7 @@ pub async fn create_volunteer(
     key: IdempotencyKey,
     body: JsonBody<VolunteerInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
         let v = volunteers::create(conn, input)?;
@@ -180,8 +179,7 @@ pub async fn create_team(
     key: IdempotencyKey,
     body: JsonBody<TeamInput>,
 ) -> ApiResult<HttpResponse> {
-    let create =
-        Create { caller: caller.user_id, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
         let t = volunteers::create_team(conn, input)?;
