@@ -199,25 +199,11 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Contact> 
 /// The children the contacts concern, for the access history: a visit's child, and for a phone
 /// visit to a household the household's children that the caller reaches.
 pub fn concerned_children(conn: &mut DbConnection, scope: &Scope, list: &[Contact]) -> Result<Vec<Uuid>> {
-    use tongxing_store::schema::children;
     let mut out: Vec<Uuid> = list.iter().filter_map(|c| c.child_id).collect();
-    let households: Vec<String> = list
-        .iter()
-        .filter(|c| c.child_id.is_none())
-        .filter_map(|c| c.household_id)
-        .map(|h| h.to_string())
-        .collect();
+    let households: Vec<Uuid> =
+        list.iter().filter(|c| c.child_id.is_none()).filter_map(|c| c.household_id).collect();
     if !households.is_empty() {
-        let mut q = children::table
-            .filter(children::household_id.eq_any(&households))
-            .select(children::id)
-            .into_boxed();
-        if let Some(cond) = scope::child_column(conn, scope, "children.id")? {
-            q = q.filter(cond);
-        }
-        for id in q.load::<String>(conn).map_err(map_db_error)? {
-            out.push(parse_id(&id)?);
-        }
+        out.extend(crate::households::children_of(conn, scope, &households)?);
     }
     out.sort_unstable();
     out.dedup();

@@ -88,16 +88,6 @@ impl Scope {
         self.user_id
     }
 
-    /// Whether this is the service acting for itself.
-    pub fn is_system(&self) -> bool {
-        self.role.is_none()
-    }
-
-    /// Whether the scope reaches every record.
-    pub fn is_unlimited(&self) -> bool {
-        self.reach == Reach::All
-    }
-
     /// Whether the caller holds one of `roles` (the service itself holds every role).
     pub fn is(&self, roles: &[Role]) -> bool {
         self.role.is_none_or(|r| roles.contains(&r))
@@ -156,7 +146,7 @@ mod tests {
             !sees(Role::Mentor) && !sees(Role::Volunteer) && !sees(Role::Auditor) && !sees(Role::Partner)
         );
         assert_eq!(Scope::of(Role::Partner, u, None, None).reach(), Reach::Nothing);
-        assert!(Scope::system().is_unlimited() && Scope::system().is_system());
-        assert!(!Scope::of(Role::Admin, u, None, None).is_system());
+        assert!(Scope::system().reach() == Reach::All && Scope::system().role().is_none());
+        assert!(Scope::of(Role::Admin, u, None, None).role().is_some());
     }
 }

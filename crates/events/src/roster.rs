@@ -101,8 +101,8 @@ pub fn add(
     }
     let e = events::get(conn, scope, event)?.record;
     events::require_runs(conn, scope, &e)?;
-    let (status, with_children, day) = events::essentials(conn, scope, event)?;
-    require_open(status)?;
+    require_open(e.status)?;
+    let (with_children, day) = (e.with_children, time::local_date(e.ends_at));
     let (name, active, check, training) = clearance_of(conn, input.volunteer_id, "volunteer_id")?;
     if !active {
         return Err(Error::conflict("volunteer_inactive", format!("{name} is not an active volunteer")));
@@ -143,8 +143,7 @@ pub fn set(
     }
     let e = events::get(conn, scope, event)?.record;
     events::require_runs(conn, scope, &e)?;
-    let (status, _, _) = events::essentials(conn, scope, event)?;
-    require_open(status)?;
+    require_open(e.status)?;
     let changed = diesel::update(
         event_roster::table
             .filter(event_roster::event_id.eq(event.to_string()))

@@ -388,17 +388,6 @@ fn find(conn: &mut DbConnection, scope: &Scope, access: Access, id: Uuid) -> Res
     Ok(Versioned { record: mentor, version })
 }
 
-/// The mentor record of a user account, if any.
-pub fn of_user(conn: &mut DbConnection, user: Uuid) -> Result<Option<Uuid>> {
-    let id: Option<String> = mentors::table
-        .filter(mentors::user_id.eq(user.to_string()))
-        .select(mentors::id)
-        .first(conn)
-        .optional()
-        .map_err(map_db_error)?;
-    parse_opt_id(id.as_deref())
-}
-
 pub fn list(
     conn: &mut DbConnection,
     scope: &Scope,
