@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use tongxing_core::role::Role;
 
-use crate::helpers::{Resp, TestApp};
+use crate::helpers::{Resp, TestApp, ahead};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -132,8 +132,9 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
+        app.plan_visits_ahead().await;
         let visit = created(
-            app.post("/api/v1/home-visit-requests", json!({"pairing_id": pairing, "leaves_at": "2024-10-02T09:00:00+08:00", "returns_at": "2024-10-02T18:00:00+08:00", "address": "温泉街道某小区3栋", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000"})).await,
+            app.post("/api/v1/home-visit-requests", json!({"pairing_id": pairing, "leaves_at": ahead("2024-10-02T09:00:00+08:00"), "returns_at": ahead("2024-10-02T18:00:00+08:00"), "address": "温泉街道某小区3栋", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000"})).await,
             "home visit",
         );
         let enrolment = created(
@@ -307,6 +308,7 @@ const MATRIX: &[Case] = &[
     case("PUT", "/api/v1/holidays/{id}", "admin", Plain("holiday")),
     case("GET", "/api/v1/home-visit-requests", "admin coordinator caseworker mentor", NoId),
     case("POST", "/api/v1/home-visit-requests", "admin coordinator mentor", NoId),
+    case("POST", "/api/v1/home-visit-requests/recorded-late", COORD, NoId),
     case("GET", "/api/v1/home-visit-requests/{id}", "admin coordinator caseworker mentor", Scoped("visit")),
     case("POST", "/api/v1/home-visit-requests/{id}/consent", STAFF, Scoped("visit")),
     case(

@@ -314,6 +314,58 @@ impl TestApp {
     }
 
     /// Counts the rows of a table, to prove that a refused request wrote nothing.
+    /// Adds the National Day holiday of [`visit_year`] to the calendar (once): home visits are
+    /// requested and approved before they happen, so tests plan them into a holiday ahead.
+    pub async fn plan_visits_ahead(&self) {
+        let y = visit_year();
+        let r = self
+            .post(
+                "/api/v1/holidays",
+                json!({"year": y, "holiday": "national_day", "first_day": format!("{y}-10-01"), "last_day": format!("{y}-10-07")}),
+            )
+            .await;
+        assert!(r.status == 201 || r.status == 409, "holiday ahead: {} {}", r.status, r.body);
+    }
+
+    /// Lets time pass for a home visit planned ahead: its days become the same days and hours
+    /// of the 2024 National Day holiday, as if the request had been made and decided before
+    /// then. Nothing else of the request changes, just as nothing else would while waiting.
+    pub async fn visit_took_place(&self, id: &str) {
+        let db = self.state.db.clone();
+        let (id, year) = (id.to_owned(), visit_year());
+        web_block(move || {
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            #[derive(diesel::QueryableByName)]
+            struct Days {
+                #[diesel(sql_type = diesel::sql_types::Timestamp)]
+                leaves_at: chrono::NaiveDateTime,
+                #[diesel(sql_type = diesel::sql_types::Timestamp)]
+                returns_at: chrono::NaiveDateTime,
+            }
+            let d: Days = diesel::sql_query(format!(
+                "SELECT leaves_at, returns_at FROM home_visit_requests WHERE id = '{id}'"
+            ))
+            .get_result(&mut *conn)
+            .map_err(|e| e.to_string())?;
+            let back = |t: chrono::NaiveDateTime| {
+                use chrono::Datelike;
+                t.with_year(t.year() - (year - 2024)).expect("a day of 2024").format("%Y-%m-%d %H:%M:%S").to_string()
+            };
+            diesel::sql_query(format!(
+                "UPDATE home_visit_requests SET leaves_at = '{}', returns_at = '{}', \
+                 holiday_id = (SELECT h.id FROM holidays h WHERE h.year = 2024 AND h.holiday = 'national_day') \
+                 WHERE id = '{id}'",
+                back(d.leaves_at),
+                back(d.returns_at)
+            ))
+            .execute(&mut *conn)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        })
+        .await
+        .expect("visit took place")
+    }
+
     pub async fn count(&self, table: &'static str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct N {
@@ -407,6 +459,19 @@ impl TestApp {
         .await
         .expect("table contents")
     }
+}
+
+/// The year whose National Day holiday home-visit tests plan into: two years on, so that a
+/// request's departure is always ahead (see [`TestApp::plan_visits_ahead`]).
+pub fn visit_year() -> i32 {
+    use chrono::Datelike;
+    chrono::Utc::now().year() + 2
+}
+
+/// A time of the 2024 National Day holiday moved to the same time of [`visit_year`]'s, e.g.
+/// `ahead("2024-10-02T09:00:00+08:00")`.
+pub fn ahead(at: &str) -> String {
+    at.replacen("2024-", &format!("{}-", visit_year()), 1)
 }
 
 pub fn urlencode(s: &str) -> String {

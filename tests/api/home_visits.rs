@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use tongxing_core::role::Role;
 
-use crate::helpers::{Resp, TestApp};
+use crate::helpers::{Resp, TestApp, ahead};
 use crate::on_both_backends;
 
 on_both_backends!(a_holiday_home_visit_through_every_step, the_holiday_calendar);
@@ -31,7 +31,7 @@ async fn setup_pairing(app: &TestApp, mentor_user: Option<&str>, name: &str) -> 
 
 fn request(pairing: &str, leaves: &str, returns: &str) -> Value {
     json!({
-        "pairing_id": pairing, "leaves_at": format!("{leaves}+08:00"), "returns_at": format!("{returns}+08:00"),
+        "pairing_id": pairing, "leaves_at": ahead(&format!("{leaves}+08:00")), "returns_at": ahead(&format!("{returns}+08:00")),
         "address": "咸安区温泉街道某小区3栋", "transport": "导师自驾", "supervisor": "李建华",
         "emergency_contact_name": "福利中心值班室", "emergency_contact_phone": "0715-8000000"
     })
@@ -46,8 +46,9 @@ async fn a_holiday_home_visit_through_every_step(app: TestApp) {
     let token = app.login("mentor.li", "mentor-password-1").await;
     let pairing = setup_pairing(&app, Some(&user), "小芳").await;
     let other_pairing = setup_pairing(&app, None, "小华").await;
+    app.plan_visits_ahead().await;
 
-    // National Day 2024 ran from 1 to 7 October; the 9th is a working day.
+    // National Day runs from 1 to 7 October; the 9th is a working day.
     as_mentor(
         &app,
         &token,
@@ -158,6 +159,8 @@ async fn a_holiday_home_visit_through_every_step(app: TestApp) {
     let r = app.post(&path("approve"), json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "approved");
+    // The days come: the approved visit takes place (in 2024, as the dates below say).
+    app.visit_took_place(&id).await;
     as_mentor(
         &app,
         &token,

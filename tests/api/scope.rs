@@ -15,7 +15,7 @@ use tongxing_core::role::Role;
 use uuid::Uuid;
 
 use crate::access::{NATIONAL_ID, PASSWORD, World, build_world};
-use crate::helpers::{Resp, TestApp};
+use crate::helpers::{Resp, TestApp, ahead};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -280,6 +280,7 @@ const REFERENCES: &[(&str, &str, Names)] = &[
     ("add_event_volunteer", "volunteer_id", Unscoped(VOLUNTEER)),
     ("update_event_volunteer", "volunteer_id", Unscoped(VOLUNTEER)),
     ("create_home_visit_request", "pairing_id", Scoped(Pairing)),
+    ("record_late_home_visit", "pairing_id", Scoped(Pairing)),
     ("create_household", "region_id", Scoped(Region)),
     ("update_household", "region_id", Scoped(Region)),
     ("create_mentor", "region_id", Scoped(Region)),
@@ -347,7 +348,7 @@ fn ids_for(kind: Kind, role: &str, fx: &Fixture) -> Result<(String, String), &'s
 fn working(op: &str, field: &str, fx: &Fixture) -> (String, Value, Option<String>) {
     let v = &fx.w.village_in;
     let child = fx.id("child.in");
-    let visit = json!({"leaves_at": "2024-10-02T09:00:00+08:00", "returns_at": "2024-10-02T18:00:00+08:00", "address": "温泉街道某小区3栋", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000"});
+    let visit = json!({"leaves_at": ahead("2024-10-02T09:00:00+08:00"), "returns_at": ahead("2024-10-02T18:00:00+08:00"), "address": "温泉街道某小区3栋", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000"});
     let household = json!({"region_id": v, "address": "幸福路8号", "guardians": [{"name": "王秀英", "relation": "grandmother", "phone": "13800001111", "is_primary": true}]});
     let enrolment = json!({"child_id": child, "weekday": 6, "time_of_day": "15:00", "starts_on": "2024-01-06", "team": [{"name": "陈心理", "role": "counsellor"}]});
     let child_body = |name: &str| json!({"region_id": v, "household_id": fx.id("household.in"), "name": name, "sex": "female", "birth_date": "2011-06-01", "categories": ["left_behind"]});
@@ -397,6 +398,10 @@ fn working(op: &str, field: &str, fx: &Fixture) -> (String, Value, Option<String
             let mut body = visit;
             body["pairing_id"] = json!(fx.id("pairing.in"));
             ("/api/v1/home-visit-requests".into(), body, None)
+        }
+        "record_late_home_visit" => {
+            let body = json!({"pairing_id": fx.id("pairing.in"), "leaves_at": "2024-10-02T09:00:00+08:00", "returns_at": "2024-10-02T18:00:00+08:00", "address": "温泉街道某小区3栋", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000", "reason": "未经审批"});
+            ("/api/v1/home-visit-requests/recorded-late".into(), body, None)
         }
         "create_household" => ("/api/v1/households".into(), household, None),
         "update_household" => {
@@ -695,6 +700,7 @@ const WRITES: &[(&str, Answer)] = &[
     ("update_counselling_enrolment", AsRead),
     ("create_counselling_session", AsRead),
     ("create_home_visit_request", AsRead),
+    ("record_late_home_visit", AsRead),
     ("consent_home_visit_request", AsRead),
     ("confirm_home_visit_checklist", AsRead),
     ("approve_home_visit_request", AsRead),
@@ -744,7 +750,7 @@ async fn fresh_child(app: &TestApp, fx: &Fixture, n: u32) -> String {
 /// A home-visit request on the world's pairing, taken as far as `stage`: 0 requested, 1 consented,
 /// 2 consented with every safety item confirmed, 3 approved.
 async fn fresh_visit(app: &TestApp, fx: &Fixture, stage: u32) -> String {
-    let mut body = json!({"pairing_id": fx.id("pairing.in"), "leaves_at": "2024-10-02T09:00:00+08:00", "returns_at": "2024-10-02T18:00:00+08:00", "address": "温泉街道某小区3栋", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000"});
+    let mut body = json!({"pairing_id": fx.id("pairing.in"), "leaves_at": ahead("2024-10-02T09:00:00+08:00"), "returns_at": ahead("2024-10-02T18:00:00+08:00"), "address": "温泉街道某小区3栋", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000"});
     body["address"] = json!("温泉街道某小区5栋");
     let id = created(app.post("/api/v1/home-visit-requests", body).await, "home visit");
     let step = |s: &str| format!("/api/v1/home-visit-requests/{id}/{s}");
@@ -761,6 +767,7 @@ async fn fresh_visit(app: &TestApp, fx: &Fixture, stage: u32) -> String {
     if stage >= 3 {
         let r = app.post(&step("approve"), json!(null)).await;
         assert_eq!(r.status, 200, "{}", r.body);
+        app.visit_took_place(&id).await;
     }
     id
 }
@@ -916,10 +923,20 @@ async fn write_for(app: &TestApp, fx: &Fixture, op: &str, n: u32) -> Write {
             )
         }
         "create_home_visit_request" => {
-            let mut body = json!({"pairing_id": fx.id("pairing.in"), "leaves_at": "2024-10-03T09:00:00+08:00", "returns_at": "2024-10-03T18:00:00+08:00", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000"});
+            let mut body = json!({"pairing_id": fx.id("pairing.in"), "leaves_at": ahead("2024-10-03T09:00:00+08:00"), "returns_at": ahead("2024-10-03T18:00:00+08:00"), "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000"});
             body["address"] = json!(format!("温泉街道某小区{n}栋"));
             write(
                 "/api/v1/home-visit-requests".into(),
+                body,
+                None,
+                record("/api/v1/home-visit-requests/{id}"),
+            )
+        }
+        "record_late_home_visit" => {
+            let mut body = json!({"pairing_id": fx.id("pairing.in"), "leaves_at": "2024-10-04T09:00:00+08:00", "returns_at": "2024-10-04T18:00:00+08:00", "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": "0715-8000000", "reason": "监护人同意后接走，未走审批"});
+            body["address"] = json!(format!("温泉街道某小区{n}栋"));
+            write(
+                "/api/v1/home-visit-requests/recorded-late".into(),
                 body,
                 None,
                 record("/api/v1/home-visit-requests/{id}"),
@@ -1477,7 +1494,8 @@ async fn out_of_scope_ids_answer_like_random_ids_beside_other_errors(app: TestAp
             (leaves.to_owned(), returns.to_owned(), phone.to_owned(), address.to_owned());
         move |p: &str| json!({"pairing_id": p, "leaves_at": leaves, "returns_at": returns, "address": address, "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "值班室", "emergency_contact_phone": phone})
     };
-    let (leaves, returns) = ("2024-10-02T09:00:00+08:00", "2024-10-02T18:00:00+08:00");
+    let (leaves, returns) = (ahead("2024-10-02T09:00:00+08:00"), ahead("2024-10-02T18:00:00+08:00"));
+    let (leaves, returns) = (leaves.as_str(), returns.as_str());
     let variants: Vec<(&str, BodyWith)> = vec![
         ("valid otherwise", Box::new(visit(leaves, returns, "0715-8000000", "某小区"))),
         ("back before leaving", Box::new(visit(returns, leaves, "0715-8000000", "某小区"))),

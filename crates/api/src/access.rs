@@ -155,6 +155,7 @@ pub const POLICY: &[Rule] = &[
     rule("PUT", "/api/v1/holidays/{id}", roles(ADMIN), Update),
     rule("GET", "/api/v1/home-visit-requests", roles(CHILD_READERS), List),
     rule("POST", "/api/v1/home-visit-requests", roles(PAIRING_STAFF), Create),
+    rule("POST", "/api/v1/home-visit-requests/recorded-late", roles(COORDINATORS), Create),
     rule("GET", "/api/v1/home-visit-requests/{id}", roles(CHILD_READERS), Read),
     rule("POST", "/api/v1/home-visit-requests/{id}/consent", roles(CASE_STAFF), Update),
     rule("POST", "/api/v1/home-visit-requests/{id}/checklist", roles(CHILD_READERS), Update),

@@ -110,6 +110,7 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
                     .service(routes::holidays::create_holiday)
                     .service(routes::holidays::update_holiday)
                     .service(routes::home_visits::create_home_visit_request)
+                    .service(routes::home_visits::record_late_home_visit)
                     .service(routes::home_visits::list_home_visit_requests)
                     .service(routes::home_visits::get_home_visit_request)
                     .service(routes::home_visits::consent_home_visit_request)

@@ -227,10 +227,12 @@ pub fn record(
             errs.push(&field, "duplicate", "the child is listed twice in this batch");
             continue;
         }
-        match child_status(conn, allowed.as_deref(), item.child_id)? {
+        match open_on(conn, allowed.as_deref(), item.child_id, time::local_date(e.starts_at))? {
             None => errs.push(&field, "not_found", "no child with this id"),
-            Some(CaseStatus::Closed) => errs.push(&field, "case_closed", "the child's case file is closed"),
-            Some(_) => {
+            Some(false) => {
+                errs.push(&field, "case_closed", "the child's case file was closed by the event's day")
+            }
+            Some(true) => {
                 let n: i64 = event_attendance::table
                     .filter(event_attendance::event_id.eq(event.to_string()))
                     .filter(event_attendance::child_id.eq(item.child_id.to_string()))
@@ -262,14 +264,29 @@ pub fn record(
     attendance(conn, scope, event)
 }
 
-fn child_status(conn: &mut DbConnection, allowed: Option<&str>, child: Uuid) -> Result<Option<CaseStatus>> {
-    let mut q =
-        children::table.filter(children::id.eq(child.to_string())).select(children::status).into_boxed();
+/// Whether the child's case file was open on `day` (a file closed on a day is closed that
+/// day), for a child among `allowed`; `None` when there is no such child. Attendance at a past
+/// event is judged by the case as it stood then: a child who attended while open is recorded
+/// even if the file has closed since.
+fn open_on(
+    conn: &mut DbConnection,
+    allowed: Option<&str>,
+    child: Uuid,
+    day: NaiveDate,
+) -> Result<Option<bool>> {
+    let mut q = children::table
+        .filter(children::id.eq(child.to_string()))
+        .select((children::status, children::closed_on))
+        .into_boxed();
     if let Some(ids) = allowed {
         q = q.filter(tongxing_cases::scope::condition::<children::table>(format!("children.id IN ({ids})")));
     }
-    let status: Option<String> = q.first(conn).optional().map_err(map_db_error)?;
-    status.as_deref().map(CaseStatus::from_db).transpose()
+    let row: Option<(String, Option<NaiveDate>)> = q.first(conn).optional().map_err(map_db_error)?;
+    row.map(|(status, closed_on)| {
+        let closed = CaseStatus::from_db(&status)? == CaseStatus::Closed;
+        Ok(!closed || closed_on.is_some_and(|c| c > day))
+    })
+    .transpose()
 }
 
 /// Who attended an event the caller reaches, as the caller reads it: a volunteer rostered on

@@ -9,8 +9,9 @@
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use serde::{Deserialize, Serialize};
+use tongxing_cases::contacts::ContactOutcome;
 use tongxing_cases::scope::{child_ids, condition};
 use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
@@ -66,6 +67,7 @@ fn counted_activities(
             let mut q = pair_contacts::table
                 .filter(pair_contacts::pairing_id.eq(subject.to_string()))
                 .filter(pair_contacts::kind.eq_any(&rule.counted_kinds))
+                .filter(pair_contacts::outcome.eq(ContactOutcome::Completed.as_str()))
                 .filter(pair_contacts::occurred_at.ge(lower))
                 .filter(pair_contacts::occurred_at.lt(upper))
                 .select((pair_contacts::id, pair_contacts::occurred_at))
@@ -229,26 +231,36 @@ pub fn subjects_in_scope(conn: &mut DbConnection, scope: &Scope) -> Result<Optio
     }))
 }
 
-/// Whether a pairing (or enrolment) exists and its child is in `scope`.
-fn subject_reached(conn: &mut DbConnection, scope: &Scope, subject: RuleSubject, id: Uuid) -> Result<bool> {
-    let table = match subject {
-        RuleSubject::Pairing => "pairings",
-        RuleSubject::CounsellingEnrolment => "counselling_enrolments",
+/// The active interval (first and last day) of a pairing or enrolment whose child is in
+/// `scope`: `None` when there is no such relationship; a first day of `None` when it has not
+/// begun.
+fn subject_interval(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    subject: RuleSubject,
+    id: Uuid,
+) -> Result<Option<(Option<NaiveDate>, Option<NaiveDate>)>> {
+    let (table, first, last) = match subject {
+        RuleSubject::Pairing => ("pairings", "started_on", "ended_on"),
+        RuleSubject::CounsellingEnrolment => ("counselling_enrolments", "starts_on", "ends_on"),
     };
-    let mut sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table} s WHERE s.id = ?");
+    let mut sql = format!("SELECT s.{first} AS first, s.{last} AS last FROM {table} s WHERE s.id = ?");
     if let Some(children) = child_ids(conn, scope)? {
         sql.push_str(&format!(" AND s.child_id IN ({children})"));
     }
     #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
+    struct Interval {
+        #[diesel(sql_type = Nullable<Date>)]
+        first: Option<NaiveDate>,
+        #[diesel(sql_type = Nullable<Date>)]
+        last: Option<NaiveDate>,
     }
-    let found: Found = diesel::sql_query(numbered(conn.backend(), &sql))
+    let found: Option<Interval> = diesel::sql_query(numbered(conn.backend(), &sql))
         .bind::<Text, _>(id.to_string())
         .get_result(conn)
+        .optional()
         .map_err(map_db_error)?;
-    Ok(found.n > 0)
+    Ok(found.map(|i| (i.first, i.last)))
 }
 
 /// Records an exemption for a relationship whose child the caller reaches; any other subject
@@ -274,12 +286,20 @@ pub fn record_exemption(
     if input.reason.trim().is_empty() {
         return Err(Error::field("reason", "blank", "an exemption needs a reason"));
     }
-    if !subject_reached(conn, scope, rule.subject, input.subject_id)? {
+    let Some((first, last)) = subject_interval(conn, scope, rule.subject, input.subject_id)? else {
         let message = match rule.subject {
             RuleSubject::Pairing => "no pairing with this id",
             RuleSubject::CounsellingEnrolment => "no counselling enrolment with this id",
         };
         return Err(Error::field("subject_id", "not_found", message));
+    };
+    // Only a period in which the relationship was active has anything to exempt.
+    let overlaps = first.is_some_and(|f| f <= period.end) && last.is_none_or(|l| l >= period.start);
+    if !overlaps {
+        return Err(Error::conflict(
+            "outside_active_interval",
+            "the relationship was not active in this period",
+        ));
     }
     let id = input.id.unwrap_or_else(id::new_id);
     diesel::insert_into(compliance_exemptions::table)

@@ -20,6 +20,7 @@ use crate::home_visits;
 use crate::pairings::{self, PairingStatus};
 use crate::rules::RuleSubject;
 use crate::tallies;
+pub use tongxing_cases::contacts::ContactOutcome;
 
 text_enum! {
     pub enum PairContactKind {
@@ -52,6 +53,9 @@ pub struct PairContact {
     pub child_id: Uuid,
     pub occurred_at: DateTime<Utc>,
     pub kind: PairContactKind,
+    /// `completed`, or `not_reached` for an attempt that failed (an unanswered call): only
+    /// completed contacts count toward a rule.
+    pub outcome: ContactOutcome,
     pub topics: Vec<Topic>,
     pub duration_minutes: Option<i32>,
     /// A commemorative activity (counts for the yearly outing rule).
@@ -72,6 +76,10 @@ pub struct PairContactInput {
     #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub occurred_at: DateTime<Utc>,
     pub kind: PairContactKind,
+    /// `completed` when absent; a `not_reached` attempt is kept and counts toward no rule.
+    #[serde(default = "completed")]
+    #[schema(default = "completed")]
+    pub outcome: ContactOutcome,
     #[serde(default)]
     #[validate(length(max = 4))]
     #[schema(max_items = 4)]
@@ -92,6 +100,10 @@ pub struct PairContactInput {
     pub home_visit_request_id: Option<Uuid>,
 }
 
+fn completed() -> ContactOutcome {
+    ContactOutcome::Completed
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = pair_contacts)]
 struct ContactRow {
@@ -107,6 +119,7 @@ struct ContactRow {
     recorded_by: String,
     created_at: chrono::NaiveDateTime,
     home_visit_request_id: Option<String>,
+    outcome: String,
 }
 
 impl ContactRow {
@@ -123,6 +136,7 @@ impl ContactRow {
             child_id,
             occurred_at: time::from_db(self.occurred_at),
             kind: PairContactKind::from_db(&self.kind)?,
+            outcome: ContactOutcome::from_db(&self.outcome)?,
             topics,
             duration_minutes: self.duration_minutes,
             commemorative: self.commemorative,
@@ -190,7 +204,7 @@ pub fn create(
     let actor = scope.actor();
     let p = pairings::get(conn, scope, pairing)?.record;
     check(&input, p.status, (p.started_on, p.ended_on), time::now())?;
-    if input.kind == PairContactKind::HomeVisit {
+    if input.kind == PairContactKind::HomeVisit && input.outcome == ContactOutcome::Completed {
         home_visits::check_contact(conn, pairing, input.home_visit_request_id, input.occurred_at)?;
     }
     let id = input.id.unwrap_or_else(id::new_id);
@@ -201,6 +215,7 @@ pub fn create(
             pair_contacts::pairing_id.eq(pairing.to_string()),
             pair_contacts::occurred_at.eq(time::to_db(input.occurred_at)),
             pair_contacts::kind.eq(input.kind.as_str()),
+            pair_contacts::outcome.eq(input.outcome.as_str()),
             pair_contacts::topics.eq(topics.join(",")),
             pair_contacts::duration_minutes.eq(input.duration_minutes),
             pair_contacts::commemorative.eq(input.commemorative),
@@ -212,14 +227,16 @@ pub fn create(
         ))
         .execute(conn)
         .map_err(map_db_error)?;
-    tallies::count(
-        conn,
-        RuleSubject::Pairing,
-        pairing,
-        input.kind.as_str(),
-        input.commemorative,
-        input.occurred_at,
-    )?;
+    if input.outcome == ContactOutcome::Completed {
+        tallies::count(
+            conn,
+            RuleSubject::Pairing,
+            pairing,
+            input.kind.as_str(),
+            input.commemorative,
+            input.occurred_at,
+        )?;
+    }
     pair_contacts::table
         .find(id.to_string())
         .select(ContactRow::as_select())
@@ -256,6 +273,7 @@ mod tests {
 
     fn input(kind: PairContactKind, at: DateTime<Utc>) -> PairContactInput {
         PairContactInput {
+            outcome: ContactOutcome::Completed,
             id: None,
             occurred_at: at,
             kind,

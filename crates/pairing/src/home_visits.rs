@@ -1,11 +1,18 @@
 //! Holiday home visits: a mentor may take the child home on a national statutory holiday, only
-//! after the formalities. `requested → consented → approved → completed`, or `rejected` /
-//! `cancelled`:
-//! - the request names the dates (inside one statutory holiday period), address, transport,
-//!   the supervising adult, the return time and an emergency contact;
+//! after the formalities are done and safety is ensured. `requested → consented → approved →
+//! completed`, or `rejected` / `cancelled`:
+//! - the request names the dates (inside one statutory holiday period and inside the pairing's
+//!   active interval, departure still ahead), address, transport, the supervising adult, the
+//!   return time and an emergency contact;
 //! - the guardian's (or the welfare centre's) consent is recorded;
 //! - a safety checklist is completed, each item confirmed by a named person;
-//! - a coordinator approves, which needs both; the mentor confirms the child's return.
+//! - a coordinator approves, which needs both, before the departure time; the mentor confirms
+//!   the child's return.
+//!
+//! A request still `requested` or `consented` when the departure time comes is `expired`: it
+//! can no longer be consented, checked or approved (derived from `leaves_at`, so it needs no
+//! job to happen). A visit that took place without prior approval is recorded by a coordinator
+//! as `recorded_late`, with the reason; it is never counted as a visit made by the rules.
 //!
 //! Every step is recorded with who and when.
 
@@ -34,6 +41,23 @@ text_enum! {
         Completed => "completed",
         Rejected => "rejected",
         Cancelled => "cancelled",
+        /// Not approved by the departure time (derived: stored as `requested` or `consented`).
+        Expired => "expired",
+        /// Took place without prior approval; recorded afterwards by a coordinator.
+        RecordedLate => "recorded_late",
+    }
+}
+
+impl HomeVisitStatus {
+    /// What a stored status shows at `now`: a request still waiting for approval when the child
+    /// was due to leave has expired.
+    fn at(self, leaves_at: DateTime<Utc>, now: DateTime<Utc>) -> HomeVisitStatus {
+        match self {
+            HomeVisitStatus::Requested | HomeVisitStatus::Consented if leaves_at <= now => {
+                HomeVisitStatus::Expired
+            }
+            other => other,
+        }
     }
 }
 
@@ -99,6 +123,9 @@ pub struct HomeVisitRequest {
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_reason: Option<String>,
     pub returned_at: Option<DateTime<Utc>>,
+    /// Why a visit that took place without prior approval was recorded afterwards
+    /// (`recorded_late` only).
+    pub late_reason: Option<String>,
     pub requested_by: Uuid,
     /// Every step, oldest first.
     pub history: Vec<HomeVisitStep>,
@@ -132,6 +159,40 @@ pub struct HomeVisitInput {
     #[validate(length(min = 5, max = 20))]
     #[schema(min_length = 5, max_length = 20)]
     pub emergency_contact_phone: String,
+}
+
+/// A visit that took place without prior approval, as a coordinator records it afterwards.
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LateHomeVisitInput {
+    /// Client-chosen id (UUID); generated when absent.
+    pub id: Option<Uuid>,
+    pub pairing_id: Uuid,
+    /// When the child left (in the past, inside a statutory holiday period).
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
+    pub leaves_at: DateTime<Utc>,
+    /// When the child was back (the same holiday period).
+    #[serde(deserialize_with = "tongxing_core::time::bounded")]
+    pub returns_at: DateTime<Utc>,
+    #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
+    pub address: String,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub transport: String,
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub supervisor: String,
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub emergency_contact_name: String,
+    #[validate(length(min = 5, max = 20))]
+    #[schema(min_length = 5, max_length = 20)]
+    pub emergency_contact_phone: String,
+    /// Why the formalities were not done first, and what was done about it.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
@@ -202,6 +263,7 @@ struct Row {
     decided_at: Option<chrono::NaiveDateTime>,
     decision_reason: Option<String>,
     returned_at: Option<chrono::NaiveDateTime>,
+    late_reason: Option<String>,
     requested_by: String,
     version: i32,
 }
@@ -227,6 +289,10 @@ pub fn check_step(
     use HomeVisitStatus::*;
     let refuse = |code: &'static str, detail: &str| Err(Error::conflict(code, detail));
     match (step, status) {
+        (Step::Consent | Step::Checklist | Step::Approve, Expired) => refuse(
+            "expired",
+            "the departure time has passed without approval; a visit that took place is recorded late by a coordinator",
+        ),
         (Step::Consent, Requested) => Ok(Consented),
         (Step::Consent, _) => refuse("illegal_step", "consent is recorded once, before approval"),
         (Step::Checklist, Requested | Consented) => Ok(status),
@@ -252,60 +318,189 @@ fn ts(at: DateTime<Utc>) -> chrono::NaiveDateTime {
     time::to_db(at)
 }
 
-/// Asks for a home visit on a pairing the caller reaches (a mentor: their own); another
-/// pairing answers as one that does not exist.
-pub fn create(
+/// The checks a visit's dates and contact pass, planned or recorded late: the emergency phone is
+/// dialable, the return follows the departure, the pairing (in the caller's scope) had begun by
+/// the departure day and had not ended before the return day, and the days lie in one statutory
+/// holiday period, which is answered.
+fn check_visit(
     conn: &mut DbConnection,
     scope: &Scope,
-    input: HomeVisitInput,
-) -> Result<Versioned<HomeVisitRequest>> {
-    let actor = scope.actor();
-    if input.returns_at <= input.leaves_at {
+    pairing_id: Uuid,
+    leaves_at: DateTime<Utc>,
+    returns_at: DateTime<Utc>,
+    phone: &str,
+) -> Result<(pairings::Pairing, holidays::Holiday)> {
+    if returns_at <= leaves_at {
         return Err(Error::field("returns_at", "before_leaving", "the return is before the departure"));
     }
-    if !tongxing_core::record::is_dialable(&input.emergency_contact_phone) {
+    if !tongxing_core::record::is_dialable(phone) {
         return Err(Error::field(
             "emergency_contact_phone",
             "format",
             "a phone number has only digits, spaces, + and -",
         ));
     }
-    let pairing = pairings::get(conn, scope, input.pairing_id)
+    let pairing = pairings::get(conn, scope, pairing_id)
         .map_err(|e| e.missing_as_field("pairing_id", "no pairing with this id"))?
         .record;
-    if pairing.status != PairingStatus::Active {
+    let (first, last) = (time::local_date(leaves_at), time::local_date(returns_at));
+    let Some(started) = pairing.started_on else {
         return Err(Error::conflict("pairing_not_active", "home visits are for active pairings"));
+    };
+    if first < started || pairing.ended_on.is_some_and(|ended| last > ended) {
+        return Err(Error::conflict(
+            "outside_pairing",
+            "the visit's dates lie outside the days the pairing was active",
+        ));
     }
-    let (first, last) = (time::local_date(input.leaves_at), time::local_date(input.returns_at));
     let holiday = holidays::period_covering(conn, first, last)?.ok_or_else(|| {
         Error::conflict(
             "not_a_holiday",
             "a home visit must fall within one national statutory holiday period",
         )
     })?;
-    let id = input.id.unwrap_or_else(id::new_id);
-    let now = time::now();
+    Ok((pairing, holiday))
+}
+
+/// The columns a new request and a late record share.
+struct NewVisit<'a> {
+    id: Uuid,
+    pairing_id: Uuid,
+    holiday_id: Uuid,
+    status: HomeVisitStatus,
+    leaves_at: DateTime<Utc>,
+    returns_at: DateTime<Utc>,
+    address: &'a str,
+    transport: &'a str,
+    supervisor: &'a str,
+    emergency_contact_name: &'a str,
+    emergency_contact_phone: &'a str,
+    late_reason: Option<&'a str>,
+}
+
+fn insert(conn: &mut DbConnection, actor: Uuid, v: NewVisit<'_>) -> Result<()> {
+    let now = ts(time::now());
     diesel::insert_into(home_visit_requests::table)
         .values((
-            home_visit_requests::id.eq(id.to_string()),
-            home_visit_requests::pairing_id.eq(input.pairing_id.to_string()),
-            home_visit_requests::holiday_id.eq(holiday.id.to_string()),
-            home_visit_requests::status.eq(HomeVisitStatus::Requested.as_str()),
-            home_visit_requests::leaves_at.eq(ts(input.leaves_at)),
-            home_visit_requests::returns_at.eq(ts(input.returns_at)),
-            home_visit_requests::address.eq(input.address.trim()),
-            home_visit_requests::transport.eq(input.transport.trim()),
-            home_visit_requests::supervisor.eq(input.supervisor.trim()),
-            home_visit_requests::emergency_contact_name.eq(input.emergency_contact_name.trim()),
-            home_visit_requests::emergency_contact_phone.eq(input.emergency_contact_phone.trim()),
+            home_visit_requests::id.eq(v.id.to_string()),
+            home_visit_requests::pairing_id.eq(v.pairing_id.to_string()),
+            home_visit_requests::holiday_id.eq(v.holiday_id.to_string()),
+            home_visit_requests::status.eq(v.status.as_str()),
+            home_visit_requests::leaves_at.eq(ts(v.leaves_at)),
+            home_visit_requests::returns_at.eq(ts(v.returns_at)),
+            home_visit_requests::address.eq(v.address.trim()),
+            home_visit_requests::transport.eq(v.transport.trim()),
+            home_visit_requests::supervisor.eq(v.supervisor.trim()),
+            home_visit_requests::emergency_contact_name.eq(v.emergency_contact_name.trim()),
+            home_visit_requests::emergency_contact_phone.eq(v.emergency_contact_phone.trim()),
             home_visit_requests::checklist.eq("[]"),
+            home_visit_requests::late_reason.eq(v.late_reason),
             home_visit_requests::requested_by.eq(actor.to_string()),
-            home_visit_requests::created_at.eq(ts(now)),
-            home_visit_requests::updated_at.eq(ts(now)),
+            home_visit_requests::created_at.eq(now),
+            home_visit_requests::updated_at.eq(now),
         ))
         .execute(conn)
         .map_err(map_db_error)?;
+    Ok(())
+}
+
+/// Asks for a home visit on a pairing the caller reaches (a mentor: their own); another
+/// pairing answers as one that does not exist. The formalities come first, so the departure
+/// must still be ahead.
+pub fn create(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    input: HomeVisitInput,
+) -> Result<Versioned<HomeVisitRequest>> {
+    let actor = scope.actor();
+    let (pairing, holiday) = check_visit(
+        conn,
+        scope,
+        input.pairing_id,
+        input.leaves_at,
+        input.returns_at,
+        &input.emergency_contact_phone,
+    )?;
+    if pairing.status != PairingStatus::Active {
+        return Err(Error::conflict("pairing_not_active", "home visits are for active pairings"));
+    }
+    if input.leaves_at <= time::now() {
+        return Err(Error::conflict(
+            "departure_passed",
+            "the formalities come before the visit; a visit that took place is recorded late by a coordinator",
+        ));
+    }
+    let id = input.id.unwrap_or_else(id::new_id);
+    insert(
+        conn,
+        actor,
+        NewVisit {
+            id,
+            pairing_id: input.pairing_id,
+            holiday_id: holiday.id,
+            status: HomeVisitStatus::Requested,
+            leaves_at: input.leaves_at,
+            returns_at: input.returns_at,
+            address: &input.address,
+            transport: &input.transport,
+            supervisor: &input.supervisor,
+            emergency_contact_name: &input.emergency_contact_name,
+            emergency_contact_phone: &input.emergency_contact_phone,
+            late_reason: None,
+        },
+    )?;
     record_step(conn, id, "requested", actor, None)?;
+    load(conn, id)
+}
+
+/// Records a visit that took place without prior approval: a coordinator's act (the access
+/// policy admits coordinators only), on a pairing whose child's case file the caller holds.
+/// The departure is in the past; the dates lie in the pairing's active interval and a
+/// statutory holiday period, as for a request. The record is `recorded_late` from the start,
+/// with its reason.
+pub fn record_late(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    input: LateHomeVisitInput,
+) -> Result<Versioned<HomeVisitRequest>> {
+    let actor = scope.actor();
+    let (pairing, holiday) = check_visit(
+        conn,
+        scope,
+        input.pairing_id,
+        input.leaves_at,
+        input.returns_at,
+        &input.emergency_contact_phone,
+    )?;
+    pairings::require_held(conn, scope, pairing.child_id)?;
+    if input.leaves_at > time::now() {
+        return Err(Error::field(
+            "leaves_at",
+            "in_future",
+            "a visit still ahead is requested and approved first",
+        ));
+    }
+    let reason = clean(Some(input.reason)).ok_or_else(|| Error::field("reason", "blank", "give a reason"))?;
+    let id = input.id.unwrap_or_else(id::new_id);
+    insert(
+        conn,
+        actor,
+        NewVisit {
+            id,
+            pairing_id: input.pairing_id,
+            holiday_id: holiday.id,
+            status: HomeVisitStatus::RecordedLate,
+            leaves_at: input.leaves_at,
+            returns_at: input.returns_at,
+            address: &input.address,
+            transport: &input.transport,
+            supervisor: &input.supervisor,
+            emergency_contact_name: &input.emergency_contact_name,
+            emergency_contact_phone: &input.emergency_contact_phone,
+            late_reason: Some(&reason),
+        },
+    )?;
+    record_step(conn, id, "recorded_late", actor, Some(reason))?;
     load(conn, id)
 }
 
@@ -515,7 +710,17 @@ pub fn list(
         q = q.filter(home_visit_requests::pairing_id.eq(p.to_string()));
     }
     if let Some(s) = filter.status {
-        q = q.filter(home_visit_requests::status.eq(s.as_str()));
+        let now = ts(time::now());
+        let waiting = [HomeVisitStatus::Requested.as_str(), HomeVisitStatus::Consented.as_str()];
+        q = match s {
+            HomeVisitStatus::Expired => q
+                .filter(home_visit_requests::status.eq_any(waiting))
+                .filter(home_visit_requests::leaves_at.le(now)),
+            HomeVisitStatus::Requested | HomeVisitStatus::Consented => q
+                .filter(home_visit_requests::status.eq(s.as_str()))
+                .filter(home_visit_requests::leaves_at.gt(now)),
+            _ => q.filter(home_visit_requests::status.eq(s.as_str())),
+        };
     }
     if let Some(cond) = condition(conn, scope)? {
         q = q.filter(cond);
@@ -550,6 +755,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequ
             .into_iter()
             .collect()
     };
+    let now = time::now();
     let mut histories: std::collections::HashMap<String, Vec<HomeVisitStep>> =
         std::collections::HashMap::new();
     for (request, step, actor, at, note) in steps {
@@ -574,7 +780,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequ
                 )?,
                 pairing_id: parse_id(&row.pairing_id)?,
                 holiday_id: parse_id(&row.holiday_id)?,
-                status: HomeVisitStatus::from_db(&row.status)?,
+                status: HomeVisitStatus::from_db(&row.status)?.at(time::from_db(row.leaves_at), now),
                 leaves_at: time::from_db(row.leaves_at),
                 returns_at: time::from_db(row.returns_at),
                 address: row.address,
@@ -591,6 +797,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequ
                 decided_at: row.decided_at.map(time::from_db),
                 decision_reason: row.decision_reason,
                 returned_at: row.returned_at.map(time::from_db),
+                late_reason: row.late_reason,
                 requested_by: parse_id(&row.requested_by)?,
                 version: row.version,
             })
@@ -621,7 +828,10 @@ pub fn check_contact(
     if r.pairing_id != pairing {
         return Err(missing());
     }
-    if !matches!(r.status, HomeVisitStatus::Approved | HomeVisitStatus::Completed) {
+    if !matches!(
+        r.status,
+        HomeVisitStatus::Approved | HomeVisitStatus::Completed | HomeVisitStatus::RecordedLate
+    ) {
         return Err(Error::conflict("home_visit_not_approved", "the home-visit request is not approved"));
     }
     let day = time::local_date(at);

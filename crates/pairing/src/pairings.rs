@@ -1,5 +1,7 @@
-//! One mentor, one child: `proposed → active → ended`. At most one active pairing per mentor
-//! and per child, held by unique partial indexes so that racing activations cannot both win.
+//! One mentor, one child: `proposed → active → ended`. No two pairings of one mentor, or of one
+//! child, are active over the same days: the rule holds over the active intervals themselves,
+//! back-dated ones included, and the database holds it too so that racing activations cannot
+//! both win.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -185,17 +187,28 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: PairingInput) -> Re
     load(conn, id)
 }
 
-/// The active pairing of a mentor or of a child, other than `except`.
-fn active_pairing_of(
+/// A pairing of `mentor` (or of `child`), other than `except`, whose active interval overlaps
+/// the open interval that starts on `from`. Intervals are `[started_on, ended_on)`: a pairing
+/// that ends on a day leaves that day to the next (a handover), and one that ended the day it
+/// started overlaps nothing. The database holds the same rule (an exclusion constraint on
+/// PostgreSQL, triggers on SQLite) for requests that race.
+fn overlapping(
     conn: &mut DbConnection,
     mentor: Option<&str>,
     child: Option<&str>,
     except: &str,
+    from: NaiveDate,
 ) -> Result<Option<Uuid>> {
     let mut q = pairings::table
-        .filter(pairings::status.eq(PairingStatus::Active.as_str()))
+        .filter(pairings::started_on.is_not_null())
         .filter(pairings::id.ne(except.to_owned()))
+        .filter(
+            pairings::ended_on
+                .is_null()
+                .or(pairings::ended_on.gt(from).and(pairings::ended_on.gt(pairings::started_on))),
+        )
         .select(pairings::id)
+        .order(pairings::started_on.asc())
         .into_boxed();
     if let Some(m) = mentor {
         q = q.filter(pairings::mentor_id.eq(m.to_owned()));
@@ -222,6 +235,21 @@ pub fn change_status(
         check_version(current.version, v)?;
     }
     let planned = plan(&current.record, &change, time::today())?;
+    if let Change::Start(on) = planned {
+        let (mentor, child) = (current.record.mentor_id.to_string(), current.record.child_id.to_string());
+        if overlapping(conn, Some(&mentor), None, &id.to_string(), on)?.is_some() {
+            return Err(Error::conflict(
+                "mentor_already_paired",
+                "the mentor has another pairing active over these dates",
+            ));
+        }
+        if overlapping(conn, None, Some(&child), &id.to_string(), on)?.is_some() {
+            return Err(Error::conflict(
+                "child_already_paired",
+                "the child has another pairing active over these dates",
+            ));
+        }
+    }
     let target =
         pairings::table.filter(pairings::id.eq(id.to_string())).filter(pairings::version.eq(current.version));
     let now = time::to_db(time::now());
@@ -251,9 +279,15 @@ pub fn change_status(
     Ok((current, load(conn, id)?))
 }
 
-/// Names the pairing that an activation collided with, so the client can follow it, when the
-/// caller may read that pairing.
-pub fn explain_conflict(conn: &mut DbConnection, scope: &Scope, id: Uuid, err: Error) -> Error {
+/// Names the pairing that an activation from `on` (today when absent) collided with, so the
+/// client can follow it, when the caller may read that pairing.
+pub fn explain_conflict(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: Uuid,
+    on: Option<NaiveDate>,
+    err: Error,
+) -> Error {
     let Error::Conflict { code, detail, related: None } = err else { return err };
     let row: Option<(String, String)> = match pairings::table
         .find(id.to_string())
@@ -264,9 +298,10 @@ pub fn explain_conflict(conn: &mut DbConnection, scope: &Scope, id: Uuid, err: E
         Ok(row) => row,
         Err(_) => return Error::Conflict { code, detail, related: None },
     };
+    let on = on.unwrap_or_else(time::today);
     let other = match (code, row) {
-        ("mentor_already_paired", Some((m, _))) => active_pairing_of(conn, Some(&m), None, &id.to_string()),
-        ("child_already_paired", Some((_, c))) => active_pairing_of(conn, None, Some(&c), &id.to_string()),
+        ("mentor_already_paired", Some((m, _))) => overlapping(conn, Some(&m), None, &id.to_string(), on),
+        ("child_already_paired", Some((_, c))) => overlapping(conn, None, Some(&c), &id.to_string(), on),
         _ => Ok(None),
     };
     let related = other.ok().flatten().filter(|p| get(conn, scope, *p).is_ok());

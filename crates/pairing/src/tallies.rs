@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Date, Text};
+use tongxing_cases::contacts::ContactOutcome;
 use tongxing_core::record::parse_id;
 use tongxing_core::{Result, time};
 use tongxing_store::schema::{
@@ -244,6 +245,7 @@ fn activities_between(
         RuleSubject::Pairing => pair_contacts::table
             .filter(pair_contacts::pairing_id.ge(first))
             .filter(pair_contacts::pairing_id.le(last))
+            .filter(pair_contacts::outcome.eq(ContactOutcome::Completed.as_str()))
             .select((
                 pair_contacts::pairing_id,
                 pair_contacts::kind,

@@ -13,6 +13,7 @@ use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
+use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, time};
 use tongxing_pairing::cadence::Period;
 use tongxing_pairing::compliance as alerts;
@@ -20,6 +21,7 @@ use tongxing_pairing::rules::{self, CadenceRule, RuleSubject};
 use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::csv::{Table, count, number};
 use crate::scope::{Coverage, ScopeEcho, date_literal, day_start_literal};
@@ -83,7 +85,18 @@ pub struct PeriodTally {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GroupTally {
-    /// A village or community name, or a mentor organisation.
+    /// A mentor organisation.
+    pub group: String,
+    #[serde(flatten)]
+    pub tally: Tally,
+}
+
+/// A region's tally: grouped by the region's id, so that two villages of one name in different
+/// towns stay apart.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegionGroupTally {
+    pub region_id: Uuid,
+    /// The village or community name (names repeat across towns; the id does not).
     pub group: String,
     #[serde(flatten)]
     pub tally: Tally,
@@ -95,7 +108,7 @@ pub struct RuleReport {
     pub subject: RuleSubject,
     pub periods: Vec<PeriodTally>,
     /// All periods of the range, by the child's village or community.
-    pub by_region: Vec<GroupTally>,
+    pub by_region: Vec<RegionGroupTally>,
     /// All periods of the range, by the mentor's organisation (pairings only).
     pub by_mentor_organisation: Vec<GroupTally>,
     /// Relationships whose last closed period was missed.
@@ -119,6 +132,8 @@ pub struct ComplianceReport {
 struct Row {
     #[diesel(sql_type = Text)]
     label: String,
+    #[diesel(sql_type = Text)]
+    region_id: String,
     #[diesel(sql_type = Text)]
     region: String,
     #[diesel(sql_type = Text)]
@@ -287,16 +302,16 @@ fn rule_report(
     let commemorative = if rule.commemorative_only { " AND c.commemorative = TRUE" } else { "" };
     let (subjects, activities) = match rule.subject {
         RuleSubject::Pairing => (
-            "SELECT p.id AS sid, p.started_on AS s, p.ended_on AS e, g.name AS region, COALESCE(m.organisation, '') AS org \
+            "SELECT p.id AS sid, p.started_on AS s, p.ended_on AS e, g.id AS region_id, g.name AS region, COALESCE(m.organisation, '') AS org \
              FROM pairings p JOIN children ch ON ch.id = p.child_id JOIN regions g ON g.id = ch.region_id \
              JOIN mentors m ON m.id = p.mentor_id \
              WHERE p.status <> 'proposed' AND ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)",
             format!(
-                "SELECT c.pairing_id AS sid, c.occurred_at AS at FROM pair_contacts c WHERE c.kind IN ({kinds}){commemorative}"
+                "SELECT c.pairing_id AS sid, c.occurred_at AS at FROM pair_contacts c WHERE c.outcome = 'completed' AND c.kind IN ({kinds}){commemorative}"
             ),
         ),
         RuleSubject::CounsellingEnrolment => (
-            "SELECT p.id AS sid, p.starts_on AS s, p.ends_on AS e, g.name AS region, '' AS org \
+            "SELECT p.id AS sid, p.starts_on AS s, p.ends_on AS e, g.id AS region_id, g.name AS region, '' AS org \
              FROM counselling_enrolments p JOIN children ch ON ch.id = p.child_id JOIN regions g ON g.id = ch.region_id \
              WHERE ch.region_id IN (SELECT r.id FROM regions r WHERE r.path LIKE ?)",
             "SELECT c.enrolment_id AS sid, c.occurred_at AS at FROM counselling_sessions c".to_owned(),
@@ -307,7 +322,7 @@ fn rule_report(
         "WITH per AS ({per}), subj AS ({subjects}), \
          act AS (SELECT x.sid AS sid, per.label AS label, COUNT(*) AS n FROM ({activities}) x \
                  JOIN per ON x.at >= per.lo AND x.at < per.hi GROUP BY x.sid, per.label) \
-         SELECT per.label AS label, subj.region AS region, subj.org AS org, \
+         SELECT per.label AS label, subj.region_id AS region_id, subj.region AS region, subj.org AS org, \
            CAST(COUNT(*) AS BIGINT) AS active, \
            CAST(SUM(CASE WHEN COALESCE(act.n, 0) >= per.minimum THEN 1 ELSE 0 END) AS BIGINT) AS met, \
            CAST(SUM(CASE WHEN COALESCE(act.n, 0) < per.minimum AND ex.id IS NULL \
@@ -317,7 +332,7 @@ fn rule_report(
          FROM per JOIN subj ON subj.s <= per.pe AND (subj.e IS NULL OR subj.e >= per.ps) \
          LEFT JOIN act ON act.sid = subj.sid AND act.label = per.label \
          LEFT JOIN compliance_exemptions ex ON ex.rule_id = ? AND ex.subject_id = subj.sid AND ex.period_start = per.ps \
-         GROUP BY per.label, subj.region, subj.org"
+         GROUP BY per.label, subj.region_id, subj.region, subj.org"
     );
     let rows: Vec<Row> = diesel::sql_query(numbered(b, &sql))
         .bind::<Text, _>(scope.region_pattern())
@@ -325,12 +340,12 @@ fn rule_report(
         .load(conn)
         .map_err(map_db_error)?;
     let mut by_period: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut by_region: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut by_region: BTreeMap<(String, String), Counts> = BTreeMap::new();
     let mut by_org: BTreeMap<String, Counts> = BTreeMap::new();
     for r in rows {
         let t = Counts { active: r.active, met: r.met, missed: r.missed, exempt: r.exempt };
         by_period.entry(r.label).or_default().add(&t);
-        by_region.entry(r.region).or_default().add(&t);
+        by_region.entry((r.region, r.region_id)).or_default().add(&t);
         if rule.subject == RuleSubject::Pairing {
             by_org.entry(if r.org.is_empty() { "(none)".to_owned() } else { r.org }).or_default().add(&t);
         }
@@ -342,8 +357,10 @@ fn rule_report(
             tally: by_period.remove(&p.label()).unwrap_or_default().finish(),
         })
         .collect();
-    report.by_region =
-        by_region.into_iter().map(|(group, t)| GroupTally { group, tally: t.finish() }).collect();
+    report.by_region = by_region
+        .into_iter()
+        .map(|((group, id), t)| Ok(RegionGroupTally { region_id: parse_id(&id)?, group, tally: t.finish() }))
+        .collect::<Result<_>>()?;
     report.by_mentor_organisation =
         by_org.into_iter().map(|(group, t)| GroupTally { group, tally: t.finish() }).collect();
     Ok(report)
@@ -373,9 +390,10 @@ impl ComplianceReport {
             "exempt",
             "share_met",
             "at_risk",
+            "region_id",
         ]);
         for r in &self.rules {
-            let mut push = |kind: &str, key: &str, x: &Tally, at_risk: String| {
+            let mut push = |kind: &str, key: &str, x: &Tally, at_risk: String, region: String| {
                 t.push(vec![
                     r.rule_code.clone(),
                     kind.to_owned(),
@@ -386,16 +404,17 @@ impl ComplianceReport {
                     count(x.exempt),
                     x.share_met.map(number).unwrap_or_default(),
                     at_risk,
+                    region,
                 ]);
             };
             for p in &r.periods {
-                push("period", &p.period, &p.tally, String::new());
+                push("period", &p.period, &p.tally, String::new(), String::new());
             }
             for g in &r.by_region {
-                push("region", &g.group, &g.tally, String::new());
+                push("region", &g.group, &g.tally, String::new(), g.region_id.to_string());
             }
             for g in &r.by_mentor_organisation {
-                push("mentor_organisation", &g.group, &g.tally, String::new());
+                push("mentor_organisation", &g.group, &g.tally, String::new(), String::new());
             }
             let now = Tally {
                 active: Some(0),
@@ -404,7 +423,7 @@ impl ComplianceReport {
                 exempt: Some(0),
                 share_met: None,
             };
-            push("now", "", &now, count(r.at_risk_now));
+            push("now", "", &now, count(r.at_risk_now), String::new());
         }
         t.note(self.suppression.as_ref());
         t

@@ -48,8 +48,18 @@ pub struct EventsReport {
     pub by_region: Vec<RegionTally>,
     /// The attending children's villages.
     pub villages_reached: Vec<RegionTally>,
+    /// The same figure as `children_attending_events_held_here`, under its first name.
     #[schema(required = true)]
+    #[schema(deprecated)]
     pub children_attending: Option<i64>,
+    /// Distinct children, wherever they live, recorded as attending the events held in the
+    /// region (the events this report counts).
+    #[schema(required = true)]
+    pub children_attending_events_held_here: Option<i64>,
+    /// Distinct children living in the region recorded as attending events held anywhere,
+    /// started in the period (held or reported).
+    #[schema(required = true)]
+    pub children_of_region_attending_anywhere: Option<i64>,
     #[schema(required = true)]
     pub guardians_present: Option<i64>,
     pub other_participants: i64,
@@ -177,6 +187,19 @@ pub fn report(conn: &mut DbConnection, scope: &Coverage) -> Result<EventsReport>
     )
     .get_result(conn)
     .map_err(map_db_error)?;
+    let anywhere: Others = scoped(
+        conn,
+        scope,
+        &format!(
+            "SELECT COUNT(DISTINCT a.child_id) AS n FROM event_attendance a \
+             JOIN events e ON e.id = a.event_id JOIN children c ON c.id = a.child_id \
+             WHERE e.status IN ('held', 'reported') AND e.starts_at >= ? AND e.starts_at < ?{}",
+            scope.region_clause("c.region_id")
+        ),
+        true,
+    )
+    .get_result(conn)
+    .map_err(map_db_error)?;
     let others: Others = scoped(
         conn,
         scope,
@@ -194,6 +217,8 @@ pub fn report(conn: &mut DbConnection, scope: &Coverage) -> Result<EventsReport>
         by_region,
         villages_reached,
         children_attending: Some(totals.children),
+        children_attending_events_held_here: Some(totals.children),
+        children_of_region_attending_anywhere: Some(anywhere.n),
         guardians_present: Some(totals.guardians),
         other_participants: others.n,
         suppression: None,
@@ -256,7 +281,18 @@ impl EventsReport {
     /// programme records, always shown.
     fn protect(&mut self, threshold: Threshold) -> Suppression {
         let mut g = Grid::new(threshold);
-        let attending = g.count("/children_attending".into(), &mut self.children_attending);
+        let attending = g.count(
+            "/children_attending_events_held_here".into(),
+            &mut self.children_attending_events_held_here,
+        );
+        // The same figure twice: withheld together.
+        let alias = g.count("/children_attending".into(), &mut self.children_attending);
+        g.adds_up(vec![attending, alias]);
+        // Children of the region, wherever they attended: a figure of its own.
+        g.count(
+            "/children_of_region_attending_anywhere".into(),
+            &mut self.children_of_region_attending_anywhere,
+        );
         let guardians = g.count("/guardians_present".into(), &mut self.guardians_present);
         let mut parts = vec![attending];
         let mut members = vec![guardians];
@@ -300,7 +336,13 @@ impl EventsReport {
             "total".into(),
             "events_held".into(),
             self.events_held.to_string(),
-            count(self.children_attending),
+            count(self.children_attending_events_held_here),
+        ]);
+        t.push(vec![
+            "total".into(),
+            "children_of_region_attending_anywhere".into(),
+            String::new(),
+            count(self.children_of_region_attending_anywhere),
         ]);
         t.note(self.suppression.as_ref());
         t

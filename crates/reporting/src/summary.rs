@@ -3,10 +3,13 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use serde::Serialize;
+use tongxing_cases::children::Category;
 use tongxing_core::Result;
+use tongxing_core::record::parse_id;
 use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::csv::{Table, number};
 use crate::scope::{Coverage, ScopeEcho};
@@ -53,6 +56,8 @@ pub struct SummaryDefinitions {
     pub volunteers_active: &'static str,
     pub volunteer_hours: &'static str,
     pub children_assessed: &'static str,
+    pub by_category: &'static str,
+    pub by_village: &'static str,
 }
 
 pub const DEFINITIONS: SummaryDefinitions = SummaryDefinitions {
@@ -64,7 +69,43 @@ pub const DEFINITIONS: SummaryDefinitions = SummaryDefinitions {
     volunteers_active: "Distinct volunteers on the roster of those events.",
     volunteer_hours: "Hours served by the volunteers on the roster of those events.",
     children_assessed: "Distinct children in the region with an assessment dated in the period.",
+    by_category: "The children of each figure in each category they are recorded in (orphaned or disabled, left-behind, in difficulty); a child in two categories counts in both.",
+    by_village: "The children (for families_phoned, the households) of each figure by the region where they live; the villages add up to the totals.",
 };
+
+/// The figures about children of one category (a child may be in more than one, so the
+/// categories need not add up to the totals); `null` where withheld.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CategoryFigures {
+    pub category: Category,
+    #[schema(required = true)]
+    pub children_registered: Option<i64>,
+    #[schema(required = true)]
+    pub children_visited: Option<i64>,
+    #[schema(required = true)]
+    pub children_attending_events: Option<i64>,
+    #[schema(required = true)]
+    pub children_assessed: Option<i64>,
+}
+
+/// The figures about the children (and households) of one village or community, by where they
+/// live; the villages add up to the totals. `null` where withheld.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VillageFigures {
+    pub region_id: Uuid,
+    /// The village or community name (names repeat across towns; the id does not).
+    pub name: String,
+    #[schema(required = true)]
+    pub children_registered: Option<i64>,
+    #[schema(required = true)]
+    pub families_phoned: Option<i64>,
+    #[schema(required = true)]
+    pub children_visited: Option<i64>,
+    #[schema(required = true)]
+    pub children_attending_events: Option<i64>,
+    #[schema(required = true)]
+    pub children_assessed: Option<i64>,
+}
 
 /// The figures about children are `null` where small cells are withheld (see `suppression`);
 /// the figures about events and volunteers are always shown.
@@ -85,16 +126,75 @@ pub struct ProgrammeSummary {
     pub volunteer_hours: f64,
     #[schema(required = true)]
     pub children_assessed: Option<i64>,
+    /// The child figures by category: orphaned or disabled, left-behind, in difficulty.
+    pub by_category: Vec<CategoryFigures>,
+    /// The figures by the village or community where each child (or household) lives.
+    pub by_village: Vec<VillageFigures>,
     pub definitions: SummaryDefinitions,
     /// Present when small cells were withheld from this answer: which, and below what.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppression: Option<Suppression>,
 }
 
+/// One figure's members by the region where they live, with the children in each category.
 #[derive(QueryableByName)]
-struct Count {
+struct Breakdown {
+    #[diesel(sql_type = Text)]
+    region_id: String,
+    #[diesel(sql_type = Text)]
+    name: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
+    #[diesel(sql_type = BigInt)]
+    orphaned_or_disabled: i64,
+    #[diesel(sql_type = BigInt)]
+    left_behind: i64,
+    #[diesel(sql_type = BigInt)]
+    in_difficulty: i64,
+}
+
+/// The children whose ids `ids` selects, by region and category.
+fn children_by_region(ids: &str) -> String {
+    format!(
+        "SELECT g.id AS region_id, g.name AS name, CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(SUM(CASE WHEN bc.in_welfare_centre THEN 1 ELSE 0 END) AS BIGINT) AS orphaned_or_disabled, \
+         CAST(SUM(CASE WHEN bc.left_behind THEN 1 ELSE 0 END) AS BIGINT) AS left_behind, \
+         CAST(SUM(CASE WHEN bc.in_difficulty THEN 1 ELSE 0 END) AS BIGINT) AS in_difficulty \
+         FROM children bc JOIN regions g ON g.id = bc.region_id WHERE bc.id IN ({ids}) GROUP BY g.id, g.name"
+    )
+}
+
+/// The households whose ids `ids` selects, by region.
+fn households_by_region(ids: &str) -> String {
+    format!(
+        "SELECT g.id AS region_id, g.name AS name, CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(0 AS BIGINT) AS orphaned_or_disabled, CAST(0 AS BIGINT) AS left_behind, CAST(0 AS BIGINT) AS in_difficulty \
+         FROM households bh JOIN regions g ON g.id = bh.region_id WHERE bh.id IN ({ids}) GROUP BY g.id, g.name"
+    )
+}
+
+/// A figure's total and its breakdowns.
+struct Figure(Vec<Breakdown>);
+
+impl Figure {
+    fn total(&self) -> i64 {
+        self.0.iter().map(|b| b.n).sum()
+    }
+
+    fn category(&self, c: Category) -> i64 {
+        self.0
+            .iter()
+            .map(|b| match c {
+                Category::OrphanedOrDisabled => b.orphaned_or_disabled,
+                Category::LeftBehind => b.left_behind,
+                Category::InDifficulty => b.in_difficulty,
+            })
+            .sum()
+    }
+
+    fn village(&self, region: &str) -> i64 {
+        self.0.iter().filter(|b| b.region_id == region).map(|b| b.n).sum()
+    }
 }
 
 #[derive(QueryableByName)]
@@ -159,53 +259,52 @@ pub(crate) fn scoped(conn: &DbConnection, scope: &Coverage, sql: &str, instants:
 }
 
 pub fn summary(conn: &mut DbConnection, scope: &Coverage) -> Result<ProgrammeSummary> {
-    let count = |conn: &mut DbConnection, sql: String, instants: bool| -> Result<i64> {
-        scoped(conn, scope, &sql, instants).get_result::<Count>(conn).map(|c| c.n).map_err(map_db_error)
+    let figure = |conn: &mut DbConnection, sql: String, instants: bool| -> Result<Figure> {
+        scoped(conn, scope, &sql, instants).load::<Breakdown>(conn).map(Figure).map_err(map_db_error)
     };
-    let children_registered = count(
+    let registered = figure(
         conn,
-        format!(
-            "SELECT COUNT(*) AS n FROM children c WHERE c.registered_on >= ? AND c.registered_on <= ?{}",
+        children_by_region(&format!(
+            "SELECT c.id FROM children c WHERE c.registered_on >= ? AND c.registered_on <= ?{}",
             scope.region_clause("c.region_id")
-        ),
+        )),
         false,
     )?;
     let (household_join, household_region) = match scope.region_prefix {
         Some(_) => (" JOIN households h ON h.id = ct.household_id", scope.region_clause("h.region_id")),
         None => ("", String::new()),
     };
-    let families_phoned = count(
+    let phoned = figure(
         conn,
-        format!(
-            "SELECT COUNT(*) AS n FROM (SELECT ct.household_id FROM contacts ct{household_join} \
-             WHERE ct.kind = 'phone_visit' AND ct.outcome = 'completed' AND ct.occurred_at >= ? AND ct.occurred_at < ?{household_region} \
-             GROUP BY ct.household_id) d"
-        ),
+        households_by_region(&format!(
+            "SELECT ct.household_id FROM contacts ct{household_join} \
+             WHERE ct.kind = 'phone_visit' AND ct.outcome = 'completed' AND ct.occurred_at >= ? AND ct.occurred_at < ?{household_region}"
+        )),
         true,
     )?;
     let (child_join, child_region) = match scope.region_prefix {
         Some(_) => (" JOIN children c ON c.id = ct.child_id", scope.region_clause("c.region_id")),
         None => ("", String::new()),
     };
-    let children_visited = count(
+    let visited = figure(
         conn,
-        format!(
-            "SELECT COUNT(*) AS n FROM (SELECT ct.child_id FROM contacts ct{child_join} \
+        children_by_region(&format!(
+            "SELECT ct.child_id FROM contacts ct{child_join} \
              WHERE ct.kind IN ('home_visit', 'school_visit', 'centre_visit') AND ct.outcome = 'completed' \
-             AND ct.occurred_at >= ? AND ct.occurred_at < ?{child_region} GROUP BY ct.child_id) d"
-        ),
+             AND ct.occurred_at >= ? AND ct.occurred_at < ?{child_region}"
+        )),
         true,
     )?;
     let (assessed_join, assessed_region) = match scope.region_prefix {
         Some(_) => (" JOIN children c ON c.id = a.child_id", scope.region_clause("c.region_id")),
         None => ("", String::new()),
     };
-    let children_assessed = count(
+    let assessed = figure(
         conn,
-        format!(
-            "SELECT COUNT(*) AS n FROM (SELECT a.child_id FROM assessments a{assessed_join} \
-             WHERE a.assessed_on >= ? AND a.assessed_on <= ?{assessed_region} GROUP BY a.child_id) d"
-        ),
+        children_by_region(&format!(
+            "SELECT a.child_id FROM assessments a{assessed_join} \
+             WHERE a.assessed_on >= ? AND a.assessed_on <= ?{assessed_region}"
+        )),
         false,
     )?;
     let in_scope = events_in_scope(scope);
@@ -221,13 +320,43 @@ pub fn summary(conn: &mut DbConnection, scope: &Coverage) -> Result<ProgrammeSum
     for t in by_type {
         events_held_by_type.add(&t.event_type, t.n);
     }
-    let children_attending_events = count(
+    let attending = figure(
         conn,
-        format!(
-            "SELECT COUNT(DISTINCT a.child_id) AS n FROM event_attendance a WHERE a.event_id IN ({in_scope})"
-        ),
+        children_by_region(&format!(
+            "SELECT a.child_id FROM event_attendance a WHERE a.event_id IN ({in_scope})"
+        )),
         true,
     )?;
+    let by_category = Category::ALL
+        .iter()
+        .map(|&category| CategoryFigures {
+            category,
+            children_registered: Some(registered.category(category)),
+            children_visited: Some(visited.category(category)),
+            children_attending_events: Some(attending.category(category)),
+            children_assessed: Some(assessed.category(category)),
+        })
+        .collect();
+    let mut villages: Vec<(String, String)> = [&registered, &phoned, &visited, &attending, &assessed]
+        .iter()
+        .flat_map(|f| f.0.iter().map(|b| (b.name.clone(), b.region_id.clone())))
+        .collect();
+    villages.sort();
+    villages.dedup();
+    let by_village = villages
+        .into_iter()
+        .map(|(name, id)| {
+            Ok(VillageFigures {
+                region_id: parse_id(&id)?,
+                name,
+                children_registered: Some(registered.village(&id)),
+                families_phoned: Some(phoned.village(&id)),
+                children_visited: Some(visited.village(&id)),
+                children_attending_events: Some(attending.village(&id)),
+                children_assessed: Some(assessed.village(&id)),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let roster: Roster = scoped(
         conn,
         scope,
@@ -241,15 +370,17 @@ pub fn summary(conn: &mut DbConnection, scope: &Coverage) -> Result<ProgrammeSum
     .map_err(map_db_error)?;
     let mut summary = ProgrammeSummary {
         scope: scope.echo(),
-        children_registered: Some(children_registered),
-        families_phoned: Some(families_phoned),
-        children_visited: Some(children_visited),
+        children_registered: Some(registered.total()),
+        families_phoned: Some(phoned.total()),
+        children_visited: Some(visited.total()),
         events_held: events_held_by_type.total(),
         events_held_by_type,
-        children_attending_events: Some(children_attending_events),
+        children_attending_events: Some(attending.total()),
         volunteers_active: roster.volunteers,
         volunteer_hours: roster.minutes.unwrap_or(0) as f64 / 60.0,
-        children_assessed: Some(children_assessed),
+        children_assessed: Some(assessed.total()),
+        by_category,
+        by_village,
         definitions: DEFINITIONS,
         suppression: None,
     };
@@ -260,15 +391,37 @@ pub fn summary(conn: &mut DbConnection, scope: &Coverage) -> Result<ProgrammeSum
 }
 
 impl ProgrammeSummary {
-    /// Withholds the small counts of children and households (each stands alone: no figure of
-    /// the summary adds up to another).
+    /// Withholds the small counts of children and households: each total with its villages
+    /// (which add up to it, each child and household living in one place), and each category's
+    /// count (categories overlap, so they add up to nothing).
     fn protect(&mut self, threshold: Threshold) -> Suppression {
         let mut g = Grid::new(threshold);
-        g.count("/children_registered".into(), &mut self.children_registered);
-        g.count("/families_phoned".into(), &mut self.families_phoned);
-        g.count("/children_visited".into(), &mut self.children_visited);
-        g.count("/children_attending_events".into(), &mut self.children_attending_events);
-        g.count("/children_assessed".into(), &mut self.children_assessed);
+        let mut totals = [
+            g.count("/children_registered".into(), &mut self.children_registered),
+            g.count("/families_phoned".into(), &mut self.families_phoned),
+            g.count("/children_visited".into(), &mut self.children_visited),
+            g.count("/children_attending_events".into(), &mut self.children_attending_events),
+            g.count("/children_assessed".into(), &mut self.children_assessed),
+        ]
+        .map(|t| vec![t]);
+        for (i, v) in self.by_village.iter_mut().enumerate() {
+            let at = |f: &str| format!("/by_village/{i}/{f}");
+            totals[0].push(g.count(at("children_registered"), &mut v.children_registered));
+            totals[1].push(g.count(at("families_phoned"), &mut v.families_phoned));
+            totals[2].push(g.count(at("children_visited"), &mut v.children_visited));
+            totals[3].push(g.count(at("children_attending_events"), &mut v.children_attending_events));
+            totals[4].push(g.count(at("children_assessed"), &mut v.children_assessed));
+        }
+        for relation in totals {
+            g.adds_up(relation);
+        }
+        for (i, c) in self.by_category.iter_mut().enumerate() {
+            let at = |f: &str| format!("/by_category/{i}/{f}");
+            g.count(at("children_registered"), &mut c.children_registered);
+            g.count(at("children_visited"), &mut c.children_visited);
+            g.count(at("children_attending_events"), &mut c.children_attending_events);
+            g.count(at("children_assessed"), &mut c.children_assessed);
+        }
         g.finish()
     }
 
@@ -298,6 +451,37 @@ impl ProgrammeSummary {
         ];
         for (k, v, def) in rows {
             t.push(vec![k.to_owned(), v.map(number).unwrap_or_default(), def.to_owned()]);
+        }
+        for c in &self.by_category {
+            let figures = [
+                ("children_registered", c.children_registered),
+                ("children_visited", c.children_visited),
+                ("children_attending_events", c.children_attending_events),
+                ("children_assessed", c.children_assessed),
+            ];
+            for (k, v) in figures {
+                t.push(vec![
+                    format!("by_category.{}.{k}", c.category),
+                    count(v).map(number).unwrap_or_default(),
+                    d.by_category.to_owned(),
+                ]);
+            }
+        }
+        for v in &self.by_village {
+            let figures = [
+                ("children_registered", v.children_registered),
+                ("families_phoned", v.families_phoned),
+                ("children_visited", v.children_visited),
+                ("children_attending_events", v.children_attending_events),
+                ("children_assessed", v.children_assessed),
+            ];
+            for (k, n) in figures {
+                t.push(vec![
+                    format!("by_village.{}.{k}", v.region_id),
+                    count(n).map(number).unwrap_or_default(),
+                    format!("{} ({})", d.by_village, v.name),
+                ]);
+            }
         }
         t.note(self.suppression.as_ref());
         t

@@ -694,6 +694,7 @@ fn load_pairings(
                    title: Option<&str>|
          -> Result<()> {
             let input = PairContactInput {
+                outcome: tongxing_pairing::contacts::ContactOutcome::Completed,
                 id: None,
                 occurred_at: when,
                 kind,

@@ -7,6 +7,21 @@ use std::time::{Duration, Instant};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tongxing_core::Error;
 
+/// Rules over several rows, held by an exclusion constraint on PostgreSQL and by a trigger that
+/// aborts with the same name on SQLite: the name, the stable code, and the message.
+const EXCLUSIONS: &[(&str, &str, &str)] = &[
+    (
+        "pairings_mentor_intervals_disjoint",
+        "mentor_already_paired",
+        "the mentor has another pairing active over these dates",
+    ),
+    (
+        "pairings_child_intervals_disjoint",
+        "child_already_paired",
+        "the child has another pairing active over these dates",
+    ),
+];
+
 /// Unique constraints the domain names to clients: PostgreSQL constraint name, the column list
 /// SQLite reports, the stable code, and the message.
 const UNIQUE: &[(&str, &str, &str, &str)] = &[
@@ -94,6 +109,11 @@ pub fn map_db_error(e: DieselError) -> Error {
         DieselError::DatabaseError(kind, info) => {
             let constraint = info.constraint_name().unwrap_or_default().to_owned();
             let message = info.message().to_owned();
+            for (name, code, detail) in EXCLUSIONS {
+                if constraint == *name || message == *name {
+                    return Error::conflict(code, *detail);
+                }
+            }
             match kind {
                 DatabaseErrorKind::UniqueViolation => {
                     for (pg, sqlite, code, detail) in UNIQUE {

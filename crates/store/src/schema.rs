@@ -287,6 +287,7 @@ diesel::table! {
         recorded_by -> Text,
         created_at -> Timestamp,
         home_visit_request_id -> Nullable<Text>,
+        outcome -> Text,
     }
 }
 
@@ -426,6 +427,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        late_reason -> Nullable<Text>,
     }
 }
 

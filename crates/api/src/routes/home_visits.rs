@@ -2,7 +2,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use tongxing_pairing::home_visits::{
     self, Action, ChecklistInput, HomeVisitConsent, HomeVisitFilter, HomeVisitInput, HomeVisitRequest,
-    HomeVisitStatus, ReturnConfirmation, StepReason,
+    HomeVisitStatus, LateHomeVisitInput, ReturnConfirmation, StepReason,
 };
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -43,8 +43,11 @@ async fn step(
 
 /// Ask to take the paired child home on a statutory holiday (the pairing's mentor, or coordinators).
 ///
-/// The dates must fall inside one statutory holiday period (409 `not_a_holiday`). A pairing the
-/// caller does not reach (for a mentor, another mentor's) answers as one that does not exist.
+/// The formalities come first: the departure must still be ahead (409 `departure_passed`), and
+/// a request not approved by the departure time becomes `expired`. The dates must fall inside
+/// one statutory holiday period (409 `not_a_holiday`) and inside the pairing's active interval
+/// (409 `outside_pairing`). A pairing the caller does not reach (for a mentor, another
+/// mentor's) answers as one that does not exist.
 #[utoipa::path(
     post, path = "/api/v1/home-visit-requests", tag = "pairings", operation_id = "create_home_visit_request",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
@@ -67,6 +70,40 @@ pub async fn create_home_visit_request(
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let r = home_visits::create(conn, &scope, input)?;
+        Ok((r.record, Some(r.version)))
+    })
+    .await
+}
+
+/// Record a home visit that took place without prior approval (coordinators).
+///
+/// The record is `recorded_late` from the start, with the reason; it is flagged in the list and
+/// counted apart from approved visits in the compliance report. The departure must be in the
+/// past (a visit still ahead is requested and approved first), inside one statutory holiday
+/// period and inside the pairing's active interval; the caller must hold the child's case file.
+#[utoipa::path(
+    post, path = "/api/v1/home-visit-requests/recorded-late", tag = "pairings", operation_id = "record_late_home_visit",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
+    request_body(content = LateHomeVisitInput, example = json!({
+        "pairing_id": "0190f0a0-0000-7000-8000-000000000006", "leaves_at": "2024-10-02T09:00:00+08:00",
+        "returns_at": "2024-10-02T18:00:00+08:00", "address": "咸安区温泉街道某小区3栋", "transport": "导师自驾",
+        "supervisor": "李建华", "emergency_contact_name": "福利中心值班室", "emergency_contact_phone": "0715-8000000",
+        "reason": "监护人当天口头同意后导师接走，未走审批；已约谈导师"
+    })),
+    responses((status = 201, description = "Recorded as `recorded_late`", body = HomeVisitRequest))
+)]
+#[post("/home-visit-requests/recorded-late")]
+pub async fn record_late_home_visit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: JsonBody<LateHomeVisitInput>,
+) -> ApiResult<HttpResponse> {
+    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let (input, scope) = (body.value, caller.scope);
+    idempotency::create(&state, create, move |conn| {
+        let r = home_visits::record_late(conn, &scope, input)?;
         Ok((r.record, Some(r.version)))
     })
     .await

@@ -151,10 +151,11 @@ pub async fn change_pairing_status(
     body: JsonBody<PairingStatusChange>,
 ) -> ApiResult<HttpResponse> {
     let (id, change, scope) = (id.into_inner(), body.value, caller.scope);
+    let on = change.effective_on;
     let (before, after) = state
         .run(move |conn| {
             transaction(conn, |c| pairings::change_status(c, &scope, id, change, if_match.0))
-                .map_err(|e| pairings::explain_conflict(conn, &scope, id, e))
+                .map_err(|e| pairings::explain_conflict(conn, &scope, id, on, e))
         })
         .await?;
     let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
