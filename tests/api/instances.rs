@@ -9,7 +9,11 @@ use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::pairings::{activate, mentor, pairing, welfare_child};
 
-on_both_backends!(racing_instances_keep_pairings_exclusive, racing_instances_keep_idempotency);
+on_both_backends!(
+    racing_instances_keep_pairings_exclusive,
+    racing_back_dated_activations_have_one_winner,
+    racing_instances_keep_idempotency
+);
 
 async fn racing_instances_keep_pairings_exclusive(a: TestApp) {
     let b = a.another_instance().await;
@@ -46,6 +50,35 @@ async fn racing_instances_keep_pairings_exclusive(a: TestApp) {
         for r in results.iter().filter(|r| r.status != 200) {
             r.assert_problem(409, "mentor_already_paired");
         }
+    }
+}
+
+/// A mentor whose pairing ran from January to June: two proposals back-dated into the months
+/// after it, activated at once through two instances. Their intervals overlap each other (both
+/// run on), so exactly one wins; the loser is told which pairing it collided with.
+async fn racing_back_dated_activations_have_one_winner(a: TestApp) {
+    let b = a.another_instance().await;
+    for round in 0..4 {
+        let m = mentor(&a, &format!("回溯导师{round}"), None).await;
+        let first = pairing(&a, &m, &welfare_child(&a, &format!("回溯甲{round}")).await).await;
+        assert_eq!(activate(&a, &first, "2024-01-01").await.status, 200);
+        let r = a
+            .post(
+                &format!("/api/v1/pairings/{first}/status"),
+                json!({"status": "ended", "effective_on": "2024-06-30", "reason": "换人"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let p1 = pairing(&a, &m, &welfare_child(&a, &format!("回溯乙{round}")).await).await;
+        let p2 = pairing(&b, &m, &welfare_child(&b, &format!("回溯丙{round}")).await).await;
+        let mut results =
+            join_all([activate(&a, &p1, "2024-08-01"), activate(&b, &p2, "2024-07-01")]).await.into_iter();
+        let (r1, r2) = (results.next().unwrap(), results.next().unwrap());
+        let statuses = [r1.status.as_u16(), r2.status.as_u16()];
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "one winner: {statuses:?}");
+        let (winner, loser) = if r1.status == 200 { (&p1, &r2) } else { (&p2, &r1) };
+        loser.assert_problem(409, "mentor_already_paired");
+        assert_eq!(loser.body["conflicting_id"], winner.as_str(), "{}", loser.body);
     }
 }
 

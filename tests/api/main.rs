@@ -24,4 +24,5 @@ mod regions;
 mod reports;
 mod review;
 mod round_trips;
+mod rules;
 mod scope;

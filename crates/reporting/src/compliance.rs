@@ -119,10 +119,37 @@ pub struct RuleReport {
     pub at_risk_now: Option<i64>,
 }
 
+/// Holiday home-visit requests whose departure falls in the range, in the region (by the
+/// child's), by what became of them; `null` where withheld. Only `completed` visits went ahead
+/// after the formalities; `recorded_late` ones went ahead without them.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct HomeVisitCounts {
+    /// Waiting for consent, the checklist or approval, departure still ahead.
+    #[schema(required = true)]
+    pub pending: Option<i64>,
+    /// Approved; the child's return not yet confirmed.
+    #[schema(required = true)]
+    pub approved: Option<i64>,
+    /// Approved before departure, and the child back.
+    #[schema(required = true)]
+    pub completed: Option<i64>,
+    /// Not approved by the departure time.
+    #[schema(required = true)]
+    pub expired: Option<i64>,
+    /// Took place without prior approval, recorded afterwards by a coordinator.
+    #[schema(required = true)]
+    pub recorded_late: Option<i64>,
+    #[schema(required = true)]
+    pub rejected: Option<i64>,
+    #[schema(required = true)]
+    pub cancelled: Option<i64>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ComplianceReport {
     pub scope: ScopeEcho,
     pub rules: Vec<RuleReport>,
+    pub home_visits: HomeVisitCounts,
     /// Present when small cells were withheld from this answer: which, and below what.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppression: Option<Suppression>,
@@ -159,11 +186,61 @@ pub fn report(conn: &mut DbConnection, scope: &Coverage) -> Result<ComplianceRep
         r.at_risk_now = Some(counts.map_or(0, |c| c.at_risk));
         out.push(r);
     }
-    let mut report = ComplianceReport { scope: scope.echo(), rules: out, suppression: None };
+    let home_visits = home_visit_counts(conn, scope)?;
+    let mut report = ComplianceReport { scope: scope.echo(), rules: out, home_visits, suppression: None };
     if let Some(threshold) = scope.small_cells {
         report.suppression = Some(report.protect(threshold));
     }
     Ok(report)
+}
+
+#[derive(QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn home_visit_counts(conn: &mut DbConnection, scope: &Coverage) -> Result<HomeVisitCounts> {
+    // A request still waiting when its departure came has expired (as the home-visit list
+    // shows it).
+    let now = tongxing_store::sql::timestamp_literal(conn.backend(), time::to_db(time::now()));
+    let sql = format!(
+        "SELECT CASE WHEN hv.status IN ('requested', 'consented') AND hv.leaves_at <= {now} THEN 'expired' \
+                     WHEN hv.status IN ('requested', 'consented') THEN 'pending' ELSE hv.status END AS status, \
+                CAST(COUNT(*) AS BIGINT) AS n \
+         FROM home_visit_requests hv JOIN pairings p ON p.id = hv.pairing_id JOIN children ch ON ch.id = p.child_id \
+         WHERE hv.leaves_at >= ? AND hv.leaves_at < ?{} GROUP BY 1",
+        scope.region_clause("ch.region_id")
+    );
+    let rows: Vec<StatusCount> =
+        crate::summary::scoped(conn, scope, &sql, true).load(conn).map_err(map_db_error)?;
+    let mut c = HomeVisitCounts::default();
+    for slot in [
+        &mut c.pending,
+        &mut c.approved,
+        &mut c.completed,
+        &mut c.expired,
+        &mut c.recorded_late,
+        &mut c.rejected,
+        &mut c.cancelled,
+    ] {
+        *slot = Some(0);
+    }
+    for r in rows {
+        let slot = match r.status.as_str() {
+            "pending" => &mut c.pending,
+            "approved" => &mut c.approved,
+            "completed" => &mut c.completed,
+            "expired" => &mut c.expired,
+            "recorded_late" => &mut c.recorded_late,
+            "rejected" => &mut c.rejected,
+            _ => &mut c.cancelled,
+        };
+        *slot = Some(slot.unwrap_or(0) + r.n);
+    }
+    Ok(c)
 }
 
 impl ComplianceReport {
@@ -175,6 +252,18 @@ impl ComplianceReport {
     /// withheld; and small counts of what needs attention now.
     fn protect(&mut self, threshold: Threshold) -> Suppression {
         let mut g = Grid::new(threshold);
+        let v = &mut self.home_visits;
+        for (name, slot) in [
+            ("pending", &mut v.pending),
+            ("approved", &mut v.approved),
+            ("completed", &mut v.completed),
+            ("expired", &mut v.expired),
+            ("recorded_late", &mut v.recorded_late),
+            ("rejected", &mut v.rejected),
+            ("cancelled", &mut v.cancelled),
+        ] {
+            g.count(format!("/home_visits/{name}"), slot);
+        }
         for (i, rule) in self.rules.iter_mut().enumerate() {
             g.count(format!("/rules/{i}/missed_now"), &mut rule.missed_now);
             g.count(format!("/rules/{i}/at_risk_now"), &mut rule.at_risk_now);
@@ -424,6 +513,29 @@ impl ComplianceReport {
                 share_met: None,
             };
             push("now", "", &now, count(r.at_risk_now), String::new());
+        }
+        let v = &self.home_visits;
+        for (name, n) in [
+            ("pending", v.pending),
+            ("approved", v.approved),
+            ("completed", v.completed),
+            ("expired", v.expired),
+            ("recorded_late", v.recorded_late),
+            ("rejected", v.rejected),
+            ("cancelled", v.cancelled),
+        ] {
+            t.push(vec![
+                "home_visits".into(),
+                "requests".into(),
+                name.into(),
+                count(n),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
         }
         t.note(self.suppression.as_ref());
         t

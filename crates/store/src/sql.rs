@@ -46,7 +46,7 @@ pub fn day_start_literal(backend: Backend, day: NaiveDate) -> String {
 }
 
 /// A stored instant (UTC, as the database holds it) as a SQL literal.
-fn timestamp_literal(backend: Backend, at: NaiveDateTime) -> String {
+pub fn timestamp_literal(backend: Backend, at: NaiveDateTime) -> String {
     let t = at.format("%Y-%m-%d %H:%M:%S%.f");
     match backend {
         Backend::Sqlite => format!("'{t}'"),
