@@ -171,7 +171,7 @@ async fn send_slowly(
 ) -> (String, Duration) {
     let address = app.base.trim_start_matches("http://").to_owned();
     let token = app.token.clone();
-    web_block(move || {
+    let (answer, took) = web_block(move || {
         let mut s = std::net::TcpStream::connect(address).map_err(|e| e.to_string())?;
         s.set_read_timeout(Some(Duration::from_secs(15))).map_err(|e| e.to_string())?;
         let head = format!(
@@ -191,10 +191,13 @@ async fn send_slowly(
         }
         let mut answer = Vec::new();
         let _ = s.read_to_end(&mut answer);
-        Ok((String::from_utf8_lossy(&answer).into_owned(), started.elapsed()))
+        Ok((answer, started.elapsed()))
     })
     .await
-    .expect("raw request")
+    .expect("raw request");
+    // Held against the contract like every answer that goes through `TestApp::send_raw`.
+    crate::contract::check_raw_http("POST", "/api/v1/households", &answer);
+    (String::from_utf8_lossy(&answer).into_owned(), took)
 }
 
 async fn a_body_that_stops_arriving_is_cut_off(app: TestApp) {

@@ -272,6 +272,7 @@ impl TestApp {
         body: Option<(&str, Vec<u8>)>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        let method_name = method;
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         let token = token.unwrap_or(&self.token);
@@ -289,6 +290,9 @@ impl TestApp {
         }
         .expect("request sent");
         let raw = res.body().limit(16 * 1024 * 1024).await.expect("body").to_vec();
+        let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok());
+        // Every answer is held against the contract before the test sees it.
+        crate::contract::check(method_name, path, res.status().as_u16(), content_type, &raw);
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         Resp { status: res.status(), headers: res.headers().clone(), body, raw }
     }

@@ -2,6 +2,7 @@
 #![expect(clippy::unwrap_used, reason = "a test should fail loudly at the first surprise")]
 
 mod audit_scan;
+mod contract;
 mod helpers;
 
 mod access;

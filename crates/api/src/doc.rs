@@ -105,7 +105,12 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ),
     ("401", "Unauthorized", "Missing, invalid or expired access token"),
     ("403", "Forbidden", "The caller's role may not do this"),
-    ("404", "NotFound", "No such record"),
+    (
+        "404",
+        "NotFound",
+        "No such record, or none the caller reaches; for a create sent again with its Idempotency-Key, the \
+         record it created is no longer one the caller reaches",
+    ),
     (
         "408",
         "RequestTimeout",
@@ -205,7 +210,9 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
             "400" => api,
             "401" => api,
             "403" => api && !public,
-            "404" => has_id,
+            // A record by its id; or the replay of a create whose record the caller no longer
+            // reaches (`idempotency`: a replay shows no more than the caller's read).
+            "404" => has_id || replays,
             "409" => api && !public && !matches!(method, HttpMethod::Get),
             "412" => conditional,
             "408" | "413" | "415" => has_body,

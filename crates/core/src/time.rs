@@ -70,8 +70,8 @@ pub const LATEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2200, 12, 31) {
 pub const DATE_RULE: &str = "a date as YYYY-MM-DD, from 1900-01-01 to 2200-12-31";
 
 /// What the contract says of every timestamp a client sends.
-pub const TIMESTAMP_RULE: &str =
-    "an RFC 3339 timestamp with a zone (Z or ±hh:mm), its date from 1900-01-01 to 2200-12-31";
+pub const TIMESTAMP_RULE: &str = "an RFC 3339 timestamp with a zone (Z or ±hh:mm), its date from 1900-01-01 to \
+     2200-12-31 both as written and in UTC";
 
 /// The pattern of [`DATE_RULE`], for the contract.
 pub const DATE_PATTERN: &str = "^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
@@ -88,8 +88,9 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     (EARLIEST_DATE..=LATEST_DATE).contains(&date).then_some(date)
 }
 
-/// An RFC 3339 timestamp with its zone, its date (as written, in its zone) within the
-/// accepted range; as UTC.
+/// An RFC 3339 timestamp with its zone, its date within the accepted range both as written (in
+/// its zone: what the contract's pattern states) and in UTC (as the service stores and answers
+/// it, so that every timestamp it answers matches the same pattern); as UTC.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     // Nanoseconds at most, as the contract's pattern says (chrono would read more digits).
     let fraction = s.split_once('.').map_or(0, |(_, r)| r.bytes().take_while(u8::is_ascii_digit).count());
@@ -97,7 +98,9 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
         return None;
     }
     let at = DateTime::parse_from_rfc3339(s).ok()?;
-    (EARLIEST_DATE..=LATEST_DATE).contains(&at.date_naive()).then(|| at.with_timezone(&Utc))
+    let utc = at.with_timezone(&Utc);
+    let range = EARLIEST_DATE..=LATEST_DATE;
+    (range.contains(&at.date_naive()) && range.contains(&utc.date_naive())).then_some(utc)
 }
 
 /// Dates and timestamps from clients, read by one rule: every field or parameter of a request
@@ -198,11 +201,15 @@ mod tests {
         assert_eq!(at, Utc.with_ymd_and_hms(2024, 3, 1, 1, 0, 0).unwrap());
         assert!(parse_timestamp("1900-01-01T00:00:00Z").is_some());
         assert!(parse_timestamp("2200-12-31T23:59:59.999999Z").is_some());
-        assert!(parse_timestamp("2200-12-31T23:00:00-05:00").is_some(), "the date as written");
+        assert!(parse_timestamp("2200-12-31T18:59:59-05:00").is_some());
+        assert!(parse_timestamp("1900-01-01T07:59:59-08:00").is_some());
         for bad in [
             "1899-12-31T23:59:59Z",
             "2201-01-01T00:00:00Z",
             "1899-12-31T23:00:00-05:00",
+            // In range as written, not in UTC: the answer would be 2201-01-01T04:00:00Z.
+            "2200-12-31T23:00:00-05:00",
+            "1900-01-01T07:59:59+08:00",
             "0001-01-01T00:00:00Z",
             "2024-03-01T09:00:00",
         ] {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::extract::Query;
-use crate::problem::ApiResult;
+use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use tongxing_store::DbConnection;
 
@@ -106,7 +106,10 @@ where
 #[utoipa::path(
     get, path = "/api/v1/reports/summary", tag = "reports", operation_id = "get_summary_report",
     params(ReportQuery),
-    responses((status = 200, description = "The figures", content((ProgrammeSummary = "application/json"), (String = "text/csv"))))
+    responses(
+        (status = 200, description = "The figures", content((ProgrammeSummary = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/reports/summary")]
 pub async fn get_summary_report(
@@ -123,7 +126,10 @@ pub async fn get_summary_report(
 #[utoipa::path(
     get, path = "/api/v1/reports/events", tag = "reports", operation_id = "get_events_report",
     params(ReportQuery),
-    responses((status = 200, description = "The figures", content((EventsReport = "application/json"), (String = "text/csv"))))
+    responses(
+        (status = 200, description = "The figures", content((EventsReport = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/reports/events")]
 pub async fn get_events_report(
@@ -140,7 +146,10 @@ pub async fn get_events_report(
 #[utoipa::path(
     get, path = "/api/v1/reports/assessments", tag = "reports", operation_id = "get_assessments_report",
     params(ReportQuery),
-    responses((status = 200, description = "The figures", content((AssessmentsReport = "application/json"), (String = "text/csv"))))
+    responses(
+        (status = 200, description = "The figures", content((AssessmentsReport = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/reports/assessments")]
 pub async fn get_assessments_report(
@@ -157,7 +166,10 @@ pub async fn get_assessments_report(
 #[utoipa::path(
     get, path = "/api/v1/reports/compliance", tag = "reports", operation_id = "get_compliance_report",
     params(ReportQuery),
-    responses((status = 200, description = "The figures", content((ComplianceReport = "application/json"), (String = "text/csv"))))
+    responses(
+        (status = 200, description = "The figures", content((ComplianceReport = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/reports/compliance")]
 pub async fn get_compliance_report(
