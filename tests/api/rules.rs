@@ -13,6 +13,7 @@ on_both_backends!(
     case_file_lifecycle_table,
     pairing_lifecycle_table,
     event_lifecycle_table,
+    enrolment_lifecycle_table,
     home_visit_step_table,
     pairings_are_exclusive_over_dates,
     home_visits_come_after_the_formalities,
@@ -191,6 +192,62 @@ async fn event_lifecycle_table(app: TestApp) {
             } else {
                 r.assert_problem(409, "illegal_transition");
             }
+        }
+    }
+}
+
+/// An enrolment is `open` (no end date) or `ended`; an ended one is not reopened, and its dates
+/// keep the recorded sessions inside them.
+async fn enrolment_lifecycle_table(app: TestApp) {
+    let village = app.region("金桂社区").await;
+    let put = |id: String, version: i64, ends_on: Option<&str>| {
+        let body = json!({"child_id": null, "weekday": 6, "time_of_day": "15:00", "starts_on": "2024-01-06",
+            "ends_on": ends_on, "team": [{"name": "陈心理", "role": "counsellor"}]});
+        (id, version, body)
+    };
+    let mut n = 0;
+    for (from, to, expected) in [
+        ("open", "open", None),
+        ("open", "ended", None),
+        ("ended", "ended", None),
+        ("ended", "open", Some("illegal_transition")),
+    ] {
+        n += 1;
+        let child = child_in(&app, &village, &format!("辅导{n}"), &["in_difficulty"]).await;
+        let r = app
+            .post("/api/v1/counselling-enrolments", json!({"child_id": child, "weekday": 6, "time_of_day": "15:00", "starts_on": "2024-01-06", "team": [{"name": "陈心理", "role": "counsellor"}]}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let (id, mut version) = (r.id(), r.body["version"].as_i64().unwrap());
+        let send = |(id, version, mut body): (String, i64, Value)| {
+            body["child_id"] = json!(child);
+            let app = &app;
+            async move {
+                let path = format!("/api/v1/counselling-enrolments/{id}");
+                app.send("PUT", &path, None, Some(body), &[("if-match", &format!("\"{version}\""))]).await
+            }
+        };
+        if from == "ended" {
+            let r = send(put(id.clone(), version, Some("2024-03-01"))).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            version = r.body["version"].as_i64().unwrap();
+        }
+        let end = (to == "ended").then_some("2024-04-01");
+        let r = send(put(id.clone(), version, end)).await;
+        match expected {
+            None => assert_eq!(r.status, 200, "{from} -> {to}: {}", r.body),
+            Some(code) => r.assert_problem(409, code),
+        }
+        if n == 1 {
+            // The dates keep the recorded sessions inside them.
+            let r = app
+                .post(&format!("/api/v1/counselling-enrolments/{id}/sessions"), json!({"occurred_at": "2024-02-03T15:00:00+08:00", "attended_by": ["陈心理"], "services": ["psychological_counselling"]}))
+                .await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            let version = app.get(&format!("/api/v1/counselling-enrolments/{id}")).await.body["version"]
+                .as_i64()
+                .unwrap();
+            send(put(id.clone(), version, Some("2024-01-31"))).await.assert_problem(409, "sessions_outside");
         }
     }
 }

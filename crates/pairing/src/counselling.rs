@@ -160,6 +160,33 @@ fn check(conn: &mut DbConnection, scope: &Scope, input: &EnrolmentInput) -> Resu
     child_reference(conn, scope, Access::Read, input.child_id, "child_id").map(|_| ())
 }
 
+/// The enrolment lifecycle, as a pure rule: `open` (no end date) → `ended` (an end date, which
+/// may still be moved); an ended enrolment is not reopened (409 `illegal_transition`: enrol the
+/// child again, so that the compliance history of the first stays as it was). The dates keep
+/// every recorded session (`sessions`: the first and last session days) inside them (409
+/// `sessions_outside`).
+pub fn plan_dates(
+    current: &Enrolment,
+    input: &EnrolmentInput,
+    sessions: Option<(NaiveDate, NaiveDate)>,
+) -> Result<()> {
+    if current.ends_on.is_some() && input.ends_on.is_none() {
+        return Err(Error::conflict(
+            "illegal_transition",
+            "an ended enrolment stays ended; enrol the child again",
+        ));
+    }
+    if let Some((first, last)) = sessions
+        && (input.starts_on > first || input.ends_on.is_some_and(|end| end < last))
+    {
+        return Err(Error::conflict(
+            "sessions_outside",
+            format!("sessions are recorded from {first} to {last}; the dates must keep them inside"),
+        ));
+    }
+    Ok(())
+}
+
 /// The accounts named on a team exist. Checked after [`may_set_team`], so that a caller who may
 /// name no account but their own learns nothing about which other accounts exist.
 fn check_accounts(conn: &mut DbConnection, team: &[TeamMember]) -> Result<()> {
@@ -293,6 +320,18 @@ pub fn update(
         return Err(Error::field("child_id", "immutable", "an enrolment stays with its child"));
     }
     check(conn, scope, &input)?;
+    let sessions: (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) =
+        counselling_sessions::table
+            .filter(counselling_sessions::enrolment_id.eq(id.to_string()))
+            .select((
+                diesel::dsl::min(counselling_sessions::occurred_at),
+                diesel::dsl::max(counselling_sessions::occurred_at),
+            ))
+            .first(conn)
+            .map_err(map_db_error)?;
+    let day = |at: chrono::NaiveDateTime| time::local_date(time::from_db(at));
+    let span = sessions.0.zip(sessions.1).map(|(first, last)| (day(first), day(last)));
+    plan_dates(&current.record, &input, span)?;
     may_set_team(scope, Some(&current.record), &input.team)?;
     check_accounts(conn, &input.team)?;
     let changed = diesel::update(

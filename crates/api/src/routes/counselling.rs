@@ -116,6 +116,9 @@ pub async fn get_counselling_enrolment(
 }
 
 /// Replace an enrolment's schedule, dates and team (requires `If-Match`); set `ends_on` to end it.
+///
+/// An ended enrolment keeps an end date (409 `illegal_transition` to clear it: enrol the child
+/// again), and the dates keep every recorded session inside them (409 `sessions_outside`).
 #[utoipa::path(
     put, path = "/api/v1/counselling-enrolments/{id}", tag = "counselling", operation_id = "update_counselling_enrolment",
     params(
