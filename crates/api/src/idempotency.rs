@@ -5,11 +5,10 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use diesel::prelude::*;
 use serde::Serialize;
-use tongxing_core::{Error, Result, time};
-use tongxing_store::schema::idempotency_keys;
-use tongxing_store::{DbConnection, map_db_error, transaction};
+use tongxing_accounts::idempotency::{self as stored, Stored};
+use tongxing_core::{Error, Result};
+use tongxing_store::{DbConnection, transaction};
 
 use crate::extract::{IdempotencyKey, etag};
 use crate::problem::{ApiError, ApiResult};
@@ -24,31 +23,6 @@ pub struct Create<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub digest: String,
-}
-
-struct Stored {
-    status: u16,
-    body: String,
-    request: String,
-}
-
-fn find(conn: &mut DbConnection, actor: &str, key: &str) -> Result<Option<Stored>> {
-    let row: Option<(i32, String, String)> = idempotency_keys::table
-        .filter(idempotency_keys::actor_id.eq(actor))
-        .filter(idempotency_keys::key.eq(key))
-        .select((
-            idempotency_keys::response_status,
-            idempotency_keys::response_body,
-            idempotency_keys::request_hash,
-        ))
-        .first(conn)
-        .optional()
-        .map_err(map_db_error)?;
-    Ok(row.map(|(status, body, request)| Stored {
-        status: u16::try_from(status).unwrap_or(500),
-        body,
-        request,
-    }))
 }
 
 /// A replay shows the record again: for case staff, only while they still reach the child it is
@@ -103,7 +77,7 @@ where
         state
             .run(move |conn| {
                 if let Some(k) = key.as_deref()
-                    && let Some(stored) = find(conn, &actor, k)?
+                    && let Some(stored) = stored::find(conn, &actor, k)?
                 {
                     still_reached(conn, &scope, &path, &stored.body)?;
                     return Ok(Outcome::Replay(stored));
@@ -112,19 +86,14 @@ where
                     let (value, version) = work(c)?;
                     let body = serde_json::to_string(&value).map_err(|e| Error::internal(e.to_string()))?;
                     if let Some(k) = key.as_deref() {
-                        diesel::insert_into(idempotency_keys::table)
-                            .values((
-                                idempotency_keys::actor_id.eq(&actor),
-                                idempotency_keys::key.eq(k),
-                                idempotency_keys::method.eq(&method),
-                                idempotency_keys::path.eq(&path),
-                                idempotency_keys::request_hash.eq(&fingerprint),
-                                idempotency_keys::response_status.eq(201),
-                                idempotency_keys::response_body.eq(&body),
-                                idempotency_keys::created_at.eq(time::to_db(time::now())),
-                            ))
-                            .execute(c)
-                            .map_err(map_db_error)?;
+                        let k = stored::Key {
+                            actor: &actor,
+                            key: k,
+                            method: &method,
+                            path: &path,
+                            fingerprint: &fingerprint,
+                        };
+                        stored::store(c, &k, &body)?;
                     }
                     Ok((body, version))
                 });
@@ -134,7 +103,7 @@ where
                         // A concurrent request with the same key may have won the race: answer
                         // as its replay rather than with the error the race caused.
                         if let Some(k) = key.as_deref()
-                            && let Some(stored) = find(conn, &actor, k)?
+                            && let Some(stored) = stored::find(conn, &actor, k)?
                         {
                             return Ok(Outcome::Replay(stored));
                         }

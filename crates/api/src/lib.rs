@@ -2,7 +2,7 @@
 //! errors, and the OpenAPI contract.
 
 pub mod access;
-pub mod audit;
+pub use tongxing_accounts::audit;
 pub mod auth;
 pub mod body;
 pub mod doc;

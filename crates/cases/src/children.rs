@@ -8,7 +8,7 @@ use tongxing_core::error::FieldErrors;
 use tongxing_core::national_id::NationalId;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{child_status_changes, children, organisations, users};
+use tongxing_store::schema::{child_status_changes, children, organisations};
 use tongxing_store::{DbConnection, counter, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -266,15 +266,13 @@ fn check_references(conn: &mut DbConnection, scope: &Scope, input: &ChildInput) 
         }
     }
     if let Some(u) = input.caseworker_id {
-        let role: Option<String> = users::table
-            .find(u.to_string())
-            .select(users::role)
-            .first(conn)
-            .optional()
-            .map_err(map_db_error)?;
-        match role.as_deref() {
+        match tongxing_accounts::users::role_of(conn, u)? {
             None => return Err(Error::field("caseworker_id", "not_found", "no user with this id")),
-            Some("caseworker" | "coordinator" | "admin") => {}
+            Some(
+                tongxing_core::role::Role::Caseworker
+                | tongxing_core::role::Role::Coordinator
+                | tongxing_core::role::Role::Admin,
+            ) => {}
             Some(_) => {
                 return Err(Error::field(
                     "caseworker_id",

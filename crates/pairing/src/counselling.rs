@@ -13,7 +13,7 @@ use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, parse_id, parse_opt_id};
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{counselling_enrolments, counselling_sessions, counselling_team_members, users};
+use tongxing_store::schema::{counselling_enrolments, counselling_sessions, counselling_team_members};
 use tongxing_store::{DbConnection, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -191,15 +191,10 @@ pub fn plan_dates(
 /// name no account but their own learns nothing about which other accounts exist.
 fn check_accounts(conn: &mut DbConnection, team: &[TeamMember]) -> Result<()> {
     for (i, m) in team.iter().enumerate() {
-        if let Some(u) = m.user_id {
-            let n: i64 = users::table
-                .filter(users::id.eq(u.to_string()))
-                .count()
-                .get_result(conn)
-                .map_err(map_db_error)?;
-            if n == 0 {
-                return Err(Error::field(&format!("team[{i}].user_id"), "not_found", "no user with this id"));
-            }
+        if let Some(u) = m.user_id
+            && tongxing_accounts::users::role_of(conn, u)?.is_none()
+        {
+            return Err(Error::field(&format!("team[{i}].user_id"), "not_found", "no user with this id"));
         }
     }
     Ok(())

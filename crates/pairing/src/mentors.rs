@@ -23,7 +23,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{mentors, pairings, users};
+use tongxing_store::schema::{mentors, pairings};
 use tongxing_store::{DbConnection, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -262,19 +262,14 @@ fn check(
     if let Some(user) = input.user_id
         && changes(MentorField::Account)
     {
-        let role: Option<String> = users::table
-            .find(user.to_string())
-            .select(users::role)
-            .first(conn)
-            .optional()
-            .map_err(map_db_error)?;
+        let role = tongxing_accounts::users::role_of(conn, user)?;
         let linked: i64 = mentors::table
             .filter(mentors::user_id.eq(user.to_string()))
             .filter(mentors::id.ne(current.map(|m| m.id.to_string()).unwrap_or_default()))
             .count()
             .get_result(conn)
             .map_err(map_db_error)?;
-        if role.as_deref() != Some(Role::Mentor.as_str()) || linked > 0 {
+        if role != Some(Role::Mentor) || linked > 0 {
             return Err(account_unavailable());
         }
     }

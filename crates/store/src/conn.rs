@@ -281,6 +281,12 @@ fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     v.into_iter().map(|m| m.to_string()).collect()
 }
 
+/// Whether the database answers a trivial query (readiness).
+pub fn ping(conn: &mut DbConnection) -> Result<()> {
+    conn.batch_execute("SELECT 1")
+        .map_err(|e| Error::Unavailable { detail: format!("the database does not answer: {e}") })
+}
+
 /// The one way to run a transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
 /// once: a deferred transaction that reads and then writes could fail with `SQLITE_BUSY`
 /// instead of waiting. Nested inside another transaction it is a savepoint. On any error

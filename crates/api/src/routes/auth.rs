@@ -10,7 +10,7 @@ use crate::audit::{ActorType, AuditAction, Entry};
 use crate::auth::Caller;
 use crate::auth::clients::{self, ApiClient};
 use crate::auth::tokens::{Jwks, Subject};
-use crate::auth::{keys, login, refresh, throttle, users};
+use crate::auth::{keys, login, throttle};
 use crate::extract::JsonBody;
 use crate::middleware::request_id;
 use crate::problem::{ApiResult, Problem};
@@ -121,25 +121,6 @@ pub struct TokenResponse {
 /// How old the signing keys may be before a token is signed with them.
 const KEY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
-pub(crate) fn subject_of(row: &users::UserRow) -> tongxing_core::Result<Subject> {
-    Ok(Subject {
-        id: row.id()?,
-        role: row.role()?,
-        organisation_id: row.organisation_id()?,
-        region_id: row.region_id()?,
-        scope: None,
-        epoch: row.token_epoch,
-    })
-}
-
-pub(crate) fn too_many(retry_after: u32) -> Error {
-    Error::TooManyRequests {
-        code: "too_many_attempts",
-        detail: "too many failed logins; try again later".into(),
-        retry_after,
-    }
-}
-
 /// The audit entry of a login or a password check at the request's route, good or bad.
 pub(crate) fn login_entry(
     req: &HttpRequest,
@@ -162,10 +143,6 @@ pub(crate) fn login_entry(
         address: req.peer_addr().map(|a| a.ip().to_string()),
         request_id: request_id(req),
     }
-}
-
-pub(crate) fn wrong_credentials() -> Error {
-    Error::unauthenticated("invalid_credentials", "the username or password is wrong")
 }
 
 /// A new access token and refresh token for the user.
@@ -240,55 +217,25 @@ pub async fn create_token(
     };
     match body.value {
         TokenRequest::Password(PasswordGrant { username, password: given, .. }) => {
-            let account = login::Account::Named(username);
-            let checked = login::check(&state, throttle::address_key(ip), account, given).await?;
-            let (user, failure) = match checked {
-                login::Checked::Right(right) => {
-                    let user = right.row.id().ok();
-                    let issued = state
-                        .tx(move |conn| {
-                            let Some(row) = login::settle(conn, &right)? else { return Ok(None) };
-                            let subject = subject_of(&row)?;
-                            let token = refresh::issue(conn, subject.id, row.token_epoch, None, refresh_ttl)?;
-                            Ok(Some((subject, token)))
-                        })
-                        .await?;
-                    if let Some((subject, token)) = issued {
-                        let role = Some(subject.role.to_string());
-                        let entry = login(ActorType::User, Some(subject.id), role, AuditAction::Login, 200);
-                        state.audit.append(entry).await;
-                        return token_pair(&state, &subject, token).await;
-                    }
-                    // The account changed while its password was being checked.
-                    (user, wrong_credentials())
+            let (db, policy, address) = (&state.db, state.limits.login, throttle::address_key(ip));
+            match login::sign_in(db, policy, address, username, given, refresh_ttl).await? {
+                login::SignIn::Granted { subject, refresh_token } => {
+                    let role = Some(subject.role.to_string());
+                    let entry = login(ActorType::User, Some(subject.id), role, AuditAction::Login, 200);
+                    state.audit.append(entry).await;
+                    token_pair(&state, &subject, refresh_token).await
                 }
-                login::Checked::Wrong { user } => (user, wrong_credentials()),
-                login::Checked::Refused { user, retry_after } => (user, too_many(retry_after)),
-            };
-            let status = if matches!(failure, Error::TooManyRequests { .. }) { 429 } else { 401 };
-            let kind = if user.is_some() { ActorType::User } else { ActorType::Anonymous };
-            state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status)).await;
-            Err(failure.into())
+                login::SignIn::Refused { user, error } => {
+                    let status = if matches!(error, Error::TooManyRequests { .. }) { 429 } else { 401 };
+                    let kind = if user.is_some() { ActorType::User } else { ActorType::Anonymous };
+                    state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status)).await;
+                    Err(error.into())
+                }
+            }
         }
         TokenRequest::RefreshToken(RefreshTokenGrant { refresh_token, .. }) => {
-            // Not one transaction: revoking a reused token's family must stick even though the
-            // request fails.
-            let (subject, token) = state
-                .run(move |conn| {
-                    let spent = refresh::spend(conn, &refresh_token)?;
-                    let user = users::find(conn, spent.user)?
-                        .filter(|u| u.active && u.token_epoch == spent.epoch)
-                        .ok_or_else(|| {
-                            Error::unauthenticated(
-                                "invalid_grant",
-                                "the refresh token is invalid, expired or revoked",
-                            )
-                        })?;
-                    let token =
-                        refresh::issue(conn, spent.user, user.token_epoch, Some(spent.family), refresh_ttl)?;
-                    Ok((subject_of(&user)?, token))
-                })
-                .await?;
+            let (subject, token) =
+                state.run(move |conn| login::refresh_grant(conn, &refresh_token, refresh_ttl)).await?;
             token_pair(&state, &subject, token).await
         }
     }

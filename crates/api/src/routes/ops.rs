@@ -1,7 +1,6 @@
 use actix_web::{HttpResponse, get, web};
-use diesel::connection::SimpleConnection;
 use serde::Serialize;
-use tongxing_core::Error;
+
 use utoipa::ToSchema;
 
 use crate::problem::ApiResult;
@@ -32,12 +31,7 @@ pub async fn get_health() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn get_readiness(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    state
-        .run(|conn| {
-            conn.batch_execute("SELECT 1")
-                .map_err(|e| Error::Unavailable { detail: format!("the database does not answer: {e}") })
-        })
-        .await?;
+    state.run(tongxing_store::conn::ping).await?;
     Ok(HttpResponse::Ok().json(Health { status: "ok".into() }))
 }
 

@@ -5,10 +5,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::auth::{login_entry, subject_of, token_pair, too_many};
+use super::auth::{login_entry, token_pair};
 use super::{noted, page, page_of, with_etag};
 use crate::audit::{self, ActorType, AuditAction, AuditNote, Entry};
 use crate::auth::Caller;
+use crate::auth::login::{subject_of, too_many};
 use crate::auth::users::{self, User, UserInput, UserUpdate};
 use crate::auth::{login, password, refresh, throttle};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
@@ -218,7 +219,8 @@ pub async fn change_current_user_password(
     let address = throttle::address_key(req.peer_addr().map(|a| a.ip()));
     let account = login::Account::Id(caller.user_id);
     let wrong = || Error::field("current_password", "incorrect", "the current password is wrong");
-    let failed = match login::check(&state, address, account, current_password).await? {
+    let failed = match login::check(&state.db, state.limits.login, address, account, current_password).await?
+    {
         login::Checked::Right(right) => Ok(right),
         login::Checked::Refused { retry_after, .. } => Err(too_many(retry_after)),
         login::Checked::Wrong { .. } => Err(wrong()),

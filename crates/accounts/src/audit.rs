@@ -13,7 +13,6 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendE
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use actix_web::web;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -385,7 +384,7 @@ impl AuditLog {
         if let Some(msg) = msg {
             // The backlog is full: wait for room on a blocking thread, not on the async worker.
             let tx = self.tx.clone();
-            if !matches!(web::block(move || tx.send(msg)).await, Ok(Ok(()))) {
+            if !matches!(tokio::task::spawn_blocking(move || tx.send(msg)).await, Ok(Ok(()))) {
                 return self.lost();
             }
         }
@@ -402,7 +401,7 @@ impl AuditLog {
     /// Waits until every entry appended before this call is written.
     pub async fn flush(&self) -> Result<()> {
         let log = self.clone();
-        web::block(move || {
+        crate::blocking(move || {
             let (ack, done) = mpsc::channel();
             log.tx.send(Msg::Flush(ack)).map_err(|_| Error::internal("the audit appender has stopped"))?;
             log.wake();
@@ -411,7 +410,6 @@ impl AuditLog {
             })
         })
         .await
-        .map_err(|e| Error::internal(format!("audit flush failed: {e}")))?
     }
 
     /// The same, from a thread that may block (shutdown).

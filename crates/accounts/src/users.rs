@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::password;
+use crate::password;
 
 /// The roles a user account can hold. Partner organisations' API clients act as `partner`,
 /// which no user holds.
@@ -194,10 +194,18 @@ fn check_role(role: Role) -> Result<()> {
 
 fn check_references(conn: &mut DbConnection, organisation: Option<Uuid>, region: Option<Uuid>) -> Result<()> {
     if let Some(o) = organisation {
-        tongxing_events::organisations::require(conn, o, "organisation_id")?;
+        crate::require_organisation(conn, o, "organisation_id")?;
     }
     if let Some(r) = region {
-        tongxing_cases::regions::subtree_prefix(conn, r, "region_id")?;
+        use tongxing_store::schema::regions;
+        let n: i64 = regions::table
+            .filter(regions::id.eq(r.to_string()))
+            .count()
+            .get_result(conn)
+            .map_err(map_db_error)?;
+        if n == 0 {
+            return Err(Error::field("region_id", "not_found", "no region with this id"));
+        }
     }
     Ok(())
 }
@@ -289,7 +297,7 @@ pub fn set_password(conn: &mut DbConnection, id: Uuid, hash: String, expected: O
         return Err(Error::PreconditionFailed);
     }
     end_sessions(conn, id)?;
-    super::throttle::forget(conn, &before.username)?;
+    crate::throttle::forget(conn, &before.username)?;
     get(conn, id)
 }
 
@@ -301,7 +309,7 @@ pub fn end_sessions(conn: &mut DbConnection, id: Uuid) -> Result<()> {
         .set(users::token_epoch.eq(users::token_epoch + 1))
         .execute(conn)
         .map_err(map_db_error)?;
-    super::refresh::revoke_user(conn, id)
+    crate::refresh::revoke_user(conn, id)
 }
 
 /// The epoch a user's tokens must carry, if the user exists and is active.
@@ -320,9 +328,7 @@ pub fn token_epoch(conn: &mut DbConnection, id: Uuid) -> Result<Option<i32>> {
 /// every node the moment its user's epoch moves on; no node caches the answer.
 pub async fn require_current_epoch(db: &Db, id: Uuid, epoch: i32) -> Result<()> {
     let db = db.clone();
-    let current = actix_web::web::block(move || token_epoch(&mut *db.conn()?, id))
-        .await
-        .map_err(|e| Error::internal(format!("blocking task failed: {e}")))??;
+    let current = crate::blocking(move || token_epoch(&mut *db.conn()?, id)).await?;
     if current == Some(epoch) {
         Ok(())
     } else {
@@ -340,6 +346,14 @@ pub fn upgrade_hash(conn: &mut DbConnection, row: &UserRow, hash: String) -> Res
     .execute(conn)
     .map_err(map_db_error)?;
     Ok(())
+}
+
+/// The role of the account `id`, if there is one: what the domain crates ask before they link
+/// an account to a case (its caseworker), a mentor or a counselling team.
+pub fn role_of(conn: &mut DbConnection, id: Uuid) -> Result<Option<Role>> {
+    let role: Option<String> =
+        users::table.find(id.to_string()).select(users::role).first(conn).optional().map_err(map_db_error)?;
+    role.as_deref().map(str::parse).transpose()
 }
 
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<UserRow>> {

@@ -7,7 +7,7 @@ use tongxing_core::{Error, Result, time};
 use tongxing_store::schema::signing_keys;
 use tongxing_store::{DbConnection, map_db_error, transaction};
 
-use super::tokens::StoredKey;
+use crate::tokens::StoredKey;
 
 type Row = (String, String, String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>);
 

@@ -126,7 +126,7 @@ pub fn create(conn: &mut DbConnection, input: ApiClientInput, actor: Uuid) -> Re
         return Err(Error::field("name", "blank", "a client needs a name"));
     }
     let scopes = scope_text(&input.scopes)?;
-    tongxing_events::organisations::require(conn, input.organisation_id, "organisation_id")?;
+    crate::require_organisation(conn, input.organisation_id, "organisation_id")?;
     let id = input.id.unwrap_or_else(id::new_id);
     let secret = new_secret();
     let now = time::to_db(time::now());
@@ -252,7 +252,7 @@ pub fn authenticate(conn: &mut DbConnection, client_id: &str, secret: &str) -> R
 /// request of a client, so that revoking one ends its tokens at once, on every node.
 pub async fn require_active(db: &tongxing_store::Db, id: Uuid) -> Result<()> {
     let db = db.clone();
-    let revoked: Option<Option<chrono::NaiveDateTime>> = actix_web::web::block(move || {
+    let revoked: Option<Option<chrono::NaiveDateTime>> = crate::blocking(move || {
         api_clients::table
             .find(id.to_string())
             .select(api_clients::revoked_at)
@@ -260,8 +260,7 @@ pub async fn require_active(db: &tongxing_store::Db, id: Uuid) -> Result<()> {
             .optional()
             .map_err(map_db_error)
     })
-    .await
-    .map_err(|e| Error::internal(format!("blocking task failed: {e}")))??;
+    .await?;
     match revoked {
         Some(None) => Ok(()),
         _ => Err(Error::unauthenticated("invalid_token", "the access token has been revoked")),
