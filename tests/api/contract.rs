@@ -1,5 +1,5 @@
 //! The contract check: every answer the API tests receive is held against the OpenAPI contract
-//! the service publishes (`ApiDoc::openapi()`, the document served at `/api/v1/openapi.json`).
+//! the service publishes (`tongxing_api::contract()`, the document served at `/api/v1/openapi.json`).
 //! `helpers::TestApp::send_raw`, through which every request of the suite goes, calls [`check`]
 //! on each answer before a test sees it; a test that talks raw HTTP over a socket calls
 //! [`check_raw_http`]. A mismatch panics, failing the test that received the answer.
@@ -40,7 +40,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
-use utoipa::OpenApi as _;
 
 /// Paths deliberately outside the contract: exact paths, and prefixes ending in `/`.
 const OUTSIDE: &[&str] = &[
@@ -67,7 +66,7 @@ struct Contract {
 fn contract() -> &'static Contract {
     static CONTRACT: OnceLock<Contract> = OnceLock::new();
     CONTRACT.get_or_init(|| {
-        let doc = serde_json::to_value(tongxing_api::doc::ApiDoc::openapi()).expect("the contract as JSON");
+        let doc = serde_json::to_value(tongxing_api::contract()).expect("the contract as JSON");
         let templates = doc["paths"]
             .as_object()
             .expect("the contract has paths")

@@ -41,8 +41,8 @@ pub enum Audit {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
-    pub method: &'static str,
-    pub path: &'static str,
+    /// The operation's id in the contract.
+    pub operation: &'static str,
     pub who: Who,
     pub audit: Audit,
 }
@@ -77,126 +77,161 @@ const REPORT_READERS: &[Role] = &[Admin, Coordinator, Caseworker, Auditor];
 const AUDIT_READERS: &[Role] = &[Admin, Auditor];
 const HOURS_READERS: &[Role] = &[Admin, Coordinator, Auditor];
 
-const fn rule(method: &'static str, path: &'static str, who: Who, audit: Audit) -> Rule {
-    Rule { method, path, who, audit }
+const fn rule(operation: &'static str, who: Who, audit: Audit) -> Rule {
+    Rule { operation, who, audit }
 }
 
 const fn roles(r: &'static [Role]) -> Who {
     Who::Roles(r, None)
 }
 
-/// Every endpoint under `/api/v1`, by method and route pattern.
+/// Every endpoint under `/api/v1`, by the operation id its handler declares in the contract.
 pub const POLICY: &[Rule] = &[
-    rule("POST", "/api/v1/auth/token", Who::Anyone, No),
-    rule("POST", "/api/v1/auth/client-token", Who::Anyone, No),
-    rule("GET", "/api/v1/users", roles(ADMIN), No),
-    rule("POST", "/api/v1/users", roles(ADMIN), Create),
-    rule("GET", "/api/v1/users/{id}", roles(ADMIN), No),
-    rule("PUT", "/api/v1/users/{id}", roles(ADMIN), Update),
-    rule("POST", "/api/v1/users/{id}/password", roles(ADMIN), Update),
-    rule("GET", "/api/v1/me", Who::AnyUser, No),
-    rule("POST", "/api/v1/me/password", Who::AnyUser, Update),
-    rule("GET", "/api/v1/api-clients", roles(ADMIN), No),
-    rule("POST", "/api/v1/api-clients", roles(ADMIN), Create),
-    rule("POST", "/api/v1/api-clients/{id}/secret", roles(ADMIN), Update),
-    rule("POST", "/api/v1/api-clients/{id}/revoke", roles(ADMIN), Update),
-    rule("POST", "/api/v1/signing-keys", roles(ADMIN), Create),
-    rule("GET", "/api/v1/audit-events", roles(AUDIT_READERS), No),
-    rule("GET", "/api/v1/children/{id}/access-history", roles(AUDIT_READERS), No),
-    rule("GET", "/api/v1/regions", Who::AnyUser, No),
-    rule("POST", "/api/v1/regions", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/regions/{id}", Who::AnyUser, No),
-    rule("GET", "/api/v1/households", roles(CASE_STAFF), List),
-    rule("POST", "/api/v1/households", roles(CASE_STAFF), Create),
-    rule("GET", "/api/v1/households/{id}", roles(CASE_STAFF), Read),
-    rule("PUT", "/api/v1/households/{id}", roles(CASE_STAFF), Update),
-    rule("GET", "/api/v1/children", Who::Roles(CHILD_READERS, Some(ClientScope::CasesRead)), List),
-    rule("POST", "/api/v1/children", roles(CASE_STAFF), Create),
-    rule("GET", "/api/v1/children/{id}", Who::Roles(CHILD_READERS, Some(ClientScope::CasesRead)), Read),
-    rule("PUT", "/api/v1/children/{id}", roles(CASE_STAFF), Update),
-    rule("POST", "/api/v1/children/{id}/status", roles(CASE_STAFF), Update),
-    rule("GET", "/api/v1/children/{id}/assessments", roles(CASE_STAFF), Read),
-    rule("POST", "/api/v1/children/{id}/assessments", roles(CASE_STAFF), Create),
-    rule("GET", "/api/v1/contacts", Who::Roles(CASE_STAFF, Some(ClientScope::ContactsRead)), List),
-    rule("POST", "/api/v1/contacts", roles(CASE_STAFF), Create),
-    rule("GET", "/api/v1/contacts/{id}", Who::Roles(CASE_STAFF, Some(ClientScope::ContactsRead)), Read),
-    rule("GET", "/api/v1/consents", roles(CASE_STAFF), List),
-    rule("POST", "/api/v1/consents", roles(CASE_STAFF), Create),
-    rule("GET", "/api/v1/consents/{id}", roles(CASE_STAFF), Read),
-    rule("POST", "/api/v1/consents/{id}/withdraw", roles(CASE_STAFF), Update),
-    rule("GET", "/api/v1/duplicate-reviews", roles(COORDINATORS), List),
-    rule("POST", "/api/v1/duplicate-reviews/{id}/resolve", roles(COORDINATORS), Update),
-    rule("GET", "/api/v1/mentors", roles(CASE_STAFF), No),
-    rule("POST", "/api/v1/mentors", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/mentors/{id}", roles(CASE_STAFF), No),
-    rule("PUT", "/api/v1/mentors/{id}", roles(COORDINATORS), Update),
-    rule("GET", "/api/v1/pairings", roles(CHILD_READERS), List),
-    rule("POST", "/api/v1/pairings", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/pairings/{id}", roles(CHILD_READERS), Read),
-    rule("POST", "/api/v1/pairings/{id}/status", roles(COORDINATORS), Update),
-    rule("GET", "/api/v1/pairings/{id}/contacts", roles(CHILD_READERS), Read),
-    rule("POST", "/api/v1/pairings/{id}/contacts", roles(PAIRING_STAFF), Create),
-    rule("GET", "/api/v1/pairings/{id}/compliance", roles(CHILD_READERS), Read),
-    rule("GET", "/api/v1/compliance/alerts", roles(COORDINATORS), List),
-    rule("GET", "/api/v1/compliance/exemptions", roles(COORDINATORS), List),
-    rule("POST", "/api/v1/compliance/exemptions", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/cadence-rules", Who::AnyUser, No),
-    rule("POST", "/api/v1/cadence-rules", roles(COORDINATORS), Create),
-    rule("POST", "/api/v1/cadence-rules/{id}/minimums", roles(COORDINATORS), Update),
-    rule("GET", "/api/v1/counselling-enrolments", roles(CASE_STAFF), List),
-    rule("POST", "/api/v1/counselling-enrolments", roles(CASE_STAFF), Create),
-    rule("GET", "/api/v1/counselling-enrolments/{id}", roles(CASE_STAFF), Read),
-    rule("PUT", "/api/v1/counselling-enrolments/{id}", roles(CASE_STAFF), Update),
-    rule("GET", "/api/v1/counselling-enrolments/{id}/sessions", roles(CASE_STAFF), Read),
-    rule("POST", "/api/v1/counselling-enrolments/{id}/sessions", roles(CASE_STAFF), Create),
-    rule("GET", "/api/v1/counselling-enrolments/{id}/compliance", roles(CASE_STAFF), Read),
-    rule("GET", "/api/v1/holidays", Who::AnyUser, No),
-    rule("POST", "/api/v1/holidays", roles(ADMIN), Create),
-    rule("PUT", "/api/v1/holidays/{id}", roles(ADMIN), Update),
-    rule("GET", "/api/v1/home-visit-requests", roles(CHILD_READERS), List),
-    rule("POST", "/api/v1/home-visit-requests", roles(PAIRING_STAFF), Create),
-    rule("POST", "/api/v1/home-visit-requests/recorded-late", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/home-visit-requests/{id}", roles(CHILD_READERS), Read),
-    rule("POST", "/api/v1/home-visit-requests/{id}/consent", roles(CASE_STAFF), Update),
-    rule("POST", "/api/v1/home-visit-requests/{id}/checklist", roles(CHILD_READERS), Update),
-    rule("POST", "/api/v1/home-visit-requests/{id}/approve", roles(COORDINATORS), Update),
-    rule("POST", "/api/v1/home-visit-requests/{id}/reject", roles(COORDINATORS), Update),
-    rule("POST", "/api/v1/home-visit-requests/{id}/cancel", roles(PAIRING_STAFF), Update),
-    rule("POST", "/api/v1/home-visit-requests/{id}/return", roles(PAIRING_STAFF), Update),
-    rule("GET", "/api/v1/organisations", roles(CASE_STAFF), No),
-    rule("POST", "/api/v1/organisations", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/organisations/{id}", roles(CASE_STAFF), No),
-    rule("PUT", "/api/v1/organisations/{id}", roles(COORDINATORS), Update),
-    rule("GET", "/api/v1/organisations/{id}/contracts", roles(CASE_STAFF), No),
-    rule("POST", "/api/v1/service-contracts", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/volunteers", roles(CASE_STAFF), No),
-    rule("POST", "/api/v1/volunteers", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/volunteers/{id}", roles(CASE_STAFF), No),
-    rule("PUT", "/api/v1/volunteers/{id}", roles(COORDINATORS), Update),
-    rule("GET", "/api/v1/volunteer-hours", roles(HOURS_READERS), No),
-    rule("GET", "/api/v1/teams", roles(CASE_STAFF), No),
-    rule("POST", "/api/v1/teams", roles(COORDINATORS), Create),
-    rule("GET", "/api/v1/teams/{id}", roles(CASE_STAFF), No),
-    rule("PUT", "/api/v1/teams/{id}", roles(COORDINATORS), Update),
-    rule("GET", "/api/v1/events", roles(EVENT_READERS), No),
-    rule("POST", "/api/v1/events", roles(CASE_STAFF), Create),
-    rule("GET", "/api/v1/events/{id}", roles(EVENT_READERS), No),
-    rule("PUT", "/api/v1/events/{id}", roles(CASE_STAFF), Update),
-    rule("POST", "/api/v1/events/{id}/status", roles(CASE_STAFF), Update),
-    rule("GET", "/api/v1/events/{id}/roster", roles(CASE_STAFF), No),
-    rule("POST", "/api/v1/events/{id}/roster", roles(CASE_STAFF), Create),
-    rule("PUT", "/api/v1/events/{id}/roster", roles(CASE_STAFF), Update),
-    rule("GET", "/api/v1/events/{id}/attendance", roles(EVENT_READERS), List),
-    rule("POST", "/api/v1/events/{id}/attendance", roles(EVENT_READERS), Update),
-    rule("GET", "/api/v1/reports/summary", roles(REPORT_READERS), Export),
-    rule("GET", "/api/v1/reports/events", roles(REPORT_READERS), Export),
-    rule("GET", "/api/v1/reports/assessments", roles(REPORT_READERS), Export),
-    rule("GET", "/api/v1/reports/compliance", roles(REPORT_READERS), Export),
+    rule("create_token", Who::Anyone, No),
+    rule("create_client_token", Who::Anyone, No),
+    rule("list_users", roles(ADMIN), No),
+    rule("create_user", roles(ADMIN), Create),
+    rule("get_user", roles(ADMIN), No),
+    rule("update_user", roles(ADMIN), Update),
+    rule("reset_user_password", roles(ADMIN), Update),
+    rule("get_current_user", Who::AnyUser, No),
+    rule("change_current_user_password", Who::AnyUser, Update),
+    rule("list_api_clients", roles(ADMIN), No),
+    rule("create_api_client", roles(ADMIN), Create),
+    rule("rotate_api_client_secret", roles(ADMIN), Update),
+    rule("revoke_api_client", roles(ADMIN), Update),
+    rule("rotate_signing_key", roles(ADMIN), Create),
+    rule("list_audit_events", roles(AUDIT_READERS), No),
+    rule("get_child_access_history", roles(AUDIT_READERS), No),
+    rule("list_regions", Who::AnyUser, No),
+    rule("create_region", roles(COORDINATORS), Create),
+    rule("get_region", Who::AnyUser, No),
+    rule("list_households", roles(CASE_STAFF), List),
+    rule("create_household", roles(CASE_STAFF), Create),
+    rule("get_household", roles(CASE_STAFF), Read),
+    rule("update_household", roles(CASE_STAFF), Update),
+    rule("list_children", Who::Roles(CHILD_READERS, Some(ClientScope::CasesRead)), List),
+    rule("create_child", roles(CASE_STAFF), Create),
+    rule("get_child", Who::Roles(CHILD_READERS, Some(ClientScope::CasesRead)), Read),
+    rule("update_child", roles(CASE_STAFF), Update),
+    rule("change_child_status", roles(CASE_STAFF), Update),
+    rule("list_assessments", roles(CASE_STAFF), Read),
+    rule("create_assessment", roles(CASE_STAFF), Create),
+    rule("list_contacts", Who::Roles(CASE_STAFF, Some(ClientScope::ContactsRead)), List),
+    rule("create_contact", roles(CASE_STAFF), Create),
+    rule("get_contact", Who::Roles(CASE_STAFF, Some(ClientScope::ContactsRead)), Read),
+    rule("list_consents", roles(CASE_STAFF), List),
+    rule("create_consent", roles(CASE_STAFF), Create),
+    rule("get_consent", roles(CASE_STAFF), Read),
+    rule("withdraw_consent", roles(CASE_STAFF), Update),
+    rule("list_duplicate_reviews", roles(COORDINATORS), List),
+    rule("resolve_duplicate_review", roles(COORDINATORS), Update),
+    rule("list_mentors", roles(CASE_STAFF), No),
+    rule("create_mentor", roles(COORDINATORS), Create),
+    rule("get_mentor", roles(CASE_STAFF), No),
+    rule("update_mentor", roles(COORDINATORS), Update),
+    rule("list_pairings", roles(CHILD_READERS), List),
+    rule("create_pairing", roles(COORDINATORS), Create),
+    rule("get_pairing", roles(CHILD_READERS), Read),
+    rule("change_pairing_status", roles(COORDINATORS), Update),
+    rule("list_pair_contacts", roles(CHILD_READERS), Read),
+    rule("create_pair_contact", roles(PAIRING_STAFF), Create),
+    rule("get_pairing_compliance", roles(CHILD_READERS), Read),
+    rule("list_compliance_alerts", roles(COORDINATORS), List),
+    rule("list_compliance_exemptions", roles(COORDINATORS), List),
+    rule("create_compliance_exemption", roles(COORDINATORS), Create),
+    rule("list_cadence_rules", Who::AnyUser, No),
+    rule("create_cadence_rule", roles(COORDINATORS), Create),
+    rule("change_cadence_rule_minimum", roles(COORDINATORS), Update),
+    rule("list_counselling_enrolments", roles(CASE_STAFF), List),
+    rule("create_counselling_enrolment", roles(CASE_STAFF), Create),
+    rule("get_counselling_enrolment", roles(CASE_STAFF), Read),
+    rule("update_counselling_enrolment", roles(CASE_STAFF), Update),
+    rule("list_counselling_sessions", roles(CASE_STAFF), Read),
+    rule("create_counselling_session", roles(CASE_STAFF), Create),
+    rule("get_counselling_compliance", roles(CASE_STAFF), Read),
+    rule("list_holidays", Who::AnyUser, No),
+    rule("create_holiday", roles(ADMIN), Create),
+    rule("update_holiday", roles(ADMIN), Update),
+    rule("list_home_visit_requests", roles(CHILD_READERS), List),
+    rule("create_home_visit_request", roles(PAIRING_STAFF), Create),
+    rule("record_late_home_visit", roles(COORDINATORS), Create),
+    rule("get_home_visit_request", roles(CHILD_READERS), Read),
+    rule("consent_home_visit_request", roles(CASE_STAFF), Update),
+    rule("confirm_home_visit_checklist", roles(CHILD_READERS), Update),
+    rule("approve_home_visit_request", roles(COORDINATORS), Update),
+    rule("reject_home_visit_request", roles(COORDINATORS), Update),
+    rule("cancel_home_visit_request", roles(PAIRING_STAFF), Update),
+    rule("confirm_home_visit_return", roles(PAIRING_STAFF), Update),
+    rule("list_organisations", roles(CASE_STAFF), No),
+    rule("create_organisation", roles(COORDINATORS), Create),
+    rule("get_organisation", roles(CASE_STAFF), No),
+    rule("update_organisation", roles(COORDINATORS), Update),
+    rule("list_organisation_contracts", roles(CASE_STAFF), No),
+    rule("create_service_contract", roles(COORDINATORS), Create),
+    rule("list_volunteers", roles(CASE_STAFF), No),
+    rule("create_volunteer", roles(COORDINATORS), Create),
+    rule("get_volunteer", roles(CASE_STAFF), No),
+    rule("update_volunteer", roles(COORDINATORS), Update),
+    rule("get_volunteer_hours", roles(HOURS_READERS), No),
+    rule("list_teams", roles(CASE_STAFF), No),
+    rule("create_team", roles(COORDINATORS), Create),
+    rule("get_team", roles(CASE_STAFF), No),
+    rule("update_team", roles(COORDINATORS), Update),
+    rule("list_events", roles(EVENT_READERS), No),
+    rule("create_event", roles(CASE_STAFF), Create),
+    rule("get_event", roles(EVENT_READERS), No),
+    rule("update_event", roles(CASE_STAFF), Update),
+    rule("change_event_status", roles(CASE_STAFF), Update),
+    rule("list_event_volunteers", roles(CASE_STAFF), No),
+    rule("add_event_volunteer", roles(CASE_STAFF), Create),
+    rule("update_event_volunteer", roles(CASE_STAFF), Update),
+    rule("list_event_attendance", roles(EVENT_READERS), List),
+    rule("record_event_attendance", roles(EVENT_READERS), Update),
+    rule("get_summary_report", roles(REPORT_READERS), Export),
+    rule("get_events_report", roles(REPORT_READERS), Export),
+    rule("get_assessments_report", roles(REPORT_READERS), Export),
+    rule("get_compliance_report", roles(REPORT_READERS), Export),
 ];
+
+/// The endpoints outside `/api/v1`, and so outside the guard: they answer anyone.
+pub const OUTSIDE_THE_GUARD: &[&str] = &["get_health", "get_readiness", "get_metrics", "get_jwks"];
+
+/// The rule of an operation.
+pub fn rule_of(operation: &str) -> Option<&'static Rule> {
+    POLICY.iter().find(|r| r.operation == operation)
+}
+
+/// The operation a request is for, by method and matched route pattern, as the contract names
+/// it; and the methods the pattern answers.
+pub fn operation(method: &str, pattern: &str) -> Option<&'static str> {
+    operations().get(&(method.to_owned(), pattern.to_owned())).map(String::as_str)
+}
+
+/// The methods a route pattern answers, for a 405.
+pub fn methods(pattern: &str) -> Vec<&'static str> {
+    operations().keys().filter(|(_, p)| p == pattern).map(|(m, _)| method_name(m)).collect()
+}
 
 /// The rule for a request, by method and matched route pattern.
 pub fn find(method: &str, pattern: &str) -> Option<&'static Rule> {
-    POLICY.iter().find(|r| r.method == method && r.path == pattern)
+    operation(method, pattern).and_then(rule_of)
+}
+
+fn method_name(m: &str) -> &'static str {
+    ["GET", "POST", "PUT", "DELETE", "PATCH"].into_iter().find(|x| *x == m).unwrap_or("OTHER")
+}
+
+/// (method, route pattern) → operation id, read once from the contract.
+fn operations() -> &'static std::collections::HashMap<(String, String), String> {
+    static OPERATIONS: std::sync::OnceLock<std::collections::HashMap<(String, String), String>> =
+        std::sync::OnceLock::new();
+    OPERATIONS.get_or_init(|| {
+        crate::doc::operations(&crate::doc::contract())
+            .into_iter()
+            .map(|(method, path, id)| ((method.to_owned(), path), id))
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -207,9 +242,36 @@ mod tests {
     fn every_rule_is_unique() {
         for (i, a) in POLICY.iter().enumerate() {
             for b in &POLICY[i + 1..] {
-                assert!(!(a.method == b.method && a.path == b.path), "{} {} twice", a.method, a.path);
+                assert!(a.operation != b.operation, "{} twice", a.operation);
             }
         }
+    }
+
+    /// The policy and the contract agree: every operation behind the guard has a rule, every
+    /// rule names an operation behind the guard, and only the operations endpoints are outside.
+    #[test]
+    fn every_operation_has_a_rule_and_every_rule_an_operation() {
+        let ops = crate::doc::operations(&crate::doc::contract());
+        let guarded: Vec<&str> = ops
+            .iter()
+            .filter(|(_, path, _)| path.starts_with("/api/v1/"))
+            .map(|(_, _, id)| id.as_str())
+            .collect();
+        let outside: Vec<&str> = ops
+            .iter()
+            .filter(|(_, path, _)| !path.starts_with("/api/v1/"))
+            .map(|(_, _, id)| id.as_str())
+            .collect();
+        let without: Vec<&&str> = guarded.iter().filter(|id| rule_of(id).is_none()).collect();
+        assert!(without.is_empty(), "operations without an access rule: {without:?}");
+        let dangling: Vec<&str> =
+            POLICY.iter().map(|r| r.operation).filter(|id| !guarded.contains(id)).collect();
+        assert!(dangling.is_empty(), "access rules naming no operation behind the guard: {dangling:?}");
+        let mut outside = outside;
+        outside.sort_unstable();
+        let mut expected = OUTSIDE_THE_GUARD.to_vec();
+        expected.sort_unstable();
+        assert_eq!(outside, expected, "operations outside the guard");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The OpenAPI contract. Paths and schemas come from the handlers' annotations; the shared
-//! error responses and the bearer security are added to every operation here, so no handler
+//! The OpenAPI contract. Paths and schemas come from the handlers' annotations, collected from
+//! their one registration ([`crate::endpoints`]); the shared error responses, the bearer
+//! security and each operation's access rule are added to every operation here, so no handler
 //! can forget them.
 
 use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
@@ -20,57 +21,6 @@ use crate::routes;
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),
-    paths(
-        routes::auth::create_token, routes::auth::create_client_token, routes::auth::get_jwks, routes::auth::rotate_signing_key,
-        routes::api_clients::create_api_client, routes::api_clients::list_api_clients,
-        routes::api_clients::rotate_api_client_secret, routes::api_clients::revoke_api_client,
-        routes::audit::list_audit_events, routes::audit::get_child_access_history,
-        routes::users::create_user, routes::users::list_users, routes::users::get_user, routes::users::update_user,
-        routes::users::reset_user_password, routes::users::get_current_user,
-        routes::users::change_current_user_password,
-        routes::regions::create_region, routes::regions::list_regions, routes::regions::get_region,
-        routes::households::create_household, routes::households::list_households,
-        routes::households::get_household, routes::households::update_household,
-        routes::children::create_child, routes::children::list_children, routes::children::get_child,
-        routes::children::update_child, routes::children::change_child_status,
-        routes::children::create_assessment, routes::children::list_assessments,
-        routes::contacts::create_contact, routes::contacts::list_contacts, routes::contacts::get_contact,
-        routes::consents::create_consent, routes::consents::list_consents, routes::consents::get_consent,
-        routes::consents::withdraw_consent,
-        routes::duplicates::list_duplicate_reviews, routes::duplicates::resolve_duplicate_review,
-        routes::mentors::create_mentor, routes::mentors::list_mentors, routes::mentors::get_mentor,
-        routes::mentors::update_mentor,
-        routes::pairings::create_pairing, routes::pairings::list_pairings, routes::pairings::get_pairing,
-        routes::pairings::change_pairing_status, routes::pairings::create_pair_contact,
-        routes::pairings::list_pair_contacts, routes::pairings::get_pairing_compliance,
-        routes::compliance::list_compliance_alerts, routes::compliance::create_compliance_exemption,
-        routes::compliance::list_compliance_exemptions, routes::compliance::list_cadence_rules,
-        routes::compliance::create_cadence_rule, routes::compliance::change_cadence_rule_minimum,
-        routes::counselling::create_counselling_enrolment, routes::counselling::list_counselling_enrolments,
-        routes::counselling::get_counselling_enrolment, routes::counselling::update_counselling_enrolment,
-        routes::counselling::create_counselling_session, routes::counselling::list_counselling_sessions,
-        routes::counselling::get_counselling_compliance,
-        routes::holidays::list_holidays, routes::holidays::create_holiday, routes::holidays::update_holiday,
-        routes::home_visits::create_home_visit_request, routes::home_visits::record_late_home_visit,
-        routes::home_visits::list_home_visit_requests,
-        routes::home_visits::get_home_visit_request, routes::home_visits::consent_home_visit_request,
-        routes::home_visits::confirm_home_visit_checklist, routes::home_visits::approve_home_visit_request,
-        routes::home_visits::reject_home_visit_request, routes::home_visits::cancel_home_visit_request,
-        routes::home_visits::confirm_home_visit_return,
-        routes::organisations::create_organisation, routes::organisations::list_organisations,
-        routes::organisations::get_organisation, routes::organisations::update_organisation,
-        routes::organisations::create_service_contract, routes::organisations::list_organisation_contracts,
-        routes::volunteers::create_volunteer, routes::volunteers::list_volunteers, routes::volunteers::get_volunteer,
-        routes::volunteers::update_volunteer, routes::volunteers::create_team, routes::volunteers::list_teams,
-        routes::volunteers::get_team, routes::volunteers::update_team, routes::volunteers::get_volunteer_hours,
-        routes::events::create_event, routes::events::list_events, routes::events::get_event, routes::events::update_event,
-        routes::events::change_event_status, routes::events::add_event_volunteer, routes::events::update_event_volunteer,
-        routes::events::list_event_volunteers, routes::events::record_event_attendance,
-        routes::events::list_event_attendance,
-        routes::reports::get_summary_report, routes::reports::get_events_report,
-        routes::reports::get_assessments_report, routes::reports::get_compliance_report,
-        routes::ops::get_health, routes::ops::get_readiness, routes::ops::get_metrics,
-    ),
     components(schemas(Problem, ProblemField, routes::reports::ReportFormat, crate::audit::AuditAction)),
     tags(
         (name = "auth", description = "Tokens"),
@@ -89,9 +39,20 @@ use crate::routes;
         (name = "compliance", description = "Cadence rules, exemptions, and what is at risk or missed"),
         (name = "operations", description = "Liveness, readiness, metrics"),
     ),
-    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
+
+/// The contract: the base document ([`ApiDoc`]: info, shared components, tags), every endpoint
+/// as [`crate::endpoints`] registers it, and the conventions each operation follows.
+pub fn contract() -> Spec {
+    use utoipa_actix_web::AppExt;
+    let (_, endpoints) =
+        actix_web::App::new().into_utoipa_app().configure(crate::endpoints).split_for_parts();
+    let mut spec = ApiDoc::openapi();
+    spec.merge(endpoints);
+    Conventions.modify(&mut spec);
+    spec
+}
 
 struct Conventions;
 
@@ -188,6 +149,26 @@ impl Modify for Conventions {
     }
 }
 
+/// Every operation of a contract: (method, path, operation id).
+pub fn operations(spec: &Spec) -> Vec<(&'static str, String, String)> {
+    let mut out = Vec::new();
+    for (path, item) in &spec.paths.paths {
+        let ops = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, op) in ops {
+            if let Some(id) = op.as_ref().and_then(|o| o.operation_id.clone()) {
+                out.push((method, path.clone(), id));
+            }
+        }
+    }
+    out
+}
+
 /// Adds the errors an operation can answer with, and bearer security unless it declared its own.
 fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
     let public = op.security.as_ref().is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
@@ -231,7 +212,7 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
             .entry((*status).to_owned())
             .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
     }
-    if let Some(rule) = crate::access::find(method_name(&method), path) {
+    if let Some(rule) = op.operation_id.as_deref().and_then(crate::access::rule_of) {
         let who = who_may_call(rule);
         let text = op.description.get_or_insert_with(String::new);
         if !text.is_empty() {
@@ -243,16 +224,6 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
         op.security = None;
     } else if api && op.security.is_none() {
         op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
-    }
-}
-
-fn method_name(m: &HttpMethod) -> &'static str {
-    match m {
-        HttpMethod::Get => "GET",
-        HttpMethod::Post => "POST",
-        HttpMethod::Put => "PUT",
-        HttpMethod::Delete => "DELETE",
-        _ => "OTHER",
     }
 }
 

@@ -68,8 +68,7 @@ async fn admit(
     method: &str,
 ) -> Result<(&'static Rule, Option<Caller>), ApiError> {
     let Some(rule) = access::find(method, pattern) else {
-        let allowed: Vec<&str> =
-            access::POLICY.iter().filter(|r| r.path == pattern).map(|r| r.method).collect();
+        let allowed = access::methods(pattern);
         if !allowed.is_empty() {
             return Err(ApiError::method_not_allowed(pattern, method, &allowed));
         }

@@ -26,8 +26,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("serve");
     if command == "openapi" {
-        use utoipa::OpenApi;
-        return match tongxing_api::ApiDoc::openapi().to_pretty_json() {
+        return match tongxing_api::contract().to_pretty_json() {
             Ok(json) => {
                 println!("{json}");
                 ExitCode::SUCCESS

@@ -40,7 +40,7 @@ fn with_secret(
 /// Register a partner organisation's API client. The answer holds the client secret, shown
 /// only this once.
 #[utoipa::path(
-    post, path = "/api/v1/api-clients", tag = "api-clients", operation_id = "create_api_client",
+    tag = "api-clients", operation_id = "create_api_client",
     request_body(content = ApiClientInput, example = json!({
         "organisation_id": "0190f0a0-0000-7000-8000-000000000005", "name": "希望之家 case system", "scopes": ["cases:read"]
     })),
@@ -60,7 +60,7 @@ pub async fn create_api_client(
 
 /// List API clients, optionally of one organisation.
 #[utoipa::path(
-    get, path = "/api/v1/api-clients", tag = "api-clients", operation_id = "list_api_clients",
+    tag = "api-clients", operation_id = "list_api_clients",
     params(ApiClientQuery),
     responses((status = 200, description = "A page of API clients", body = ApiClientPage))
 )]
@@ -79,7 +79,7 @@ pub async fn list_api_clients(
 /// Replace a client's secret; the old secret stops working at once. The answer holds the new
 /// secret, shown only this once.
 #[utoipa::path(
-    post, path = "/api/v1/api-clients/{id}/secret", tag = "api-clients", operation_id = "rotate_api_client_secret",
+    tag = "api-clients", operation_id = "rotate_api_client_secret",
     params(
         ("id" = Uuid, Path, description = "API client id"),
         ("If-Match" = Option<String>, Header, description = "When given, the change applies only to this version"),
@@ -105,7 +105,7 @@ pub async fn rotate_api_client_secret(
 
 /// Revoke a client: it gets no new tokens, and the tokens already issued stop working at once.
 #[utoipa::path(
-    post, path = "/api/v1/api-clients/{id}/revoke", tag = "api-clients", operation_id = "revoke_api_client",
+    tag = "api-clients", operation_id = "revoke_api_client",
     params(
         ("id" = Uuid, Path, description = "API client id"),
         ("If-Match" = Option<String>, Header, description = "When given, the change applies only to this version"),

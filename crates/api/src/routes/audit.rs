@@ -50,7 +50,7 @@ pub struct HistoryQuery {
 /// read of a child's record, every write, every login and every export; it cannot be changed.
 /// Auditors see which fields a write changed; only admins see the values.
 #[utoipa::path(
-    get, path = "/api/v1/audit-events", tag = "audit", operation_id = "list_audit_events",
+    tag = "audit", operation_id = "list_audit_events",
     params(AuditQuery),
     responses((status = 200, description = "A page of audit entries", body = AuditEventPage))
 )]
@@ -76,7 +76,7 @@ pub async fn list_audit_events(
 
 /// Who has seen this child's record: every read, list and export that showed it, oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/children/{id}/access-history", tag = "audit", operation_id = "get_child_access_history",
+    tag = "audit", operation_id = "get_child_access_history",
     params(("id" = Uuid, Path, description = "Child id"), HistoryQuery),
     responses((status = 200, description = "A page of audit entries", body = AuditEventPage))
 )]

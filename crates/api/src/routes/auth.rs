@@ -195,7 +195,7 @@ fn granted(client: &ApiClient, asked: Option<&str>) -> tongxing_core::Result<Str
 /// held up by failures from elsewhere. An unknown username, a wrong password and a deactivated
 /// account get the same answer.
 #[utoipa::path(
-    post, path = "/api/v1/auth/token", tag = "auth", operation_id = "create_token",
+    tag = "auth", operation_id = "create_token",
     request_body(content = TokenRequest, example = json!({"grant_type": "password", "username": "coordinator.li", "password": "a-long-passphrase"})),
     responses(
         (status = 200, description = "Tokens issued", body = TokenResponse),
@@ -247,7 +247,7 @@ pub async fn create_token(
 /// (all the client's scopes when none are named). A revoked client, an unknown client and a
 /// wrong secret all answer 401 `invalid_client`.
 #[utoipa::path(
-    post, path = "/api/v1/auth/client-token", tag = "auth", operation_id = "create_client_token",
+    tag = "auth", operation_id = "create_client_token",
     request_body(content = ClientTokenRequest, example = json!({"grant_type": "client_credentials", "client_id": "0190f0a0-0000-7000-8000-00000000000c", "client_secret": "the-secret-shown-once", "scope": "cases:read"})),
     responses((status = 200, description = "Token issued", body = ClientTokenResponse)),
     security(())
@@ -311,7 +311,7 @@ pub async fn create_client_token(
 /// The public keys that verify access tokens (JWKS). Keys appear here before they sign and
 /// stay until the last token they signed has expired.
 #[utoipa::path(
-    get, path = "/.well-known/jwks.json", tag = "auth", operation_id = "get_jwks",
+    tag = "auth", operation_id = "get_jwks",
     responses((status = 200, description = "The JSON Web Key Set", body = Jwks)),
     security(())
 )]
@@ -329,7 +329,7 @@ pub struct SigningKeyRotated {
 /// Rotate the signing key: a new key signs from now on; tokens signed by the old one stay valid
 /// until they expire. Other nodes pick the new key up when they first meet a token it signed.
 #[utoipa::path(
-    post, path = "/api/v1/signing-keys", tag = "auth", operation_id = "rotate_signing_key",
+    tag = "auth", operation_id = "rotate_signing_key",
     responses((status = 201, description = "Rotated", body = SigningKeyRotated))
 )]
 #[post("/signing-keys")]

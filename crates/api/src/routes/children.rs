@@ -46,7 +46,7 @@ pub struct AssessmentQuery {
 
 /// Record a child; the case file starts in `screening`.
 #[utoipa::path(
-    post, path = "/api/v1/children", tag = "children", operation_id = "create_child",
+    tag = "children", operation_id = "create_child",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = ChildInput, example = json!({
         "region_id": "0190f0a0-0000-7000-8000-000000000002", "household_id": "0190f0a0-0000-7000-8000-000000000003",
@@ -73,7 +73,7 @@ pub async fn create_child(
 
 /// List children, by region subtree, household, category, status or text.
 #[utoipa::path(
-    get, path = "/api/v1/children", tag = "children", operation_id = "list_children",
+    tag = "children", operation_id = "list_children",
     params(ChildQuery),
     responses((status = 200, description = "A page of children", body = ChildPage))
 )]
@@ -99,7 +99,7 @@ pub async fn list_children(
 
 /// Read a child's record.
 #[utoipa::path(
-    get, path = "/api/v1/children/{id}", tag = "children", operation_id = "get_child",
+    tag = "children", operation_id = "get_child",
     params(("id" = Uuid, Path, description = "Child id")),
     responses((status = 200, description = "The child; `ETag` carries the version", body = Child))
 )]
@@ -116,7 +116,7 @@ pub async fn get_child(
 /// Replace a child's descriptive fields (requires `If-Match`); the status moves only by
 /// `change_child_status`.
 #[utoipa::path(
-    put, path = "/api/v1/children/{id}", tag = "children", operation_id = "update_child",
+    tag = "children", operation_id = "update_child",
     params(
         ("id" = Uuid, Path, description = "Child id"),
         ("If-Match" = String, Header, description = "The ETag of the version being replaced"),
@@ -146,7 +146,7 @@ pub async fn update_child(
 /// `screening → registered → active → closed`; `registered` opens the file (date and case-file
 /// number), `closed` needs a reason and may follow any open state. Anything else is 409.
 #[utoipa::path(
-    post, path = "/api/v1/children/{id}/status", tag = "children", operation_id = "change_child_status",
+    tag = "children", operation_id = "change_child_status",
     params(
         ("id" = Uuid, Path, description = "Child id"),
         ("If-Match" = Option<String>, Header, description = "When given, the change applies only to this version"),
@@ -171,7 +171,7 @@ pub async fn change_child_status(
 
 /// Record an assessment over the four dimensions; the risk level is derived.
 #[utoipa::path(
-    post, path = "/api/v1/children/{id}/assessments", tag = "children", operation_id = "create_assessment",
+    tag = "children", operation_id = "create_assessment",
     params(
         ("id" = Uuid, Path, description = "Child id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response"),
@@ -202,7 +202,7 @@ pub async fn create_assessment(
 
 /// List a child's assessments, oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/children/{id}/assessments", tag = "children", operation_id = "list_assessments",
+    tag = "children", operation_id = "list_assessments",
     params(("id" = Uuid, Path, description = "Child id"), AssessmentQuery),
     responses((status = 200, description = "A page of assessments", body = AssessmentPage))
 )]

@@ -55,7 +55,7 @@ pub struct ExemptionQuery {
 /// caller's scope (a coordinator of a region: their subtree); a `region_id` outside it answers
 /// as one that does not exist.
 #[utoipa::path(
-    get, path = "/api/v1/compliance/alerts", tag = "compliance", operation_id = "list_compliance_alerts",
+    tag = "compliance", operation_id = "list_compliance_alerts",
     params(AlertQuery),
     responses((status = 200, description = "A page of alerts", body = ComplianceAlertPage))
 )]
@@ -87,7 +87,7 @@ pub async fn list_compliance_alerts(
 /// Exempt one period of one rule for a pairing, with a reason (coordinators). A pairing or
 /// enrolment whose child is outside the caller's scope is refused as one that does not exist.
 #[utoipa::path(
-    post, path = "/api/v1/compliance/exemptions", tag = "compliance", operation_id = "create_compliance_exemption",
+    tag = "compliance", operation_id = "create_compliance_exemption",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = ExemptionInput, example = json!({
         "rule_id": "00000000-0000-7000-8000-00000000c001", "subject_id": "0190f0a0-0000-7000-8000-000000000006",
@@ -113,7 +113,7 @@ pub async fn create_compliance_exemption(
 
 /// List exemptions of the relationships whose child is in the caller's scope.
 #[utoipa::path(
-    get, path = "/api/v1/compliance/exemptions", tag = "compliance", operation_id = "list_compliance_exemptions",
+    tag = "compliance", operation_id = "list_compliance_exemptions",
     params(ExemptionQuery),
     responses((status = 200, description = "A page of exemptions", body = ComplianceExemptionPage))
 )]
@@ -133,7 +133,7 @@ pub async fn list_compliance_exemptions(
 
 /// The cadence rules, with their minimums over time.
 #[utoipa::path(
-    get, path = "/api/v1/cadence-rules", tag = "compliance", operation_id = "list_cadence_rules",
+    tag = "compliance", operation_id = "list_cadence_rules",
     responses((status = 200, description = "Every rule", body = CadenceRuleList))
 )]
 #[get("/cadence-rules")]
@@ -144,7 +144,7 @@ pub async fn list_cadence_rules(state: web::Data<AppState>, _caller: Caller) -> 
 
 /// Add a cadence rule (coordinators): what it checks, what counts, the period and minimum.
 #[utoipa::path(
-    post, path = "/api/v1/cadence-rules", tag = "compliance", operation_id = "create_cadence_rule",
+    tag = "compliance", operation_id = "create_cadence_rule",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = CadenceRuleInput, example = json!({
         "code": "fortnightly_call", "name": "A phone or video call every week", "subject": "pairing",
@@ -168,7 +168,7 @@ pub async fn create_cadence_rule(
 
 /// Change a rule's minimum from a date on (coordinators); periods that began earlier keep theirs.
 #[utoipa::path(
-    post, path = "/api/v1/cadence-rules/{id}/minimums", tag = "compliance", operation_id = "change_cadence_rule_minimum",
+    tag = "compliance", operation_id = "change_cadence_rule_minimum",
     params(("id" = Uuid, Path, description = "Rule id")),
     request_body(content = MinimumChange, example = json!({"effective_from": "2025-01-01", "minimum": 2})),
     responses((status = 200, description = "The rule with its minimums", body = CadenceRule))

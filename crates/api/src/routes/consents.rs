@@ -30,7 +30,7 @@ pub struct ConsentQuery {
 
 /// Record a guardian's consent.
 #[utoipa::path(
-    post, path = "/api/v1/consents", tag = "consents", operation_id = "create_consent",
+    tag = "consents", operation_id = "create_consent",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = ConsentInput, example = json!({
         "child_id": "0190f0a0-0000-7000-8000-000000000004", "purpose": "case_file",
@@ -57,7 +57,7 @@ pub async fn create_consent(
 
 /// List consents, by child, purpose and whether they stand.
 #[utoipa::path(
-    get, path = "/api/v1/consents", tag = "consents", operation_id = "list_consents",
+    tag = "consents", operation_id = "list_consents",
     params(ConsentQuery),
     responses((status = 200, description = "A page of consents", body = ConsentPage))
 )]
@@ -77,7 +77,7 @@ pub async fn list_consents(
 
 /// Read a consent.
 #[utoipa::path(
-    get, path = "/api/v1/consents/{id}", tag = "consents", operation_id = "get_consent",
+    tag = "consents", operation_id = "get_consent",
     params(("id" = Uuid, Path, description = "Consent id")),
     responses((status = 200, description = "The consent; `ETag` carries the version", body = Consent))
 )]
@@ -95,7 +95,7 @@ pub async fn get_consent(
 
 /// Withdraw a consent; a withdrawn consent cannot be withdrawn again (409).
 #[utoipa::path(
-    post, path = "/api/v1/consents/{id}/withdraw", tag = "consents", operation_id = "withdraw_consent",
+    tag = "consents", operation_id = "withdraw_consent",
     params(
         ("id" = Uuid, Path, description = "Consent id"),
         ("If-Match" = Option<String>, Header, description = "When given, applies only to this version"),

@@ -36,7 +36,7 @@ pub struct ContactQuery {
 
 /// Record a phone visit to a household or an in-person visit to a child.
 #[utoipa::path(
-    post, path = "/api/v1/contacts", tag = "contacts", operation_id = "create_contact",
+    tag = "contacts", operation_id = "create_contact",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = ContactInput, example = json!({
         "kind": "phone_visit", "household_id": "0190f0a0-0000-7000-8000-000000000003",
@@ -59,7 +59,7 @@ pub async fn create_contact(
 
 /// List contacts, by child, household, kind and date range.
 #[utoipa::path(
-    get, path = "/api/v1/contacts", tag = "contacts", operation_id = "list_contacts",
+    tag = "contacts", operation_id = "list_contacts",
     params(ContactQuery),
     responses((status = 200, description = "A page of contacts", body = ContactPage))
 )]
@@ -91,7 +91,7 @@ pub async fn list_contacts(
 
 /// Read a contact.
 #[utoipa::path(
-    get, path = "/api/v1/contacts/{id}", tag = "contacts", operation_id = "get_contact",
+    tag = "contacts", operation_id = "get_contact",
     params(("id" = Uuid, Path, description = "Contact id")),
     responses((status = 200, description = "The contact", body = Contact))
 )]

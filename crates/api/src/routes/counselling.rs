@@ -53,7 +53,7 @@ pub struct EnrolmentComplianceQuery {
 
 /// Enrol a child in weekly home counselling with a team.
 #[utoipa::path(
-    post, path = "/api/v1/counselling-enrolments", tag = "counselling", operation_id = "create_counselling_enrolment",
+    tag = "counselling", operation_id = "create_counselling_enrolment",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = EnrolmentInput, example = json!({
         "child_id": "0190f0a0-0000-7000-8000-000000000004", "weekday": 6, "time_of_day": "15:00", "starts_on": "2023-06-03",
@@ -80,7 +80,7 @@ pub async fn create_counselling_enrolment(
 
 /// List counselling enrolments.
 #[utoipa::path(
-    get, path = "/api/v1/counselling-enrolments", tag = "counselling", operation_id = "list_counselling_enrolments",
+    tag = "counselling", operation_id = "list_counselling_enrolments",
     params(EnrolmentQuery),
     responses((status = 200, description = "A page of enrolments", body = EnrolmentPage))
 )]
@@ -99,7 +99,7 @@ pub async fn list_counselling_enrolments(
 
 /// Read an enrolment with its team.
 #[utoipa::path(
-    get, path = "/api/v1/counselling-enrolments/{id}", tag = "counselling", operation_id = "get_counselling_enrolment",
+    tag = "counselling", operation_id = "get_counselling_enrolment",
     params(("id" = Uuid, Path, description = "Enrolment id")),
     responses((status = 200, description = "The enrolment; `ETag` carries the version", body = Enrolment))
 )]
@@ -120,7 +120,7 @@ pub async fn get_counselling_enrolment(
 /// An ended enrolment keeps an end date (409 `illegal_transition` to clear it: enrol the child
 /// again), and the dates keep every recorded session inside them (409 `sessions_outside`).
 #[utoipa::path(
-    put, path = "/api/v1/counselling-enrolments/{id}", tag = "counselling", operation_id = "update_counselling_enrolment",
+    tag = "counselling", operation_id = "update_counselling_enrolment",
     params(
         ("id" = Uuid, Path, description = "Enrolment id"),
         ("If-Match" = String, Header, description = "The ETag of the version being replaced"),
@@ -147,7 +147,7 @@ pub async fn update_counselling_enrolment(
 
 /// Record a home counselling session.
 #[utoipa::path(
-    post, path = "/api/v1/counselling-enrolments/{id}/sessions", tag = "counselling", operation_id = "create_counselling_session",
+    tag = "counselling", operation_id = "create_counselling_session",
     params(
         ("id" = Uuid, Path, description = "Enrolment id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response"),
@@ -177,7 +177,7 @@ pub async fn create_counselling_session(
 
 /// List an enrolment's sessions. Notes are returned only to the team and coordinators.
 #[utoipa::path(
-    get, path = "/api/v1/counselling-enrolments/{id}/sessions", tag = "counselling", operation_id = "list_counselling_sessions",
+    tag = "counselling", operation_id = "list_counselling_sessions",
     params(("id" = Uuid, Path, description = "Enrolment id"), SessionQuery),
     responses((status = 200, description = "A page of sessions", body = SessionPage))
 )]
@@ -198,7 +198,7 @@ pub async fn list_counselling_sessions(
 /// An enrolment's weekly counselling timeline: per ISO week, `met`, `open`, `at_risk`,
 /// `missed` or `exempt`.
 #[utoipa::path(
-    get, path = "/api/v1/counselling-enrolments/{id}/compliance", tag = "counselling", operation_id = "get_counselling_compliance",
+    tag = "counselling", operation_id = "get_counselling_compliance",
     params(("id" = Uuid, Path, description = "Enrolment id"), EnrolmentComplianceQuery),
     responses((status = 200, description = "The timeline", body = ComplianceTimeline))
 )]

@@ -32,7 +32,7 @@ pub struct DuplicateQuery {
 /// A child recorded with a national ID number that a case outside the recorder's scope already
 /// holds is kept, and the pair is listed here for the coordinators who reach both children.
 #[utoipa::path(
-    get, path = "/api/v1/duplicate-reviews", tag = "children", operation_id = "list_duplicate_reviews",
+    tag = "children", operation_id = "list_duplicate_reviews",
     params(DuplicateQuery),
     responses((status = 200, description = "A page of reviews, oldest first", body = DuplicateReviewPage))
 )]
@@ -51,7 +51,7 @@ pub async fn list_duplicate_reviews(
 
 /// Record whether the two records are one child or two; a review is resolved once (409).
 #[utoipa::path(
-    post, path = "/api/v1/duplicate-reviews/{id}/resolve", tag = "children", operation_id = "resolve_duplicate_review",
+    tag = "children", operation_id = "resolve_duplicate_review",
     params(
         ("id" = Uuid, Path, description = "Review id"),
         ("If-Match" = Option<String>, Header, description = "When given, applies only to this version"),

@@ -55,7 +55,7 @@ pub struct EventQuery {
 
 /// Plan an event.
 #[utoipa::path(
-    post, path = "/api/v1/events", tag = "events", operation_id = "create_event",
+    tag = "events", operation_id = "create_event",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = EventInput, example = json!({
         "title": "关爱护成长 文化润童心", "theme": "家风家训经典诵读", "event_type": "care", "programme": "five_plus_n",
@@ -84,7 +84,7 @@ pub async fn create_event(
 
 /// List events, by dates, type, programme, status, region subtree, organisation and service form.
 #[utoipa::path(
-    get, path = "/api/v1/events", tag = "events", operation_id = "list_events",
+    tag = "events", operation_id = "list_events",
     params(EventQuery),
     responses((status = 200, description = "A page of events", body = EventPage))
 )]
@@ -112,7 +112,7 @@ pub async fn list_events(
 
 /// Read an event with its figures and the villages it reached.
 #[utoipa::path(
-    get, path = "/api/v1/events/{id}", tag = "events", operation_id = "get_event",
+    tag = "events", operation_id = "get_event",
     params(("id" = Uuid, Path, description = "Event id")),
     responses((status = 200, description = "The event; `ETag` carries the version", body = Event))
 )]
@@ -128,7 +128,7 @@ pub async fn get_event(
 
 /// Replace an event's details while it is planned or held (requires `If-Match`).
 #[utoipa::path(
-    put, path = "/api/v1/events/{id}", tag = "events", operation_id = "update_event",
+    tag = "events", operation_id = "update_event",
     params(("id" = Uuid, Path, description = "Event id"), ("If-Match" = String, Header, description = "The ETag of the version being replaced")),
     request_body(content = EventInput, example = json!({
         "title": "关爱护成长 文化润童心", "event_type": "care", "programme": "five_plus_n",
@@ -151,7 +151,7 @@ pub async fn update_event(
 
 /// Mark an event held (needs a rostered volunteer), reported, or cancelled (with a reason).
 #[utoipa::path(
-    post, path = "/api/v1/events/{id}/status", tag = "events", operation_id = "change_event_status",
+    tag = "events", operation_id = "change_event_status",
     params(("id" = Uuid, Path, description = "Event id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
     request_body(content = EventStatusChange, example = json!({"status": "held"})),
     responses((status = 200, description = "The event after the change", body = Event))
@@ -171,7 +171,7 @@ pub async fn change_event_status(
 /// Roster a volunteer. At an event with children a volunteer whose background check or
 /// child-safety training is missing or expired on the day is refused (409 naming what).
 #[utoipa::path(
-    post, path = "/api/v1/events/{id}/roster", tag = "events", operation_id = "add_event_volunteer",
+    tag = "events", operation_id = "add_event_volunteer",
     params(("id" = Uuid, Path, description = "Event id")),
     request_body(content = RosterInput, example = json!({"volunteer_id": "0190f0a0-0000-7000-8000-000000000009", "role": "volunteer", "hours": 2.5})),
     responses((status = 201, description = "The roster", body = RosterList))
@@ -190,7 +190,7 @@ pub async fn add_event_volunteer(
 
 /// Set a rostered volunteer's role and hours.
 #[utoipa::path(
-    put, path = "/api/v1/events/{id}/roster", tag = "events", operation_id = "update_event_volunteer",
+    tag = "events", operation_id = "update_event_volunteer",
     params(("id" = Uuid, Path, description = "Event id")),
     request_body(content = RosterInput, example = json!({"volunteer_id": "0190f0a0-0000-7000-8000-000000000009", "role": "teacher", "hours": 3.0})),
     responses((status = 200, description = "The roster", body = RosterList))
@@ -209,7 +209,7 @@ pub async fn update_event_volunteer(
 
 /// The event's roster.
 #[utoipa::path(
-    get, path = "/api/v1/events/{id}/roster", tag = "events", operation_id = "list_event_volunteers",
+    tag = "events", operation_id = "list_event_volunteers",
     params(("id" = Uuid, Path, description = "Event id")),
     responses((status = 200, description = "The roster", body = RosterList))
 )]
@@ -229,7 +229,7 @@ pub async fn list_event_volunteers(
 /// `Idempotency-Key`, so that a batch retried after a lost answer is not refused as already
 /// recorded.
 #[utoipa::path(
-    post, path = "/api/v1/events/{id}/attendance", tag = "events", operation_id = "record_event_attendance",
+    tag = "events", operation_id = "record_event_attendance",
     params(
         ("id" = Uuid, Path, description = "Event id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response"),
@@ -256,7 +256,7 @@ pub async fn record_event_attendance(
 
 /// The children who attended.
 #[utoipa::path(
-    get, path = "/api/v1/events/{id}/attendance", tag = "events", operation_id = "list_event_attendance",
+    tag = "events", operation_id = "list_event_attendance",
     params(("id" = Uuid, Path, description = "Event id")),
     responses((status = 200, description = "Everyone who attended", body = AttendanceList))
 )]

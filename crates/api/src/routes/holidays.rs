@@ -26,7 +26,7 @@ pub struct HolidayQuery {
 
 /// The statutory holiday calendar, in date order.
 #[utoipa::path(
-    get, path = "/api/v1/holidays", tag = "pairings", operation_id = "list_holidays",
+    tag = "pairings", operation_id = "list_holidays",
     params(HolidayQuery),
     responses((status = 200, description = "The holiday periods", body = HolidayList))
 )]
@@ -42,7 +42,7 @@ pub async fn list_holidays(
 
 /// Add a holiday period when the year's arrangement is announced (admins).
 #[utoipa::path(
-    post, path = "/api/v1/holidays", tag = "pairings", operation_id = "create_holiday",
+    tag = "pairings", operation_id = "create_holiday",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = HolidayInput, example = json!({
         "year": 2027, "holiday": "spring_festival", "first_day": "2027-02-05", "last_day": "2027-02-11", "makeup_workdays": []
@@ -68,7 +68,7 @@ pub async fn create_holiday(
 
 /// Correct a holiday period (admins; requires `If-Match`).
 #[utoipa::path(
-    put, path = "/api/v1/holidays/{id}", tag = "pairings", operation_id = "update_holiday",
+    tag = "pairings", operation_id = "update_holiday",
     params(
         ("id" = Uuid, Path, description = "Holiday id"),
         ("If-Match" = String, Header, description = "The ETag of the version being replaced"),

@@ -49,7 +49,7 @@ async fn step(
 /// (409 `outside_pairing`). A pairing the caller does not reach (for a mentor, another
 /// mentor's) answers as one that does not exist.
 #[utoipa::path(
-    post, path = "/api/v1/home-visit-requests", tag = "pairings", operation_id = "create_home_visit_request",
+    tag = "pairings", operation_id = "create_home_visit_request",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = HomeVisitInput, example = json!({
         "pairing_id": "0190f0a0-0000-7000-8000-000000000006", "leaves_at": "2024-10-02T09:00:00+08:00",
@@ -82,7 +82,7 @@ pub async fn create_home_visit_request(
 /// past (a visit still ahead is requested and approved first), inside one statutory holiday
 /// period and inside the pairing's active interval; the caller must hold the child's case file.
 #[utoipa::path(
-    post, path = "/api/v1/home-visit-requests/recorded-late", tag = "pairings", operation_id = "record_late_home_visit",
+    tag = "pairings", operation_id = "record_late_home_visit",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = LateHomeVisitInput, example = json!({
         "pairing_id": "0190f0a0-0000-7000-8000-000000000006", "leaves_at": "2024-10-02T09:00:00+08:00",
@@ -111,7 +111,7 @@ pub async fn record_late_home_visit(
 
 /// List home-visit requests, newest first (at most 200); a mentor sees only their own.
 #[utoipa::path(
-    get, path = "/api/v1/home-visit-requests", tag = "pairings", operation_id = "list_home_visit_requests",
+    tag = "pairings", operation_id = "list_home_visit_requests",
     params(HomeVisitQuery),
     responses((status = 200, description = "The requests", body = HomeVisitRequestList))
 )]
@@ -129,7 +129,7 @@ pub async fn list_home_visit_requests(
 
 /// Read a home-visit request with every step taken.
 #[utoipa::path(
-    get, path = "/api/v1/home-visit-requests/{id}", tag = "pairings", operation_id = "get_home_visit_request",
+    tag = "pairings", operation_id = "get_home_visit_request",
     params(("id" = Uuid, Path, description = "Request id")),
     responses((status = 200, description = "The request; `ETag` carries the version", body = HomeVisitRequest))
 )]
@@ -147,7 +147,7 @@ pub async fn get_home_visit_request(
 
 /// Record the guardian's or welfare centre's consent (case staff).
 #[utoipa::path(
-    post, path = "/api/v1/home-visit-requests/{id}/consent", tag = "pairings", operation_id = "consent_home_visit_request",
+    tag = "pairings", operation_id = "consent_home_visit_request",
     params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
     request_body(content = HomeVisitConsent, example = json!({"given_by": "福利中心主任", "relation": "institution", "given_at": "2024-09-20T10:00:00+08:00"})),
     responses((status = 200, description = "Now `consented`", body = HomeVisitRequest))
@@ -165,7 +165,7 @@ pub async fn consent_home_visit_request(
 
 /// Confirm safety checklist items, each by a named person (the mentor, or case staff).
 #[utoipa::path(
-    post, path = "/api/v1/home-visit-requests/{id}/checklist", tag = "pairings", operation_id = "confirm_home_visit_checklist",
+    tag = "pairings", operation_id = "confirm_home_visit_checklist",
     params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
     request_body(content = ChecklistInput, example = json!({"items": [{"item": "supervising_adult_present", "confirmed_by": "李建华"}]})),
     responses((status = 200, description = "The request with its checklist", body = HomeVisitRequest))
@@ -183,7 +183,7 @@ pub async fn confirm_home_visit_checklist(
 
 /// Approve the visit (coordinators): needs the consent and the completed checklist.
 #[utoipa::path(
-    post, path = "/api/v1/home-visit-requests/{id}/approve", tag = "pairings", operation_id = "approve_home_visit_request",
+    tag = "pairings", operation_id = "approve_home_visit_request",
     params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
     responses((status = 200, description = "Now `approved`", body = HomeVisitRequest))
 )]
@@ -199,7 +199,7 @@ pub async fn approve_home_visit_request(
 
 /// Reject a pending request, with a reason (coordinators).
 #[utoipa::path(
-    post, path = "/api/v1/home-visit-requests/{id}/reject", tag = "pairings", operation_id = "reject_home_visit_request",
+    tag = "pairings", operation_id = "reject_home_visit_request",
     params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
     request_body(content = StepReason, example = json!({"reason": "安全条件不足"})),
     responses((status = 200, description = "Now `rejected`", body = HomeVisitRequest))
@@ -217,7 +217,7 @@ pub async fn reject_home_visit_request(
 
 /// Cancel a request before the visit ends (the mentor, or coordinators).
 #[utoipa::path(
-    post, path = "/api/v1/home-visit-requests/{id}/cancel", tag = "pairings", operation_id = "cancel_home_visit_request",
+    tag = "pairings", operation_id = "cancel_home_visit_request",
     params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
     request_body(content = StepReason, example = json!({"reason": "孩子生病"})),
     responses((status = 200, description = "Now `cancelled`", body = HomeVisitRequest))
@@ -235,7 +235,7 @@ pub async fn cancel_home_visit_request(
 
 /// Confirm the child is back (the mentor, or coordinators); the visit is then `completed`.
 #[utoipa::path(
-    post, path = "/api/v1/home-visit-requests/{id}/return", tag = "pairings", operation_id = "confirm_home_visit_return",
+    tag = "pairings", operation_id = "confirm_home_visit_return",
     params(("id" = Uuid, Path, description = "Request id"), ("If-Match" = Option<String>, Header, description = "When given, applies only to this version")),
     request_body(content = ReturnConfirmation, example = json!({"returned_at": "2024-10-02T17:40:00+08:00"})),
     responses((status = 200, description = "Now `completed`", body = HomeVisitRequest))

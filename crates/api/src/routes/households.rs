@@ -30,7 +30,7 @@ pub struct HouseholdQuery {
 
 /// Record a household and its guardians.
 #[utoipa::path(
-    post, path = "/api/v1/households", tag = "households", operation_id = "create_household",
+    tag = "households", operation_id = "create_household",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = HouseholdInput, example = json!({
         "region_id": "0190f0a0-0000-7000-8000-000000000002", "address": "柏墩村三组12号", "parents_work_away": true,
@@ -57,7 +57,7 @@ pub async fn create_household(
 
 /// List households.
 #[utoipa::path(
-    get, path = "/api/v1/households", tag = "households", operation_id = "list_households",
+    tag = "households", operation_id = "list_households",
     params(HouseholdQuery),
     responses((status = 200, description = "A page of households", body = HouseholdPage))
 )]
@@ -82,7 +82,7 @@ pub async fn list_households(
 
 /// Read a household with its guardians.
 #[utoipa::path(
-    get, path = "/api/v1/households/{id}", tag = "households", operation_id = "get_household",
+    tag = "households", operation_id = "get_household",
     params(("id" = Uuid, Path, description = "Household id")),
     responses((status = 200, description = "The household; `ETag` carries the version", body = Household))
 )]
@@ -104,7 +104,7 @@ pub async fn get_household(
 
 /// Replace a household's fields and guardians (requires `If-Match`).
 #[utoipa::path(
-    put, path = "/api/v1/households/{id}", tag = "households", operation_id = "update_household",
+    tag = "households", operation_id = "update_household",
     params(
         ("id" = Uuid, Path, description = "Household id"),
         ("If-Match" = String, Header, description = "The ETag of the version being replaced"),

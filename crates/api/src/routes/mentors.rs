@@ -29,7 +29,7 @@ pub struct MentorQuery {
 /// Register a mentor (coordinators). A coordinator of a region names a region in their
 /// subtree; the account link names a user with the role `mentor` that no other mentor has.
 #[utoipa::path(
-    post, path = "/api/v1/mentors", tag = "pairings", operation_id = "create_mentor",
+    tag = "pairings", operation_id = "create_mentor",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = MentorInput, example = json!({"name": "李建华", "organisation": "咸宁市民政局", "phone": "13900000000"})),
     responses((status = 201, description = "Created; `ETag` carries the version", body = Mentor))
@@ -55,7 +55,7 @@ pub async fn create_mentor(
 /// caseworkers (without coordinators' notes); for a coordinator of a region, the mentors of their
 /// region and those paired with a child in it.
 #[utoipa::path(
-    get, path = "/api/v1/mentors", tag = "pairings", operation_id = "list_mentors",
+    tag = "pairings", operation_id = "list_mentors",
     params(MentorQuery),
     responses((status = 200, description = "A page of mentors", body = MentorPage))
 )]
@@ -73,7 +73,7 @@ pub async fn list_mentors(
 
 /// Read a mentor the caller reaches (see the list).
 #[utoipa::path(
-    get, path = "/api/v1/mentors/{id}", tag = "pairings", operation_id = "get_mentor",
+    tag = "pairings", operation_id = "get_mentor",
     params(("id" = Uuid, Path, description = "Mentor id")),
     responses((status = 200, description = "The mentor; `ETag` carries the version", body = Mentor))
 )]
@@ -90,7 +90,7 @@ pub async fn get_mentor(
 /// Replace a mentor's details (requires `If-Match`). A coordinator of a region changes only the
 /// mentors of their region, and keeps them in it.
 #[utoipa::path(
-    put, path = "/api/v1/mentors/{id}", tag = "pairings", operation_id = "update_mentor",
+    tag = "pairings", operation_id = "update_mentor",
     params(
         ("id" = Uuid, Path, description = "Mentor id"),
         ("If-Match" = String, Header, description = "The ETag of the version being replaced"),

@@ -14,7 +14,7 @@ pub struct Health {
 
 /// Liveness: the process answers.
 #[utoipa::path(
-    get, path = "/healthz", tag = "operations", operation_id = "get_health",
+    tag = "operations", operation_id = "get_health",
     responses((status = 200, description = "The process is alive", body = Health)),
     security(())
 )]
@@ -25,7 +25,7 @@ pub async fn get_health() -> HttpResponse {
 
 /// Readiness: the database answers.
 #[utoipa::path(
-    get, path = "/readyz", tag = "operations", operation_id = "get_readiness",
+    tag = "operations", operation_id = "get_readiness",
     responses((status = 200, description = "Ready to serve", body = Health)),
     security(())
 )]
@@ -37,7 +37,7 @@ pub async fn get_readiness(state: web::Data<AppState>) -> ApiResult<HttpResponse
 
 /// Prometheus metrics: request counts and latency histograms by route and status.
 #[utoipa::path(
-    get, path = "/metrics", tag = "operations", operation_id = "get_metrics",
+    tag = "operations", operation_id = "get_metrics",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")),
     security(())
 )]

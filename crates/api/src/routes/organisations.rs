@@ -36,7 +36,7 @@ pub struct OrganisationQuery {
 
 /// Register an organisation (coordinators).
 #[utoipa::path(
-    post, path = "/api/v1/organisations", tag = "events", operation_id = "create_organisation",
+    tag = "events", operation_id = "create_organisation",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = OrganisationInput, example = json!({"name": "咸宁市灵悉社会工作服务中心", "kind": "social_work_centre"})),
     responses((status = 201, description = "Created; `ETag` carries the version", body = Organisation))
@@ -60,7 +60,7 @@ pub async fn create_organisation(
 
 /// List organisations.
 #[utoipa::path(
-    get, path = "/api/v1/organisations", tag = "events", operation_id = "list_organisations",
+    tag = "events", operation_id = "list_organisations",
     params(OrganisationQuery),
     responses((status = 200, description = "A page of organisations", body = OrganisationPage))
 )]
@@ -78,7 +78,7 @@ pub async fn list_organisations(
 
 /// Read an organisation.
 #[utoipa::path(
-    get, path = "/api/v1/organisations/{id}", tag = "events", operation_id = "get_organisation",
+    tag = "events", operation_id = "get_organisation",
     params(("id" = Uuid, Path, description = "Organisation id")),
     responses((status = 200, description = "The organisation; `ETag` carries the version", body = Organisation))
 )]
@@ -94,7 +94,7 @@ pub async fn get_organisation(
 
 /// Replace an organisation's details (coordinators; requires `If-Match`).
 #[utoipa::path(
-    put, path = "/api/v1/organisations/{id}", tag = "events", operation_id = "update_organisation",
+    tag = "events", operation_id = "update_organisation",
     params(("id" = Uuid, Path, description = "Organisation id"), ("If-Match" = String, Header, description = "The ETag of the version being replaced")),
     request_body(content = OrganisationInput, example = json!({"name": "咸宁市灵悉社会工作服务中心", "kind": "social_work_centre", "contact_phone": "0715-8000001"})),
     responses((status = 200, description = "Updated; `ETag` carries the new version", body = Organisation))
@@ -119,7 +119,7 @@ pub async fn update_organisation(
 
 /// Record a contract through which a government body buys services (coordinators).
 #[utoipa::path(
-    post, path = "/api/v1/service-contracts", tag = "events", operation_id = "create_service_contract",
+    tag = "events", operation_id = "create_service_contract",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = ServiceContractInput, example = json!({
         "purchaser_id": "0190f0a0-0000-7000-8000-000000000007", "provider_id": "0190f0a0-0000-7000-8000-000000000008",
@@ -143,7 +143,7 @@ pub async fn create_service_contract(
 
 /// The contracts an organisation is party to.
 #[utoipa::path(
-    get, path = "/api/v1/organisations/{id}/contracts", tag = "events", operation_id = "list_organisation_contracts",
+    tag = "events", operation_id = "list_organisation_contracts",
     params(("id" = Uuid, Path, description = "Organisation id")),
     responses((status = 200, description = "Its contracts", body = ServiceContractList))
 )]

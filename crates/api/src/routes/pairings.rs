@@ -62,7 +62,7 @@ pub struct ComplianceQuery {
 
 /// Propose a pairing of one mentor with one child (coordinators).
 #[utoipa::path(
-    post, path = "/api/v1/pairings", tag = "pairings", operation_id = "create_pairing",
+    tag = "pairings", operation_id = "create_pairing",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = PairingInput, example = json!({"mentor_id": "0190f0a0-0000-7000-8000-000000000005", "child_id": "0190f0a0-0000-7000-8000-000000000004"})),
     responses((status = 201, description = "Created in `proposed`; `ETag` carries the version", body = Pairing))
@@ -86,7 +86,7 @@ pub async fn create_pairing(
 
 /// List pairings; a mentor sees only their own.
 #[utoipa::path(
-    get, path = "/api/v1/pairings", tag = "pairings", operation_id = "list_pairings",
+    tag = "pairings", operation_id = "list_pairings",
     params(PairingQuery),
     responses((status = 200, description = "A page of pairings", body = PairingPage))
 )]
@@ -111,7 +111,7 @@ pub async fn list_pairings(
 
 /// Read a pairing.
 #[utoipa::path(
-    get, path = "/api/v1/pairings/{id}", tag = "pairings", operation_id = "get_pairing",
+    tag = "pairings", operation_id = "get_pairing",
     params(("id" = Uuid, Path, description = "Pairing id")),
     responses((status = 200, description = "The pairing; `ETag` carries the version", body = Pairing))
 )]
@@ -134,7 +134,7 @@ pub async fn get_pairing(
 /// be withdrawn the same way). A mentor or child with another active pairing is refused with 409
 /// and the other pairing's id in `conflicting_id`.
 #[utoipa::path(
-    post, path = "/api/v1/pairings/{id}/status", tag = "pairings", operation_id = "change_pairing_status",
+    tag = "pairings", operation_id = "change_pairing_status",
     params(
         ("id" = Uuid, Path, description = "Pairing id"),
         ("If-Match" = Option<String>, Header, description = "When given, applies only to this version"),
@@ -164,7 +164,7 @@ pub async fn change_pairing_status(
 
 /// Log a contact between the mentor and the child (coordinators, or the pairing's mentor).
 #[utoipa::path(
-    post, path = "/api/v1/pairings/{id}/contacts", tag = "pairings", operation_id = "create_pair_contact",
+    tag = "pairings", operation_id = "create_pair_contact",
     params(
         ("id" = Uuid, Path, description = "Pairing id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response"),
@@ -193,7 +193,7 @@ pub async fn create_pair_contact(
 
 /// List a pairing's contacts.
 #[utoipa::path(
-    get, path = "/api/v1/pairings/{id}/contacts", tag = "pairings", operation_id = "list_pair_contacts",
+    tag = "pairings", operation_id = "list_pair_contacts",
     params(("id" = Uuid, Path, description = "Pairing id"), PageQuery),
     responses((status = 200, description = "A page of contacts", body = PairContactPage))
 )]
@@ -216,7 +216,7 @@ pub async fn list_pair_contacts(
 /// inside both the period and the pairing's active interval. Statuses: `met`, `open`,
 /// `at_risk`, `missed`, `exempt`.
 #[utoipa::path(
-    get, path = "/api/v1/pairings/{id}/compliance", tag = "pairings", operation_id = "get_pairing_compliance",
+    tag = "pairings", operation_id = "get_pairing_compliance",
     params(("id" = Uuid, Path, description = "Pairing id"), ComplianceQuery),
     responses((status = 200, description = "The timeline", body = ComplianceTimeline))
 )]

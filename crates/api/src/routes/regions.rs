@@ -32,7 +32,7 @@ pub struct RegionQuery {
 
 /// Add a region to the tree (admins and coordinators).
 #[utoipa::path(
-    post, path = "/api/v1/regions", tag = "regions", operation_id = "create_region",
+    tag = "regions", operation_id = "create_region",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = RegionInput, example = json!({"parent_id": "0190f0a0-0000-7000-8000-000000000001", "level": "village", "name": "柏墩村", "name_en": "Baidun Village", "code": "421202107226"})),
     responses((status = 201, description = "Created", body = Region))
@@ -52,7 +52,7 @@ pub async fn create_region(
 
 /// List regions, by subtree, parent, level or text.
 #[utoipa::path(
-    get, path = "/api/v1/regions", tag = "regions", operation_id = "list_regions",
+    tag = "regions", operation_id = "list_regions",
     params(RegionQuery),
     responses((status = 200, description = "A page of regions", body = RegionPage))
 )]
@@ -70,7 +70,7 @@ pub async fn list_regions(
 
 /// Read a region.
 #[utoipa::path(
-    get, path = "/api/v1/regions/{id}", tag = "regions", operation_id = "get_region",
+    tag = "regions", operation_id = "get_region",
     params(("id" = Uuid, Path, description = "Region id")),
     responses((status = 200, description = "The region", body = Region))
 )]

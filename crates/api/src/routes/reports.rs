@@ -104,7 +104,7 @@ where
 /// get figures resting on fewer children than the small-cell threshold (5 by default) as
 /// `null` (empty in CSV, with a closing `note` row), and `suppression` lists them.
 #[utoipa::path(
-    get, path = "/api/v1/reports/summary", tag = "reports", operation_id = "get_summary_report",
+    tag = "reports", operation_id = "get_summary_report",
     params(ReportQuery),
     responses(
         (status = 200, description = "The figures", content((ProgrammeSummary = "application/json"), (String = "text/csv"))),
@@ -124,7 +124,7 @@ pub async fn get_summary_report(
 /// Events by type, programme, service form and region, and the villages reached. Coverage and
 /// small cells as for the summary.
 #[utoipa::path(
-    get, path = "/api/v1/reports/events", tag = "reports", operation_id = "get_events_report",
+    tag = "reports", operation_id = "get_events_report",
     params(ReportQuery),
     responses(
         (status = 200, description = "The figures", content((EventsReport = "application/json"), (String = "text/csv"))),
@@ -144,7 +144,7 @@ pub async fn get_events_report(
 /// Score distributions of the four dimensions, risk levels, and change between a child's first
 /// and latest assessment. Coverage and small cells as for the summary.
 #[utoipa::path(
-    get, path = "/api/v1/reports/assessments", tag = "reports", operation_id = "get_assessments_report",
+    tag = "reports", operation_id = "get_assessments_report",
     params(ReportQuery),
     responses(
         (status = 200, description = "The figures", content((AssessmentsReport = "application/json"), (String = "text/csv"))),
@@ -164,7 +164,7 @@ pub async fn get_assessments_report(
 /// What needs attention now, per rule: relationships that missed their last period or are at
 /// risk in the current one. Coverage and small cells as for the summary.
 #[utoipa::path(
-    get, path = "/api/v1/reports/compliance", tag = "reports", operation_id = "get_compliance_report",
+    tag = "reports", operation_id = "get_compliance_report",
     params(ReportQuery),
     responses(
         (status = 200, description = "The figures", content((ComplianceReport = "application/json"), (String = "text/csv"))),

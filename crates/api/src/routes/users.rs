@@ -70,7 +70,7 @@ fn password_changed(id: Uuid) -> AuditNote {
 
 /// Create a user account (admins only).
 #[utoipa::path(
-    post, path = "/api/v1/users", tag = "users", operation_id = "create_user",
+    tag = "users", operation_id = "create_user",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = UserInput, example = json!({"username": "caseworker.wang", "display_name": "王社工", "role": "caseworker", "password": "a-long-passphrase"})),
     responses((status = 201, description = "Created", body = User))
@@ -92,7 +92,7 @@ pub async fn create_user(
 
 /// List user accounts (admins only).
 #[utoipa::path(
-    get, path = "/api/v1/users", tag = "users", operation_id = "list_users",
+    tag = "users", operation_id = "list_users",
     params(UserQuery),
     responses((status = 200, description = "A page of users", body = UserPage))
 )]
@@ -109,7 +109,7 @@ pub async fn list_users(
 
 /// Read a user account.
 #[utoipa::path(
-    get, path = "/api/v1/users/{id}", tag = "users", operation_id = "get_user",
+    tag = "users", operation_id = "get_user",
     params(("id" = Uuid, Path, description = "User id")),
     responses((status = 200, description = "The user; `ETag` carries the version", body = User))
 )]
@@ -130,7 +130,7 @@ pub async fn get_user(
 /// user holds, at once and on every node: they sign in again (a deactivated user cannot). The
 /// last active administrator cannot be deactivated or given another role (409 `last_admin`).
 #[utoipa::path(
-    put, path = "/api/v1/users/{id}", tag = "users", operation_id = "update_user",
+    tag = "users", operation_id = "update_user",
     params(
         ("id" = Uuid, Path, description = "User id"),
         ("If-Match" = String, Header, description = "The ETag of the version being replaced"),
@@ -158,7 +158,7 @@ pub async fn update_user(
 /// Set a user's password (admins): for a user who has forgotten theirs. Every token the user
 /// holds ends at once, and the delays that failed logins put on their username are cleared.
 #[utoipa::path(
-    post, path = "/api/v1/users/{id}/password", tag = "users", operation_id = "reset_user_password",
+    tag = "users", operation_id = "reset_user_password",
     params(
         ("id" = Uuid, Path, description = "User id"),
         ("If-Match" = Option<String>, Header, description = "When given, the change applies only to this version"),
@@ -185,7 +185,7 @@ pub async fn reset_user_password(
 
 /// The signed-in user's own account.
 #[utoipa::path(
-    get, path = "/api/v1/me", tag = "users", operation_id = "get_current_user",
+    tag = "users", operation_id = "get_current_user",
     responses((status = 200, description = "The signed-in user; `ETag` carries the version", body = User))
 )]
 #[get("/me")]
@@ -201,7 +201,7 @@ pub async fn get_current_user(state: web::Data<AppState>, caller: Caller) -> Api
 /// is 422 `validation_failed` on `current_password`, and counts as a failed login: the same
 /// throttle applies (429 `too_many_attempts` with `Retry-After`).
 #[utoipa::path(
-    post, path = "/api/v1/me/password", tag = "users", operation_id = "change_current_user_password",
+    tag = "users", operation_id = "change_current_user_password",
     request_body(content = PasswordChange, example = json!({"current_password": "a-long-passphrase", "new_password": "a-new-long-passphrase"})),
     responses(
         (status = 200, description = "Changed; new tokens for this device", body = super::auth::TokenResponse),

@@ -71,7 +71,7 @@ pub struct HoursQuery {
 
 /// Register a volunteer with their safeguarding records (coordinators).
 #[utoipa::path(
-    post, path = "/api/v1/volunteers", tag = "events", operation_id = "create_volunteer",
+    tag = "events", operation_id = "create_volunteer",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = VolunteerInput, example = json!({
         "name": "黄志愿", "source": "university", "skills": ["reading_companionship", "hand_painting"],
@@ -99,7 +99,7 @@ pub async fn create_volunteer(
 
 /// List volunteers; `clearance_expiring_within_days` lists those whose clearance needs renewing.
 #[utoipa::path(
-    get, path = "/api/v1/volunteers", tag = "events", operation_id = "list_volunteers",
+    tag = "events", operation_id = "list_volunteers",
     params(VolunteerQuery),
     responses((status = 200, description = "A page of volunteers", body = VolunteerPage))
 )]
@@ -123,7 +123,7 @@ pub async fn list_volunteers(
 
 /// Read a volunteer.
 #[utoipa::path(
-    get, path = "/api/v1/volunteers/{id}", tag = "events", operation_id = "get_volunteer",
+    tag = "events", operation_id = "get_volunteer",
     params(("id" = Uuid, Path, description = "Volunteer id")),
     responses((status = 200, description = "The volunteer; `ETag` carries the version", body = Volunteer))
 )]
@@ -139,7 +139,7 @@ pub async fn get_volunteer(
 
 /// Replace a volunteer's details and safeguarding records (coordinators; requires `If-Match`).
 #[utoipa::path(
-    put, path = "/api/v1/volunteers/{id}", tag = "events", operation_id = "update_volunteer",
+    tag = "events", operation_id = "update_volunteer",
     params(("id" = Uuid, Path, description = "Volunteer id"), ("If-Match" = String, Header, description = "The ETag of the version being replaced")),
     request_body(content = VolunteerInput, example = json!({
         "name": "黄志愿", "source": "university", "safety_training": {"on": "2024-09-10", "expires_on": "2025-09-09"}
@@ -166,7 +166,7 @@ pub async fn update_volunteer(
 
 /// Create a team of volunteers (coordinators).
 #[utoipa::path(
-    post, path = "/api/v1/teams", tag = "events", operation_id = "create_team",
+    tag = "events", operation_id = "create_team",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a replay returns the first response")),
     request_body(content = TeamInput, example = json!({"name": "咸宁市志愿服务队", "volunteer_ids": []})),
     responses((status = 201, description = "Created; `ETag` carries the version", body = Team))
@@ -190,7 +190,7 @@ pub async fn create_team(
 
 /// List teams.
 #[utoipa::path(
-    get, path = "/api/v1/teams", tag = "events", operation_id = "list_teams",
+    tag = "events", operation_id = "list_teams",
     params(TeamQuery),
     responses((status = 200, description = "A page of teams", body = TeamPage))
 )]
@@ -207,7 +207,7 @@ pub async fn list_teams(
 
 /// Read a team.
 #[utoipa::path(
-    get, path = "/api/v1/teams/{id}", tag = "events", operation_id = "get_team",
+    tag = "events", operation_id = "get_team",
     params(("id" = Uuid, Path, description = "Team id")),
     responses((status = 200, description = "The team; `ETag` carries the version", body = Team))
 )]
@@ -223,7 +223,7 @@ pub async fn get_team(
 
 /// Replace a team's details and members (coordinators; requires `If-Match`).
 #[utoipa::path(
-    put, path = "/api/v1/teams/{id}", tag = "events", operation_id = "update_team",
+    tag = "events", operation_id = "update_team",
     params(("id" = Uuid, Path, description = "Team id"), ("If-Match" = String, Header, description = "The ETag of the version being replaced")),
     request_body(content = TeamInput, example = json!({"name": "咸宁市志愿服务队", "volunteer_ids": ["0190f0a0-0000-7000-8000-000000000009"]})),
     responses((status = 200, description = "Updated; `ETag` carries the new version", body = Team))
@@ -248,7 +248,7 @@ pub async fn update_team(
 
 /// Hours served at events held or reported in a date range, per volunteer or per organisation.
 #[utoipa::path(
-    get, path = "/api/v1/volunteer-hours", tag = "events", operation_id = "get_volunteer_hours",
+    tag = "events", operation_id = "get_volunteer_hours",
     params(HoursQuery),
     responses((status = 200, description = "Hours, most first", body = VolunteerHours))
 )]
