@@ -9,7 +9,7 @@
 //! ```
 //! Without `--postgres` it runs on a fresh SQLite file; with it, on a fresh database created
 //! beside the one the URL names (and dropped afterwards). `seed` keeps its database and writes
-//! what the HTTP load harness (`bench/http.sh`) needs to drive the service over it.
+//! what the HTTP load harness (`load/http.sh`) needs to drive the service over it.
 
 use std::time::{Duration as StdDuration, Instant};
 

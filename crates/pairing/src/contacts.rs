@@ -17,23 +17,11 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::home_visits;
+pub use crate::kinds::PairContactKind;
+use crate::kinds::RuleSubject;
 use crate::pairings::{self, PairingStatus};
-use crate::rules::RuleSubject;
 use crate::tallies;
 pub use tongxing_cases::contacts::ContactOutcome;
-
-text_enum! {
-    pub enum PairContactKind {
-        Phone => "phone",
-        Video => "video",
-        /// A visit to the child at the welfare centre.
-        CentreVisit => "centre_visit",
-        Outing => "outing",
-        /// The child at the mentor's home on a statutory holiday (needs an approved request).
-        HomeVisit => "home_visit",
-        Message => "message",
-    }
-}
 
 text_enum! {
     /// What the mentor and child did together.

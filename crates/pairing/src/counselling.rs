@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::rules::{RuleSubject, SESSION};
+use crate::kinds::{RuleSubject, SESSION};
 use crate::tallies;
 
 text_enum! {

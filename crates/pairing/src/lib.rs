@@ -14,6 +14,7 @@ pub mod contacts;
 pub mod counselling;
 pub mod holidays;
 pub mod home_visits;
+pub mod kinds;
 pub mod mentors;
 pub mod pairings;
 pub mod rules;

@@ -17,20 +17,9 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::cadence::{PeriodKind, RuleSpec, RuleVersion};
-use crate::contacts::PairContactKind;
-
-text_enum! {
-    /// The relationship a rule checks.
-    pub enum RuleSubject {
-        /// A mentor–child pairing; counts pair contacts.
-        Pairing => "pairing",
-        /// A home counselling enrolment; counts sessions (`session`).
-        CounsellingEnrolment => "counselling_enrolment",
-    }
-}
-
-/// The activity kind that counselling rules count.
-pub const SESSION: &str = "session";
+use crate::kinds::{PairContactKind, kinds_from_db};
+// Re-exported: other crates name the rule's subject from here.
+pub use crate::kinds::{RuleSubject, SESSION};
 
 /// A rule's minimum from a date on.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
@@ -213,11 +202,6 @@ pub fn list(
     }
     let rows = q.load::<RuleRow>(conn).map_err(map_db_error)?;
     assemble(conn, rows)
-}
-
-/// The counted kinds as stored: names joined by commas.
-pub(crate) fn kinds_from_db(stored: &str) -> Vec<String> {
-    stored.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect()
 }
 
 fn assemble(conn: &mut DbConnection, rows: Vec<RuleRow>) -> Result<Vec<CadenceRule>> {

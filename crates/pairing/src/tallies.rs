@@ -25,7 +25,7 @@ use tongxing_store::{Backend, DbConnection, insert_batch, map_db_error};
 use uuid::Uuid;
 
 use crate::cadence::{Period, PeriodKind};
-use crate::rules::{RuleSubject, SESSION, kinds_from_db};
+use crate::kinds::{RuleSubject, SESSION, kinds_from_db};
 
 /// Relationships whose activities are read at once while building.
 const SUBJECTS_PER_CHUNK: i64 = 1000;

@@ -7,6 +7,8 @@ pub mod error;
 pub mod schema;
 pub mod settings;
 pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use conn::{Backend, Db, DbConnection, PooledConn, transaction};
 pub use error::{map_db_error, not_found_as};

@@ -1,3 +1,8 @@
+//! Children and their case files (`/children`): register, list, read and update a child, move
+//! the case file through its lifecycle (`/children/{id}/status`), and record and list the child's
+//! four-dimension assessments. The rules live in `tongxing_cases` (`children`, `lifecycle`,
+//! `assessments`).
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use tongxing_cases::assessments::{self, Assessment, AssessmentInput};

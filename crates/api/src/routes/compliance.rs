@@ -1,3 +1,8 @@
+//! The cadence rules and what they find: the compliance alert list (`/compliance/alerts`),
+//! exemptions from a rule for one period (`/compliance/exemptions`), and the rules themselves with
+//! their minimums over time (`/cadence-rules`). The engine is `tongxing_pairing` (`cadence`,
+//! `compliance`, `rules`).
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use tongxing_core::page::PageRequest;

@@ -1,3 +1,6 @@
+//! Guardians' consents for a child (`/consents`): record, list, read and withdraw. Stored by
+//! `tongxing_cases::consents`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use tongxing_cases::consents::{self, Consent, ConsentFilter, ConsentInput, ConsentPurpose, Withdrawal};

@@ -1,3 +1,7 @@
+//! Case-work contacts with a household or child (`/contacts`): phone visits and home, school and
+//! centre visits, with their outcome. Stored by `tongxing_cases::contacts`; the summary report
+//! counts the completed ones.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;

@@ -1,3 +1,7 @@
+//! Home counselling enrolments (`/counselling-enrolments`): enrol a child with a team, update
+//! or end the enrolment, record and list its sessions, and check it against the weekly
+//! counselling rule. Stored by `tongxing_pairing::counselling`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::NaiveDate;
 use serde::Deserialize;

@@ -1,3 +1,7 @@
+//! Possible duplicate children found by national ID number (`/duplicate-reviews`): the open
+//! reviews, and their resolution as the same child or different children. Stored by
+//! `tongxing_cases::duplicates`.
+
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use tongxing_cases::duplicates::{self, DuplicateFilter, DuplicateResolution, DuplicateReview};

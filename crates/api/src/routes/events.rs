@@ -1,3 +1,7 @@
+//! Volunteer events (`/events`): plan, list, read and update an event, move it through its
+//! status (held, reported, cancelled), and keep its volunteer roster and the children's
+//! attendance. Stored by `tongxing_events`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::NaiveDate;
 use serde::Deserialize;

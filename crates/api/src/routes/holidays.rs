@@ -1,3 +1,6 @@
+//! The statutory holiday calendar (`/holidays`) that holiday home visits are requested
+//! against. Stored by `tongxing_pairing::holidays`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use tongxing_pairing::holidays::{self, Holiday, HolidayInput};

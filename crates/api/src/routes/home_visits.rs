@@ -1,3 +1,8 @@
+//! Holiday home-visit requests (`/home-visit-requests`): a mentor asks to take the paired
+//! child home over a statutory holiday; the guardian's consent, the checklist, approval or
+//! rejection, cancellation and the child's return are steps of one request, and a visit that
+//! went ahead without approval is recorded late. The workflow is `tongxing_pairing::home_visits`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use tongxing_pairing::home_visits::{

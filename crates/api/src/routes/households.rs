@@ -1,3 +1,6 @@
+//! Households with their guardians (`/households`): create, list, read and update. Stored by
+//! `tongxing_cases::households`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use tongxing_cases::households::{self, Household, HouseholdFilter, HouseholdInput};

@@ -1,3 +1,6 @@
+//! Mentors of the one-to-one pairing programme (`/mentors`): create, list, read and update.
+//! Stored by `tongxing_pairing::mentors`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use tongxing_pairing::mentors::{self, Mentor, MentorFilter, MentorInput};

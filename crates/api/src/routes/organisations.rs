@@ -1,3 +1,6 @@
+//! Organisations (`/organisations`) and the service contracts between them
+//! (`/service-contracts`, `/organisations/{id}/contracts`). Stored by `tongxing_events`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use tongxing_events::organisations::{

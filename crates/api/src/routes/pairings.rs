@@ -1,3 +1,8 @@
+//! Mentor–child pairings (`/pairings`): propose, list, read, activate and end a pairing, record
+//! and list the pair's contacts, and check it against its cadence rules
+//! (`/pairings/{id}/compliance`). Stored by `tongxing_pairing` (`pairings`, `contacts`,
+//! `compliance`).
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;

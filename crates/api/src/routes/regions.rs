@@ -1,3 +1,6 @@
+//! The region tree (`/regions`): create, list and read provinces down to villages. Stored by
+//! `tongxing_cases::regions`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use tongxing_cases::regions::{self, Region, RegionFilter, RegionInput, RegionLevel};

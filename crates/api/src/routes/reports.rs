@@ -1,3 +1,7 @@
+//! The published reports (`/reports/summary`, `/reports/events`, `/reports/assessments`,
+//! `/reports/compliance`), as JSON or CSV. Each handler resolves the caller's coverage and calls
+//! the report and its CSV table in `tongxing_reporting`; nothing is computed here.
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;

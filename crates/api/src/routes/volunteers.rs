@@ -1,3 +1,6 @@
+//! Volunteers with their safeguarding clearance (`/volunteers`), volunteer teams (`/teams`), and
+//! the hours volunteers served (`/volunteer-hours`). Stored by `tongxing_events`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::NaiveDate;
 use serde::Deserialize;

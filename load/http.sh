@@ -2,10 +2,10 @@
 # The load harness: seeds a database at volume through the store, starts the service, drives it
 # over loopback with wrk at 2 and 32 connections, measures the limits in the same run (the
 # binary's own /healthz; on PostgreSQL `pgbench -S -M prepared`), and prints one table per
-# backend, also written as JSON (bench/results/<backend>.json) so that runs can be compared.
+# backend, also written as JSON (load/results/<backend>.json) so that runs can be compared.
 #
-#   bench/http.sh                      full volume, SQLite and PostgreSQL, 10 s per measurement
-#   bench/http.sh --short              small volume, 2 s per measurement (what CI runs)
+#   load/http.sh                      full volume, SQLite and PostgreSQL, 10 s per measurement
+#   load/http.sh --short              small volume, 2 s per measurement (what CI runs)
 #   options: --backend sqlite|postgres|both   --seconds N   --binary PATH (default: release build)
 #
 # PostgreSQL: TONGXING_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -58,7 +58,7 @@ seeder="$(dirname "$binary")/tongxing-bench"
 [ -x "$seeder" ] || seeder=target/debug/tongxing-bench
 
 work="$(mktemp -d)"
-mkdir -p bench/results
+mkdir -p load/results
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true
@@ -102,7 +102,7 @@ for backend in $backends; do
     for c in 2 32; do
       reset_peak "$server_pid"
       line="$(SCENARIO=$scenario TOKEN=$token IDS_FILE="$work/ids" REGION="$(json "$seed" "['region_id']")" \
-        wrk -t2 -c$c -d"${seconds}s" --timeout "$timeout" -s bench/wrk/scenario.lua "$base" | tail -1)"
+        wrk -t2 -c$c -d"${seconds}s" --timeout "$timeout" -s load/wrk/scenario.lua "$base" | tail -1)"
       echo "{\"scenario\":\"$scenario\",\"connections\":$c,\"peak_kb\":$(rss "$server_pid" VmHWM),\"result\":$line}" >> "$results"
       echo "   $scenario c=$c $line" >&2
       # Requests wrk gave up on may still be running: let them finish before the next run.
@@ -111,7 +111,7 @@ for backend in $backends; do
   done
   # Memory under the heaviest concurrency the targets name.
   reset_peak "$server_pid"
-  line="$(SCENARIO=get_child TOKEN=$token IDS_FILE="$work/ids" wrk -t2 -c64 -d"${seconds}s" --timeout 10s -s bench/wrk/scenario.lua "$base" | tail -1)"
+  line="$(SCENARIO=get_child TOKEN=$token IDS_FILE="$work/ids" wrk -t2 -c64 -d"${seconds}s" --timeout 10s -s load/wrk/scenario.lua "$base" | tail -1)"
   peak_kb="$(rss "$server_pid" VmHWM)"
   echo "{\"scenario\":\"get_child\",\"connections\":64,\"peak_kb\":$peak_kb,\"result\":$line}" >> "$results"
   kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
@@ -135,7 +135,7 @@ PY
   else
     rm -f "${db_url#sqlite://}" "${db_url#sqlite://}-wal" "${db_url#sqlite://}-shm"
   fi
-  python3 bench/report.py "$backend" "$mode" "$seed" "$results" "$limits" "$idle_kb" "$peak_kb" "bench/results/$backend.json" \
+  python3 load/report.py "$backend" "$mode" "$seed" "$results" "$limits" "$idle_kb" "$peak_kb" "load/results/$backend.json" \
     || failed=1
 done
 # Requests that failed (non-2xx, timeouts) fail the run, after every table is printed.
