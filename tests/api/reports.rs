@@ -14,7 +14,10 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
         tongxing::demo::load(&mut conn).unwrap();
         // Loading twice is refused, and adds nothing.
         let again = tongxing::demo::load(&mut conn).unwrap_err();
-        assert!(matches!(again, tongxing_core::Error::Conflict { code: "demo_loaded", .. }), "{again:?}");
+        assert!(
+            matches!(again, tongxing_core::Error::Conflict { code: tongxing_core::Code::DemoLoaded, .. }),
+            "{again:?}"
+        );
     })
     .await
     .unwrap();

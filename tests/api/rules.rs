@@ -406,7 +406,7 @@ async fn pairings_are_exclusive_over_dates(app: TestApp) {
                 .map(|_| ())
                 .map_err(tongxing_store::map_db_error);
             results.push(match e {
-                Err(tongxing_core::Error::Conflict { code, .. }) => code.to_owned(),
+                Err(tongxing_core::Error::Conflict { code, .. }) => code.to_string(),
                 other => format!("{other:?}"),
             });
         }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tongxing_core::Code;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, parse_id};
 use tongxing_core::{Error, Result, id, time};
@@ -184,7 +185,7 @@ fn change(
         check_version(current.version, v)?;
     }
     if current.record.revoked_at.is_some() {
-        return Err(Error::conflict("client_revoked", "the client is revoked"));
+        return Err(Error::conflict(Code::ClientRevoked, "the client is revoked"));
     }
     let now = time::to_db(time::now());
     let secret = new_secret();
@@ -229,7 +230,8 @@ pub fn revoke(conn: &mut DbConnection, id: Uuid, expected: Option<i32>) -> Resul
 /// Checks client credentials; the same answer for an unknown client, a wrong secret and a
 /// revoked client.
 pub fn authenticate(conn: &mut DbConnection, client_id: &str, secret: &str) -> Result<ApiClient> {
-    let invalid = || Error::unauthenticated("invalid_client", "the client credentials are wrong or revoked");
+    let invalid =
+        || Error::unauthenticated(Code::InvalidClient, "the client credentials are wrong or revoked");
     let id = Uuid::parse_str(client_id).map_err(|_| invalid())?;
     let row: Option<Row> = api_clients::table
         .find(id.to_string())
@@ -263,6 +265,6 @@ pub async fn require_active(db: &tongxing_store::Db, id: Uuid) -> Result<()> {
     .await?;
     match revoked {
         Some(None) => Ok(()),
-        _ => Err(Error::unauthenticated("invalid_token", "the access token has been revoked")),
+        _ => Err(Error::unauthenticated(Code::InvalidToken, "the access token has been revoked")),
     }
 }

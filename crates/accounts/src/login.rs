@@ -7,6 +7,7 @@
 //! and a hash verified against a decoy, so neither the answer nor its timing tells them apart.
 //! A deactivated account answers as a wrong password does.
 
+use tongxing_core::Code;
 use tongxing_core::{Error, Result};
 use tongxing_store::{Db, DbConnection, transaction};
 use uuid::Uuid;
@@ -115,13 +116,13 @@ pub fn subject_of(row: &UserRow) -> Result<Subject> {
 
 /// The one answer to a wrong password, an unknown username and a deactivated account.
 pub fn wrong_credentials() -> Error {
-    Error::unauthenticated("invalid_credentials", "the username or password is wrong")
+    Error::unauthenticated(Code::InvalidCredentials, "the username or password is wrong")
 }
 
 /// The answer while the throttle refuses to check a password.
 pub fn too_many(retry_after: u32) -> Error {
     Error::TooManyRequests {
-        code: "too_many_attempts",
+        code: Code::TooManyAttempts,
         detail: "too many failed logins; try again later".into(),
         retry_after,
     }
@@ -179,7 +180,7 @@ pub fn refresh_grant(conn: &mut DbConnection, token: &str, refresh_ttl: i64) -> 
     let spent = refresh::spend(conn, token)?;
     let user =
         users::find(conn, spent.user)?.filter(|u| u.active && u.token_epoch == spent.epoch).ok_or_else(
-            || Error::unauthenticated("invalid_grant", "the refresh token is invalid, expired or revoked"),
+            || Error::unauthenticated(Code::InvalidGrant, "the refresh token is invalid, expired or revoked"),
         )?;
     let token = refresh::issue(conn, spent.user, user.token_epoch, Some(spent.family), refresh_ttl)?;
     Ok((subject_of(&user)?, token))

@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
+use tongxing_core::Code;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::refresh_tokens;
 use tongxing_store::{DbConnection, map_db_error};
@@ -71,7 +72,7 @@ pub fn issue(
 /// epoch and issue the successor.
 pub fn spend(conn: &mut DbConnection, token: &str) -> Result<Spent> {
     let invalid =
-        || Error::unauthenticated("invalid_grant", "the refresh token is invalid, expired or revoked");
+        || Error::unauthenticated(Code::InvalidGrant, "the refresh token is invalid, expired or revoked");
     let row: Option<TokenRow> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(digest(token)))
         .select(TokenRow::as_select())

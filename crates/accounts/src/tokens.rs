@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use tongxing_core::Code;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -263,7 +264,7 @@ impl TokenKeys {
 
     fn verify_signature(&self, token: &str) -> std::result::Result<Claims, Refused> {
         use jsonwebtoken::errors::ErrorKind;
-        let invalid = |detail: &str| Refused::Invalid(Error::unauthenticated("invalid_token", detail));
+        let invalid = |detail: &str| Refused::Invalid(Error::unauthenticated(Code::InvalidToken, detail));
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| invalid("the access token is invalid"))?;
         if header.alg != Algorithm::EdDSA {

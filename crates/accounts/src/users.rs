@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::Code;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version};
 use tongxing_core::role::Role;
@@ -269,7 +270,7 @@ fn require_another_admin(conn: &mut DbConnection, leaving: Uuid) -> Result<()> {
     .map_err(map_db_error)?;
     if ids.is_empty() {
         return Err(Error::conflict(
-            "last_admin",
+            Code::LastAdmin,
             "the service would be left without an active administrator",
         ));
     }
@@ -332,7 +333,7 @@ pub async fn require_current_epoch(db: &Db, id: Uuid, epoch: i32) -> Result<()> 
     if current == Some(epoch) {
         Ok(())
     } else {
-        Err(Error::unauthenticated("invalid_token", "the access token has been revoked"))
+        Err(Error::unauthenticated(Code::InvalidToken, "the access token has been revoked"))
     }
 }
 

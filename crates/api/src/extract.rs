@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use tongxing_core::Code;
 
 use actix_web::dev::Payload;
 use actix_web::error::{PathError, PayloadError};
@@ -42,7 +43,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
             if !is_json {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    Code::UnsupportedMediaType,
                     "send the body as application/json",
                 ));
             }
@@ -179,15 +180,17 @@ fn find_control_characters(path: &str, v: &serde_json::Value, out: &mut Vec<tong
 fn payload_error(e: Option<&PayloadError>) -> ApiError {
     match e {
         Some(PayloadError::Overflow) => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::BodyTooLarge, "the request body is too large")
         }
         Some(e) if crate::body::is_timeout(e) => ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
+            Code::BodyTimeout,
             "the request body stopped arriving; send it again",
         )
         .closing(),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read"),
+        _ => {
+            ApiError::new(StatusCode::BAD_REQUEST, Code::UnreadableBody, "the request body could not be read")
+        }
     }
 }
 
@@ -200,9 +203,9 @@ fn json_error(e: serde_json::Error) -> ApiError {
 fn json_error_at(e: serde_json::Error, field: String) -> ApiError {
     use serde_json::error::Category;
     let code = match e.classify() {
-        Category::Syntax | Category::Eof => "malformed_json",
-        Category::Data => "invalid_body",
-        Category::Io => "unreadable_body",
+        Category::Syntax | Category::Eof => Code::MalformedJson,
+        Category::Data => Code::InvalidBody,
+        Category::Io => Code::UnreadableBody,
     };
     // serde's message names the expected type or the rule and the position; no data is echoed
     // beyond what the client sent.
@@ -266,7 +269,7 @@ fn parse_if_match(value: Option<&header::HeaderValue>) -> Result<IfMatch, ApiErr
     let bad = || {
         ApiError::new(
             StatusCode::PRECONDITION_FAILED,
-            "invalid_if_match",
+            Code::InvalidIfMatch,
             "If-Match must be one ETag as returned by a read",
         )
     };
@@ -300,7 +303,7 @@ impl FromRequest for IdempotencyKey {
                 }
                 _ => Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "invalid_idempotency_key",
+                    Code::InvalidIdempotencyKey,
                     "Idempotency-Key must be 1 to 200 visible ASCII characters",
                 )),
             },
@@ -314,7 +317,7 @@ pub fn path_error(e: PathError, _: &HttpRequest) -> actix_web::Error {
         PathError::Deserialize(d) => format!("the path is not acceptable: {d}"),
         _ => "the path is not acceptable".to_owned(),
     };
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", detail).into()
+    ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidPath, detail).into()
 }
 
 #[cfg(test)]
@@ -353,7 +356,7 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 }
 
 fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<Query<T>, ApiError> {
-    let bad = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
+    let bad = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidQuery, detail);
     let pairs = web::Query::<Vec<(String, String)>>::from_query(raw)
         .map_err(|e| bad(format!("the query string is not acceptable: {e}")))?;
     if pairs.iter().any(|(n, v)| n.chars().chain(v.chars()).any(char::is_control)) {

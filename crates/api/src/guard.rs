@@ -7,6 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
+use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::{Error, Result, time};
 use uuid::Uuid;
@@ -86,7 +87,7 @@ async fn admit(
     if caller.kind == ActorKind::Client {
         state.limits.clients.take(&caller.user_id.to_string()).map_err(|retry_after| {
             Error::TooManyRequests {
-                code: "rate_limited",
+                code: Code::RateLimited,
                 detail: "this client has made too many requests; slow down".into(),
                 retry_after,
             }
@@ -156,7 +157,7 @@ async fn record(
 
 fn bearer(req: &ServiceRequest) -> Result<String> {
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        Error::unauthenticated("missing_token", "send an access token: Authorization: Bearer <token>")
+        Error::unauthenticated(Code::MissingToken, "send an access token: Authorization: Bearer <token>")
     })?;
     value
         .to_str()
@@ -166,7 +167,7 @@ fn bearer(req: &ServiceRequest) -> Result<String> {
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| {
-            Error::unauthenticated("invalid_token", "the Authorization header must be `Bearer <token>`")
+            Error::unauthenticated(Code::InvalidToken, "the Authorization header must be `Bearer <token>`")
         })
 }
 
@@ -181,12 +182,12 @@ async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Caller> 
             state.keys.verify(&token).map_err(|r| match r {
                 Refused::Invalid(e) => e,
                 Refused::UnknownKey => {
-                    Error::unauthenticated("invalid_token", "the access token's key is unknown")
+                    Error::unauthenticated(Code::InvalidToken, "the access token's key is unknown")
                 }
             })?
         }
     };
-    let invalid = || Error::unauthenticated("invalid_token", "the access token is invalid");
+    let invalid = || Error::unauthenticated(Code::InvalidToken, "the access token is invalid");
     let id = Uuid::parse_str(&claims.sub).map_err(|_| invalid())?;
     let (kind, grants) = if claims.role == tongxing_core::role::Role::Partner {
         (ActorKind::Client, Grants::parse(claims.scope.as_deref()))

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use serde::Serialize;
 use tongxing_accounts::idempotency::{self as stored, Stored};
+use tongxing_core::Code;
 use tongxing_core::{Error, Result};
 use tongxing_store::{DbConnection, transaction};
 
@@ -128,7 +129,7 @@ where
             if stored.request != fingerprint {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
+                    Code::IdempotencyKeyReused,
                     "this Idempotency-Key was used for a different request",
                 ));
             }

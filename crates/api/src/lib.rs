@@ -20,6 +20,7 @@ mod validation;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use tongxing_core::Code;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use doc::{ApiDoc, contract};
@@ -168,5 +169,5 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if GET_ONLY.contains(&path) {
         return Err(ApiError::method_not_allowed(path, req.method().as_str(), &["GET"]));
     }
-    Err(ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such endpoint"))
+    Err(ApiError::new(StatusCode::NOT_FOUND, Code::NoRoute, "no such endpoint"))
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use tongxing_core::{Error, FieldError};
+use tongxing_core::{Code, Error, FieldError};
 use utoipa::ToSchema;
 
 /// An error answer (`application/problem+json`).
@@ -22,13 +22,28 @@ pub struct Problem {
     /// What went wrong with this request.
     pub detail: String,
     /// Stable machine-readable code; clients branch on this.
-    pub code: String,
+    #[schema(schema_with = code_schema)]
+    pub code: Code,
     /// For validation errors: each invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
     /// For some conflicts: the record this one conflicts with (e.g. the active pairing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<uuid::Uuid>,
+}
+
+/// `Problem.code`: every code, and what each means ([`Code`]).
+fn code_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut text = String::from("Stable machine-readable code; clients branch on this. The codes:\n");
+    for c in Code::ALL {
+        text.push_str(&format!("\n- `{c}` ({}): {}", c.status(), c.meaning()));
+    }
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Code::ALL.iter().map(|c| c.as_str())))
+        .description(Some(text))
+        .build()
 }
 
 /// One invalid field of a request.
@@ -53,7 +68,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: String,
+    code: Code,
     detail: String,
     errors: Vec<ProblemField>,
     retry_after: Option<u32>,
@@ -66,15 +81,15 @@ pub struct ApiError {
 impl ApiError {
     /// 503 `busy`: the service is computing as many heavy reads as it allows at once.
     pub fn busy(detail: &str, retry_after: u32) -> Self {
-        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail);
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::Busy, detail);
         e.retry_after = Some(retry_after);
         e
     }
 
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         ApiError {
             status,
-            code: code.to_owned(),
+            code,
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
@@ -88,7 +103,7 @@ impl ApiError {
     pub fn method_not_allowed(path: &str, method: &str, allowed: &[&str]) -> Self {
         let mut e = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            Code::MethodNotAllowed,
             format!("{path} does not answer {method}"),
         );
         e.allow = Some(allowed.join(", ").into());
@@ -107,13 +122,13 @@ impl ApiError {
     }
 
     fn invalid_fields(status: StatusCode, errors: Vec<FieldError>) -> Self {
-        let mut e = ApiError::new(status, "validation_failed", "some fields are invalid");
+        let mut e = ApiError::new(status, Code::ValidationFailed, "some fields are invalid");
         e.errors = errors.into_iter().map(ProblemField::from).collect();
         e
     }
 
-    pub fn code(&self) -> &str {
-        &self.code
+    pub fn code(&self) -> Code {
+        self.code
     }
 
     /// The same problem, answered with `Connection: close`: what is left of the request cannot
@@ -142,7 +157,7 @@ impl From<Error> for ApiError {
             Error::Validation(errors) => ApiError::unprocessable(errors),
             Error::BadRequest { code, detail } => ApiError::new(StatusCode::BAD_REQUEST, code, detail),
             Error::NotFound { resource } => {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {resource}"))
+                ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, format!("no such {resource}"))
             }
             Error::Conflict { code, detail, related } => {
                 let mut e = ApiError::new(StatusCode::CONFLICT, code, detail);
@@ -151,18 +166,18 @@ impl From<Error> for ApiError {
             }
             Error::PreconditionFailed => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
-                "stale_version",
+                Code::StaleVersion,
                 "the record has changed since you read it; read it again and retry",
             ),
             Error::PreconditionRequired => ApiError::new(
                 StatusCode::PRECONDITION_REQUIRED,
-                "if_match_required",
+                Code::IfMatchRequired,
                 "send the record's ETag in an If-Match header",
             ),
             Error::Unauthenticated { code, detail } => ApiError::new(StatusCode::UNAUTHORIZED, code, detail),
-            Error::Forbidden { detail } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            Error::Forbidden { detail } => ApiError::new(StatusCode::FORBIDDEN, Code::Forbidden, detail),
             Error::FieldForbidden { field, detail } => {
-                let mut e = ApiError::new(StatusCode::FORBIDDEN, "field_forbidden", detail.clone());
+                let mut e = ApiError::new(StatusCode::FORBIDDEN, Code::FieldForbidden, detail.clone());
                 e.errors = vec![ProblemField { field, code: "not_writable".into(), message: detail }];
                 e
             }
@@ -176,7 +191,7 @@ impl From<Error> for ApiError {
                 tracing::warn!(cause = %detail, "answering 503");
                 let mut e = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    Code::Unavailable,
                     "the database is not available; retry shortly",
                 );
                 e.retry_after = Some(2);
@@ -184,7 +199,7 @@ impl From<Error> for ApiError {
             }
             Error::Internal(context) => {
                 tracing::error!(error = %context, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, "an internal error occurred")
             }
         }
     }
@@ -207,7 +222,7 @@ impl ResponseError for ApiError {
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.clone(),
+            code: self.code,
             errors: self
                 .errors
                 .iter()

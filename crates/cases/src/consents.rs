@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
@@ -195,7 +196,7 @@ pub fn withdraw(
         check_version(current.version, v)?;
     }
     if !current.record.active {
-        return Err(Error::conflict("already_withdrawn", "this consent has already been withdrawn"));
+        return Err(Error::conflict(Code::AlreadyWithdrawn, "this consent has already been withdrawn"));
     }
     let now = time::now();
     let at = w.withdrawn_at.unwrap_or(now);

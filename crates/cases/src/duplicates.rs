@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
@@ -133,7 +134,7 @@ pub(crate) fn holders(
     }
     if let Some(seen) = visible.first::<String>(conn).optional().map_err(map_db_error)? {
         return Err(Error::conflict_with(
-            "national_id_taken",
+            Code::NationalIdTaken,
             "a child with this national ID number is already recorded",
             parse_id(&seen)?,
         ));
@@ -241,7 +242,7 @@ pub fn resolve(
         check_version(current.version, v)?;
     }
     if current.record.resolved_at.is_some() {
-        return Err(Error::conflict("already_resolved", "this review has already been resolved"));
+        return Err(Error::conflict(Code::AlreadyResolved, "this review has already been resolved"));
     }
     let changed = diesel::update(
         duplicate_reviews::table

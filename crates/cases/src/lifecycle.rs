@@ -8,6 +8,7 @@
 //!   before the file was opened.
 
 use chrono::NaiveDate;
+use tongxing_core::Code;
 use tongxing_core::{Error, Result};
 
 text_enum! {
@@ -52,7 +53,7 @@ pub fn plan(req: TransitionRequest<'_>) -> Result<Transition> {
     );
     if !legal {
         return Err(Error::conflict(
-            "illegal_transition",
+            Code::IllegalTransition,
             format!("a case file cannot move from {} to {}", req.from, req.to),
         ));
     }
@@ -130,7 +131,7 @@ mod tests {
             (Active, Active),
         ] {
             let err = plan(req(from, to, Some("r"))).unwrap_err();
-            assert!(matches!(err, Error::Conflict { code: "illegal_transition", .. }), "{from} -> {to}");
+            assert!(matches!(err, Error::Conflict { code: Code::IllegalTransition, .. }), "{from} -> {to}");
         }
     }
 

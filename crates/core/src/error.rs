@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::Code;
+
 /// One invalid field of a request or a domain value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
@@ -24,13 +26,13 @@ pub enum Error {
     Validation(Vec<FieldError>),
     /// The request could not be understood (bad cursor, bad header value, ...).
     #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest { code: Code, detail: String },
     /// No such record, or one the caller may not know exists.
     #[error("{resource} not found")]
     NotFound { resource: &'static str },
     /// The request conflicts with the state of the record (illegal transition, duplicate, ...).
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String, related: Option<uuid::Uuid> },
+    Conflict { code: Code, detail: String, related: Option<uuid::Uuid> },
     /// `If-Match` named a version that is no longer current.
     #[error("the record has changed since it was read")]
     PreconditionFailed,
@@ -39,7 +41,7 @@ pub enum Error {
     PreconditionRequired,
     /// Missing, malformed, expired or forged credentials.
     #[error("{detail}")]
-    Unauthenticated { code: &'static str, detail: String },
+    Unauthenticated { code: Code, detail: String },
     /// Authenticated, but the role may not do this.
     #[error("{detail}")]
     Forbidden { detail: String },
@@ -48,7 +50,7 @@ pub enum Error {
     FieldForbidden { field: String, detail: String },
     /// Too many requests or failed logins; try again after `retry_after` seconds.
     #[error("{detail}")]
-    TooManyRequests { code: &'static str, detail: String, retry_after: u32 },
+    TooManyRequests { code: Code, detail: String, retry_after: u32 },
     /// The database (or another dependency) cannot be reached right now. `detail` names the
     /// cause for the logs and for start-up errors; clients get a fixed message.
     #[error("{detail}")]
@@ -65,20 +67,20 @@ impl Error {
         Error::Validation(vec![FieldError::new(field, code, message.to_string())])
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
         Error::Conflict { code, detail: detail.into(), related: None }
     }
 
     /// A conflict with another record, whose id the client can follow.
-    pub fn conflict_with(code: &'static str, detail: impl Into<String>, related: uuid::Uuid) -> Self {
+    pub fn conflict_with(code: Code, detail: impl Into<String>, related: uuid::Uuid) -> Self {
         Error::Conflict { code, detail: detail.into(), related: Some(related) }
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
         Error::BadRequest { code, detail: detail.into() }
     }
 
-    pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unauthenticated(code: Code, detail: impl Into<String>) -> Self {
         Error::Unauthenticated { code, detail: detail.into() }
     }
 

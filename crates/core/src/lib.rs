@@ -1,6 +1,7 @@
 //! Domain primitives shared by every Tongxing crate. No HTTP, no database.
 
 pub mod access;
+pub mod code;
 pub mod error;
 pub mod id;
 pub mod national_id;
@@ -10,4 +11,5 @@ pub mod role;
 mod text_enum;
 pub mod time;
 
+pub use code::Code;
 pub use error::{Error, FieldError, Result};

@@ -3,6 +3,7 @@
 //! the attending children's villages, never typed in.
 
 use std::collections::HashMap;
+use tongxing_core::Code;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -200,10 +201,10 @@ pub fn plan(
     use EventStatus::*;
     match (from, change.status) {
         (Planned, Held) if rostered == 0 => {
-            Err(Error::conflict("no_volunteers", "an event is held with at least one rostered volunteer"))
+            Err(Error::conflict(Code::NoVolunteers, "an event is held with at least one rostered volunteer"))
         }
         (Planned, Held) if starts_at > now => {
-            Err(Error::conflict("not_started", "the event has not started yet"))
+            Err(Error::conflict(Code::NotStarted, "the event has not started yet"))
         }
         (Planned, Held) | (Held, Reported) => Ok(()),
         (Planned, Cancelled) => match change.reason.as_deref().map(str::trim) {
@@ -211,7 +212,7 @@ pub fn plan(
             _ => Err(Error::field("reason", "required", "cancelling an event needs a reason")),
         },
         (from, to) => {
-            Err(Error::conflict("illegal_transition", format!("an event cannot move from {from} to {to}")))
+            Err(Error::conflict(Code::IllegalTransition, format!("an event cannot move from {from} to {to}")))
         }
     }
 }
@@ -343,7 +344,7 @@ pub fn require_open(status: EventStatus) -> Result<()> {
     match status {
         EventStatus::Planned | EventStatus::Held => Ok(()),
         other => {
-            Err(Error::conflict("event_closed", format!("the event is {other}; it takes no more changes")))
+            Err(Error::conflict(Code::EventClosed, format!("the event is {other}; it takes no more changes")))
         }
     }
 }
@@ -632,7 +633,7 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2023, 11, 11, 5, 0, 0).unwrap();
         assert!(matches!(
             plan(Planned, &change(Held, None), 0, start, now),
-            Err(Error::Conflict { code: "no_volunteers", .. })
+            Err(Error::Conflict { code: Code::NoVolunteers, .. })
         ));
         assert!(plan(Planned, &change(Held, None), 8, start, now).is_ok());
         assert!(plan(Planned, &change(Held, None), 8, now + chrono::Duration::days(1), now).is_err());

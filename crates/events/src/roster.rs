@@ -8,6 +8,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use tongxing_cases::lifecycle::CaseStatus;
 use tongxing_cases::regions::subtree_prefix;
+use tongxing_core::Code;
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::error::FieldErrors;
 use tongxing_core::record::{clean, parse_id};
@@ -105,13 +106,13 @@ pub fn add(
     let (with_children, day) = (e.with_children, time::local_date(e.ends_at));
     let (name, active, check, training) = clearance_of(conn, input.volunteer_id, "volunteer_id")?;
     if !active {
-        return Err(Error::conflict("volunteer_inactive", format!("{name} is not an active volunteer")));
+        return Err(Error::conflict(Code::VolunteerInactive, format!("{name} is not an active volunteer")));
     }
     if with_children {
         let gaps = clearance_gaps(check, training, day);
         if !gaps.is_empty() {
             return Err(Error::conflict_with(
-                "clearance_missing",
+                Code::ClearanceMissing,
                 format!("{name} cannot serve with children on {day}: {}", gaps.join("; ")),
                 input.volunteer_id,
             ));
@@ -217,7 +218,7 @@ pub fn record(
     let allowed = attendable(conn, scope, &e)?;
     require_open(e.status)?;
     if !e.with_children {
-        return Err(Error::conflict("no_children_expected", "the event was set up without children"));
+        return Err(Error::conflict(Code::NoChildrenExpected, "the event was set up without children"));
     }
     let mut errs = FieldErrors::new();
     let mut seen = std::collections::HashSet::new();

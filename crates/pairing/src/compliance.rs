@@ -13,6 +13,7 @@ use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use tongxing_cases::contacts::ContactOutcome;
 use tongxing_cases::scope::{child_ids, condition};
+use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
@@ -297,7 +298,7 @@ pub fn record_exemption(
     let overlaps = first.is_some_and(|f| f <= period.end) && last.is_none_or(|l| l >= period.start);
     if !overlaps {
         return Err(Error::conflict(
-            "outside_active_interval",
+            Code::OutsideActiveInterval,
             "the relationship was not active in this period",
         ));
     }

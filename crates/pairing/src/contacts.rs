@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
@@ -169,13 +170,13 @@ pub fn check(
     }
     errs.finish()?;
     if status == PairingStatus::Proposed {
-        return Err(Error::conflict("pairing_not_active", "the pairing has not started"));
+        return Err(Error::conflict(Code::PairingNotActive, "the pairing has not started"));
     }
     let day = time::local_date(input.occurred_at);
     let (start, end) = interval;
     if start.is_some_and(|s| day < s) || end.is_some_and(|e| day > e) {
         return Err(Error::conflict(
-            "outside_active_interval",
+            Code::OutsideActiveInterval,
             "the contact falls outside the pairing's active interval",
         ));
     }

@@ -3,6 +3,7 @@
 //! are sensitive: only the team and coordinators read them.
 
 use std::collections::HashMap;
+use tongxing_core::Code;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
@@ -172,7 +173,7 @@ pub fn plan_dates(
 ) -> Result<()> {
     if current.ends_on.is_some() && input.ends_on.is_none() {
         return Err(Error::conflict(
-            "illegal_transition",
+            Code::IllegalTransition,
             "an ended enrolment stays ended; enrol the child again",
         ));
     }
@@ -180,7 +181,7 @@ pub fn plan_dates(
         && (input.starts_on > first || input.ends_on.is_some_and(|end| end < last))
     {
         return Err(Error::conflict(
-            "sessions_outside",
+            Code::SessionsOutside,
             format!("sessions are recorded from {first} to {last}; the dates must keep them inside"),
         ));
     }
@@ -484,7 +485,10 @@ pub fn create_session(
     }
     let day = time::local_date(input.occurred_at);
     if day < e.starts_on || e.ends_on.is_some_and(|end| day > end) {
-        return Err(Error::conflict("outside_enrolment", "the session falls outside the enrolment's dates"));
+        return Err(Error::conflict(
+            Code::OutsideEnrolment,
+            "the session falls outside the enrolment's dates",
+        ));
     }
     let mut services: Vec<&str> = input.services.iter().map(|s| s.as_str()).collect();
     services.sort_unstable();

@@ -21,6 +21,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_cases::households::Relation;
 use tongxing_cases::scope::Condition;
+use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::record::{Versioned, clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
@@ -287,30 +288,30 @@ pub fn check_step(
     checklist_complete: bool,
 ) -> Result<HomeVisitStatus> {
     use HomeVisitStatus::*;
-    let refuse = |code: &'static str, detail: &str| Err(Error::conflict(code, detail));
+    let refuse = |code: Code, detail: &str| Err(Error::conflict(code, detail));
     match (step, status) {
         (Step::Consent | Step::Checklist | Step::Approve, Expired) => refuse(
-            "expired",
+            Code::Expired,
             "the departure time has passed without approval; a visit that took place is recorded late by a coordinator",
         ),
         (Step::Consent, Requested) => Ok(Consented),
-        (Step::Consent, _) => refuse("illegal_step", "consent is recorded once, before approval"),
+        (Step::Consent, _) => refuse(Code::IllegalStep, "consent is recorded once, before approval"),
         (Step::Checklist, Requested | Consented) => Ok(status),
-        (Step::Checklist, _) => refuse("illegal_step", "the checklist is completed before approval"),
+        (Step::Checklist, _) => refuse(Code::IllegalStep, "the checklist is completed before approval"),
         (Step::Approve, Requested | Consented) if !consented => {
-            refuse("consent_missing", "the guardian's or welfare centre's consent is not recorded")
+            refuse(Code::ConsentMissing, "the guardian's or welfare centre's consent is not recorded")
         }
         (Step::Approve, Consented) if !checklist_complete => {
-            refuse("checklist_incomplete", "every safety item must be confirmed first")
+            refuse(Code::ChecklistIncomplete, "every safety item must be confirmed first")
         }
         (Step::Approve, Consented) => Ok(Approved),
-        (Step::Approve, _) => refuse("illegal_step", "only a pending request can be approved"),
+        (Step::Approve, _) => refuse(Code::IllegalStep, "only a pending request can be approved"),
         (Step::Reject, Requested | Consented) => Ok(Rejected),
-        (Step::Reject, _) => refuse("illegal_step", "only a pending request can be rejected"),
+        (Step::Reject, _) => refuse(Code::IllegalStep, "only a pending request can be rejected"),
         (Step::Cancel, Requested | Consented | Approved) => Ok(Cancelled),
-        (Step::Cancel, _) => refuse("illegal_step", "the request is already closed"),
+        (Step::Cancel, _) => refuse(Code::IllegalStep, "the request is already closed"),
         (Step::Return, Approved) => Ok(Completed),
-        (Step::Return, _) => refuse("not_approved", "only an approved visit can be completed"),
+        (Step::Return, _) => refuse(Code::NotApproved, "only an approved visit can be completed"),
     }
 }
 
@@ -345,17 +346,17 @@ fn check_visit(
         .record;
     let (first, last) = (time::local_date(leaves_at), time::local_date(returns_at));
     let Some(started) = pairing.started_on else {
-        return Err(Error::conflict("pairing_not_active", "home visits are for active pairings"));
+        return Err(Error::conflict(Code::PairingNotActive, "home visits are for active pairings"));
     };
     if first < started || pairing.ended_on.is_some_and(|ended| last > ended) {
         return Err(Error::conflict(
-            "outside_pairing",
+            Code::OutsidePairing,
             "the visit's dates lie outside the days the pairing was active",
         ));
     }
     let holiday = holidays::period_covering(conn, first, last)?.ok_or_else(|| {
         Error::conflict(
-            "not_a_holiday",
+            Code::NotAHoliday,
             "a home visit must fall within one national statutory holiday period",
         )
     })?;
@@ -422,11 +423,11 @@ pub fn create(
         &input.emergency_contact_phone,
     )?;
     if pairing.status != PairingStatus::Active {
-        return Err(Error::conflict("pairing_not_active", "home visits are for active pairings"));
+        return Err(Error::conflict(Code::PairingNotActive, "home visits are for active pairings"));
     }
     if input.leaves_at <= time::now() {
         return Err(Error::conflict(
-            "departure_passed",
+            Code::DeparturePassed,
             "the formalities come before the visit; a visit that took place is recorded late by a coordinator",
         ));
     }
@@ -815,7 +816,7 @@ pub fn check_contact(
 ) -> Result<()> {
     let request = request.ok_or_else(|| {
         Error::conflict(
-            "home_visit_not_approved",
+            Code::HomeVisitNotApproved,
             "a home visit is logged against its approved home-visit request",
         )
     })?;
@@ -832,12 +833,12 @@ pub fn check_contact(
         r.status,
         HomeVisitStatus::Approved | HomeVisitStatus::Completed | HomeVisitStatus::RecordedLate
     ) {
-        return Err(Error::conflict("home_visit_not_approved", "the home-visit request is not approved"));
+        return Err(Error::conflict(Code::HomeVisitNotApproved, "the home-visit request is not approved"));
     }
     let day = time::local_date(at);
     if day < time::local_date(r.leaves_at) || day > time::local_date(r.returns_at) {
         return Err(Error::conflict(
-            "outside_home_visit",
+            Code::OutsideHomeVisit,
             "the contact is outside the approved visit's dates",
         ));
     }
@@ -853,11 +854,11 @@ mod tests {
     fn approval_needs_consent_and_the_checklist() {
         assert!(matches!(
             check_step(Step::Approve, Requested, false, true),
-            Err(Error::Conflict { code: "consent_missing", .. })
+            Err(Error::Conflict { code: Code::ConsentMissing, .. })
         ));
         assert!(matches!(
             check_step(Step::Approve, Consented, true, false),
-            Err(Error::Conflict { code: "checklist_incomplete", .. })
+            Err(Error::Conflict { code: Code::ChecklistIncomplete, .. })
         ));
         assert_eq!(check_step(Step::Approve, Consented, true, true).unwrap(), Approved);
     }
@@ -870,7 +871,7 @@ mod tests {
         assert!(check_step(Step::Checklist, Approved, true, true).is_err());
         assert!(matches!(
             check_step(Step::Return, Consented, true, true),
-            Err(Error::Conflict { code: "not_approved", .. })
+            Err(Error::Conflict { code: Code::NotApproved, .. })
         ));
         assert_eq!(check_step(Step::Return, Approved, true, true).unwrap(), Completed);
         assert!(check_step(Step::Cancel, Completed, true, true).is_err());

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_cases::scope::{Condition, child_ids, condition};
+use tongxing_core::Code;
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
@@ -280,7 +281,7 @@ fn check(
 /// reads as any other unavailable account.
 fn linked_elsewhere(e: Error) -> Error {
     match e {
-        Error::Conflict { code: "user_already_mentor", .. } => account_unavailable(),
+        Error::Conflict { code: Code::UserAlreadyMentor, .. } => account_unavailable(),
         other => other,
     }
 }

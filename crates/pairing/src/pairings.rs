@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_cases::lifecycle::CaseStatus;
 use tongxing_cases::regions::{subtree_ids, subtree_prefix};
 use tongxing_cases::scope::{self as scope_sql, Access, Condition, child_reference};
+use tongxing_core::Code;
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, parse_id};
@@ -144,9 +145,10 @@ pub fn plan(current: &Pairing, change: &PairingStatusChange, today: NaiveDate) -
             }
             Ok(Change::End { on, reason: reason.to_owned() })
         }
-        (from, to) => {
-            Err(Error::conflict("illegal_transition", format!("a pairing cannot move from {from} to {to}")))
-        }
+        (from, to) => Err(Error::conflict(
+            Code::IllegalTransition,
+            format!("a pairing cannot move from {from} to {to}"),
+        )),
     }
 }
 
@@ -162,12 +164,12 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: PairingInput) -> Re
     let mentor: Option<bool> = q.first(conn).optional().map_err(map_db_error)?;
     match mentor {
         None => return Err(Error::field("mentor_id", "not_found", "no mentor with this id")),
-        Some(false) => return Err(Error::conflict("mentor_inactive", "the mentor is not active")),
+        Some(false) => return Err(Error::conflict(Code::MentorInactive, "the mentor is not active")),
         Some(true) => {}
     }
     let child = child_reference(conn, scope, Access::Write, input.child_id, "child_id")?;
     if child.status == CaseStatus::Closed {
-        return Err(Error::conflict("case_closed", "the child's case file is closed"));
+        return Err(Error::conflict(Code::CaseClosed, "the child's case file is closed"));
     }
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());
@@ -239,13 +241,13 @@ pub fn change_status(
         let (mentor, child) = (current.record.mentor_id.to_string(), current.record.child_id.to_string());
         if overlapping(conn, Some(&mentor), None, &id.to_string(), on)?.is_some() {
             return Err(Error::conflict(
-                "mentor_already_paired",
+                Code::MentorAlreadyPaired,
                 "the mentor has another pairing active over these dates",
             ));
         }
         if overlapping(conn, None, Some(&child), &id.to_string(), on)?.is_some() {
             return Err(Error::conflict(
-                "child_already_paired",
+                Code::ChildAlreadyPaired,
                 "the child has another pairing active over these dates",
             ));
         }
@@ -300,8 +302,8 @@ pub fn explain_conflict(
     };
     let on = on.unwrap_or_else(time::today);
     let other = match (code, row) {
-        ("mentor_already_paired", Some((m, _))) => overlapping(conn, Some(&m), None, &id.to_string(), on),
-        ("child_already_paired", Some((_, c))) => overlapping(conn, None, Some(&c), &id.to_string(), on),
+        (Code::MentorAlreadyPaired, Some((m, _))) => overlapping(conn, Some(&m), None, &id.to_string(), on),
+        (Code::ChildAlreadyPaired, Some((_, c))) => overlapping(conn, None, Some(&c), &id.to_string(), on),
         _ => Ok(None),
     };
     let related = other.ok().flatten().filter(|p| get(conn, scope, *p).is_ok());

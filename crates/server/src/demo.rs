@@ -15,6 +15,7 @@ use tongxing_cases::consents::{self, ConsentInput, ConsentPurpose};
 use tongxing_cases::contacts::{self, ContactInput, ContactKind, ContactOutcome};
 use tongxing_cases::households::{self, Guardian, HouseholdInput, Relation};
 use tongxing_cases::lifecycle::CaseStatus;
+use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, time};
@@ -100,11 +101,11 @@ pub fn load(conn: &mut DbConnection) -> Result<Loaded> {
 
 fn load_all(conn: &mut DbConnection) -> Result<Loaded> {
     if settings::get(conn, MARKER)?.is_some() {
-        return Err(Error::conflict("demo_loaded", "the demo dataset is already loaded"));
+        return Err(Error::conflict(Code::DemoLoaded, "the demo dataset is already loaded"));
     }
     let existing: i64 = children_table::table.count().get_result(conn).map_err(map_db_error)?;
     if existing > 0 {
-        return Err(Error::conflict("not_empty", "seed-demo loads only into a database without children"));
+        return Err(Error::conflict(Code::NotEmpty, "seed-demo loads only into a database without children"));
     }
     let mut rng = Lcg(20231111);
     let staff = |conn: &mut DbConnection, username: &str, role: Role| -> Result<Uuid> {

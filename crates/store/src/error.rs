@@ -3,102 +3,103 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tongxing_core::Code;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tongxing_core::Error;
 
 /// Rules over several rows, held by an exclusion constraint on PostgreSQL and by a trigger that
 /// aborts with the same name on SQLite: the name, the stable code, and the message.
-const EXCLUSIONS: &[(&str, &str, &str)] = &[
+const EXCLUSIONS: &[(&str, Code, &str)] = &[
     (
         "pairings_mentor_intervals_disjoint",
-        "mentor_already_paired",
+        Code::MentorAlreadyPaired,
         "the mentor has another pairing active over these dates",
     ),
     (
         "pairings_child_intervals_disjoint",
-        "child_already_paired",
+        Code::ChildAlreadyPaired,
         "the child has another pairing active over these dates",
     ),
 ];
 
 /// Unique constraints the domain names to clients: PostgreSQL constraint name, the column list
 /// SQLite reports, the stable code, and the message.
-const UNIQUE: &[(&str, &str, &str, &str)] = &[
-    ("users_username_key", "users.username", "username_taken", "a user with this username exists"),
+const UNIQUE: &[(&str, &str, Code, &str)] = &[
+    ("users_username_key", "users.username", Code::UsernameTaken, "a user with this username exists"),
     (
         "organisations_name_key",
         "organisations.name",
-        "organisation_name_taken",
+        Code::OrganisationNameTaken,
         "an organisation with this name exists",
     ),
-    ("teams_name_key", "teams.name", "team_name_taken", "a team with this name exists"),
+    ("teams_name_key", "teams.name", Code::TeamNameTaken, "a team with this name exists"),
     (
         "volunteers_user_key",
         "volunteers.user_id",
-        "user_already_volunteer",
+        Code::UserAlreadyVolunteer,
         "this user account already belongs to a volunteer",
     ),
     (
         "event_roster_key",
         "event_roster.event_id, event_roster.volunteer_id",
-        "already_rostered",
+        Code::AlreadyRostered,
         "the volunteer is already on the roster",
     ),
     (
         "event_attendance_key",
         "event_attendance.event_id, event_attendance.child_id",
-        "already_attending",
+        Code::AlreadyAttending,
         "the child's attendance is already recorded",
     ),
     (
         "pairings_one_active_per_mentor",
         "pairings.mentor_id",
-        "mentor_already_paired",
+        Code::MentorAlreadyPaired,
         "the mentor already has an active pairing",
     ),
     (
         "pairings_one_active_per_child",
         "pairings.child_id",
-        "child_already_paired",
+        Code::ChildAlreadyPaired,
         "the child already has an active pairing",
     ),
     (
         "mentors_user_key",
         "mentors.user_id",
-        "user_already_mentor",
+        Code::UserAlreadyMentor,
         "this user account already belongs to a mentor",
     ),
-    ("cadence_rules_code_key", "cadence_rules.code", "rule_code_taken", "a rule with this code exists"),
+    ("cadence_rules_code_key", "cadence_rules.code", Code::RuleCodeTaken, "a rule with this code exists"),
     (
         "cadence_rule_versions_key",
         "cadence_rule_versions.rule_id, cadence_rule_versions.effective_from",
-        "rule_version_exists",
+        Code::RuleVersionExists,
         "the rule already changes on this date",
     ),
     (
         "compliance_exemptions_key",
         "compliance_exemptions.rule_id, compliance_exemptions.subject_id, compliance_exemptions.period_start",
-        "already_exempt",
+        Code::AlreadyExempt,
         "this period is already exempt",
     ),
     (
         "children_case_number_key",
         "children.case_number",
-        "case_number_taken",
+        Code::CaseNumberTaken,
         "this case-file number is in use",
     ),
-    ("regions_code_key", "regions.code", "region_code_taken", "a region with this division code exists"),
+    ("regions_code_key", "regions.code", Code::RegionCodeTaken, "a region with this division code exists"),
     (
         "regions_parent_name_key",
         "regions.parent_id, regions.name",
-        "region_name_taken",
+        Code::RegionNameTaken,
         "the parent region already has a region of this name",
     ),
     (
         "idempotency_keys_pkey",
         "idempotency_keys.actor_id, idempotency_keys.key",
-        "idempotency_key_in_use",
+        Code::IdempotencyKeyInUse,
         "a request with this Idempotency-Key is being processed",
     ),
 ];
@@ -111,24 +112,25 @@ pub fn map_db_error(e: DieselError) -> Error {
             let message = info.message().to_owned();
             for (name, code, detail) in EXCLUSIONS {
                 if constraint == *name || message == *name {
-                    return Error::conflict(code, *detail);
+                    return Error::conflict(*code, *detail);
                 }
             }
             match kind {
                 DatabaseErrorKind::UniqueViolation => {
                     for (pg, sqlite, code, detail) in UNIQUE {
                         if constraint == *pg || message.ends_with(sqlite) {
-                            return Error::conflict(code, *detail);
+                            return Error::conflict(*code, *detail);
                         }
                     }
                     if constraint.ends_with("_pkey") || message.ends_with(".id") {
-                        return Error::conflict("id_taken", "a record with this id exists");
+                        return Error::conflict(Code::IdTaken, "a record with this id exists");
                     }
-                    Error::conflict("duplicate", "the record duplicates an existing one")
+                    Error::conflict(Code::Duplicate, "the record duplicates an existing one")
                 }
-                DatabaseErrorKind::ForeignKeyViolation => {
-                    Error::conflict("reference_missing", "the record refers to a record that does not exist")
-                }
+                DatabaseErrorKind::ForeignKeyViolation => Error::conflict(
+                    Code::ReferenceMissing,
+                    "the record refers to a record that does not exist",
+                ),
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::ReadOnlyTransaction => {
                     unavailable(&message)
                 }

@@ -4,6 +4,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result};
@@ -56,7 +57,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(req.extensions().get::<Caller>().copied().ok_or_else(|| {
-            Error::unauthenticated("missing_token", "send an access token: Authorization: Bearer <token>")
+            Error::unauthenticated(Code::MissingToken, "send an access token: Authorization: Bearer <token>")
                 .into()
         }))
     }
