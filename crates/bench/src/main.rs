@@ -494,7 +494,7 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
 /// Loads the whole dataset (case work, pairings, audit log), adds a user the harness can log in
 /// as, and writes the database URL, the credentials and sample ids to `--out` as JSON.
 fn seed(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
-    use tongxing_api::auth::users::{self, UserInput};
+    use tongxing_accounts::users::{self, UserInput};
     use tongxing_core::role::Role;
     let out = args.out.clone().ok_or("seed needs --out FILE")?;
     let state = tongxing::prepare(url, &tongxing::Options::default())?;
@@ -509,7 +509,7 @@ fn seed(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
         diesel::sql_query("VACUUM ANALYZE").execute(&mut *conn).map_err(|e| e.to_string())?;
     }
     // (On SQLite the service analyses what it needs when it starts.)
-    let password = tongxing_api::auth::tokens::generate_secret();
+    let password = tongxing_accounts::tokens::generate_secret();
     let input = UserInput {
         id: None,
         username: "harness".into(),

@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;
-use tongxing_api::auth::tokens::generate_secret;
-use tongxing_api::auth::users::{self, UserInput};
+use tongxing_accounts::tokens::generate_secret;
+use tongxing_accounts::users::{self, UserInput};
 use tongxing_cases::assessments::{self, AssessmentInput, DimensionScore};
 use tongxing_cases::children::{self, Category, ChildInput, Sex, StatusChange};
 use tongxing_cases::consents::{self, ConsentInput, ConsentPurpose};

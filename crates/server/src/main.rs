@@ -117,7 +117,7 @@ fn rotate_key(config: Config) -> Result<(), String> {
     }
     let state = state_of(&config)?;
     let mut conn = state.db.conn().map_err(|e| e.to_string())?;
-    let kid = tongxing_api::auth::keys::rotate(&mut conn).map_err(|e| e.to_string())?;
+    let kid = tongxing_accounts::keys::rotate(&mut conn).map_err(|e| e.to_string())?;
     println!("new signing key {kid}; running nodes pick it up when they first meet a token it signed");
     Ok(())
 }
@@ -152,7 +152,7 @@ fn create_admin(config: Config, args: &[String]) -> Result<(), String> {
     };
     let state = state_of(&config)?;
     let mut conn = state.db.conn().map_err(|e| e.to_string())?;
-    let input = tongxing_api::auth::users::UserInput {
+    let input = tongxing_accounts::users::UserInput {
         id: None,
         username: username.clone(),
         display_name: username,
@@ -161,7 +161,7 @@ fn create_admin(config: Config, args: &[String]) -> Result<(), String> {
         region_id: None,
         password,
     };
-    let user = tongxing_store::transaction(&mut conn, |c| tongxing_api::auth::users::create(c, input))
+    let user = tongxing_store::transaction(&mut conn, |c| tongxing_accounts::users::create(c, input))
         .map_err(|e| match e {
             tongxing_core::Error::Validation(errs) => {
                 errs.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")

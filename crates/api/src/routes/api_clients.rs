@@ -1,3 +1,6 @@
+//! Partner organisations' API clients (admins): create with a secret shown once, list, rotate
+//! the secret, revoke. The store is `tongxing_accounts::clients`.
+
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;

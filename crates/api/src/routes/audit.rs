@@ -1,3 +1,6 @@
+//! The access audit log: every entry (auditors, admins), and a child's access history — who
+//! read or changed what about the child, when. The log is `tongxing_accounts::audit`.
+
 use actix_web::{HttpResponse, get, web};
 use chrono::NaiveDate;
 use serde::Deserialize;

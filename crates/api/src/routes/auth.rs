@@ -1,3 +1,7 @@
+//! Tokens: a user's sign-in (password and refresh grants, run by `tongxing_accounts::login`),
+//! a partner API client's client-credentials token, the public signing keys (JWKS) and their
+//! rotation.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use tongxing_core::role::Role;

@@ -1,3 +1,6 @@
+//! Operations endpoints outside `/api/v1` and the guard: liveness, readiness (the database
+//! answers) and Prometheus metrics.
+
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 

@@ -1,3 +1,7 @@
+//! User accounts (admins): create, list, read, change (role, region, organisation, active) and
+//! reset a password; and the signed-in user's own account and password change. The rules live in
+//! `tongxing_accounts::users`.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use tongxing_core::Error;
