@@ -12,10 +12,10 @@ use tongxing_cases::scope::{self as scope_sql, Access, Condition, child_referenc
 use tongxing_core::Code;
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::page::{Page, PageRequest};
-use tongxing_core::record::{Versioned, check_version, clean, parse_id};
+use tongxing_core::record::{Versioned, check_version, clean};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{children, mentors, pairings};
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -83,9 +83,9 @@ pub struct PairingFilter {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = pairings)]
 struct PairingRow {
-    id: String,
-    mentor_id: String,
-    child_id: String,
+    id: DbId,
+    mentor_id: DbId,
+    child_id: DbId,
     status: String,
     started_on: Option<NaiveDate>,
     ended_on: Option<NaiveDate>,
@@ -99,9 +99,9 @@ struct PairingRow {
 impl PairingRow {
     fn into_pairing(self) -> Result<Pairing> {
         Ok(Pairing {
-            id: parse_id(&self.id)?,
-            mentor_id: parse_id(&self.mentor_id)?,
-            child_id: parse_id(&self.child_id)?,
+            id: self.id.0,
+            mentor_id: self.mentor_id.0,
+            child_id: self.child_id.0,
             status: PairingStatus::from_db(&self.status)?,
             started_on: self.started_on,
             ended_on: self.ended_on,
@@ -157,7 +157,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: PairingInput) -> Re
     let actor = scope.actor();
     // The mentor is resolved through the caller's scope too: one they do not reach answers as
     // one that does not exist.
-    let mut q = mentors::table.find(input.mentor_id.to_string()).select(mentors::active).into_boxed();
+    let mut q = mentors::table.find(DbId(input.mentor_id)).select(mentors::active).into_boxed();
     if let Some(cond) = crate::mentors::reach(conn, scope, crate::mentors::Access::Read)? {
         q = q.filter(cond);
     }
@@ -175,12 +175,12 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: PairingInput) -> Re
     let now = time::to_db(time::now());
     diesel::insert_into(pairings::table)
         .values((
-            pairings::id.eq(id.to_string()),
-            pairings::mentor_id.eq(input.mentor_id.to_string()),
-            pairings::child_id.eq(input.child_id.to_string()),
+            pairings::id.eq(DbId(id)),
+            pairings::mentor_id.eq(DbId(input.mentor_id)),
+            pairings::child_id.eq(DbId(input.child_id)),
             pairings::status.eq(PairingStatus::Proposed.as_str()),
             pairings::notes.eq(clean(input.notes)),
-            pairings::created_by.eq(actor.to_string()),
+            pairings::created_by.eq(DbId(actor)),
             pairings::created_at.eq(now),
             pairings::updated_at.eq(now),
         ))
@@ -196,14 +196,14 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: PairingInput) -> Re
 /// PostgreSQL, triggers on SQLite) for requests that race.
 fn overlapping(
     conn: &mut DbConnection,
-    mentor: Option<&str>,
-    child: Option<&str>,
-    except: &str,
+    mentor: Option<Uuid>,
+    child: Option<Uuid>,
+    except: Uuid,
     from: NaiveDate,
 ) -> Result<Option<Uuid>> {
     let mut q = pairings::table
         .filter(pairings::started_on.is_not_null())
-        .filter(pairings::id.ne(except.to_owned()))
+        .filter(pairings::id.ne(DbId(except)))
         .filter(
             pairings::ended_on
                 .is_null()
@@ -213,13 +213,13 @@ fn overlapping(
         .order(pairings::started_on.asc())
         .into_boxed();
     if let Some(m) = mentor {
-        q = q.filter(pairings::mentor_id.eq(m.to_owned()));
+        q = q.filter(pairings::mentor_id.eq(DbId(m)));
     }
     if let Some(c) = child {
-        q = q.filter(pairings::child_id.eq(c.to_owned()));
+        q = q.filter(pairings::child_id.eq(DbId(c)));
     }
-    let id: Option<String> = q.first(conn).optional().map_err(map_db_error)?;
-    id.as_deref().map(parse_id).transpose()
+    let id: Option<DbId> = q.first(conn).optional().map_err(map_db_error)?;
+    Ok(id.map(Uuid::from))
 }
 
 /// Applies a status change to a pairing in the caller's scope, answering the pairing before and
@@ -238,14 +238,14 @@ pub fn change_status(
     }
     let planned = plan(&current.record, &change, time::today())?;
     if let Change::Start(on) = planned {
-        let (mentor, child) = (current.record.mentor_id.to_string(), current.record.child_id.to_string());
-        if overlapping(conn, Some(&mentor), None, &id.to_string(), on)?.is_some() {
+        let (mentor, child) = (current.record.mentor_id, current.record.child_id);
+        if overlapping(conn, Some(mentor), None, id, on)?.is_some() {
             return Err(Error::conflict(
                 Code::MentorAlreadyPaired,
                 "the mentor has another pairing active over these dates",
             ));
         }
-        if overlapping(conn, None, Some(&child), &id.to_string(), on)?.is_some() {
+        if overlapping(conn, None, Some(child), id, on)?.is_some() {
             return Err(Error::conflict(
                 Code::ChildAlreadyPaired,
                 "the child has another pairing active over these dates",
@@ -253,7 +253,7 @@ pub fn change_status(
         }
     }
     let target =
-        pairings::table.filter(pairings::id.eq(id.to_string())).filter(pairings::version.eq(current.version));
+        pairings::table.filter(pairings::id.eq(DbId(id))).filter(pairings::version.eq(current.version));
     let now = time::to_db(time::now());
     let changed = match planned {
         Change::Start(on) => diesel::update(target)
@@ -291,8 +291,8 @@ pub fn explain_conflict(
     err: Error,
 ) -> Error {
     let Error::Conflict { code, detail, related: None } = err else { return err };
-    let row: Option<(String, String)> = match pairings::table
-        .find(id.to_string())
+    let row: Option<(DbId, DbId)> = match pairings::table
+        .find(DbId(id))
         .select((pairings::mentor_id, pairings::child_id))
         .first(conn)
         .optional()
@@ -302,8 +302,8 @@ pub fn explain_conflict(
     };
     let on = on.unwrap_or_else(time::today);
     let other = match (code, row) {
-        (Code::MentorAlreadyPaired, Some((m, _))) => overlapping(conn, Some(&m), None, &id.to_string(), on),
-        (Code::ChildAlreadyPaired, Some((_, c))) => overlapping(conn, None, Some(&c), &id.to_string(), on),
+        (Code::MentorAlreadyPaired, Some((m, _))) => overlapping(conn, Some(m.0), None, id, on),
+        (Code::ChildAlreadyPaired, Some((_, c))) => overlapping(conn, None, Some(c.0), id, on),
         _ => Ok(None),
     };
     let related = other.ok().flatten().filter(|p| get(conn, scope, *p).is_ok());
@@ -346,7 +346,7 @@ fn condition(conn: &mut DbConnection, scope: &Scope) -> Result<Option<Condition<
 /// The pairing, if the caller reaches it; otherwise not found.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Pairing>> {
     let mut q =
-        pairings::table.filter(pairings::id.eq(id.to_string())).select(PairingRow::as_select()).into_boxed();
+        pairings::table.filter(pairings::id.eq(DbId(id))).select(PairingRow::as_select()).into_boxed();
     if let Some(cond) = condition(conn, scope)? {
         q = q.filter(cond);
     }
@@ -358,7 +358,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned
 /// The pairing whatever the scope: for this crate, after the caller's reach has been checked.
 pub(crate) fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Pairing>> {
     let p = pairings::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(PairingRow::as_select())
         .first(conn)
         .map_err(not_found_as("pairing"))?
@@ -380,10 +380,10 @@ pub fn list(
         q = q.filter(cond);
     }
     if let Some(m) = filter.mentor_id {
-        q = q.filter(pairings::mentor_id.eq(m.to_string()));
+        q = q.filter(pairings::mentor_id.eq(DbId(m)));
     }
     if let Some(c) = filter.child_id {
-        q = q.filter(pairings::child_id.eq(c.to_string()));
+        q = q.filter(pairings::child_id.eq(DbId(c)));
     }
     if let Some(s) = filter.status {
         q = q.filter(pairings::status.eq(s.as_str()));
@@ -395,7 +395,7 @@ pub fn list(
         q = q.filter(pairings::child_id.eq_any(in_region));
     }
     if let Some(after) = page.after {
-        q = q.filter(pairings::id.gt(after.to_string()));
+        q = q.filter(pairings::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<PairingRow>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(PairingRow::into_pairing).collect::<Result<Vec<_>>>()?;
