@@ -21,7 +21,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::audit_log;
-use tongxing_store::{Db, DbConnection, map_db_error, transaction};
+use tongxing_store::{Db, DbConnection, DbId, map_db_error, transaction};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -558,10 +558,10 @@ type AuditRow = (
 pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>> {
     let mut q = audit_log::table.order(audit_log::id.asc()).into_boxed();
     if let Some(c) = filter.child_id {
-        q = q.filter(audit_log::child_id.eq(c.to_string()));
+        q = q.filter(audit_log::child_id.eq(DbId(c)));
     }
     if let Some(a) = filter.actor_id {
-        q = q.filter(audit_log::actor_id.eq(a.to_string()));
+        q = q.filter(audit_log::actor_id.eq(DbId(a)));
     }
     if let Some(a) = filter.action {
         q = q.filter(audit_log::action.eq(a.as_str()));
@@ -577,7 +577,7 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: PageRequest) ->
         q = q.filter(audit_log::at.lt(time::to_db(time::start_of_local_day(next))));
     }
     if let Some(after) = page.after {
-        q = q.filter(audit_log::id.gt(after.to_string()));
+        q = q.filter(audit_log::id.gt(DbId(after)));
     }
     let rows: Vec<AuditRow> = q
         .select((

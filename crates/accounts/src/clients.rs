@@ -15,7 +15,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::api_clients;
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -133,12 +133,12 @@ pub fn create(conn: &mut DbConnection, input: ApiClientInput, actor: Uuid) -> Re
     let now = time::to_db(time::now());
     diesel::insert_into(api_clients::table)
         .values((
-            api_clients::id.eq(id.to_string()),
-            api_clients::organisation_id.eq(input.organisation_id.to_string()),
+            api_clients::id.eq(DbId(id)),
+            api_clients::organisation_id.eq(DbId(input.organisation_id)),
             api_clients::name.eq(name),
             api_clients::scopes.eq(scopes),
             api_clients::secret_hash.eq(digest(&secret)),
-            api_clients::created_by.eq(actor.to_string()),
+            api_clients::created_by.eq(DbId(actor)),
             api_clients::created_at.eq(now),
             api_clients::secret_rotated_at.eq(now),
         ))
@@ -149,7 +149,7 @@ pub fn create(conn: &mut DbConnection, input: ApiClientInput, actor: Uuid) -> Re
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<ApiClient>> {
     let c = api_clients::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(Row::as_select())
         .first(conn)
         .map_err(not_found_as("API client"))?
@@ -164,10 +164,10 @@ pub fn list(
 ) -> Result<Page<ApiClient>> {
     let mut q = api_clients::table.select(Row::as_select()).order(api_clients::id.asc()).into_boxed();
     if let Some(o) = organisation {
-        q = q.filter(api_clients::organisation_id.eq(o.to_string()));
+        q = q.filter(api_clients::organisation_id.eq(DbId(o)));
     }
     if let Some(after) = page.after {
-        q = q.filter(api_clients::id.gt(after.to_string()));
+        q = q.filter(api_clients::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<Row>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(Row::into_client).collect::<Result<Vec<_>>>()?;
@@ -190,7 +190,7 @@ fn change(
     let now = time::to_db(time::now());
     let secret = new_secret();
     let target = api_clients::table
-        .filter(api_clients::id.eq(id.to_string()))
+        .filter(api_clients::id.eq(DbId(id)))
         .filter(api_clients::version.eq(current.version));
     let n = if revoke {
         diesel::update(target)
@@ -234,7 +234,7 @@ pub fn authenticate(conn: &mut DbConnection, client_id: &str, secret: &str) -> R
         || Error::unauthenticated(Code::InvalidClient, "the client credentials are wrong or revoked");
     let id = Uuid::parse_str(client_id).map_err(|_| invalid())?;
     let row: Option<Row> = api_clients::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(Row::as_select())
         .first(conn)
         .optional()
@@ -256,7 +256,7 @@ pub async fn require_active(db: &tongxing_store::Db, id: Uuid) -> Result<()> {
     let db = db.clone();
     let revoked: Option<Option<chrono::NaiveDateTime>> = crate::blocking(move || {
         api_clients::table
-            .find(id.to_string())
+            .find(DbId(id))
             .select(api_clients::revoked_at)
             .first(&mut *db.conn()?)
             .optional()

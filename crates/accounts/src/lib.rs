@@ -35,7 +35,7 @@ pub(crate) fn require_organisation(
     use diesel::prelude::*;
     use tongxing_store::schema::organisations;
     let n: i64 = organisations::table
-        .filter(organisations::id.eq(id.to_string()))
+        .filter(organisations::id.eq(tongxing_store::DbId(id)))
         .count()
         .get_result(conn)
         .map_err(tongxing_store::map_db_error)?;

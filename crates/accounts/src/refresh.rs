@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tongxing_core::Code;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::refresh_tokens;
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use uuid::Uuid;
 
 #[derive(Queryable, Selectable)]
@@ -57,7 +57,7 @@ pub fn issue(
         .values((
             refresh_tokens::id.eq(id::new_id().to_string()),
             refresh_tokens::family_id.eq(family.unwrap_or_else(|| id::new_id().to_string())),
-            refresh_tokens::user_id.eq(user.to_string()),
+            refresh_tokens::user_id.eq(DbId(user)),
             refresh_tokens::token_hash.eq(digest(&token)),
             refresh_tokens::issued_at.eq(time::to_db(now)),
             refresh_tokens::expires_at.eq(time::to_db(now + chrono::Duration::seconds(ttl_seconds))),
@@ -128,7 +128,7 @@ pub fn revoke_family(conn: &mut DbConnection, family: &str) -> Result<()> {
 pub fn revoke_user(conn: &mut DbConnection, user: Uuid) -> Result<()> {
     diesel::update(
         refresh_tokens::table
-            .filter(refresh_tokens::user_id.eq(user.to_string()))
+            .filter(refresh_tokens::user_id.eq(DbId(user)))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(Some(time::to_db(time::now()))))

@@ -9,7 +9,7 @@ use tongxing_core::record::{Versioned, check_version};
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::users;
-use tongxing_store::{Db, DbConnection, map_db_error};
+use tongxing_store::{Db, DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -170,7 +170,7 @@ pub fn create_hashed(conn: &mut DbConnection, input: UserInput, hash: String) ->
     let now = time::to_db(time::now());
     diesel::insert_into(users::table)
         .values((
-            users::id.eq(id.to_string()),
+            users::id.eq(DbId(id)),
             users::username.eq(&input.username),
             users::display_name.eq(input.display_name.trim()),
             users::password_hash.eq(hash),
@@ -199,11 +199,8 @@ fn check_references(conn: &mut DbConnection, organisation: Option<Uuid>, region:
     }
     if let Some(r) = region {
         use tongxing_store::schema::regions;
-        let n: i64 = regions::table
-            .filter(regions::id.eq(r.to_string()))
-            .count()
-            .get_result(conn)
-            .map_err(map_db_error)?;
+        let n: i64 =
+            regions::table.filter(regions::id.eq(DbId(r))).count().get_result(conn).map_err(map_db_error)?;
         if n == 0 {
             return Err(Error::field("region_id", "not_found", "no region with this id"));
         }
@@ -232,19 +229,18 @@ pub fn update(conn: &mut DbConnection, id: Uuid, input: UserUpdate, expected: i3
         || before.organisation_id != input.organisation_id
         || before.region_id != input.region_id
         || before.active != input.active;
-    let n =
-        diesel::update(users::table.filter(users::id.eq(id.to_string())).filter(users::version.eq(expected)))
-            .set((
-                users::display_name.eq(display_name),
-                users::role.eq(input.role.as_str()),
-                users::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
-                users::region_id.eq(input.region_id.map(|r| r.to_string())),
-                users::active.eq(input.active),
-                users::updated_at.eq(time::to_db(time::now())),
-                users::version.eq(expected + 1),
-            ))
-            .execute(conn)
-            .map_err(map_db_error)?;
+    let n = diesel::update(users::table.filter(users::id.eq(DbId(id))).filter(users::version.eq(expected)))
+        .set((
+            users::display_name.eq(display_name),
+            users::role.eq(input.role.as_str()),
+            users::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
+            users::region_id.eq(input.region_id.map(|r| r.to_string())),
+            users::active.eq(input.active),
+            users::updated_at.eq(time::to_db(time::now())),
+            users::version.eq(expected + 1),
+        ))
+        .execute(conn)
+        .map_err(map_db_error)?;
     if n == 0 {
         return Err(Error::PreconditionFailed);
     }
@@ -261,7 +257,7 @@ fn require_another_admin(conn: &mut DbConnection, leaving: Uuid) -> Result<()> {
     let others = users::table
         .filter(users::role.eq(Role::Admin.as_str()))
         .filter(users::active.eq(true))
-        .filter(users::id.ne(leaving.to_string()))
+        .filter(users::id.ne(DbId(leaving)))
         .select(users::id);
     let ids: Vec<String> = match conn {
         DbConnection::Postgres(c) => others.for_update().load(c),
@@ -284,16 +280,15 @@ pub fn set_password(conn: &mut DbConnection, id: Uuid, hash: String, expected: O
     if let Some(v) = expected {
         check_version(before.version, v)?;
     }
-    let n = diesel::update(
-        users::table.filter(users::id.eq(id.to_string())).filter(users::version.eq(before.version)),
-    )
-    .set((
-        users::password_hash.eq(hash),
-        users::updated_at.eq(time::to_db(time::now())),
-        users::version.eq(before.version + 1),
-    ))
-    .execute(conn)
-    .map_err(map_db_error)?;
+    let n =
+        diesel::update(users::table.filter(users::id.eq(DbId(id))).filter(users::version.eq(before.version)))
+            .set((
+                users::password_hash.eq(hash),
+                users::updated_at.eq(time::to_db(time::now())),
+                users::version.eq(before.version + 1),
+            ))
+            .execute(conn)
+            .map_err(map_db_error)?;
     if n == 0 {
         return Err(Error::PreconditionFailed);
     }
@@ -306,7 +301,7 @@ pub fn set_password(conn: &mut DbConnection, id: Uuid, hash: String, expected: O
 /// tokens carries moves on, so the guard refuses the access tokens and the refresh grant the
 /// refresh tokens, on every node; the refresh tokens are marked revoked as well.
 pub fn end_sessions(conn: &mut DbConnection, id: Uuid) -> Result<()> {
-    diesel::update(users::table.find(id.to_string()))
+    diesel::update(users::table.find(DbId(id)))
         .set(users::token_epoch.eq(users::token_epoch + 1))
         .execute(conn)
         .map_err(map_db_error)?;
@@ -316,7 +311,7 @@ pub fn end_sessions(conn: &mut DbConnection, id: Uuid) -> Result<()> {
 /// The epoch a user's tokens must carry, if the user exists and is active.
 pub fn token_epoch(conn: &mut DbConnection, id: Uuid) -> Result<Option<i32>> {
     let row: Option<(i32, bool)> = users::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select((users::token_epoch, users::active))
         .first(conn)
         .optional()
@@ -353,7 +348,7 @@ pub fn upgrade_hash(conn: &mut DbConnection, row: &UserRow, hash: String) -> Res
 /// an account to a case (its caseworker), a mentor or a counselling team.
 pub fn role_of(conn: &mut DbConnection, id: Uuid) -> Result<Option<Role>> {
     let role: Option<String> =
-        users::table.find(id.to_string()).select(users::role).first(conn).optional().map_err(map_db_error)?;
+        users::table.find(DbId(id)).select(users::role).first(conn).optional().map_err(map_db_error)?;
     role.as_deref().map(str::parse).transpose()
 }
 
@@ -367,12 +362,7 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Optio
 }
 
 pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<UserRow>> {
-    users::table
-        .find(id.to_string())
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
-        .map_err(map_db_error)
+    users::table.find(DbId(id)).select(UserRow::as_select()).first(conn).optional().map_err(map_db_error)
 }
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<User> {
@@ -387,7 +377,7 @@ pub fn get_versioned(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<User
 pub fn list(conn: &mut DbConnection, page: PageRequest) -> Result<Page<User>> {
     let mut q = users::table.select(UserRow::as_select()).order(users::id.asc()).into_boxed();
     if let Some(after) = page.after {
-        q = q.filter(users::id.gt(after.to_string()));
+        q = q.filter(users::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<UserRow>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(UserRow::into_user).collect::<Result<Vec<_>>>()?;

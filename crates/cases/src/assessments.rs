@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{assessments, children};
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -129,11 +129,7 @@ impl AssessmentRow {
 }
 
 fn child_birth_date(conn: &mut DbConnection, child: Uuid) -> Result<NaiveDate> {
-    children::table
-        .find(child.to_string())
-        .select(children::birth_date)
-        .first(conn)
-        .map_err(not_found_as("child"))
+    children::table.find(DbId(child)).select(children::birth_date).first(conn).map_err(not_found_as("child"))
 }
 
 /// Records an assessment of a child whose case file the caller holds.
@@ -161,10 +157,10 @@ pub fn create(
     let id = input.id.unwrap_or_else(id::new_id);
     diesel::insert_into(assessments::table)
         .values((
-            assessments::id.eq(id.to_string()),
-            assessments::child_id.eq(child.to_string()),
+            assessments::id.eq(DbId(id)),
+            assessments::child_id.eq(DbId(child)),
             assessments::assessed_on.eq(input.assessed_on),
-            assessments::assessor_id.eq(assessor.to_string()),
+            assessments::assessor_id.eq(DbId(assessor)),
             assessments::living_conditions_score.eq(scores[0]),
             assessments::living_conditions_notes.eq(clean(input.living_conditions.notes)),
             assessments::psychological_state_score.eq(scores[1]),
@@ -179,7 +175,7 @@ pub fn create(
         .execute(conn)
         .map_err(map_db_error)?;
     assessments::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(AssessmentRow::as_select())
         .first(conn)
         .map_err(map_db_error)?
@@ -195,12 +191,12 @@ pub fn list_for_child(
 ) -> Result<Page<Assessment>> {
     scope::require_child(conn, scope, Access::Read, child, "child")?;
     let mut q = assessments::table
-        .filter(assessments::child_id.eq(child.to_string()))
+        .filter(assessments::child_id.eq(DbId(child)))
         .select(AssessmentRow::as_select())
         .order(assessments::id.asc())
         .into_boxed();
     if let Some(after) = page.after {
-        q = q.filter(assessments::id.gt(after.to_string()));
+        q = q.filter(assessments::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<AssessmentRow>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(AssessmentRow::into_assessment).collect::<Result<Vec<_>>>()?;

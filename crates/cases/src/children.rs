@@ -9,7 +9,7 @@ use tongxing_core::national_id::NationalId;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{child_status_changes, children, organisations};
-use tongxing_store::{DbConnection, counter, map_db_error};
+use tongxing_store::{DbConnection, DbId, counter, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -257,7 +257,7 @@ fn check_references(conn: &mut DbConnection, scope: &Scope, input: &ChildInput) 
     }
     if let Some(o) = input.organisation_id {
         let n: i64 = organisations::table
-            .filter(organisations::id.eq(o.to_string()))
+            .filter(organisations::id.eq(DbId(o)))
             .count()
             .get_result(conn)
             .map_err(map_db_error)?;
@@ -344,9 +344,9 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, mut input: ChildInput) -> 
     let now = time::to_db(time::now());
     diesel::insert_into(children::table)
         .values((
-            children::id.eq(id.to_string()),
+            children::id.eq(DbId(id)),
             children::household_id.eq(input.household_id.map(|h| h.to_string())),
-            children::region_id.eq(input.region_id.to_string()),
+            children::region_id.eq(DbId(input.region_id)),
             children::name.eq(valid.name),
             children::sex.eq(input.sex.as_str()),
             children::birth_date.eq(input.birth_date),
@@ -360,7 +360,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, mut input: ChildInput) -> 
             children::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
             children::caseworker_id.eq(input.caseworker_id.map(|u| u.to_string())),
             children::status.eq(CaseStatus::Screening.as_str()),
-            children::created_by.eq(actor.to_string()),
+            children::created_by.eq(DbId(actor)),
             children::created_at.eq(now),
             children::updated_at.eq(now),
         ))
@@ -393,13 +393,11 @@ pub fn update(
         _ => Vec::new(),
     };
     let changed = diesel::update(
-        children::table
-            .filter(children::id.eq(id.to_string()))
-            .filter(children::version.eq(expected_version)),
+        children::table.filter(children::id.eq(DbId(id))).filter(children::version.eq(expected_version)),
     )
     .set((
         children::household_id.eq(input.household_id.map(|h| h.to_string())),
-        children::region_id.eq(input.region_id.to_string()),
+        children::region_id.eq(DbId(input.region_id)),
         children::name.eq(valid.name),
         children::sex.eq(input.sex.as_str()),
         children::birth_date.eq(input.birth_date),
@@ -453,7 +451,7 @@ pub fn change_status(
         registered_on: child.registered_on,
     })?;
     let target =
-        children::table.filter(children::id.eq(id.to_string())).filter(children::version.eq(current.version));
+        children::table.filter(children::id.eq(DbId(id))).filter(children::version.eq(current.version));
     let now = time::to_db(time::now());
     let changed = if t.opens_file {
         let year = t.effective_on.year();
@@ -493,12 +491,12 @@ pub fn change_status(
     diesel::insert_into(child_status_changes::table)
         .values((
             child_status_changes::id.eq(id::new_id().to_string()),
-            child_status_changes::child_id.eq(id.to_string()),
+            child_status_changes::child_id.eq(DbId(id)),
             child_status_changes::from_status.eq(t.from.as_str()),
             child_status_changes::to_status.eq(t.to.as_str()),
             child_status_changes::effective_on.eq(t.effective_on),
             child_status_changes::reason.eq(&t.reason),
-            child_status_changes::changed_by.eq(actor.to_string()),
+            child_status_changes::changed_by.eq(DbId(actor)),
             child_status_changes::changed_at.eq(now),
         ))
         .execute(conn)
@@ -513,7 +511,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned
         return Ok(load(conn, id)?.map(|c| c.masked_for(scope)));
     };
     let child = children::table
-        .filter(children::id.eq(id.to_string()))
+        .filter(children::id.eq(DbId(id)))
         .filter(cond)
         .select(ChildRow::as_select())
         .first(conn)
@@ -538,18 +536,15 @@ impl Child {
 /// Whether a child with this id was ever recorded, without reading the record: for the audit
 /// log's access history, which auditors read about any child.
 pub fn exists(conn: &mut DbConnection, id: Uuid) -> Result<bool> {
-    let n: i64 = children::table
-        .filter(children::id.eq(id.to_string()))
-        .count()
-        .get_result(conn)
-        .map_err(map_db_error)?;
+    let n: i64 =
+        children::table.filter(children::id.eq(DbId(id))).count().get_result(conn).map_err(map_db_error)?;
     Ok(n > 0)
 }
 
 /// The child whatever the scope: for this module, after the caller's reach has been checked.
 fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Child>> {
     let child = children::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(ChildRow::as_select())
         .first(conn)
         .map_err(not_found_as("child"))?
@@ -574,7 +569,7 @@ pub fn list(
         q = q.filter(children::region_id.eq_any(subtree_ids(prefix)));
     }
     if let Some(h) = filter.household_id {
-        q = q.filter(children::household_id.eq(h.to_string()));
+        q = q.filter(children::household_id.eq(DbId(h)));
     }
     q = match filter.category {
         None => q,
@@ -592,7 +587,7 @@ pub fn list(
         );
     }
     if let Some(after) = page.after {
-        q = q.filter(children::id.gt(after.to_string()));
+        q = q.filter(children::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<ChildRow>(conn).map_err(map_db_error)?;
     let items =

@@ -10,7 +10,7 @@ use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::consents;
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -164,15 +164,15 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: ConsentInput) -> Re
     let stamp = time::to_db(now);
     diesel::insert_into(consents::table)
         .values((
-            consents::id.eq(id.to_string()),
-            consents::child_id.eq(input.child_id.to_string()),
+            consents::id.eq(DbId(id)),
+            consents::child_id.eq(DbId(input.child_id)),
             consents::purpose.eq(input.purpose.as_str()),
             consents::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
             consents::given_by_name.eq(input.given_by_name.trim()),
             consents::given_by_relation.eq(input.given_by_relation.as_str()),
             consents::given_at.eq(time::to_db(input.given_at)),
             consents::notes.eq(clean(input.notes)),
-            consents::recorded_by.eq(actor.to_string()),
+            consents::recorded_by.eq(DbId(actor)),
             consents::created_at.eq(stamp),
             consents::updated_at.eq(stamp),
         ))
@@ -211,7 +211,7 @@ pub fn withdraw(
         ));
     }
     let changed = diesel::update(
-        consents::table.filter(consents::id.eq(id.to_string())).filter(consents::version.eq(current.version)),
+        consents::table.filter(consents::id.eq(DbId(id))).filter(consents::version.eq(current.version)),
     )
     .set((
         consents::withdrawn_at.eq(Some(time::to_db(at))),
@@ -230,7 +230,7 @@ pub fn withdraw(
 /// The consent, if the caller reaches its child; otherwise not found.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Consent>> {
     let mut q =
-        consents::table.filter(consents::id.eq(id.to_string())).select(ConsentRow::as_select()).into_boxed();
+        consents::table.filter(consents::id.eq(DbId(id))).select(ConsentRow::as_select()).into_boxed();
     if let Some(cond) = scope::child_column(conn, scope, "consents.child_id")? {
         q = q.filter(cond);
     }
@@ -241,7 +241,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned
 
 fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Consent>> {
     let consent = consents::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(ConsentRow::as_select())
         .first(conn)
         .map_err(not_found_as("consent"))?
@@ -262,7 +262,7 @@ pub fn list(
         q = q.filter(cond);
     }
     if let Some(c) = filter.child_id {
-        q = q.filter(consents::child_id.eq(c.to_string()));
+        q = q.filter(consents::child_id.eq(DbId(c)));
     }
     if let Some(p) = filter.purpose {
         q = q.filter(consents::purpose.eq(p.as_str()));
@@ -273,7 +273,7 @@ pub fn list(
         None => q,
     };
     if let Some(after) = page.after {
-        q = q.filter(consents::id.gt(after.to_string()));
+        q = q.filter(consents::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<ConsentRow>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(ConsentRow::into_consent).collect::<Result<Vec<_>>>()?;

@@ -9,7 +9,7 @@ use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::contacts;
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -148,12 +148,12 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: ContactInput) -> Re
     let id = input.id.unwrap_or_else(id::new_id);
     diesel::insert_into(contacts::table)
         .values((
-            contacts::id.eq(id.to_string()),
+            contacts::id.eq(DbId(id)),
             contacts::kind.eq(input.kind.as_str()),
             contacts::household_id.eq(household.map(|h| h.to_string())),
             contacts::child_id.eq(input.child_id.map(|c| c.to_string())),
             contacts::occurred_at.eq(time::to_db(input.occurred_at)),
-            contacts::made_by.eq(actor.to_string()),
+            contacts::made_by.eq(DbId(actor)),
             contacts::outcome.eq(input.outcome.as_str()),
             contacts::notes.eq(clean(input.notes)),
             contacts::created_at.eq(time::to_db(now)),
@@ -165,7 +165,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: ContactInput) -> Re
 
 fn load(conn: &mut DbConnection, id: Uuid) -> Result<Contact> {
     contacts::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(ContactRow::as_select())
         .first(conn)
         .map_err(crate::util::not_found_as("contact"))?
@@ -189,7 +189,7 @@ pub fn condition(
 /// The contact, if `scope` reaches it; otherwise not found.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Contact> {
     let mut q =
-        contacts::table.filter(contacts::id.eq(id.to_string())).select(ContactRow::as_select()).into_boxed();
+        contacts::table.filter(contacts::id.eq(DbId(id))).select(ContactRow::as_select()).into_boxed();
     if let Some(cond) = condition(conn, scope)? {
         q = q.filter(cond);
     }
@@ -222,10 +222,10 @@ pub fn list(
         q = q.filter(cond);
     }
     if let Some(c) = filter.child_id {
-        q = q.filter(contacts::child_id.eq(c.to_string()));
+        q = q.filter(contacts::child_id.eq(DbId(c)));
     }
     if let Some(h) = filter.household_id {
-        q = q.filter(contacts::household_id.eq(h.to_string()));
+        q = q.filter(contacts::household_id.eq(DbId(h)));
     }
     if let Some(k) = filter.kind {
         q = q.filter(contacts::kind.eq(k.as_str()));
@@ -242,7 +242,7 @@ pub fn list(
         q = q.filter(contacts::occurred_at.lt(time::to_db(time::start_of_local_day(to))));
     }
     if let Some(after) = page.after {
-        q = q.filter(contacts::id.gt(after.to_string()));
+        q = q.filter(contacts::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<ContactRow>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(ContactRow::into_contact).collect::<Result<Vec<_>>>()?;

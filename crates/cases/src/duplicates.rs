@@ -15,7 +15,7 @@ use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{children, duplicate_reviews};
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -122,7 +122,7 @@ pub(crate) fn holders(
     let mut q =
         children::table.filter(children::national_id.eq(national_id)).select(children::id).into_boxed();
     if let Some(me) = except {
-        q = q.filter(children::id.ne(me.to_string()));
+        q = q.filter(children::id.ne(DbId(me)));
     }
     let all: Vec<String> = q.load(conn).map_err(map_db_error)?;
     if all.is_empty() {
@@ -165,7 +165,7 @@ pub(crate) fn record(conn: &mut DbConnection, scope: &Scope, child: Uuid, others
                 duplicate_reviews::child_id.eq(&a),
                 duplicate_reviews::other_child_id.eq(&b),
                 duplicate_reviews::reason.eq(DuplicateReason::NationalId.as_str()),
-                duplicate_reviews::found_by.eq(scope.actor().to_string()),
+                duplicate_reviews::found_by.eq(DbId(scope.actor())),
                 duplicate_reviews::found_at.eq(now),
             ))
             .execute(conn)
@@ -209,7 +209,7 @@ pub fn list(
         q = q.filter(duplicate_reviews::child_id.eq(c.clone()).or(duplicate_reviews::other_child_id.eq(c)));
     }
     if let Some(after) = page.after {
-        q = q.filter(duplicate_reviews::id.gt(after.to_string()));
+        q = q.filter(duplicate_reviews::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<Row>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(Row::into_review).collect::<Result<Vec<_>>>()?;
@@ -219,7 +219,7 @@ pub fn list(
 /// The review, if the caller reaches both its children; otherwise not found.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<DuplicateReview>> {
     let mut q = duplicate_reviews::table
-        .filter(duplicate_reviews::id.eq(id.to_string()))
+        .filter(duplicate_reviews::id.eq(DbId(id)))
         .select(Row::as_select())
         .into_boxed();
     if let Some(cond) = reachable(conn, scope)? {
@@ -246,7 +246,7 @@ pub fn resolve(
     }
     let changed = diesel::update(
         duplicate_reviews::table
-            .filter(duplicate_reviews::id.eq(id.to_string()))
+            .filter(duplicate_reviews::id.eq(DbId(id)))
             .filter(duplicate_reviews::version.eq(current.version)),
     )
     .set((

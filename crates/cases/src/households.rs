@@ -11,7 +11,7 @@ use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{guardians, households, regions};
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -150,7 +150,7 @@ pub fn check_guardians(list: &[Guardian]) -> Result<()> {
 /// The region must exist and be a village or community.
 pub fn check_village(conn: &mut DbConnection, region_id: Uuid) -> Result<()> {
     let level: Option<String> = regions::table
-        .find(region_id.to_string())
+        .find(DbId(region_id))
         .select(regions::level)
         .first(conn)
         .optional()
@@ -173,12 +173,12 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: HouseholdInput) -> 
     let now = time::to_db(time::now());
     diesel::insert_into(households::table)
         .values((
-            households::id.eq(id.to_string()),
-            households::region_id.eq(input.region_id.to_string()),
+            households::id.eq(DbId(id)),
+            households::region_id.eq(DbId(input.region_id)),
             households::address.eq(clean(input.address)),
             households::parents_work_away.eq(input.parents_work_away),
             households::notes.eq(clean(input.notes)),
-            households::created_by.eq(actor.to_string()),
+            households::created_by.eq(DbId(actor)),
             households::created_at.eq(now),
             households::updated_at.eq(now),
         ))
@@ -193,7 +193,7 @@ fn insert_guardians(conn: &mut DbConnection, household: Uuid, list: &[Guardian])
         diesel::insert_into(guardians::table)
             .values((
                 guardians::id.eq(id::new_id().to_string()),
-                guardians::household_id.eq(household.to_string()),
+                guardians::household_id.eq(DbId(household)),
                 guardians::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
                 guardians::name.eq(g.name.trim()),
                 guardians::relation.eq(g.relation.as_str()),
@@ -224,11 +224,11 @@ pub fn update(
     scope::region_reference(conn, scope, input.region_id, "region_id")?;
     let changed = diesel::update(
         households::table
-            .filter(households::id.eq(id.to_string()))
+            .filter(households::id.eq(DbId(id)))
             .filter(households::version.eq(expected_version)),
     )
     .set((
-        households::region_id.eq(input.region_id.to_string()),
+        households::region_id.eq(DbId(input.region_id)),
         households::address.eq(clean(input.address)),
         households::parents_work_away.eq(input.parents_work_away),
         households::notes.eq(clean(input.notes)),
@@ -240,7 +240,7 @@ pub fn update(
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
-    diesel::delete(guardians::table.filter(guardians::household_id.eq(id.to_string())))
+    diesel::delete(guardians::table.filter(guardians::household_id.eq(DbId(id))))
         .execute(conn)
         .map_err(map_db_error)?;
     insert_guardians(conn, id, &input.guardians)?;
@@ -255,7 +255,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned
 
 fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Household>> {
     let row = households::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(HouseholdRow::as_select())
         .first(conn)
         .map_err(not_found_as("household"))?;
@@ -300,7 +300,7 @@ pub fn list(
         q = q.filter(households::address.like(p).escape('\\').or(households::id.eq_any(by_guardian)));
     }
     if let Some(after) = page.after {
-        q = q.filter(households::id.gt(after.to_string()));
+        q = q.filter(households::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<HouseholdRow>(conn).map_err(map_db_error)?;
     let items = assemble(conn, rows)?;

@@ -9,7 +9,7 @@ use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::regions;
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -171,7 +171,7 @@ pub fn create(conn: &mut DbConnection, input: RegionInput) -> Result<Region> {
     let now = time::to_db(time::now());
     diesel::insert_into(regions::table)
         .values((
-            regions::id.eq(id.to_string()),
+            regions::id.eq(DbId(id)),
             regions::parent_id.eq(input.parent_id.map(|p| p.to_string())),
             regions::level.eq(input.level.as_str()),
             regions::name.eq(&name),
@@ -187,27 +187,17 @@ pub fn create(conn: &mut DbConnection, input: RegionInput) -> Result<Region> {
 }
 
 fn find_row(conn: &mut DbConnection, id: Uuid) -> Result<Option<RegionRow>> {
-    regions::table
-        .find(id.to_string())
-        .select(RegionRow::as_select())
-        .first(conn)
-        .optional()
-        .map_err(map_db_error)
+    regions::table.find(DbId(id)).select(RegionRow::as_select()).first(conn).optional().map_err(map_db_error)
 }
 
 /// A region's path (`/root/.../id/`), if it exists.
 pub fn path_of(conn: &mut DbConnection, id: Uuid) -> Result<Option<String>> {
-    regions::table
-        .find(id.to_string())
-        .select(regions::path)
-        .first::<String>(conn)
-        .optional()
-        .map_err(map_db_error)
+    regions::table.find(DbId(id)).select(regions::path).first::<String>(conn).optional().map_err(map_db_error)
 }
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Region> {
     regions::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(RegionRow::as_select())
         .first(conn)
         .map_err(not_found_as("region"))?
@@ -239,7 +229,7 @@ pub fn list(conn: &mut DbConnection, filter: &RegionFilter, page: PageRequest) -
         q = q.filter(regions::path.like(format!("{prefix}%")));
     }
     if let Some(parent) = filter.parent_id {
-        q = q.filter(regions::parent_id.eq(parent.to_string()));
+        q = q.filter(regions::parent_id.eq(DbId(parent)));
     }
     if let Some(level) = filter.level {
         q = q.filter(regions::level.eq(level.as_str()));
@@ -255,7 +245,7 @@ pub fn list(conn: &mut DbConnection, filter: &RegionFilter, page: PageRequest) -
         );
     }
     if let Some(after) = page.after {
-        q = q.filter(regions::id.gt(after.to_string()));
+        q = q.filter(regions::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<RegionRow>(conn).map_err(map_db_error)?;
     let regions = rows.into_iter().map(RegionRow::into_region).collect::<Result<Vec<_>>>()?;
@@ -282,7 +272,7 @@ pub fn seed_reference(conn: &mut DbConnection, csv: &str) -> Result<usize> {
         let existing: Option<String> = if code.is_empty() {
             let mut q = regions::table.select(regions::id).filter(regions::name.eq(name)).into_boxed();
             q = match parent_id {
-                Some(p) => q.filter(regions::parent_id.eq(p.to_string())),
+                Some(p) => q.filter(regions::parent_id.eq(DbId(p))),
                 None => q.filter(regions::parent_id.is_null()),
             };
             q.first(conn).optional().map_err(map_db_error)?

@@ -12,7 +12,7 @@ use diesel::sql_types::Bool;
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::{Error, Result};
 use tongxing_store::schema::{children, households};
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use uuid::Uuid;
 
 use crate::lifecycle::CaseStatus;
@@ -207,7 +207,7 @@ pub fn child_reference(
     field: &str,
 ) -> Result<ChildRef> {
     let mut q = children::table
-        .filter(children::id.eq(id.to_string()))
+        .filter(children::id.eq(DbId(id)))
         .select((children::status, children::household_id, children::region_id))
         .into_boxed();
     if let Some(ids) = children_for(conn, scope, access)? {
@@ -240,8 +240,7 @@ pub fn household_reference(
 }
 
 fn found_household(conn: &mut DbConnection, scope: &Scope, access: Access, id: Uuid) -> Result<bool> {
-    let mut q =
-        households::table.filter(households::id.eq(id.to_string())).select(households::id).into_boxed();
+    let mut q = households::table.filter(households::id.eq(DbId(id))).select(households::id).into_boxed();
     if let Some(ids) = households_for(conn, scope, access)? {
         q = q.filter(condition::<households::table>(format!("households.id IN ({ids})")));
     }
@@ -249,7 +248,7 @@ fn found_household(conn: &mut DbConnection, scope: &Scope, access: Access, id: U
 }
 
 fn found_child(conn: &mut DbConnection, scope: &Scope, access: Access, id: Uuid) -> Result<bool> {
-    let mut q = children::table.filter(children::id.eq(id.to_string())).select(children::id).into_boxed();
+    let mut q = children::table.filter(children::id.eq(DbId(id))).select(children::id).into_boxed();
     if let Some(ids) = children_for(conn, scope, access)? {
         q = q.filter(condition::<children::table>(format!("children.id IN ({ids})")));
     }

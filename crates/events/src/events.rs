@@ -18,7 +18,7 @@ use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{
     children, event_attendance, event_partners, event_roster, events, regions, volunteers,
 };
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -241,14 +241,14 @@ fn check(conn: &mut DbConnection, input: &EventInput) -> Result<()> {
 }
 
 fn set_partners(conn: &mut DbConnection, event: Uuid, partners: &[Uuid]) -> Result<()> {
-    diesel::delete(event_partners::table.filter(event_partners::event_id.eq(event.to_string())))
+    diesel::delete(event_partners::table.filter(event_partners::event_id.eq(DbId(event))))
         .execute(conn)
         .map_err(map_db_error)?;
     let mut seen = std::collections::HashSet::new();
     for p in partners.iter().filter(|p| seen.insert(**p)) {
         diesel::insert_into(event_partners::table)
             .values((
-                event_partners::event_id.eq(event.to_string()),
+                event_partners::event_id.eq(DbId(event)),
                 event_partners::organisation_id.eq(p.to_string()),
             ))
             .execute(conn)
@@ -314,22 +314,22 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: EventInput) -> Resu
     let now = time::to_db(time::now());
     diesel::insert_into(events::table)
         .values((
-            events::id.eq(id.to_string()),
+            events::id.eq(DbId(id)),
             events::title.eq(input.title.trim()),
             events::theme.eq(clean(input.theme.clone())),
             events::event_type.eq(input.event_type.as_str()),
             events::programme.eq(input.programme.as_str()),
             events::starts_at.eq(time::to_db(input.starts_at)),
             events::ends_at.eq(time::to_db(input.ends_at)),
-            events::region_id.eq(input.region_id.to_string()),
+            events::region_id.eq(DbId(input.region_id)),
             events::address.eq(clean(input.address.clone())),
-            events::organiser_id.eq(input.organiser_id.to_string()),
+            events::organiser_id.eq(DbId(input.organiser_id)),
             events::with_children.eq(input.with_children),
             events::service_forms.eq(service_forms::to_db(&input.service_forms)),
             events::other_participants.eq(input.other_participants),
             events::status.eq(EventStatus::Planned.as_str()),
             events::notes.eq(clean(input.notes.clone())),
-            events::created_by.eq(actor.to_string()),
+            events::created_by.eq(DbId(actor)),
             events::created_at.eq(now),
             events::updated_at.eq(now),
         ))
@@ -363,28 +363,27 @@ pub fn update(
     require_open(current.record.status)?;
     check(conn, &input)?;
     require_runs_input(conn, scope, &input)?;
-    let changed = diesel::update(
-        events::table.filter(events::id.eq(id.to_string())).filter(events::version.eq(expected)),
-    )
-    .set((
-        events::title.eq(input.title.trim()),
-        events::theme.eq(clean(input.theme.clone())),
-        events::event_type.eq(input.event_type.as_str()),
-        events::programme.eq(input.programme.as_str()),
-        events::starts_at.eq(time::to_db(input.starts_at)),
-        events::ends_at.eq(time::to_db(input.ends_at)),
-        events::region_id.eq(input.region_id.to_string()),
-        events::address.eq(clean(input.address.clone())),
-        events::organiser_id.eq(input.organiser_id.to_string()),
-        events::with_children.eq(input.with_children),
-        events::service_forms.eq(service_forms::to_db(&input.service_forms)),
-        events::other_participants.eq(input.other_participants),
-        events::notes.eq(clean(input.notes.clone())),
-        events::updated_at.eq(time::to_db(time::now())),
-        events::version.eq(expected + 1),
-    ))
-    .execute(conn)
-    .map_err(map_db_error)?;
+    let changed =
+        diesel::update(events::table.filter(events::id.eq(DbId(id))).filter(events::version.eq(expected)))
+            .set((
+                events::title.eq(input.title.trim()),
+                events::theme.eq(clean(input.theme.clone())),
+                events::event_type.eq(input.event_type.as_str()),
+                events::programme.eq(input.programme.as_str()),
+                events::starts_at.eq(time::to_db(input.starts_at)),
+                events::ends_at.eq(time::to_db(input.ends_at)),
+                events::region_id.eq(DbId(input.region_id)),
+                events::address.eq(clean(input.address.clone())),
+                events::organiser_id.eq(DbId(input.organiser_id)),
+                events::with_children.eq(input.with_children),
+                events::service_forms.eq(service_forms::to_db(&input.service_forms)),
+                events::other_participants.eq(input.other_participants),
+                events::notes.eq(clean(input.notes.clone())),
+                events::updated_at.eq(time::to_db(time::now())),
+                events::version.eq(expected + 1),
+            ))
+            .execute(conn)
+            .map_err(map_db_error)?;
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
@@ -409,7 +408,7 @@ pub fn change_status(
     plan(e.status, &change, e.volunteers_rostered, e.starts_at, time::now())?;
     let reason = clean(change.reason).filter(|_| change.status == EventStatus::Cancelled);
     let changed = diesel::update(
-        events::table.filter(events::id.eq(id.to_string())).filter(events::version.eq(current.version)),
+        events::table.filter(events::id.eq(DbId(id))).filter(events::version.eq(current.version)),
     )
     .set((
         events::status.eq(change.status.as_str()),
@@ -442,11 +441,8 @@ fn require_reach(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<()>
 }
 
 fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Event>> {
-    let row = events::table
-        .find(id.to_string())
-        .select(Row::as_select())
-        .first(conn)
-        .map_err(not_found_as("event"))?;
+    let row =
+        events::table.find(DbId(id)).select(Row::as_select()).first(conn).map_err(not_found_as("event"))?;
     let e = assemble(conn, vec![row])?.pop().ok_or_else(|| Error::internal("event vanished"))?;
     let version = e.version;
     Ok(Versioned { record: e, version })
@@ -461,7 +457,7 @@ pub(crate) fn essentials(
 ) -> Result<(EventStatus, bool, NaiveDate)> {
     require_reach(conn, scope, id)?;
     let (status, with_children, ends_at): (String, bool, chrono::NaiveDateTime) = events::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select((events::status, events::with_children, events::ends_at))
         .first(conn)
         .map_err(not_found_as("event"))?;
@@ -480,7 +476,7 @@ fn rostered_events(user: String) -> _ {
 /// Whether the user is rostered on the event as a volunteer.
 fn is_rostered(conn: &mut DbConnection, user: Uuid, event: Uuid) -> Result<bool> {
     let n: i64 = rostered_events(user.to_string())
-        .filter(event_roster::event_id.eq(event.to_string()))
+        .filter(event_roster::event_id.eq(DbId(event)))
         .count()
         .get_result(conn)
         .map_err(map_db_error)?;
@@ -525,14 +521,14 @@ pub fn list(
     if let Some(o) = filter.organisation_id {
         let as_partner = event_partners::table
             .select(event_partners::event_id)
-            .filter(event_partners::organisation_id.eq(o.to_string()));
-        q = q.filter(events::organiser_id.eq(o.to_string()).or(events::id.eq_any(as_partner)));
+            .filter(event_partners::organisation_id.eq(DbId(o)));
+        q = q.filter(events::organiser_id.eq(DbId(o)).or(events::id.eq_any(as_partner)));
     }
     if let Some(f) = filter.service_form {
         q = q.filter(events::service_forms.like(contains_pattern(f.as_str())).escape('\\'));
     }
     if let Some(after) = page.after {
-        q = q.filter(events::id.gt(after.to_string()));
+        q = q.filter(events::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<Row>(conn).map_err(map_db_error)?;
     let items = assemble(conn, rows)?;

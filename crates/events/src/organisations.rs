@@ -7,7 +7,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{organisations, regions, service_contracts};
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -112,11 +112,8 @@ fn check(conn: &mut DbConnection, input: &OrganisationInput) -> Result<()> {
         ));
     }
     if let Some(r) = input.region_id {
-        let n: i64 = regions::table
-            .filter(regions::id.eq(r.to_string()))
-            .count()
-            .get_result(conn)
-            .map_err(map_db_error)?;
+        let n: i64 =
+            regions::table.filter(regions::id.eq(DbId(r))).count().get_result(conn).map_err(map_db_error)?;
         if n == 0 {
             return Err(Error::field("region_id", "not_found", "no region with this id"));
         }
@@ -130,7 +127,7 @@ pub fn create(conn: &mut DbConnection, input: OrganisationInput) -> Result<Versi
     let now = time::to_db(time::now());
     diesel::insert_into(organisations::table)
         .values((
-            organisations::id.eq(id.to_string()),
+            organisations::id.eq(DbId(id)),
             organisations::name.eq(input.name.trim()),
             organisations::kind.eq(input.kind.as_str()),
             organisations::region_id.eq(input.region_id.map(|r| r.to_string())),
@@ -156,7 +153,7 @@ pub fn update(
     check(conn, &input)?;
     let changed = diesel::update(
         organisations::table
-            .filter(organisations::id.eq(id.to_string()))
+            .filter(organisations::id.eq(DbId(id)))
             .filter(organisations::version.eq(expected)),
     )
     .set((
@@ -179,7 +176,7 @@ pub fn update(
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Organisation>> {
     let o = organisations::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(Row::as_select())
         .first(conn)
         .map_err(not_found_as("organisation"))?
@@ -191,7 +188,7 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Organisation>>
 /// Checks that a referenced organisation exists.
 pub fn require(conn: &mut DbConnection, id: Uuid, field: &str) -> Result<()> {
     let n: i64 = organisations::table
-        .filter(organisations::id.eq(id.to_string()))
+        .filter(organisations::id.eq(DbId(id)))
         .count()
         .get_result(conn)
         .map_err(map_db_error)?;
@@ -211,7 +208,7 @@ pub fn list(
         q = q.filter(organisations::name.like(contains_pattern(text)).escape('\\'));
     }
     if let Some(after) = page.after {
-        q = q.filter(organisations::id.gt(after.to_string()));
+        q = q.filter(organisations::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<Row>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(Row::into_organisation).collect::<Result<Vec<_>>>()?;
@@ -282,9 +279,9 @@ pub fn create_contract(conn: &mut DbConnection, input: ServiceContractInput) -> 
     let id = input.id.unwrap_or_else(id::new_id);
     diesel::insert_into(service_contracts::table)
         .values((
-            service_contracts::id.eq(id.to_string()),
-            service_contracts::purchaser_id.eq(input.purchaser_id.to_string()),
-            service_contracts::provider_id.eq(input.provider_id.to_string()),
+            service_contracts::id.eq(DbId(id)),
+            service_contracts::purchaser_id.eq(DbId(input.purchaser_id)),
+            service_contracts::provider_id.eq(DbId(input.provider_id)),
             service_contracts::starts_on.eq(input.starts_on),
             service_contracts::ends_on.eq(input.ends_on),
             service_contracts::services.eq(input

@@ -15,7 +15,7 @@ use tongxing_core::record::{clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{children, event_attendance, event_roster, volunteers};
 use tongxing_store::sql::numbered;
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -121,8 +121,8 @@ pub fn add(
     diesel::insert_into(event_roster::table)
         .values((
             event_roster::id.eq(id::new_id().to_string()),
-            event_roster::event_id.eq(event.to_string()),
-            event_roster::volunteer_id.eq(input.volunteer_id.to_string()),
+            event_roster::event_id.eq(DbId(event)),
+            event_roster::volunteer_id.eq(DbId(input.volunteer_id)),
             event_roster::role.eq(input.role.as_str()),
             event_roster::minutes.eq(minutes(input.hours)),
             event_roster::created_at.eq(time::to_db(time::now())),
@@ -147,8 +147,8 @@ pub fn set(
     require_open(e.status)?;
     let changed = diesel::update(
         event_roster::table
-            .filter(event_roster::event_id.eq(event.to_string()))
-            .filter(event_roster::volunteer_id.eq(input.volunteer_id.to_string())),
+            .filter(event_roster::event_id.eq(DbId(event)))
+            .filter(event_roster::volunteer_id.eq(DbId(input.volunteer_id))),
     )
     .set((event_roster::role.eq(input.role.as_str()), event_roster::minutes.eq(minutes(input.hours))))
     .execute(conn)
@@ -164,7 +164,7 @@ pub fn roster(conn: &mut DbConnection, scope: &Scope, event: Uuid) -> Result<Vec
     events::essentials(conn, scope, event)?;
     let rows: Vec<(String, String, String, i32)> = event_roster::table
         .inner_join(volunteers::table.on(volunteers::id.eq(event_roster::volunteer_id)))
-        .filter(event_roster::event_id.eq(event.to_string()))
+        .filter(event_roster::event_id.eq(DbId(event)))
         .order(event_roster::id.asc())
         .select((event_roster::volunteer_id, volunteers::name, event_roster::role, event_roster::minutes))
         .load(conn)
@@ -235,8 +235,8 @@ pub fn record(
             }
             Some(true) => {
                 let n: i64 = event_attendance::table
-                    .filter(event_attendance::event_id.eq(event.to_string()))
-                    .filter(event_attendance::child_id.eq(item.child_id.to_string()))
+                    .filter(event_attendance::event_id.eq(DbId(event)))
+                    .filter(event_attendance::child_id.eq(DbId(item.child_id)))
                     .count()
                     .get_result(conn)
                     .map_err(map_db_error)?;
@@ -252,11 +252,11 @@ pub fn record(
         diesel::insert_into(event_attendance::table)
             .values((
                 event_attendance::id.eq(id::new_id().to_string()),
-                event_attendance::event_id.eq(event.to_string()),
-                event_attendance::child_id.eq(item.child_id.to_string()),
+                event_attendance::event_id.eq(DbId(event)),
+                event_attendance::child_id.eq(DbId(item.child_id)),
                 event_attendance::guardian_present.eq(item.guardian_present),
                 event_attendance::notes.eq(clean(item.notes)),
-                event_attendance::recorded_by.eq(actor.to_string()),
+                event_attendance::recorded_by.eq(DbId(actor)),
                 event_attendance::created_at.eq(now),
             ))
             .execute(conn)
@@ -276,7 +276,7 @@ fn open_on(
     day: NaiveDate,
 ) -> Result<Option<bool>> {
     let mut q = children::table
-        .filter(children::id.eq(child.to_string()))
+        .filter(children::id.eq(DbId(child)))
         .select((children::status, children::closed_on))
         .into_boxed();
     if let Some(ids) = allowed {
@@ -298,7 +298,7 @@ pub fn attendance(conn: &mut DbConnection, scope: &Scope, event: Uuid) -> Result
     let volunteer = matches!(scope.reach(), Reach::Volunteer { .. });
     let mut q = event_attendance::table
         .inner_join(children::table.on(children::id.eq(event_attendance::child_id)))
-        .filter(event_attendance::event_id.eq(event.to_string()))
+        .filter(event_attendance::event_id.eq(DbId(event)))
         .into_boxed();
     if !volunteer
         && let Some(cond) = tongxing_cases::scope::child_column(conn, scope, "event_attendance.child_id")?

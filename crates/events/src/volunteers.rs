@@ -13,7 +13,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{team_members, teams, volunteers};
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -187,7 +187,7 @@ pub fn create(conn: &mut DbConnection, input: VolunteerInput) -> Result<Versione
     let now = time::to_db(time::now());
     diesel::insert_into(volunteers::table)
         .values((
-            volunteers::id.eq(id.to_string()),
+            volunteers::id.eq(DbId(id)),
             volunteers::user_id.eq(input.user_id.map(|u| u.to_string())),
             volunteers::name.eq(input.name.trim()),
             volunteers::source.eq(input.source.as_str()),
@@ -217,7 +217,7 @@ pub fn update(
     check_version(current.version, expected)?;
     check(conn, &input)?;
     let changed = diesel::update(
-        volunteers::table.filter(volunteers::id.eq(id.to_string())).filter(volunteers::version.eq(expected)),
+        volunteers::table.filter(volunteers::id.eq(DbId(id))).filter(volunteers::version.eq(expected)),
     )
     .set((
         volunteers::user_id.eq(input.user_id.map(|u| u.to_string())),
@@ -244,7 +244,7 @@ pub fn update(
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Volunteer>> {
     let v = volunteers::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(Row::as_select())
         .first(conn)
         .map_err(not_found_as("volunteer"))?
@@ -268,7 +268,7 @@ pub fn list(conn: &mut DbConnection, filter: &VolunteerFilter, page: PageRequest
     let today = time::today();
     let mut q = volunteers::table.select(Row::as_select()).order(volunteers::id.asc()).into_boxed();
     if let Some(o) = filter.organisation_id {
-        q = q.filter(volunteers::organisation_id.eq(o.to_string()));
+        q = q.filter(volunteers::organisation_id.eq(DbId(o)));
     }
     if let Some(s) = filter.source {
         q = q.filter(volunteers::source.eq(s.as_str()));
@@ -297,7 +297,7 @@ pub fn list(conn: &mut DbConnection, filter: &VolunteerFilter, page: PageRequest
         );
     }
     if let Some(after) = page.after {
-        q = q.filter(volunteers::id.gt(after.to_string()));
+        q = q.filter(volunteers::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<Row>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(|r| r.into_volunteer(today)).collect::<Result<Vec<_>>>()?;
@@ -343,7 +343,7 @@ pub struct TeamInput {
 }
 
 fn set_members(conn: &mut DbConnection, team: Uuid, members: &[Uuid]) -> Result<()> {
-    diesel::delete(team_members::table.filter(team_members::team_id.eq(team.to_string())))
+    diesel::delete(team_members::table.filter(team_members::team_id.eq(DbId(team))))
         .execute(conn)
         .map_err(map_db_error)?;
     let mut seen = std::collections::HashSet::new();
@@ -364,10 +364,7 @@ fn set_members(conn: &mut DbConnection, team: Uuid, members: &[Uuid]) -> Result<
             ));
         }
         diesel::insert_into(team_members::table)
-            .values((
-                team_members::team_id.eq(team.to_string()),
-                team_members::volunteer_id.eq(v.to_string()),
-            ))
+            .values((team_members::team_id.eq(DbId(team)), team_members::volunteer_id.eq(v.to_string())))
             .execute(conn)
             .map_err(map_db_error)?;
     }
@@ -382,7 +379,7 @@ pub fn create_team(conn: &mut DbConnection, input: TeamInput) -> Result<Versione
     let now = time::to_db(time::now());
     diesel::insert_into(teams::table)
         .values((
-            teams::id.eq(id.to_string()),
+            teams::id.eq(DbId(id)),
             teams::name.eq(input.name.trim()),
             teams::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
             teams::description.eq(clean(input.description)),
@@ -407,7 +404,7 @@ pub fn update_team(
         organisations::require(conn, o, "organisation_id")?;
     }
     let changed =
-        diesel::update(teams::table.filter(teams::id.eq(id.to_string())).filter(teams::version.eq(expected)))
+        diesel::update(teams::table.filter(teams::id.eq(DbId(id))).filter(teams::version.eq(expected)))
             .set((
                 teams::name.eq(input.name.trim()),
                 teams::organisation_id.eq(input.organisation_id.map(|o| o.to_string())),
@@ -426,7 +423,7 @@ pub fn update_team(
 
 pub fn get_team(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Team>> {
     let row: (String, String, Option<String>, Option<String>, i32) = teams::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select((teams::id, teams::name, teams::organisation_id, teams::description, teams::version))
         .first(conn)
         .map_err(not_found_as("team"))?;
@@ -444,7 +441,7 @@ pub fn list_teams(conn: &mut DbConnection, page: PageRequest) -> Result<Page<Tea
         .order(teams::id.asc())
         .into_boxed();
     if let Some(after) = page.after {
-        q = q.filter(teams::id.gt(after.to_string()));
+        q = q.filter(teams::id.gt(DbId(after)));
     }
     let rows: Vec<TeamRow> = q.limit(page.fetch()).load(conn).map_err(map_db_error)?;
     let items = assemble_teams(conn, rows)?;

@@ -20,7 +20,7 @@ use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{compliance_exemptions, counselling_sessions, pair_contacts};
 use tongxing_store::sql::numbered;
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -66,7 +66,7 @@ fn counted_activities(
     let rows: Vec<(String, chrono::NaiveDateTime)> = match rule.subject {
         RuleSubject::Pairing => {
             let mut q = pair_contacts::table
-                .filter(pair_contacts::pairing_id.eq(subject.to_string()))
+                .filter(pair_contacts::pairing_id.eq(DbId(subject)))
                 .filter(pair_contacts::kind.eq_any(&rule.counted_kinds))
                 .filter(pair_contacts::outcome.eq(ContactOutcome::Completed.as_str()))
                 .filter(pair_contacts::occurred_at.ge(lower))
@@ -79,7 +79,7 @@ fn counted_activities(
             q.load(conn).map_err(map_db_error)?
         }
         RuleSubject::CounsellingEnrolment => counselling_sessions::table
-            .filter(counselling_sessions::enrolment_id.eq(subject.to_string()))
+            .filter(counselling_sessions::enrolment_id.eq(DbId(subject)))
             .filter(counselling_sessions::occurred_at.ge(lower))
             .filter(counselling_sessions::occurred_at.lt(upper))
             .select((counselling_sessions::id, counselling_sessions::occurred_at))
@@ -91,8 +91,8 @@ fn counted_activities(
 
 fn exemptions_of(conn: &mut DbConnection, rule: Uuid, subject: Uuid) -> Result<Vec<Exemption>> {
     let rows: Vec<(NaiveDate, String)> = compliance_exemptions::table
-        .filter(compliance_exemptions::rule_id.eq(rule.to_string()))
-        .filter(compliance_exemptions::subject_id.eq(subject.to_string()))
+        .filter(compliance_exemptions::rule_id.eq(DbId(rule)))
+        .filter(compliance_exemptions::subject_id.eq(DbId(subject)))
         .select((compliance_exemptions::period_start, compliance_exemptions::reason))
         .load(conn)
         .map_err(map_db_error)?;
@@ -305,12 +305,12 @@ pub fn record_exemption(
     let id = input.id.unwrap_or_else(id::new_id);
     diesel::insert_into(compliance_exemptions::table)
         .values((
-            compliance_exemptions::id.eq(id.to_string()),
-            compliance_exemptions::rule_id.eq(input.rule_id.to_string()),
-            compliance_exemptions::subject_id.eq(input.subject_id.to_string()),
+            compliance_exemptions::id.eq(DbId(id)),
+            compliance_exemptions::rule_id.eq(DbId(input.rule_id)),
+            compliance_exemptions::subject_id.eq(DbId(input.subject_id)),
             compliance_exemptions::period_start.eq(period.start),
             compliance_exemptions::reason.eq(input.reason.trim()),
-            compliance_exemptions::recorded_by.eq(actor.to_string()),
+            compliance_exemptions::recorded_by.eq(DbId(actor)),
             compliance_exemptions::created_at.eq(time::to_db(time::now())),
         ))
         .execute(conn)
@@ -368,13 +368,13 @@ pub fn list_exemptions(
         q = q.filter(condition(format!("compliance_exemptions.subject_id IN ({subjects})")));
     }
     if let Some(s) = subject {
-        q = q.filter(compliance_exemptions::subject_id.eq(s.to_string()));
+        q = q.filter(compliance_exemptions::subject_id.eq(DbId(s)));
     }
     if let Some(r) = rule {
-        q = q.filter(compliance_exemptions::rule_id.eq(r.to_string()));
+        q = q.filter(compliance_exemptions::rule_id.eq(DbId(r)));
     }
     if let Some(after) = page.after {
-        q = q.filter(compliance_exemptions::id.gt(after.to_string()));
+        q = q.filter(compliance_exemptions::id.gt(DbId(after)));
     }
     let rows: Vec<(String, String, String, NaiveDate, String, String)> = q
         .select((

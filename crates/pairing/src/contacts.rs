@@ -12,7 +12,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{clean, parse_id, parse_opt_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::pair_contacts;
-use tongxing_store::{DbConnection, map_db_error};
+use tongxing_store::{DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -200,8 +200,8 @@ pub fn create(
     let topics: Vec<&str> = input.topics.iter().map(|t| t.as_str()).collect();
     diesel::insert_into(pair_contacts::table)
         .values((
-            pair_contacts::id.eq(id.to_string()),
-            pair_contacts::pairing_id.eq(pairing.to_string()),
+            pair_contacts::id.eq(DbId(id)),
+            pair_contacts::pairing_id.eq(DbId(pairing)),
             pair_contacts::occurred_at.eq(time::to_db(input.occurred_at)),
             pair_contacts::kind.eq(input.kind.as_str()),
             pair_contacts::outcome.eq(input.outcome.as_str()),
@@ -211,7 +211,7 @@ pub fn create(
             pair_contacts::title.eq(clean(input.title)),
             pair_contacts::notes.eq(clean(input.notes)),
             pair_contacts::home_visit_request_id.eq(input.home_visit_request_id.map(|r| r.to_string())),
-            pair_contacts::recorded_by.eq(actor.to_string()),
+            pair_contacts::recorded_by.eq(DbId(actor)),
             pair_contacts::created_at.eq(time::to_db(time::now())),
         ))
         .execute(conn)
@@ -227,7 +227,7 @@ pub fn create(
         )?;
     }
     pair_contacts::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(ContactRow::as_select())
         .first(conn)
         .map_err(map_db_error)?
@@ -243,12 +243,12 @@ pub fn list(
 ) -> Result<(Uuid, Page<PairContact>)> {
     let child = pairings::get(conn, scope, pairing)?.record.child_id;
     let mut q = pair_contacts::table
-        .filter(pair_contacts::pairing_id.eq(pairing.to_string()))
+        .filter(pair_contacts::pairing_id.eq(DbId(pairing)))
         .select(ContactRow::as_select())
         .order(pair_contacts::id.asc())
         .into_boxed();
     if let Some(after) = page.after {
-        q = q.filter(pair_contacts::id.gt(after.to_string()));
+        q = q.filter(pair_contacts::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<ContactRow>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(|r| r.into_contact(child)).collect::<Result<Vec<_>>>()?;

@@ -15,7 +15,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, parse_id, parse_opt_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{counselling_enrolments, counselling_sessions, counselling_team_members};
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -206,7 +206,7 @@ fn insert_team(conn: &mut DbConnection, enrolment: Uuid, team: &[TeamMember]) ->
         diesel::insert_into(counselling_team_members::table)
             .values((
                 counselling_team_members::id.eq(id::new_id().to_string()),
-                counselling_team_members::enrolment_id.eq(enrolment.to_string()),
+                counselling_team_members::enrolment_id.eq(DbId(enrolment)),
                 counselling_team_members::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
                 counselling_team_members::name.eq(m.name.trim()),
                 counselling_team_members::role.eq(m.role.as_str()),
@@ -274,14 +274,14 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: EnrolmentInput) -> 
     let now = time::to_db(time::now());
     diesel::insert_into(counselling_enrolments::table)
         .values((
-            counselling_enrolments::id.eq(id.to_string()),
-            counselling_enrolments::child_id.eq(input.child_id.to_string()),
+            counselling_enrolments::id.eq(DbId(id)),
+            counselling_enrolments::child_id.eq(DbId(input.child_id)),
             counselling_enrolments::weekday.eq(input.weekday),
             counselling_enrolments::time_of_day.eq(&input.time_of_day),
             counselling_enrolments::starts_on.eq(input.starts_on),
             counselling_enrolments::ends_on.eq(input.ends_on),
             counselling_enrolments::notes.eq(clean(input.notes.clone())),
-            counselling_enrolments::created_by.eq(actor.to_string()),
+            counselling_enrolments::created_by.eq(DbId(actor)),
             counselling_enrolments::created_at.eq(now),
             counselling_enrolments::updated_at.eq(now),
         ))
@@ -318,7 +318,7 @@ pub fn update(
     check(conn, scope, &input)?;
     let sessions: (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) =
         counselling_sessions::table
-            .filter(counselling_sessions::enrolment_id.eq(id.to_string()))
+            .filter(counselling_sessions::enrolment_id.eq(DbId(id)))
             .select((
                 diesel::dsl::min(counselling_sessions::occurred_at),
                 diesel::dsl::max(counselling_sessions::occurred_at),
@@ -332,7 +332,7 @@ pub fn update(
     check_accounts(conn, &input.team)?;
     let changed = diesel::update(
         counselling_enrolments::table
-            .filter(counselling_enrolments::id.eq(id.to_string()))
+            .filter(counselling_enrolments::id.eq(DbId(id)))
             .filter(counselling_enrolments::version.eq(expected)),
     )
     .set((
@@ -350,7 +350,7 @@ pub fn update(
         return Err(Error::PreconditionFailed);
     }
     diesel::delete(
-        counselling_team_members::table.filter(counselling_team_members::enrolment_id.eq(id.to_string())),
+        counselling_team_members::table.filter(counselling_team_members::enrolment_id.eq(DbId(id))),
     )
     .execute(conn)
     .map_err(map_db_error)?;
@@ -361,7 +361,7 @@ pub fn update(
 /// The enrolment, if the caller reaches its child; otherwise not found.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Enrolment>> {
     let mut q = counselling_enrolments::table
-        .filter(counselling_enrolments::id.eq(id.to_string()))
+        .filter(counselling_enrolments::id.eq(DbId(id)))
         .select(EnrolmentRow::as_select())
         .into_boxed();
     if let Some(cond) = tongxing_cases::scope::child_column(conn, scope, "counselling_enrolments.child_id")? {
@@ -376,7 +376,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned
 /// The enrolment whatever the scope: for this crate, after the caller's reach has been checked.
 pub(crate) fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Enrolment>> {
     let row = counselling_enrolments::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(EnrolmentRow::as_select())
         .first(conn)
         .map_err(not_found_as("counselling enrolment"))?;
@@ -400,10 +400,10 @@ pub fn list(
         q = q.filter(cond);
     }
     if let Some(c) = child {
-        q = q.filter(counselling_enrolments::child_id.eq(c.to_string()));
+        q = q.filter(counselling_enrolments::child_id.eq(DbId(c)));
     }
     if let Some(after) = page.after {
-        q = q.filter(counselling_enrolments::id.gt(after.to_string()));
+        q = q.filter(counselling_enrolments::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<EnrolmentRow>(conn).map_err(map_db_error)?;
     let items = assemble(conn, rows)?;
@@ -497,13 +497,13 @@ pub fn create_session(
     let names: Vec<String> = input.attended_by.iter().map(|n| n.trim().replace('\n', " ")).collect();
     diesel::insert_into(counselling_sessions::table)
         .values((
-            counselling_sessions::id.eq(id.to_string()),
-            counselling_sessions::enrolment_id.eq(enrolment.to_string()),
+            counselling_sessions::id.eq(DbId(id)),
+            counselling_sessions::enrolment_id.eq(DbId(enrolment)),
             counselling_sessions::occurred_at.eq(time::to_db(input.occurred_at)),
             counselling_sessions::attended_by.eq(names.join("\n")),
             counselling_sessions::services.eq(services.join(",")),
             counselling_sessions::notes.eq(clean(input.notes)),
-            counselling_sessions::recorded_by.eq(actor.to_string()),
+            counselling_sessions::recorded_by.eq(DbId(actor)),
             counselling_sessions::created_at.eq(time::to_db(time::now())),
         ))
         .execute(conn)
@@ -536,7 +536,7 @@ fn sessions(
     only: Option<Uuid>,
 ) -> Result<Page<Session>> {
     let mut q = counselling_sessions::table
-        .filter(counselling_sessions::enrolment_id.eq(enrolment.id.to_string()))
+        .filter(counselling_sessions::enrolment_id.eq(DbId(enrolment.id)))
         .order(counselling_sessions::id.asc())
         .select((
             counselling_sessions::id,
@@ -550,10 +550,10 @@ fn sessions(
         ))
         .into_boxed();
     if let Some(o) = only {
-        q = q.filter(counselling_sessions::id.eq(o.to_string()));
+        q = q.filter(counselling_sessions::id.eq(DbId(o)));
     }
     if let Some(after) = page.after {
-        q = q.filter(counselling_sessions::id.gt(after.to_string()));
+        q = q.filter(counselling_sessions::id.gt(DbId(after)));
     }
     let rows: Vec<SessionRow> = q.limit(page.fetch()).load(conn).map_err(map_db_error)?;
     let items = rows

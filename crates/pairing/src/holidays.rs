@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_core::record::{Versioned, check_version, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::holidays;
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -125,7 +125,7 @@ pub fn create(conn: &mut DbConnection, input: HolidayInput) -> Result<Versioned<
     let now = time::to_db(time::now());
     diesel::insert_into(holidays::table)
         .values((
-            holidays::id.eq(id.to_string()),
+            holidays::id.eq(DbId(id)),
             holidays::year.eq(input.year),
             holidays::holiday.eq(input.holiday.as_str()),
             holidays::first_day.eq(input.first_day),
@@ -149,7 +149,7 @@ pub fn update(
     let current = get(conn, id)?;
     check_version(current.version, expected)?;
     let changed = diesel::update(
-        holidays::table.filter(holidays::id.eq(id.to_string())).filter(holidays::version.eq(expected)),
+        holidays::table.filter(holidays::id.eq(DbId(id))).filter(holidays::version.eq(expected)),
     )
     .set((
         holidays::year.eq(input.year),
@@ -170,7 +170,7 @@ pub fn update(
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Holiday>> {
     let h = holidays::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(HolidayRow::as_select())
         .first(conn)
         .map_err(not_found_as("holiday"))?

@@ -26,7 +26,7 @@ use tongxing_core::access::Scope;
 use tongxing_core::record::{Versioned, clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{home_visit_requests, home_visit_steps};
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -383,9 +383,9 @@ fn insert(conn: &mut DbConnection, actor: Uuid, v: NewVisit<'_>) -> Result<()> {
     let now = ts(time::now());
     diesel::insert_into(home_visit_requests::table)
         .values((
-            home_visit_requests::id.eq(v.id.to_string()),
-            home_visit_requests::pairing_id.eq(v.pairing_id.to_string()),
-            home_visit_requests::holiday_id.eq(v.holiday_id.to_string()),
+            home_visit_requests::id.eq(DbId(v.id)),
+            home_visit_requests::pairing_id.eq(DbId(v.pairing_id)),
+            home_visit_requests::holiday_id.eq(DbId(v.holiday_id)),
             home_visit_requests::status.eq(v.status.as_str()),
             home_visit_requests::leaves_at.eq(ts(v.leaves_at)),
             home_visit_requests::returns_at.eq(ts(v.returns_at)),
@@ -396,7 +396,7 @@ fn insert(conn: &mut DbConnection, actor: Uuid, v: NewVisit<'_>) -> Result<()> {
             home_visit_requests::emergency_contact_phone.eq(v.emergency_contact_phone.trim()),
             home_visit_requests::checklist.eq("[]"),
             home_visit_requests::late_reason.eq(v.late_reason),
-            home_visit_requests::requested_by.eq(actor.to_string()),
+            home_visit_requests::requested_by.eq(DbId(actor)),
             home_visit_requests::created_at.eq(now),
             home_visit_requests::updated_at.eq(now),
         ))
@@ -515,9 +515,9 @@ fn record_step(
     diesel::insert_into(home_visit_steps::table)
         .values((
             home_visit_steps::id.eq(id::new_id().to_string()),
-            home_visit_steps::request_id.eq(request.to_string()),
+            home_visit_steps::request_id.eq(DbId(request)),
             home_visit_steps::step.eq(step),
-            home_visit_steps::actor_id.eq(actor.to_string()),
+            home_visit_steps::actor_id.eq(DbId(actor)),
             home_visit_steps::at.eq(ts(time::now())),
             home_visit_steps::note.eq(note),
         ))
@@ -563,7 +563,7 @@ pub fn act(
     let next = check_step(step, r.status, r.consent_given_at.is_some(), r.checklist_completed_at.is_some())?;
     let now = time::now();
     let target = home_visit_requests::table
-        .filter(home_visit_requests::id.eq(id.to_string()))
+        .filter(home_visit_requests::id.eq(DbId(id)))
         .filter(home_visit_requests::version.eq(current.version));
     let common = (
         home_visit_requests::status.eq(next.as_str()),
@@ -667,7 +667,7 @@ fn condition(
 /// The request, if the caller reaches its pairing; otherwise not found.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<HomeVisitRequest>> {
     let mut q = home_visit_requests::table
-        .filter(home_visit_requests::id.eq(id.to_string()))
+        .filter(home_visit_requests::id.eq(DbId(id)))
         .select(Row::as_select())
         .into_boxed();
     if let Some(cond) = condition(conn, scope)? {
@@ -681,7 +681,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned
 
 fn load(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<HomeVisitRequest>> {
     let row = home_visit_requests::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(Row::as_select())
         .first(conn)
         .map_err(not_found_as("home-visit request"))?;
@@ -708,7 +708,7 @@ pub fn list(
         .limit(200)
         .into_boxed();
     if let Some(p) = filter.pairing_id {
-        q = q.filter(home_visit_requests::pairing_id.eq(p.to_string()));
+        q = q.filter(home_visit_requests::pairing_id.eq(DbId(p)));
     }
     if let Some(s) = filter.status {
         let now = ts(time::now());

@@ -25,7 +25,7 @@ use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, p
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{mentors, pairings};
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -265,7 +265,7 @@ fn check(
     {
         let role = tongxing_accounts::users::role_of(conn, user)?;
         let linked: i64 = mentors::table
-            .filter(mentors::user_id.eq(user.to_string()))
+            .filter(mentors::user_id.eq(DbId(user)))
             .filter(mentors::id.ne(current.map(|m| m.id.to_string()).unwrap_or_default()))
             .count()
             .get_result(conn)
@@ -292,7 +292,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: MentorInput) -> Res
     let now = time::to_db(time::now());
     diesel::insert_into(mentors::table)
         .values((
-            mentors::id.eq(id.to_string()),
+            mentors::id.eq(DbId(id)),
             mentors::user_id.eq(input.user_id.map(|u| u.to_string())),
             mentors::region_id.eq(input.region_id.map(|r| r.to_string())),
             mentors::name.eq(input.name.trim()),
@@ -318,7 +318,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: MentorInput) -> Res
 fn require_pairings_in_reach(conn: &mut DbConnection, scope: &Scope, mentor: Uuid) -> Result<()> {
     let Some(children) = child_ids(conn, scope)? else { return Ok(()) };
     let outside: i64 = pairings::table
-        .filter(pairings::mentor_id.eq(mentor.to_string()))
+        .filter(pairings::mentor_id.eq(DbId(mentor)))
         .filter(condition::<pairings::table>(format!("pairings.child_id NOT IN ({children})")))
         .count()
         .get_result(conn)
@@ -345,23 +345,22 @@ pub fn update(
     if input.user_id != current.record.user_id {
         require_pairings_in_reach(conn, scope, id)?;
     }
-    let changed = diesel::update(
-        mentors::table.filter(mentors::id.eq(id.to_string())).filter(mentors::version.eq(expected)),
-    )
-    .set((
-        mentors::user_id.eq(input.user_id.map(|u| u.to_string())),
-        mentors::region_id.eq(input.region_id.map(|r| r.to_string())),
-        mentors::name.eq(input.name.trim()),
-        mentors::organisation.eq(clean(input.organisation)),
-        mentors::phone.eq(clean(input.phone)),
-        mentors::email.eq(clean(input.email)),
-        mentors::notes.eq(clean(input.notes)),
-        mentors::active.eq(input.active),
-        mentors::updated_at.eq(time::to_db(time::now())),
-        mentors::version.eq(expected + 1),
-    ))
-    .execute(conn)
-    .map_err(|e| linked_elsewhere(map_db_error(e)))?;
+    let changed =
+        diesel::update(mentors::table.filter(mentors::id.eq(DbId(id))).filter(mentors::version.eq(expected)))
+            .set((
+                mentors::user_id.eq(input.user_id.map(|u| u.to_string())),
+                mentors::region_id.eq(input.region_id.map(|r| r.to_string())),
+                mentors::name.eq(input.name.trim()),
+                mentors::organisation.eq(clean(input.organisation)),
+                mentors::phone.eq(clean(input.phone)),
+                mentors::email.eq(clean(input.email)),
+                mentors::notes.eq(clean(input.notes)),
+                mentors::active.eq(input.active),
+                mentors::updated_at.eq(time::to_db(time::now())),
+                mentors::version.eq(expected + 1),
+            ))
+            .execute(conn)
+            .map_err(|e| linked_elsewhere(map_db_error(e)))?;
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
@@ -374,8 +373,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned
 }
 
 fn find(conn: &mut DbConnection, scope: &Scope, access: Access, id: Uuid) -> Result<Versioned<Mentor>> {
-    let mut q =
-        mentors::table.filter(mentors::id.eq(id.to_string())).select(MentorRow::as_select()).into_boxed();
+    let mut q = mentors::table.filter(mentors::id.eq(DbId(id))).select(MentorRow::as_select()).into_boxed();
     if let Some(cond) = reach(conn, scope, access)? {
         q = q.filter(cond);
     }
@@ -404,7 +402,7 @@ pub fn list(
         q = q.filter(mentors::active.eq(active));
     }
     if let Some(after) = page.after {
-        q = q.filter(mentors::id.gt(after.to_string()));
+        q = q.filter(mentors::id.gt(DbId(after)));
     }
     let rows = q.limit(page.fetch()).load::<MentorRow>(conn).map_err(map_db_error)?;
     let items = rows.into_iter().map(|r| r.into_mentor(scope)).collect::<Result<Vec<_>>>()?;

@@ -11,7 +11,7 @@ use tongxing_core::error::FieldErrors;
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{cadence_rule_versions, cadence_rules};
-use tongxing_store::{DbConnection, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -142,7 +142,7 @@ pub fn create(conn: &mut DbConnection, input: CadenceRuleInput) -> Result<Cadenc
     let now = time::to_db(time::now());
     diesel::insert_into(cadence_rules::table)
         .values((
-            cadence_rules::id.eq(id.to_string()),
+            cadence_rules::id.eq(DbId(id)),
             cadence_rules::code.eq(&input.code),
             cadence_rules::name.eq(input.name.trim()),
             cadence_rules::subject.eq(input.subject.as_str()),
@@ -167,7 +167,7 @@ pub fn add_minimum(conn: &mut DbConnection, rule: Uuid, change: MinimumChange) -
     diesel::insert_into(cadence_rule_versions::table)
         .values((
             cadence_rule_versions::id.eq(id::new_id().to_string()),
-            cadence_rule_versions::rule_id.eq(rule.to_string()),
+            cadence_rule_versions::rule_id.eq(DbId(rule)),
             cadence_rule_versions::effective_from.eq(change.effective_from),
             cadence_rule_versions::minimum.eq(change.minimum),
             cadence_rule_versions::created_at.eq(time::to_db(time::now())),
@@ -179,7 +179,7 @@ pub fn add_minimum(conn: &mut DbConnection, rule: Uuid, change: MinimumChange) -
 
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<CadenceRule> {
     let row = cadence_rules::table
-        .find(id.to_string())
+        .find(DbId(id))
         .select(RuleRow::as_select())
         .first(conn)
         .map_err(not_found_as("cadence rule"))?;

@@ -21,7 +21,7 @@ use tongxing_store::schema::{
     cadence_rules, compliance_tallies, counselling_enrolments, counselling_sessions, pair_contacts, pairings,
 };
 use tongxing_store::sql::numbered;
-use tongxing_store::{Backend, DbConnection, insert_batch, map_db_error};
+use tongxing_store::{Backend, DbConnection, DbId, insert_batch, map_db_error};
 use uuid::Uuid;
 
 use crate::cadence::{Period, PeriodKind};
@@ -70,7 +70,7 @@ fn counters(
         q = q.filter(cadence_rules::subject.eq(s.as_str()));
     }
     if let Some(r) = rule {
-        q = q.filter(cadence_rules::id.eq(r.to_string()));
+        q = q.filter(cadence_rules::id.eq(DbId(r)));
     }
     let rows: Vec<(String, String, String, bool, String)> = q.load(conn).map_err(map_db_error)?;
     rows.into_iter()

@@ -29,7 +29,8 @@ fn ids_round_trip_as_text_on_both_backends() {
         let text: String = regions::table.find(id.to_string()).select(regions::id).first(&mut conn).unwrap();
         assert_eq!(text, id.to_string(), "{backend:?}");
         // Read back typed, and found by a typed filter.
-        let typed: DbId = regions::table.filter(regions::id.eq(DbId(id))).select(regions::id).first(&mut conn).unwrap();
+        let typed: DbId =
+            regions::table.filter(regions::id.eq(DbId(id))).select(regions::id).first(&mut conn).unwrap();
         assert_eq!(typed, DbId(id), "{backend:?}");
         // A stored value that is not a UUID is an error, not another id.
         diesel::update(regions::table.find(id.to_string()))
