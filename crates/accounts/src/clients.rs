@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tongxing_core::Code;
 use tongxing_core::page::{Page, PageRequest};
-use tongxing_core::record::{Versioned, check_version, parse_id};
+use tongxing_core::record::{Versioned, check_version};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::api_clients;
 use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
@@ -69,8 +69,8 @@ pub struct ApiClientCredentials {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = api_clients)]
 struct Row {
-    id: String,
-    organisation_id: String,
+    id: DbId,
+    organisation_id: DbId,
     name: String,
     scopes: String,
     secret_hash: String,
@@ -83,8 +83,8 @@ struct Row {
 impl Row {
     fn into_client(self) -> Result<ApiClient> {
         Ok(ApiClient {
-            id: parse_id(&self.id)?,
-            organisation_id: parse_id(&self.organisation_id)?,
+            id: self.id.0,
+            organisation_id: self.organisation_id.0,
             name: self.name,
             scopes: self
                 .scopes

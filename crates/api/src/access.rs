@@ -98,18 +98,17 @@ pub fn operation(method: &str, pattern: &str) -> Option<&'static str> {
     operations().get(&(method.to_owned(), pattern.to_owned())).map(String::as_str)
 }
 
-/// The methods a route pattern answers, for a 405.
+/// The methods a route pattern answers, in a fixed order, for a 405's `Allow`.
 pub fn methods(pattern: &str) -> Vec<&'static str> {
-    operations().keys().filter(|(_, p)| p == pattern).map(|(m, _)| method_name(m)).collect()
+    ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        .into_iter()
+        .filter(|m| operations().contains_key(&((*m).to_owned(), pattern.to_owned())))
+        .collect()
 }
 
 /// The rule for a request, by method and matched route pattern.
 pub fn find(method: &str, pattern: &str) -> Option<&'static Rule> {
     operation(method, pattern).and_then(rule_of)
-}
-
-fn method_name(m: &str) -> &'static str {
-    ["GET", "POST", "PUT", "DELETE", "PATCH"].into_iter().find(|x| *x == m).unwrap_or("OTHER")
 }
 
 /// (method, route pattern) → operation id, read once from the contract.

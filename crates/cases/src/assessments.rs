@@ -21,7 +21,7 @@ use validator::Validate;
 use tongxing_core::access::Scope;
 
 use crate::scope::{self, Access};
-use crate::util::{clean, not_found_as, parse_id};
+use crate::util::{clean, not_found_as};
 
 text_enum! {
     pub enum RiskLevel {
@@ -94,10 +94,10 @@ pub fn risk_level(scores: [i32; 4]) -> RiskLevel {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = assessments)]
 struct AssessmentRow {
-    id: String,
-    child_id: String,
+    id: DbId,
+    child_id: DbId,
     assessed_on: NaiveDate,
-    assessor_id: String,
+    assessor_id: DbId,
     living_conditions_score: i32,
     living_conditions_notes: Option<String>,
     psychological_state_score: i32,
@@ -114,10 +114,10 @@ impl AssessmentRow {
     fn into_assessment(self) -> Result<Assessment> {
         let dim = |score, notes| DimensionScore { score, notes };
         Ok(Assessment {
-            id: parse_id(&self.id)?,
-            child_id: parse_id(&self.child_id)?,
+            id: self.id.0,
+            child_id: self.child_id.0,
             assessed_on: self.assessed_on,
-            assessor_id: parse_id(&self.assessor_id)?,
+            assessor_id: self.assessor_id.0,
             living_conditions: dim(self.living_conditions_score, self.living_conditions_notes),
             psychological_state: dim(self.psychological_state_score, self.psychological_state_notes),
             study: dim(self.study_score, self.study_notes),

@@ -17,7 +17,7 @@ use validator::Validate;
 
 use crate::households::Relation;
 use crate::scope::{self, Access};
-use crate::util::{Versioned, check_version, clean, not_found_as, parse_id, parse_opt_id};
+use crate::util::{Versioned, check_version, clean, not_found_as, parse_id};
 
 text_enum! {
     /// What the guardian consented to.
@@ -97,10 +97,10 @@ pub struct ConsentFilter {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = consents)]
 struct ConsentRow {
-    id: String,
-    child_id: String,
+    id: DbId,
+    child_id: DbId,
     purpose: String,
-    organisation_id: Option<String>,
+    organisation_id: Option<DbId>,
     given_by_name: String,
     given_by_relation: String,
     given_at: chrono::NaiveDateTime,
@@ -116,10 +116,10 @@ struct ConsentRow {
 impl ConsentRow {
     fn into_consent(self) -> Result<Consent> {
         Ok(Consent {
-            id: parse_id(&self.id)?,
-            child_id: parse_id(&self.child_id)?,
+            id: self.id.0,
+            child_id: self.child_id.0,
             purpose: ConsentPurpose::from_db(&self.purpose)?,
-            organisation_id: parse_opt_id(self.organisation_id.as_deref())?,
+            organisation_id: self.organisation_id.map(Uuid::from),
             given_by_name: self.given_by_name,
             given_by_relation: Relation::from_db(&self.given_by_relation)?,
             given_at: time::from_db(self.given_at),

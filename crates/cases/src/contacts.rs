@@ -15,7 +15,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::scope::{self, Access};
-use crate::util::{clean, parse_id, parse_opt_id};
+use crate::util::{clean, parse_id};
 
 text_enum! {
     pub enum ContactKind {
@@ -82,10 +82,10 @@ pub struct ContactFilter {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = contacts)]
 struct ContactRow {
-    id: String,
+    id: DbId,
     kind: String,
-    household_id: Option<String>,
-    child_id: Option<String>,
+    household_id: Option<DbId>,
+    child_id: Option<DbId>,
     occurred_at: chrono::NaiveDateTime,
     made_by: String,
     outcome: String,
@@ -96,10 +96,10 @@ struct ContactRow {
 impl ContactRow {
     fn into_contact(self) -> Result<Contact> {
         Ok(Contact {
-            id: parse_id(&self.id)?,
+            id: self.id.0,
             kind: ContactKind::from_db(&self.kind)?,
-            household_id: parse_opt_id(self.household_id.as_deref())?,
-            child_id: parse_opt_id(self.child_id.as_deref())?,
+            household_id: self.household_id.map(Uuid::from),
+            child_id: self.child_id.map(Uuid::from),
             occurred_at: time::from_db(self.occurred_at),
             made_by: parse_id(&self.made_by)?,
             outcome: ContactOutcome::from_db(&self.outcome)?,

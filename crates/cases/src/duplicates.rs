@@ -80,9 +80,9 @@ pub struct DuplicateFilter {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = duplicate_reviews)]
 struct Row {
-    id: String,
-    child_id: String,
-    other_child_id: String,
+    id: DbId,
+    child_id: DbId,
+    other_child_id: DbId,
     reason: String,
     found_by: String,
     found_at: chrono::NaiveDateTime,
@@ -96,9 +96,9 @@ struct Row {
 impl Row {
     fn into_review(self) -> Result<DuplicateReview> {
         Ok(DuplicateReview {
-            id: parse_id(&self.id)?,
-            child_id: parse_id(&self.child_id)?,
-            other_child_id: parse_id(&self.other_child_id)?,
+            id: self.id.0,
+            child_id: self.child_id.0,
+            other_child_id: self.other_child_id.0,
             reason: DuplicateReason::from_db(&self.reason)?,
             found_by: parse_id(&self.found_by)?,
             found_at: time::from_db(self.found_at),

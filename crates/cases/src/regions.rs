@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::util::{clean, contains_pattern, not_found_as, parse_id, parse_opt_id};
+use crate::util::{clean, contains_pattern, not_found_as, parse_id};
 
 text_enum! {
     /// A level of the administrative hierarchy. `district` covers districts and counties,
@@ -88,8 +88,8 @@ pub struct RegionFilter {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = regions)]
 struct RegionRow {
-    id: String,
-    parent_id: Option<String>,
+    id: DbId,
+    parent_id: Option<DbId>,
     level: String,
     name: String,
     name_en: Option<String>,
@@ -102,8 +102,8 @@ struct RegionRow {
 impl RegionRow {
     fn into_region(self) -> Result<Region> {
         Ok(Region {
-            id: parse_id(&self.id)?,
-            parent_id: parse_opt_id(self.parent_id.as_deref())?,
+            id: self.id.0,
+            parent_id: self.parent_id.map(Uuid::from),
             level: RegionLevel::from_db(&self.level)?,
             name: self.name,
             name_en: self.name_en,

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_core::page::{Page, PageRequest};
-use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
+use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{organisations, regions, service_contracts};
 use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
@@ -71,10 +71,10 @@ pub struct OrganisationFilter {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = organisations)]
 struct Row {
-    id: String,
+    id: DbId,
     name: String,
     kind: String,
-    region_id: Option<String>,
+    region_id: Option<DbId>,
     contact_name: Option<String>,
     contact_phone: Option<String>,
     notes: Option<String>,
@@ -85,10 +85,10 @@ struct Row {
 impl Row {
     fn into_organisation(self) -> Result<Organisation> {
         Ok(Organisation {
-            id: parse_id(&self.id)?,
+            id: self.id.0,
             name: self.name,
             kind: OrganisationKind::from_db(&self.kind)?,
-            region_id: parse_opt_id(self.region_id.as_deref())?,
+            region_id: self.region_id.map(Uuid::from),
             contact_name: self.contact_name,
             contact_phone: self.contact_phone,
             notes: self.notes,

@@ -110,11 +110,11 @@ pub fn clearance_gaps(
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = volunteers)]
 struct Row {
-    id: String,
-    user_id: Option<String>,
+    id: DbId,
+    user_id: Option<DbId>,
     name: String,
     source: String,
-    organisation_id: Option<String>,
+    organisation_id: Option<DbId>,
     phone: Option<String>,
     skills: String,
     background_check_on: Option<NaiveDate>,
@@ -135,11 +135,11 @@ impl Row {
         let background_check = clearance(self.background_check_on, self.background_check_expires_on);
         let safety_training = clearance(self.safety_training_on, self.safety_training_expires_on);
         Ok(Volunteer {
-            id: parse_id(&self.id)?,
-            user_id: parse_opt_id(self.user_id.as_deref())?,
+            id: self.id.0,
+            user_id: self.user_id.map(Uuid::from),
             name: self.name,
             source: VolunteerSource::from_db(&self.source)?,
-            organisation_id: parse_opt_id(self.organisation_id.as_deref())?,
+            organisation_id: self.organisation_id.map(Uuid::from),
             phone: self.phone,
             skills: service_forms::from_db(&self.skills)?,
             cleared: clearance_gaps(background_check, safety_training, today).is_empty(),

@@ -9,7 +9,7 @@ use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
-use tongxing_core::record::{clean, parse_id, parse_opt_id};
+use tongxing_core::record::{clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::pair_contacts;
 use tongxing_store::{DbConnection, DbId, map_db_error};
@@ -96,8 +96,8 @@ fn completed() -> ContactOutcome {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = pair_contacts)]
 struct ContactRow {
-    id: String,
-    pairing_id: String,
+    id: DbId,
+    pairing_id: DbId,
     occurred_at: chrono::NaiveDateTime,
     kind: String,
     topics: String,
@@ -107,7 +107,7 @@ struct ContactRow {
     notes: Option<String>,
     recorded_by: String,
     created_at: chrono::NaiveDateTime,
-    home_visit_request_id: Option<String>,
+    home_visit_request_id: Option<DbId>,
     outcome: String,
 }
 
@@ -120,8 +120,8 @@ impl ContactRow {
             .map(Topic::from_db)
             .collect::<Result<Vec<_>>>()?;
         Ok(PairContact {
-            id: parse_id(&self.id)?,
-            pairing_id: parse_id(&self.pairing_id)?,
+            id: self.id.0,
+            pairing_id: self.pairing_id.0,
             child_id,
             occurred_at: time::from_db(self.occurred_at),
             kind: PairContactKind::from_db(&self.kind)?,
@@ -131,7 +131,7 @@ impl ContactRow {
             commemorative: self.commemorative,
             title: self.title,
             notes: self.notes,
-            home_visit_request_id: parse_opt_id(self.home_visit_request_id.as_deref())?,
+            home_visit_request_id: self.home_visit_request_id.map(Uuid::from),
             recorded_by: parse_id(&self.recorded_by)?,
             created_at: time::from_db(self.created_at),
         })

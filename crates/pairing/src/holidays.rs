@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use tongxing_core::record::{Versioned, check_version, parse_id};
+use tongxing_core::record::{Versioned, check_version};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::holidays;
 use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
@@ -63,7 +63,7 @@ pub struct HolidayInput {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = holidays)]
 struct HolidayRow {
-    id: String,
+    id: DbId,
     year: i32,
     holiday: String,
     first_day: NaiveDate,
@@ -85,7 +85,7 @@ impl HolidayRow {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Holiday {
-            id: parse_id(&self.id)?,
+            id: self.id.0,
             year: self.year,
             holiday: HolidayKind::from_db(&self.holiday)?,
             first_day: self.first_day,

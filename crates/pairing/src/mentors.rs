@@ -21,7 +21,7 @@ use tongxing_cases::scope::{Condition, child_ids, condition};
 use tongxing_core::Code;
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::page::{Page, PageRequest};
-use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
+use tongxing_core::record::{Versioned, check_version, clean, contains_pattern};
 use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{mentors, pairings};
@@ -181,9 +181,9 @@ fn sql_text(value: &str) -> Result<&str> {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = mentors)]
 struct MentorRow {
-    id: String,
-    user_id: Option<String>,
-    region_id: Option<String>,
+    id: DbId,
+    user_id: Option<DbId>,
+    region_id: Option<DbId>,
     name: String,
     organisation: Option<String>,
     phone: Option<String>,
@@ -199,9 +199,9 @@ impl MentorRow {
     /// The mentor as `scope` sees it: coordinators' notes only for coordinators.
     fn into_mentor(self, scope: &Scope) -> Result<Mentor> {
         Ok(Mentor {
-            id: parse_id(&self.id)?,
-            user_id: parse_opt_id(self.user_id.as_deref())?,
-            region_id: parse_opt_id(self.region_id.as_deref())?,
+            id: self.id.0,
+            user_id: self.user_id.map(Uuid::from),
+            region_id: self.region_id.map(Uuid::from),
             name: self.name,
             organisation: self.organisation,
             phone: self.phone,
