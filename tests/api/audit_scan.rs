@@ -96,14 +96,25 @@ impl AuditScan {
         let db = self.state.db.clone();
         let (entries, total, samples) = web_block(move || {
             let mut conn = db.conn().map_err(|e| e.to_string())?;
-            let entries: Vec<Entry> = diesel::sql_query(
-                "SELECT CAST(id AS TEXT) AS id, resource, action, changes FROM audit_log ORDER BY id",
-            )
-            .load(&mut *conn)
+            // One snapshot for both reads: another instance of a scenario may still be writing
+            // its entries.
+            let (entries, total) = tongxing_store::transaction(&mut conn, |c| {
+                if c.backend() == tongxing_store::Backend::Postgres {
+                    diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        .execute(c)
+                        .map_err(tongxing_store::map_db_error)?;
+                }
+                let entries: Vec<Entry> = diesel::sql_query(
+                    "SELECT CAST(id AS TEXT) AS id, resource, action, changes FROM audit_log ORDER BY id",
+                )
+                .load(c)
+                .map_err(tongxing_store::map_db_error)?;
+                let total: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM audit_log")
+                    .get_result(c)
+                    .map_err(tongxing_store::map_db_error)?;
+                Ok((entries, total))
+            })
             .map_err(|e| e.to_string())?;
-            let total: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM audit_log")
-                .get_result(&mut *conn)
-                .map_err(|e| e.to_string())?;
             let samples = personal_values(&mut conn, db.backend())?;
             Ok((entries, total.n, samples))
         })

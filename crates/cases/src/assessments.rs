@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{assessments, children};
-use tongxing_store::{DbConnection, DbId, map_db_error};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -106,7 +106,7 @@ struct AssessmentRow {
     study_notes: Option<String>,
     social_development_score: i32,
     social_development_notes: Option<String>,
-    risk_level: String,
+    risk_level: DbText<RiskLevel>,
     created_at: chrono::NaiveDateTime,
 }
 
@@ -122,7 +122,7 @@ impl AssessmentRow {
             psychological_state: dim(self.psychological_state_score, self.psychological_state_notes),
             study: dim(self.study_score, self.study_notes),
             social_development: dim(self.social_development_score, self.social_development_notes),
-            risk_level: RiskLevel::from_db(&self.risk_level)?,
+            risk_level: self.risk_level.0,
             created_at: time::from_db(self.created_at),
         })
     }

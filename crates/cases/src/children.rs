@@ -9,7 +9,7 @@ use tongxing_core::national_id::NationalId;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{child_status_changes, children, organisations};
-use tongxing_store::{DbConnection, DbId, counter, map_db_error};
+use tongxing_store::{DbConnection, DbId, DbText, counter, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -147,7 +147,7 @@ struct ChildRow {
     household_id: Option<String>,
     region_id: String,
     name: String,
-    sex: String,
+    sex: DbText<Sex>,
     birth_date: NaiveDate,
     national_id: Option<String>,
     in_welfare_centre: bool,
@@ -156,7 +156,7 @@ struct ChildRow {
     school: Option<String>,
     health_notes: Option<String>,
     disability_notes: Option<String>,
-    status: String,
+    status: DbText<CaseStatus>,
     case_number: Option<String>,
     registered_on: Option<NaiveDate>,
     closed_on: Option<NaiveDate>,
@@ -180,7 +180,7 @@ impl ChildRow {
             household_id: parse_opt_id(self.household_id.as_deref())?,
             region_id: parse_id(&self.region_id)?,
             name: self.name,
-            sex: Sex::from_db(&self.sex)?,
+            sex: self.sex.0,
             birth_date: self.birth_date,
             national_id: self.national_id,
             categories: flags.into_iter().filter(|(on, _)| *on).map(|(_, c)| c).collect(),
@@ -189,7 +189,7 @@ impl ChildRow {
             disability_notes: self.disability_notes,
             organisation_id: parse_opt_id(self.organisation_id.as_deref())?,
             caseworker_id: parse_opt_id(self.caseworker_id.as_deref())?,
-            status: CaseStatus::from_db(&self.status)?,
+            status: self.status.0,
             case_number: self.case_number,
             registered_on: self.registered_on,
             closed_on: self.closed_on,

@@ -10,7 +10,7 @@ use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::consents;
-use tongxing_store::{DbConnection, DbId, map_db_error};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -99,10 +99,10 @@ pub struct ConsentFilter {
 struct ConsentRow {
     id: DbId,
     child_id: DbId,
-    purpose: String,
+    purpose: DbText<ConsentPurpose>,
     organisation_id: Option<DbId>,
     given_by_name: String,
-    given_by_relation: String,
+    given_by_relation: DbText<Relation>,
     given_at: chrono::NaiveDateTime,
     withdrawn_at: Option<chrono::NaiveDateTime>,
     withdrawal_reason: Option<String>,
@@ -118,10 +118,10 @@ impl ConsentRow {
         Ok(Consent {
             id: self.id.0,
             child_id: self.child_id.0,
-            purpose: ConsentPurpose::from_db(&self.purpose)?,
+            purpose: self.purpose.0,
             organisation_id: self.organisation_id.map(Uuid::from),
             given_by_name: self.given_by_name,
-            given_by_relation: Relation::from_db(&self.given_by_relation)?,
+            given_by_relation: self.given_by_relation.0,
             given_at: time::from_db(self.given_at),
             active: self.withdrawn_at.is_none(),
             withdrawn_at: self.withdrawn_at.map(time::from_db),

@@ -9,7 +9,7 @@ use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::contacts;
-use tongxing_store::{DbConnection, DbId, map_db_error};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -83,12 +83,12 @@ pub struct ContactFilter {
 #[diesel(table_name = contacts)]
 struct ContactRow {
     id: DbId,
-    kind: String,
+    kind: DbText<ContactKind>,
     household_id: Option<DbId>,
     child_id: Option<DbId>,
     occurred_at: chrono::NaiveDateTime,
     made_by: String,
-    outcome: String,
+    outcome: DbText<ContactOutcome>,
     notes: Option<String>,
     created_at: chrono::NaiveDateTime,
 }
@@ -97,12 +97,12 @@ impl ContactRow {
     fn into_contact(self) -> Result<Contact> {
         Ok(Contact {
             id: self.id.0,
-            kind: ContactKind::from_db(&self.kind)?,
+            kind: self.kind.0,
             household_id: self.household_id.map(Uuid::from),
             child_id: self.child_id.map(Uuid::from),
             occurred_at: time::from_db(self.occurred_at),
             made_by: parse_id(&self.made_by)?,
-            outcome: ContactOutcome::from_db(&self.outcome)?,
+            outcome: self.outcome.0,
             notes: self.notes,
             created_at: time::from_db(self.created_at),
         })

@@ -15,7 +15,7 @@ use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{children, duplicate_reviews};
-use tongxing_store::{DbConnection, DbId, map_db_error};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -83,10 +83,10 @@ struct Row {
     id: DbId,
     child_id: DbId,
     other_child_id: DbId,
-    reason: String,
+    reason: DbText<DuplicateReason>,
     found_by: String,
     found_at: chrono::NaiveDateTime,
-    outcome: Option<String>,
+    outcome: Option<DbText<DuplicateOutcome>>,
     note: Option<String>,
     resolved_by: Option<String>,
     resolved_at: Option<chrono::NaiveDateTime>,
@@ -99,10 +99,10 @@ impl Row {
             id: self.id.0,
             child_id: self.child_id.0,
             other_child_id: self.other_child_id.0,
-            reason: DuplicateReason::from_db(&self.reason)?,
+            reason: self.reason.0,
             found_by: parse_id(&self.found_by)?,
             found_at: time::from_db(self.found_at),
-            outcome: self.outcome.as_deref().map(DuplicateOutcome::from_db).transpose()?,
+            outcome: self.outcome.map(|x| x.0),
             note: self.note,
             resolved_by: parse_opt_id(self.resolved_by.as_deref())?,
             resolved_at: self.resolved_at.map(time::from_db),

@@ -13,3 +13,4 @@ pub mod time;
 
 pub use code::Code;
 pub use error::{Error, FieldError, Result};
+pub use text_enum::TextEnum;

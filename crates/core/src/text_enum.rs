@@ -29,10 +29,27 @@ macro_rules! text_enum {
             }
         }
 
+        impl tongxing_core::TextEnum for $name {
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+
+            fn from_db(s: &str) -> tongxing_core::Result<Self> {
+                $name::from_db(s)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
+}
+
+/// An enum stored as text: what the store needs to bind and read it (`tongxing_store::DbText`).
+pub trait TextEnum: Sized + Copy + Send + Sync + std::fmt::Debug + 'static {
+    fn as_str(self) -> &'static str;
+    /// Reads a stored value; an unknown one is a storage fault.
+    fn from_db(s: &str) -> crate::Result<Self>;
 }

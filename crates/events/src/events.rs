@@ -18,7 +18,7 @@ use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{
     children, event_attendance, event_partners, event_roster, events, regions, volunteers,
 };
-use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -173,8 +173,8 @@ struct Row {
     id: String,
     title: String,
     theme: Option<String>,
-    event_type: String,
-    programme: String,
+    event_type: DbText<EventType>,
+    programme: DbText<Programme>,
     starts_at: chrono::NaiveDateTime,
     ends_at: chrono::NaiveDateTime,
     region_id: String,
@@ -183,7 +183,7 @@ struct Row {
     with_children: bool,
     service_forms: String,
     other_participants: i32,
-    status: String,
+    status: DbText<EventStatus>,
     cancel_reason: Option<String>,
     notes: Option<String>,
     created_at: chrono::NaiveDateTime,
@@ -588,8 +588,8 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<Event>> {
                 id: parse_id(&r.id)?,
                 title: r.title,
                 theme: r.theme,
-                event_type: EventType::from_db(&r.event_type)?,
-                programme: Programme::from_db(&r.programme)?,
+                event_type: r.event_type.0,
+                programme: r.programme.0,
                 starts_at: time::from_db(r.starts_at),
                 ends_at: time::from_db(r.ends_at),
                 region_id: parse_id(&r.region_id)?,
@@ -598,7 +598,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<Event>> {
                 with_children: r.with_children,
                 service_forms: service_forms::from_db(&r.service_forms)?,
                 other_participants: r.other_participants,
-                status: EventStatus::from_db(&r.status)?,
+                status: r.status.0,
                 cancel_reason: r.cancel_reason,
                 notes: r.notes,
                 volunteers_rostered: rostered,

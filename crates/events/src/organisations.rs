@@ -7,7 +7,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{organisations, regions, service_contracts};
-use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -73,7 +73,7 @@ pub struct OrganisationFilter {
 struct Row {
     id: DbId,
     name: String,
-    kind: String,
+    kind: DbText<OrganisationKind>,
     region_id: Option<DbId>,
     contact_name: Option<String>,
     contact_phone: Option<String>,
@@ -87,7 +87,7 @@ impl Row {
         Ok(Organisation {
             id: self.id.0,
             name: self.name,
-            kind: OrganisationKind::from_db(&self.kind)?,
+            kind: self.kind.0,
             region_id: self.region_id.map(Uuid::from),
             contact_name: self.contact_name,
             contact_phone: self.contact_phone,

@@ -13,7 +13,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{team_members, teams, volunteers};
-use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -113,7 +113,7 @@ struct Row {
     id: DbId,
     user_id: Option<DbId>,
     name: String,
-    source: String,
+    source: DbText<VolunteerSource>,
     organisation_id: Option<DbId>,
     phone: Option<String>,
     skills: String,
@@ -138,7 +138,7 @@ impl Row {
             id: self.id.0,
             user_id: self.user_id.map(Uuid::from),
             name: self.name,
-            source: VolunteerSource::from_db(&self.source)?,
+            source: self.source.0,
             organisation_id: self.organisation_id.map(Uuid::from),
             phone: self.phone,
             skills: service_forms::from_db(&self.skills)?,

@@ -12,7 +12,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::pair_contacts;
-use tongxing_store::{DbConnection, DbId, map_db_error};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -99,7 +99,7 @@ struct ContactRow {
     id: DbId,
     pairing_id: DbId,
     occurred_at: chrono::NaiveDateTime,
-    kind: String,
+    kind: DbText<PairContactKind>,
     topics: String,
     duration_minutes: Option<i32>,
     commemorative: bool,
@@ -108,7 +108,7 @@ struct ContactRow {
     recorded_by: String,
     created_at: chrono::NaiveDateTime,
     home_visit_request_id: Option<DbId>,
-    outcome: String,
+    outcome: DbText<ContactOutcome>,
 }
 
 impl ContactRow {
@@ -124,8 +124,8 @@ impl ContactRow {
             pairing_id: self.pairing_id.0,
             child_id,
             occurred_at: time::from_db(self.occurred_at),
-            kind: PairContactKind::from_db(&self.kind)?,
-            outcome: ContactOutcome::from_db(&self.outcome)?,
+            kind: self.kind.0,
+            outcome: self.outcome.0,
             topics,
             duration_minutes: self.duration_minutes,
             commemorative: self.commemorative,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_core::record::{Versioned, check_version};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::holidays;
-use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -65,7 +65,7 @@ pub struct HolidayInput {
 struct HolidayRow {
     id: DbId,
     year: i32,
-    holiday: String,
+    holiday: DbText<HolidayKind>,
     first_day: NaiveDate,
     last_day: NaiveDate,
     makeup_workdays: String,
@@ -87,7 +87,7 @@ impl HolidayRow {
         Ok(Holiday {
             id: self.id.0,
             year: self.year,
-            holiday: HolidayKind::from_db(&self.holiday)?,
+            holiday: self.holiday.0,
             first_day: self.first_day,
             last_day: self.last_day,
             makeup_workdays,

@@ -26,7 +26,7 @@ use tongxing_core::access::Scope;
 use tongxing_core::record::{Versioned, clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{home_visit_requests, home_visit_steps};
-use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -247,7 +247,7 @@ struct Row {
     id: String,
     pairing_id: String,
     holiday_id: String,
-    status: String,
+    status: DbText<HomeVisitStatus>,
     leaves_at: chrono::NaiveDateTime,
     returns_at: chrono::NaiveDateTime,
     address: String,
@@ -256,7 +256,7 @@ struct Row {
     emergency_contact_name: String,
     emergency_contact_phone: String,
     consent_given_by: Option<String>,
-    consent_relation: Option<String>,
+    consent_relation: Option<DbText<Relation>>,
     consent_given_at: Option<chrono::NaiveDateTime>,
     checklist: String,
     checklist_completed_at: Option<chrono::NaiveDateTime>,
@@ -781,7 +781,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequ
                 )?,
                 pairing_id: parse_id(&row.pairing_id)?,
                 holiday_id: parse_id(&row.holiday_id)?,
-                status: HomeVisitStatus::from_db(&row.status)?.at(time::from_db(row.leaves_at), now),
+                status: row.status.0.at(time::from_db(row.leaves_at), now),
                 leaves_at: time::from_db(row.leaves_at),
                 returns_at: time::from_db(row.returns_at),
                 address: row.address,
@@ -790,7 +790,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<HomeVisitRequ
                 emergency_contact_name: row.emergency_contact_name,
                 emergency_contact_phone: row.emergency_contact_phone,
                 consent_given_by: row.consent_given_by,
-                consent_relation: row.consent_relation.as_deref().map(Relation::from_db).transpose()?,
+                consent_relation: row.consent_relation.map(|x| x.0),
                 consent_given_at: row.consent_given_at.map(time::from_db),
                 checklist,
                 checklist_completed_at: row.checklist_completed_at.map(time::from_db),

@@ -15,7 +15,7 @@ use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{children, mentors, pairings};
-use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -86,7 +86,7 @@ struct PairingRow {
     id: DbId,
     mentor_id: DbId,
     child_id: DbId,
-    status: String,
+    status: DbText<PairingStatus>,
     started_on: Option<NaiveDate>,
     ended_on: Option<NaiveDate>,
     end_reason: Option<String>,
@@ -102,7 +102,7 @@ impl PairingRow {
             id: self.id.0,
             mentor_id: self.mentor_id.0,
             child_id: self.child_id.0,
-            status: PairingStatus::from_db(&self.status)?,
+            status: self.status.0,
             started_on: self.started_on,
             ended_on: self.ended_on,
             end_reason: self.end_reason,

@@ -11,7 +11,7 @@ use tongxing_core::error::FieldErrors;
 use tongxing_core::record::parse_id;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{cadence_rule_versions, cadence_rules};
-use tongxing_store::{DbConnection, DbId, map_db_error, not_found_as};
+use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
@@ -102,10 +102,10 @@ struct RuleRow {
     id: String,
     code: String,
     name: String,
-    subject: String,
+    subject: DbText<RuleSubject>,
     counted_kinds: String,
     commemorative_only: bool,
-    period: String,
+    period: DbText<PeriodKind>,
     at_risk_days: i32,
     active: bool,
     created_at: chrono::NaiveDateTime,
@@ -224,8 +224,8 @@ fn assemble(conn: &mut DbConnection, rows: Vec<RuleRow>) -> Result<Vec<CadenceRu
         .map(|r| {
             Ok(CadenceRule {
                 id: parse_id(&r.id)?,
-                subject: RuleSubject::from_db(&r.subject)?,
-                period: PeriodKind::from_db(&r.period)?,
+                subject: r.subject.0,
+                period: r.period.0,
                 counted_kinds: kinds_from_db(&r.counted_kinds),
                 minimums: by_rule.remove(&r.id).unwrap_or_default(),
                 code: r.code,

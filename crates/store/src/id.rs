@@ -1,4 +1,4 @@
-//! Ids at the store boundary. Every id column is text on both backends (a UUID in its hyphenated
+//! Ids and enums at the store boundary. Every id column is text on both backends (a UUID in its hyphenated
 //! lower-case form); [`DbId`] binds and reads one directly, so a query filters with
 //! `table::id.eq(DbId(id))` and a row holds a `DbId`, with no `to_string()` and no parsing in
 //! every converter. A stored value that is not a UUID is a deserialisation error (a bug or a
@@ -11,6 +11,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::sqlite::{Sqlite, SqliteValue};
 use std::io::Write;
+use tongxing_core::TextEnum;
 use uuid::Uuid;
 
 use crate::conn::{MultiBackend, MultiRawValue};
@@ -72,6 +73,56 @@ impl ToSql<Text, MultiBackend> for DbId {
 }
 
 impl FromSql<Text, MultiBackend> for DbId {
+    fn from_sql(value: MultiRawValue<'_>) -> deserialize::Result<Self> {
+        value.from_sql::<Self, Text>()
+    }
+}
+
+/// An enum stored as text ([`TextEnum`]): a row holds the enum, and a filter binds it, with no
+/// string in between. An unknown stored value is a deserialisation error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct DbText<T: TextEnum>(pub T);
+
+fn read_text<T: TextEnum>(text: &str) -> deserialize::Result<DbText<T>> {
+    T::from_db(text).map(DbText).map_err(|e| e.to_string().into())
+}
+
+impl<T: TextEnum> ToSql<Text, Pg> for DbText<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        out.write_all(self.0.as_str().as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+
+impl<T: TextEnum> FromSql<Text, Pg> for DbText<T> {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        read_text(std::str::from_utf8(value.as_bytes())?)
+    }
+}
+
+impl<T: TextEnum> ToSql<Text, Sqlite> for DbText<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.as_str());
+        Ok(IsNull::No)
+    }
+}
+
+impl<T: TextEnum> FromSql<Text, Sqlite> for DbText<T> {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
+        read_text(&text)
+    }
+}
+
+impl<T: TextEnum> ToSql<Text, MultiBackend> for DbText<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((Text, self));
+        Ok(IsNull::No)
+    }
+}
+
+impl<T: TextEnum> FromSql<Text, MultiBackend> for DbText<T> {
     fn from_sql(value: MultiRawValue<'_>) -> deserialize::Result<Self> {
         value.from_sql::<Self, Text>()
     }

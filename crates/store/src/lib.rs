@@ -13,7 +13,7 @@ pub mod testing;
 
 pub use conn::{Backend, Db, DbConnection, PooledConn, transaction};
 pub use error::{map_db_error, not_found_as};
-pub use id::DbId;
+pub use id::{DbId, DbText};
 
 /// A multi-row insert on the concrete backend (the two-backend connection type inserts one row
 /// at a time): `insert_batch!(conn, table, &rows)` gives the rows written, errors mapped.
