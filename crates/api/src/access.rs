@@ -9,6 +9,9 @@
 //! Record scope (which children, households, ... a caller reaches) is the second layer: the
 //! caller's [`Scope`](tongxing_core::access::Scope) filters every case-record query.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use tongxing_core::role::Role;
 
 use crate::auth::clients::ClientScope;
@@ -93,17 +96,15 @@ pub fn rule_of(operation: &str) -> Option<&'static Rule> {
 }
 
 /// The operation a request is for, by method and matched route pattern, as the contract names
-/// it; and the methods the pattern answers.
+/// it.
 pub fn operation(method: &str, pattern: &str) -> Option<&'static str> {
-    operations().get(&(method.to_owned(), pattern.to_owned())).map(String::as_str)
+    routes().get(pattern)?.iter().find(|(m, _)| *m == method).map(|(_, id)| id.as_str())
 }
 
-/// The methods a route pattern answers, in a fixed order, for a 405's `Allow`.
+/// The methods a route pattern answers, in the contract's order (GET, POST, PUT, PATCH,
+/// DELETE), for a 405's `Allow`.
 pub fn methods(pattern: &str) -> Vec<&'static str> {
-    ["GET", "POST", "PUT", "PATCH", "DELETE"]
-        .into_iter()
-        .filter(|m| operations().contains_key(&((*m).to_owned(), pattern.to_owned())))
-        .collect()
+    routes().get(pattern).map(|ops| ops.iter().map(|(m, _)| *m).collect()).unwrap_or_default()
 }
 
 /// The rule for a request, by method and matched route pattern.
@@ -111,15 +112,16 @@ pub fn find(method: &str, pattern: &str) -> Option<&'static Rule> {
     operation(method, pattern).and_then(rule_of)
 }
 
-/// (method, route pattern) → operation id, read once from the contract.
-fn operations() -> &'static std::collections::HashMap<(String, String), String> {
-    static OPERATIONS: std::sync::OnceLock<std::collections::HashMap<(String, String), String>> =
-        std::sync::OnceLock::new();
-    OPERATIONS.get_or_init(|| {
-        crate::doc::operations(&crate::doc::contract())
-            .into_iter()
-            .map(|(method, path, id)| ((method.to_owned(), path), id))
-            .collect()
+/// Route pattern → (method, operation id) of each operation on it, read once from the
+/// contract. Looked up by the pattern as matched, with no allocation per request.
+fn routes() -> &'static HashMap<String, Vec<(&'static str, String)>> {
+    static ROUTES: OnceLock<HashMap<String, Vec<(&'static str, String)>>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let mut routes: HashMap<String, Vec<(&'static str, String)>> = HashMap::new();
+        for (method, path, id) in crate::doc::operations(&crate::doc::contract()) {
+            routes.entry(path).or_default().push((method, id));
+        }
+        routes
     })
 }
 

@@ -127,10 +127,6 @@ impl ApiError {
         e
     }
 
-    pub fn code(&self) -> Code {
-        self.code
-    }
-
     /// The same problem, answered with `Connection: close`: what is left of the request cannot
     /// be read, so the connection cannot carry another.
     pub fn closing(mut self) -> Self {

@@ -53,10 +53,13 @@ impl HomeVisitStatus {
     /// What a stored status shows at `now`: a request still waiting for approval when the child
     /// was due to leave has expired.
     fn at(self, leaves_at: DateTime<Utc>, now: DateTime<Utc>) -> HomeVisitStatus {
+        self.shown(leaves_at <= now)
+    }
+
+    /// What a stored status shows once the departure time has (`departed`) or has not come.
+    pub fn shown(self, departed: bool) -> HomeVisitStatus {
         match self {
-            HomeVisitStatus::Requested | HomeVisitStatus::Consented if leaves_at <= now => {
-                HomeVisitStatus::Expired
-            }
+            HomeVisitStatus::Requested | HomeVisitStatus::Consented if departed => HomeVisitStatus::Expired,
             other => other,
         }
     }

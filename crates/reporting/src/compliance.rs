@@ -199,44 +199,44 @@ struct StatusCount {
     #[diesel(sql_type = Text)]
     status: String,
     #[diesel(sql_type = BigInt)]
+    departed: i64,
+    #[diesel(sql_type = BigInt)]
     n: i64,
 }
 
 fn home_visit_counts(conn: &mut DbConnection, scope: &Coverage) -> Result<HomeVisitCounts> {
-    // A request still waiting when its departure came has expired (as the home-visit list
-    // shows it).
+    use tongxing_pairing::home_visits::HomeVisitStatus as S;
+    // What each request shows now (a waiting one whose departure came has expired), by the
+    // home-visit module's own rule.
     let now = tongxing_store::sql::timestamp_literal(conn.backend(), time::to_db(time::now()));
     let sql = format!(
-        "SELECT CASE WHEN hv.status IN ('requested', 'consented') AND hv.leaves_at <= {now} THEN 'expired' \
-                     WHEN hv.status IN ('requested', 'consented') THEN 'pending' ELSE hv.status END AS status, \
+        "SELECT hv.status AS status, CAST(CASE WHEN hv.leaves_at <= {now} THEN 1 ELSE 0 END AS BIGINT) AS departed, \
                 CAST(COUNT(*) AS BIGINT) AS n \
          FROM home_visit_requests hv JOIN pairings p ON p.id = hv.pairing_id JOIN children ch ON ch.id = p.child_id \
-         WHERE hv.leaves_at >= ? AND hv.leaves_at < ?{} GROUP BY 1",
+         WHERE hv.leaves_at >= ? AND hv.leaves_at < ?{} GROUP BY hv.status, 2",
         scope.region_clause("ch.region_id")
     );
     let rows: Vec<StatusCount> =
         crate::summary::scoped(conn, scope, &sql, true).load(conn).map_err(map_db_error)?;
-    let mut c = HomeVisitCounts::default();
-    for slot in [
-        &mut c.pending,
-        &mut c.approved,
-        &mut c.completed,
-        &mut c.expired,
-        &mut c.recorded_late,
-        &mut c.rejected,
-        &mut c.cancelled,
-    ] {
-        *slot = Some(0);
-    }
+    let zero = Some(0);
+    let mut c = HomeVisitCounts {
+        pending: zero,
+        approved: zero,
+        completed: zero,
+        expired: zero,
+        recorded_late: zero,
+        rejected: zero,
+        cancelled: zero,
+    };
     for r in rows {
-        let slot = match r.status.as_str() {
-            "pending" => &mut c.pending,
-            "approved" => &mut c.approved,
-            "completed" => &mut c.completed,
-            "expired" => &mut c.expired,
-            "recorded_late" => &mut c.recorded_late,
-            "rejected" => &mut c.rejected,
-            _ => &mut c.cancelled,
+        let slot = match S::from_db(&r.status)?.shown(r.departed == 1) {
+            S::Requested | S::Consented => &mut c.pending,
+            S::Approved => &mut c.approved,
+            S::Completed => &mut c.completed,
+            S::Expired => &mut c.expired,
+            S::RecordedLate => &mut c.recorded_late,
+            S::Rejected => &mut c.rejected,
+            S::Cancelled => &mut c.cancelled,
         };
         *slot = Some(slot.unwrap_or(0) + r.n);
     }
