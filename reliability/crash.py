@@ -11,7 +11,8 @@ service with SIGKILL after a random delay, while requests are in flight:
 
 With the service dead, the database is read directly and every write, acknowledged or not, is
 checked: a create is there once or not at all (once if acknowledged), a batch is whole or absent,
-a child's status agrees with its history. Then the service is restarted, every unacknowledged
+a child's status agrees with its history, and every write that is there has its audit entries
+(written in the write's own transaction, so a crash can lose none). Then the service is restarted, every unacknowledged
 request is sent again with the same key until it is answered, and the checks run once more:
 now everything must be there exactly once.
 
@@ -91,17 +92,22 @@ class Run:
         self.token = None
         self.ops = []  # every write: dict(kind, key, payload, acked, ...)
         self.lock = threading.Lock()
-        self.totals = {"requests": 0, "acknowledged": 0, "unacknowledged": 0, "retried": 0, "checked": 0, "committed_unanswered": 0}
+        self.totals = {"requests": 0, "acknowledged": 0, "unacknowledged": 0, "retried": 0, "checked": 0, "committed_unanswered": 0, "entries_checked": 0, "entries_missing": 0}
 
     def login(self):
         status, body, _ = call(self.service.base, "POST", "/api/v1/auth/token", body={"grant_type": "password", "username": "crash.admin", "password": "crash-test-password"})
         assert status == 200, (status, body)
         self.token = body["access_token"]
 
-    def post(self, path, body, key=None, headers=None):
-        h = dict(headers or {})
+    def post(self, path, body, key=None, op=None):
+        h = {}
         if key:
             h["idempotency-key"] = key
+        if op is not None:
+            # Each request of a write has its own id, which its audit entries record.
+            rid = "crash-" + uuid.uuid4().hex
+            op.setdefault("requests", []).append(rid)
+            h["x-request-id"] = rid
         return call(self.service.base, "POST", path, self.token, body, h)
 
     def setup(self):
@@ -155,7 +161,7 @@ class Run:
                 with self.lock:
                     self.ops.append(op)
                 for target in CHAIN[1:]:
-                    status, _, _ = self.post(f"/api/v1/children/{child}/status", {"status": target, "effective_on": "2024-03-01"})
+                    status, _, _ = self.post(f"/api/v1/children/{child}/status", {"status": target, "effective_on": "2024-03-01"}, op=op)
                     with self.lock:
                         self.totals["requests"] += 1
                     if status != 200:
@@ -164,7 +170,7 @@ class Run:
                 continue
             with self.lock:
                 self.ops.append(op)
-            status, body, _ = self.post(op["path"], op["body"], key=op["key"])
+            status, body, _ = self.post(op["path"], op["body"], key=op["key"], op=op)
             with self.lock:
                 self.totals["requests"] += 1
             if status == 201:
@@ -188,38 +194,55 @@ class Run:
     # --- the checks -------------------------------------------------------------------------
 
     def query(self, op):
-        """One query whose single row tells the state of one write."""
+        """One query whose single row tells the state of one write: its rows, then the audit
+        entries its requests wrote with it (a write's entries copy the fields it wrote; a
+        replay's entry copies none; a batch's entries also name the children recorded before
+        it, which its answer shows, so only the batch's own count)."""
+        rids = op.get("requests") or ["-"]
+        audited = f"(SELECT COUNT(*) FROM audit_log WHERE changes IS NOT NULL AND request_id IN ({','.join('?' * len(rids))})"
         if op["kind"] == "child":
-            return "SELECT COUNT(*) FROM children WHERE name = ?", [op["name"]]
+            return f"SELECT COUNT(*), {audited}) FROM children WHERE name = ?", [*rids, op["name"]]
         if op["kind"] == "contact":
-            return "SELECT COUNT(*) FROM contacts WHERE notes = ?", [op["note"]]
+            return f"SELECT COUNT(*), {audited}) FROM contacts WHERE notes = ?", [*rids, op["note"]]
         if op["kind"] == "batch":
             marks = ",".join("?" * len(op["children"]))
-            return f"SELECT COUNT(*) FROM event_attendance WHERE event_id = ? AND child_id IN ({marks})", [op["event"], *op["children"]]
-        return "SELECT status, (SELECT COUNT(*) FROM child_status_changes WHERE child_id = ?) FROM children WHERE id = ?", [op["child"], op["child"]]
+            return (f"SELECT COUNT(*), {audited} AND child_id IN ({marks}))"
+                    f" FROM event_attendance WHERE event_id = ? AND child_id IN ({marks})",
+                    [*rids, *op["children"], op["event"], *op["children"]])
+        return (f"SELECT status, (SELECT COUNT(*) FROM child_status_changes WHERE child_id = ?), {audited})"
+                " FROM children WHERE id = ?", [op["child"], *rids, op["child"]])
 
     def check(self, final):
-        """Every write whole or absent; acknowledged ones (all of them when final) present once."""
+        """Every write whole or absent, with its audit entries exactly when it is there;
+        acknowledged ones (all of them when final) present once."""
         problems = []
         rows = self.db.first_rows([self.query(op) for op in self.ops])
         for op, row in zip(self.ops, rows):
             must = final or op.get("acked")
             if op["kind"] == "steps":
-                status, changes = row[0], int(row[1])
+                status, changes, audited = row[0], int(row[1]), int(row[2])
                 reached = CHAIN.index(status)
                 ok = changes == reached and reached >= op["done"] and (not final or reached == len(CHAIN) - 1)
                 what = f"steps of {op['child']}: status {status}, {changes} history rows, {op['done']} acknowledged"
+                # One entry per step taken, written with the step.
+                audit_ok, entries_due = audited == changes, changes
             else:
-                n = int(row[0])
+                n, audited = int(row[0]), int(row[1])
                 whole = len(op["children"]) if op["kind"] == "batch" else 1
                 ok = n == whole if must else n in (0, whole)
                 what = f"{op['kind']} {op.get('key')}: {n} of {whole} rows"
+                # A child's or a contact's create has one entry; a batch one per child in it.
+                audit_ok, entries_due = audited == n, n
                 if not final and not op.get("acked") and n > 0:
                     # Committed, but the answer was lost with the process: the retry must replay it.
                     self.totals["committed_unanswered"] += 1
             self.totals["checked"] += 1
+            self.totals["entries_checked"] += entries_due
             if not ok:
                 problems.append(what)
+            if not audit_ok:
+                self.totals["entries_missing"] += max(entries_due - audited, 0)
+                problems.append(f"{what}: {audited} audit entries, {entries_due} due")
         return problems
 
     def retry(self):
@@ -228,7 +251,7 @@ class Run:
             if op["kind"] == "steps":
                 status = self.status_of(op["child"])
                 while status != CHAIN[-1]:
-                    code, body, _ = self.post(f"/api/v1/children/{op['child']}/status", {"status": CHAIN[CHAIN.index(status) + 1], "effective_on": "2024-03-01"})
+                    code, body, _ = self.post(f"/api/v1/children/{op['child']}/status", {"status": CHAIN[CHAIN.index(status) + 1], "effective_on": "2024-03-01"}, op=op)
                     if code != 200:
                         raise SystemExit(f"step retry answered {code}: {body}")
                     self.totals["retried"] += 1
@@ -236,7 +259,7 @@ class Run:
                 continue
             if op.get("acked"):
                 continue
-            code, body, headers = self.post(op["path"], op["body"], key=op["key"])
+            code, body, headers = self.post(op["path"], op["body"], key=op["key"], op=op)
             if code != 201:
                 raise SystemExit(f"retry of {op['kind']} answered {code}: {body}")
             self.totals["retried"] += 1
@@ -312,7 +335,8 @@ def main():
     print(f"crash safety ({args.backend}): {args.rounds} SIGKILL rounds, {t['requests']} write requests, "
           f"{t['acknowledged']} acknowledged, {t['unacknowledged']} unanswered and retried ({t['retried']} retries; "
           f"{t['committed_unanswered']} of them had committed before the kill), "
-          f"{t['checked']} write checks, {len(failures)} failures")
+          f"{t['checked']} write checks; {t['entries_checked']} audit entries of committed writes checked, "
+          f"{t['entries_missing']} missing; {len(failures)} failures")
     for f in failures[:50]:
         print("  " + f)
     sys.exit(1 if failures else 0)

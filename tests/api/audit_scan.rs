@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, DbGuard, TestApp, web_block};
 use crate::on_both_backends;
 
-on_both_backends!(nested_personal_values_never_reach_the_log);
+on_both_backends!(nested_personal_values_never_reach_the_log, a_write_and_its_audit_entry_commit_together);
 
 /// Fields and columns whose values the audit log never copies: a name is one of these or ends
 /// or begins with one after `_` (`emergency_contact_phone`, `health_notes`, `given_by_name`).
@@ -81,6 +81,12 @@ impl AuditScan {
             "the audit log holds values it must never copy ({} findings):\n{}",
             found.len(),
             found.join("\n")
+        );
+        // Every write the scenario made wrote its entry in its own transaction.
+        assert_eq!(
+            self.state.metrics.audits_outside_transaction(),
+            0,
+            "a write was answered without its audit entry in its transaction (see the error log)"
         );
         // A scenario that wrote records left their fields to scan (a replay of a create is
         // entered as a create without them, so this is not asked of each entry).
@@ -376,4 +382,92 @@ async fn nested_personal_values_never_reach_the_log(app: TestApp) {
         assert_eq!(created_child["changes"][field]["new"], "[redacted]", "{field}");
     }
     assert_eq!(created_child["changes"]["household_id"]["new"], household.as_str());
+}
+
+/// Runs one statement of SQL on the app's database.
+async fn execute(app: &TestApp, sql: &'static str) {
+    let db = app.state.db.clone();
+    web_block(move || {
+        let mut conn = db.conn().map_err(|e| e.to_string())?;
+        diesel::sql_query(sql).execute(&mut *conn).map(drop).map_err(|e| e.to_string())
+    })
+    .await
+    .expect(sql);
+}
+
+/// The audit entries naming `resource_id`, read straight from the table (no flush: what a
+/// crash at this moment would leave).
+async fn entries_naming(app: &TestApp, resource_id: &str) -> Vec<(String, i32)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        action: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        status: i32,
+    }
+    let (db, id) = (app.state.db.clone(), resource_id.to_owned());
+    web_block(move || {
+        let mut conn = db.conn().map_err(|e| e.to_string())?;
+        let sql = format!("SELECT action, status FROM audit_log WHERE resource_id = '{id}' ORDER BY at");
+        let rows: Vec<Row> = diesel::sql_query(sql).load(&mut *conn).map_err(|e| e.to_string())?;
+        Ok(rows.into_iter().map(|r| (r.action, r.status)).collect())
+    })
+    .await
+    .expect("audit entries")
+}
+
+/// A write's audit entry is written in the write's own transaction (README, "The audit log"):
+/// it is in the table the moment the write is answered, with nothing flushed; and when the
+/// entry cannot be written, the write is not either, on both backends.
+async fn a_write_and_its_audit_entry_commit_together(app: TestApp) {
+    let village = app.region("柏墩村").await;
+    let household = json!({"region_id": village, "address": "幸福路9号", "guardians": []});
+    let r = app.post("/api/v1/households", household.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.id();
+    assert_eq!(entries_naming(&app, &id).await, [("create".to_owned(), 201)]);
+    let etag = r.header("etag").unwrap();
+    let path = format!("/api/v1/households/{id}");
+    let changed = json!({"region_id": village, "address": "幸福路10号", "guardians": []});
+    let r = app.send("PUT", &path, None, Some(changed.clone()), &[("if-match", &etag)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let etag = r.header("etag").unwrap();
+    assert_eq!(entries_naming(&app, &id).await, [("create".to_owned(), 201), ("update".to_owned(), 200)]);
+
+    // The log refuses the households' entries: the writes are refused, and nothing is written.
+    if app.state.db.backend() == tongxing_store::Backend::Postgres {
+        execute(
+            &app,
+            "CREATE FUNCTION refuse_entry() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+            IF NEW.resource LIKE '/api/v1/households%' THEN RAISE EXCEPTION 'entry refused'; END IF; \
+            RETURN NEW; END $$",
+        )
+        .await;
+        execute(&app, "CREATE TRIGGER refuse_entry BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_entry()").await;
+    } else {
+        execute(
+            &app,
+            "CREATE TRIGGER refuse_entry BEFORE INSERT ON audit_log \
+            WHEN NEW.resource LIKE '/api/v1/households%' BEGIN SELECT RAISE(ABORT, 'entry refused'); END",
+        )
+        .await;
+    }
+    let households = app.count("households").await;
+    let r = app.post("/api/v1/households", household).await;
+    assert!(r.status.is_server_error(), "{} {}", r.status, r.body);
+    assert_eq!(app.count("households").await, households, "a household was created without its entry");
+    let moved = json!({"region_id": village, "address": "幸福路11号", "guardians": []});
+    let r = app.send("PUT", &path, None, Some(moved), &[("if-match", &etag)]).await;
+    assert!(r.status.is_server_error(), "{} {}", r.status, r.body);
+    let r = app.get(&path).await;
+    assert_eq!((r.body["address"].as_str(), r.header("etag")), (Some("幸福路10号"), Some(etag.clone())));
+    if app.state.db.backend() == tongxing_store::Backend::Postgres {
+        execute(&app, "DROP TRIGGER refuse_entry ON audit_log").await;
+        execute(&app, "DROP FUNCTION refuse_entry").await;
+    } else {
+        execute(&app, "DROP TRIGGER refuse_entry").await;
+    }
+    // Reads are appended after the answer; the two reads above and their entries are flushed.
+    app.state.audit.flush().await.unwrap();
+    assert_eq!(entries_naming(&app, &id).await.len(), 3);
 }

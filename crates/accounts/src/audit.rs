@@ -1,11 +1,14 @@
 //! The access audit log: who read or changed what about a child, every login and every export.
 //!
-//! Entries are appended in batches by one background thread, so a read does not wait for a
-//! write: the request hands its entry over and goes on. A batch is written every 100 ms, or at
-//! 256 entries, in one transaction. On a graceful shutdown the pending entries are written
-//! before the process exits; a crash (SIGKILL, power loss) can lose the entries of the last
-//! 100 ms. Audit queries flush first, so they always see every entry made before them. The table
-//! refuses UPDATE and DELETE (a trigger on both backends), and the API has no way to change it.
+//! A write's entries are inserted in the write's own transaction ([`insert`]): the record and
+//! the trace of who changed it are committed together, or neither is. Reads (and logins) are
+//! appended in batches by one background thread, so a read does not wait for a write: the
+//! request hands its entry over and goes on. A batch is written every 100 ms, or at 256
+//! entries, in one transaction. On a graceful shutdown the pending entries are written before
+//! the process exits; a crash (SIGKILL, power loss) can lose the read entries of the last
+//! 100 ms, and no write's. Audit queries flush first, so they always see every entry made
+//! before them. The table refuses UPDATE and DELETE (a trigger on both backends), and the API
+//! has no way to change it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -487,6 +490,15 @@ fn write_batch(db: &Db, pending: &mut Vec<Entry>) {
             tracing::warn!(error = %e, pending = pending.len(), "audit entries not written yet; retrying")
         }
     }
+}
+
+/// Inserts a write's entries inside the write's own transaction (`conn` is in it); their
+/// changes are kept only as [`redacted`] lets them.
+pub fn insert(conn: &mut DbConnection, mut entries: Vec<Entry>) -> Result<()> {
+    for e in &mut entries {
+        e.changes = e.changes.as_ref().map(redacted);
+    }
+    insert_all(conn, &entries)
 }
 
 fn insert_all(conn: &mut DbConnection, entries: &[Entry]) -> Result<()> {

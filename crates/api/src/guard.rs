@@ -7,6 +7,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::{Error, Result, time};
@@ -40,21 +43,34 @@ pub async fn guard(
         // the security and CORS headers, the log line and the metrics.
         Err(refusal) => return Ok(req.error_response(refusal).map_into_right_body()),
     };
-    if let Some(caller) = caller {
-        req.extensions_mut().insert(caller);
-    }
-    let address = req.peer_addr().map(|a| a.ip().to_string());
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let Some(mut caller) = caller else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let trail = Arc::new(Trail {
+        action: action_of(rule.audit),
+        path_id: path_id(&pattern, req.path()),
+        pattern,
+        address: req.peer_addr().map(|a| a.ip().to_string()),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        written: AtomicBool::new(false),
+    });
+    caller.trail = Some(trail.clone());
+    req.extensions_mut().insert(caller.clone());
     let res = next.call(req).await?;
-    if let Some(caller) = caller
-        && rule.audit != Audit::No
+    if let Some(action) = trail.action
         && res.status().is_success()
+        && !trail.written.load(Ordering::Acquire)
     {
+        if matches!(rule.audit, Audit::Create | Audit::Update) && !is_replay(&res) {
+            // Every write handler writes its entry in its own transaction (AppState::write); a
+            // write that did not is a defect, still recorded here rather than lost.
+            state.metrics.audit_outside_transaction();
+            tracing::error!(route = %trail.pattern, ?action, "a write was answered without its audit entry in its transaction");
+        }
         let note = res.response().extensions().get::<AuditNote>().cloned().unwrap_or_default();
-        // Path parameters are known once the route has matched, inside the scope.
-        let path_id = res.request().match_info().get("id").map(str::to_owned);
-        record(&state, rule, &pattern, caller, path_id, note, res.status().as_u16(), address, request_id)
-            .await;
+        for entry in trail.entries(&caller, note, res.status().as_u16()) {
+            state.audit.append(entry).await;
+        }
     }
     Ok(res.map_into_left_body())
 }
@@ -96,62 +112,88 @@ async fn admit(
     Ok((rule, Some(caller)))
 }
 
-#[expect(clippy::too_many_arguments, reason = "one entry's parts, assembled in one place")]
-async fn record(
-    state: &AppState,
-    rule: &Rule,
-    pattern: &str,
-    caller: Caller,
+/// An `Idempotency-Key` replay shows a record again; it writes nothing.
+fn is_replay<B>(res: &ServiceResponse<B>) -> bool {
+    res.headers().contains_key("idempotent-replayed")
+}
+
+fn action_of(audit: Audit) -> Option<AuditAction> {
+    match audit {
+        Audit::No => None,
+        Audit::Read => Some(AuditAction::Read),
+        Audit::List => Some(AuditAction::List),
+        Audit::Create => Some(AuditAction::Create),
+        Audit::Update => Some(AuditAction::Update),
+        Audit::Export => Some(AuditAction::Export),
+    }
+}
+
+/// The `{id}` segment of a path, by its place in the route's pattern.
+fn path_id(pattern: &str, path: &str) -> Option<String> {
+    let at = pattern.split('/').position(|s| s == "{id}")?;
+    path.split('/').nth(at).map(str::to_owned)
+}
+
+/// What a request's audit entries say besides the handler's [`AuditNote`], settled by the
+/// guard before the handler runs: the handler's write transaction inserts them
+/// ([`crate::state::AppState::write`]); for reads the guard appends them after the answer.
+#[derive(Debug)]
+pub struct Trail {
+    /// What the access rule records; `None`: nothing.
+    action: Option<AuditAction>,
+    pattern: String,
     path_id: Option<String>,
-    note: AuditNote,
-    status: u16,
     address: Option<String>,
     request_id: Option<String>,
-) {
-    let action = match rule.audit {
-        Audit::Read => AuditAction::Read,
-        Audit::List => AuditAction::List,
-        Audit::Create => AuditAction::Create,
-        Audit::Update => AuditAction::Update,
-        Audit::Export | Audit::No => AuditAction::Export,
-    };
-    // A route under /children/{id} is about that child, and a created child about itself.
-    let mut children = note.child_ids;
-    let about = if pattern.starts_with("/api/v1/children/{id}") {
-        path_id.as_deref()
-    } else if pattern == "/api/v1/children" && action == AuditAction::Create {
-        note.resource_id.as_deref()
-    } else {
-        None
-    };
-    if children.is_empty()
-        && let Some(id) = about.and_then(|s| Uuid::parse_str(s).ok())
-    {
-        children.push(id);
-    }
-    let base = Entry {
-        at: time::now(),
-        actor_type: match caller.kind {
-            ActorKind::User => ActorType::User,
-            ActorKind::Client => ActorType::Client,
-        },
-        actor_id: Some(caller.user_id),
-        actor_role: Some(caller.role.to_string()),
-        action,
-        resource: pattern.to_owned(),
-        resource_id: note.resource_id.or(path_id),
-        child_id: None,
-        status,
-        changes: note.changes,
-        address,
-        request_id,
-    };
-    if children.is_empty() {
-        state.audit.append(base).await;
-    } else {
-        for child in children {
-            state.audit.append(Entry { child_id: Some(child), ..base.clone() }).await;
+    /// Set once the handler's transaction has committed the entries.
+    written: AtomicBool,
+}
+
+impl Trail {
+    /// The entries of a successful call answered with `status`: one per child the call concerns
+    /// (a route under /children/{id} is about that child, a created child about itself), or one
+    /// naming no child.
+    pub fn entries(&self, caller: &Caller, note: AuditNote, status: u16) -> Vec<Entry> {
+        let Some(action) = self.action else { return Vec::new() };
+        let mut children = note.child_ids;
+        let about = if self.pattern.starts_with("/api/v1/children/{id}") {
+            self.path_id.as_deref()
+        } else if self.pattern == "/api/v1/children" && action == AuditAction::Create {
+            note.resource_id.as_deref()
+        } else {
+            None
+        };
+        if children.is_empty()
+            && let Some(id) = about.and_then(|s| Uuid::parse_str(s).ok())
+        {
+            children.push(id);
         }
+        let base = Entry {
+            at: time::now(),
+            actor_type: match caller.kind {
+                ActorKind::User => ActorType::User,
+                ActorKind::Client => ActorType::Client,
+            },
+            actor_id: Some(caller.user_id),
+            actor_role: Some(caller.role.to_string()),
+            action,
+            resource: self.pattern.clone(),
+            resource_id: note.resource_id.or_else(|| self.path_id.clone()),
+            child_id: None,
+            status,
+            changes: note.changes,
+            address: self.address.clone(),
+            request_id: self.request_id.clone(),
+        };
+        if children.is_empty() {
+            return vec![base];
+        }
+        children.into_iter().map(|child| Entry { child_id: Some(child), ..base.clone() }).collect()
+    }
+
+    /// The handler's transaction wrote the entries: the guard appends none.
+    pub fn written(&self) {
+        self.written.store(true, Ordering::Release);
     }
 }
 
@@ -208,5 +250,6 @@ async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Caller> 
         organisation_id: claims.org,
         scope: Scope::of(claims.role, id, claims.org, claims.region),
         grants,
+        trail: None,
     })
 }

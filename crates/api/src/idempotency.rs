@@ -11,15 +11,16 @@ use tongxing_core::Code;
 use tongxing_core::{Error, Result};
 use tongxing_store::{DbConnection, transaction};
 
+use crate::auth::extractor::Caller;
 use crate::extract::{IdempotencyKey, etag};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// What a create handler hands over: the request's identity and the work to do.
 pub struct Create<'a> {
-    /// The caller's scope: keys are the caller's own, and a replay shows only what the caller
-    /// still reaches.
-    pub caller: tongxing_core::access::Scope,
+    /// The caller: keys are the caller's own, a replay shows only what the caller still
+    /// reaches, and a fresh create's audit entries are the caller's.
+    pub caller: &'a Caller,
     pub key: IdempotencyKey,
     pub method: &'a str,
     pub path: &'a str,
@@ -67,8 +68,9 @@ where
     T: Serialize + 'static,
     F: FnOnce(&mut DbConnection) -> Result<(T, Option<i32>)> + Send + 'static,
 {
-    let actor = req.caller.actor().to_string();
-    let scope = req.caller;
+    let actor = req.caller.scope.actor().to_string();
+    let scope = req.caller.scope;
+    let caller = req.caller.clone();
     let key = req.key.0.clone();
     let fingerprint = format!("{} {} {}", req.method, req.path, req.digest);
     let (method, path) = (req.method.to_owned(), req.path.to_owned());
@@ -85,7 +87,10 @@ where
                 }
                 let result = transaction(conn, |c| {
                     let (value, version) = work(c)?;
-                    let body = serde_json::to_string(&value).map_err(|e| Error::internal(e.to_string()))?;
+                    let value = serde_json::to_value(&value).map_err(|e| Error::internal(e.to_string()))?;
+                    let body = value.to_string();
+                    // The record and its audit entries commit together.
+                    caller.audit_in(c, crate::audit::created(&value), StatusCode::CREATED)?;
                     if let Some(k) = key.as_deref() {
                         let k = stored::Key {
                             actor: &actor,
@@ -116,14 +121,12 @@ where
     };
     match outcome {
         Outcome::Fresh(body, version) => {
+            req.caller.audited();
             let mut res = HttpResponse::Created();
             if let Some(v) = version {
                 res.insert_header((header::ETAG, etag(v)));
             }
-            let note = serde_json::from_str(&body).map(|v| crate::audit::created(&v)).unwrap_or_default();
-            let mut res = res.content_type("application/json").body(body);
-            res.extensions_mut().insert(note);
-            Ok(res)
+            Ok(res.content_type("application/json").body(body))
         }
         Outcome::Replay(stored) => {
             if stored.request != fingerprint {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
@@ -17,9 +18,21 @@ struct Series {
 #[derive(Default)]
 pub struct Metrics {
     series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    /// Writes answered without their audit entry in their own transaction (a defect; the
+    /// guard appended the entry after the answer instead).
+    audit_outside_transaction: AtomicU64,
 }
 
 impl Metrics {
+    pub fn audit_outside_transaction(&self) {
+        self.audit_outside_transaction.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many writes were answered without their audit entry in their own transaction.
+    pub fn audits_outside_transaction(&self) -> u64 {
+        self.audit_outside_transaction.load(Ordering::Relaxed)
+    }
+
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let Ok(mut map) = self.series.lock() else { return };
         let s = map.entry((method.to_owned(), route.to_owned(), status)).or_default();
@@ -45,6 +58,12 @@ impl Metrics {
                 s.count
             );
         }
+        out.push_str(
+            "# HELP tongxing_audit_outside_transaction_total Writes answered without their audit entry in their transaction.\n",
+        );
+        out.push_str("# TYPE tongxing_audit_outside_transaction_total counter\n");
+        let _ =
+            writeln!(out, "tongxing_audit_outside_transaction_total {}", self.audits_outside_transaction());
         out.push_str("# HELP tongxing_http_request_duration_seconds Time to answer HTTP requests.\n");
         out.push_str("# TYPE tongxing_http_request_duration_seconds histogram\n");
         for ((method, route, status), s) in map.iter() {

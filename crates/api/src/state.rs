@@ -4,12 +4,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use actix_web::http::StatusCode;
 use actix_web::web;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tongxing_core::{Error, Result};
 use tongxing_store::{Db, DbConnection, transaction};
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, AuditNote};
+use crate::auth::extractor::Caller;
 use crate::auth::keys;
 use crate::auth::tokens::TokenKeys;
 use crate::limits::Limits;
@@ -121,13 +123,27 @@ impl AppState {
         .await
     }
 
-    /// Like [`AppState::run`], inside one transaction: all of it is written, or none.
-    pub async fn tx<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// A write: like [`AppState::run`], inside one transaction, where `f` does the work and
+    /// answers with what the audit log records of it. The caller's entries for the answer it
+    /// will give (`status`) are inserted in the same transaction: the change and the trace of
+    /// who made it commit together, or neither does.
+    pub async fn write<T, F>(&self, caller: &Caller, status: StatusCode, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<(T, AuditNote)> + Send + 'static,
     {
-        self.run(move |conn| transaction(conn, f)).await
+        let who = caller.clone();
+        let value = self
+            .run(move |conn| {
+                transaction(conn, |c| {
+                    let (value, note) = f(c)?;
+                    who.audit_in(c, note, status)?;
+                    Ok(value)
+                })
+            })
+            .await?;
+        caller.audited();
+        Ok(value)
     }
 }
 

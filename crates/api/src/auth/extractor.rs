@@ -39,7 +39,7 @@ impl Grants {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Caller {
     /// The user's id, or the API client's.
     pub user_id: Uuid,
@@ -49,6 +49,8 @@ pub struct Caller {
     /// Which case records the caller reaches.
     pub scope: Scope,
     pub grants: Grants,
+    /// What this request's audit entries record besides the handler's note (set by the guard).
+    pub trail: Option<std::sync::Arc<crate::guard::Trail>>,
 }
 
 impl FromRequest for Caller {
@@ -56,9 +58,33 @@ impl FromRequest for Caller {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(req.extensions().get::<Caller>().copied().ok_or_else(|| {
+        std::future::ready(req.extensions().get::<Caller>().cloned().ok_or_else(|| {
             Error::unauthenticated(Code::MissingToken, "send an access token: Authorization: Bearer <token>")
                 .into()
         }))
+    }
+}
+
+impl Caller {
+    /// Inserts this request's audit entries for a write answered with `status`, inside the
+    /// write's transaction (`conn` is in it). Once that transaction has committed, say so with
+    /// [`Caller::audited`].
+    pub fn audit_in(
+        &self,
+        conn: &mut tongxing_store::DbConnection,
+        note: crate::audit::AuditNote,
+        status: actix_web::http::StatusCode,
+    ) -> Result<()> {
+        match &self.trail {
+            Some(trail) => crate::audit::insert(conn, trail.entries(self, note, status.as_u16())),
+            None => Ok(()),
+        }
+    }
+
+    /// The write's transaction, with its entries, has committed: the guard appends none.
+    pub fn audited(&self) {
+        if let Some(trail) = &self.trail {
+            trail.written();
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Partner organisations' API clients (admins): create with a secret shown once, list, rotate
 //! the secret, revoke. The store is `tongxing_accounts::clients`.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -27,17 +28,11 @@ pub struct ApiClientQuery {
     pub cursor: Option<String>,
 }
 
-fn with_secret(
-    status: actix_web::http::StatusCode,
-    c: ApiClientCredentials,
-    note: AuditNote,
-) -> HttpResponse {
-    let mut res = HttpResponse::build(status)
+fn with_secret(status: StatusCode, c: ApiClientCredentials) -> HttpResponse {
+    HttpResponse::build(status)
         .insert_header(("cache-control", "no-store"))
         .insert_header((actix_web::http::header::ETAG, etag(c.client.version)))
-        .json(&c);
-    res.extensions_mut().insert(note);
-    res
+        .json(&c)
 }
 
 /// Register a partner organisation's API client. The answer holds the client secret, shown
@@ -56,9 +51,14 @@ pub async fn create_api_client(
     body: JsonBody<ApiClientInput>,
 ) -> ApiResult<HttpResponse> {
     let (input, actor) = (body.value, caller.user_id);
-    let c = state.tx(move |conn| clients::create(conn, input, actor)).await?;
-    let note = AuditNote { resource_id: Some(c.client.id.to_string()), ..AuditNote::default() };
-    Ok(with_secret(actix_web::http::StatusCode::CREATED, c, note))
+    let c = state
+        .write(&caller, StatusCode::CREATED, move |conn| {
+            let c = clients::create(conn, input, actor)?;
+            let note = AuditNote { resource_id: Some(c.client.id.to_string()), ..AuditNote::default() };
+            Ok((c, note))
+        })
+        .await?;
+    Ok(with_secret(StatusCode::CREATED, c))
 }
 
 /// List API clients, optionally of one organisation.
@@ -92,18 +92,20 @@ pub async fn list_api_clients(
 #[post("/api-clients/{id}/secret")]
 pub async fn rotate_api_client_secret(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let c = state.tx(move |conn| clients::rotate_secret(conn, id, if_match.0)).await?;
     let note = AuditNote {
         resource_id: Some(id.to_string()),
         changes: Some(serde_json::json!({"client_secret": {"old": "[redacted]", "new": "[redacted]"}})),
         ..AuditNote::default()
     };
-    Ok(with_secret(actix_web::http::StatusCode::OK, c, note))
+    let c = state
+        .write(&caller, StatusCode::OK, move |conn| Ok((clients::rotate_secret(conn, id, if_match.0)?, note)))
+        .await?;
+    Ok(with_secret(StatusCode::OK, c))
 }
 
 /// Revoke a client: it gets no new tokens, and the tokens already issued stop working at once.
@@ -118,20 +120,18 @@ pub async fn rotate_api_client_secret(
 #[post("/api-clients/{id}/revoke")]
 pub async fn revoke_api_client(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let (before, after) = state
-        .tx(move |conn| {
+    let after = state
+        .write(&caller, StatusCode::OK, move |conn| {
             let before = clients::get(conn, id)?.record;
-            Ok((before, clients::revoke(conn, id, if_match.0)?))
+            let after = clients::revoke(conn, id, if_match.0)?;
+            let note = audit::updated(id, None, &before, &after);
+            Ok((after, note))
         })
         .await?;
-    let note = audit::updated(id, None, &before, &after);
-    let mut res =
-        HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, etag(after.version))).json(&after);
-    res.extensions_mut().insert(note);
-    Ok(res)
+    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, etag(after.version))).json(&after))
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::audit::{ActorType, AuditAction, Entry};
+use crate::audit::{ActorType, AuditAction, AuditNote, Entry};
 use crate::auth::Caller;
 use crate::auth::clients::{self, ApiClient};
 use crate::auth::tokens::{Jwks, Subject};
@@ -337,12 +337,13 @@ pub struct SigningKeyRotated {
     responses((status = 201, description = "Rotated", body = SigningKeyRotated))
 )]
 #[post("/signing-keys")]
-pub async fn rotate_signing_key(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
+pub async fn rotate_signing_key(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let ttl = state.keys.access_ttl_seconds;
     let (kid, loaded) = state
-        .run(move |conn| {
+        .write(&caller, actix_web::http::StatusCode::CREATED, move |conn| {
             let kid = keys::rotate(conn)?;
-            Ok((kid, keys::load(conn, ttl)?))
+            let note = AuditNote { resource_id: Some(kid.clone()), ..AuditNote::default() };
+            Ok(((kid, keys::load(conn, ttl)?), note))
         })
         .await?;
     state.keys.replace(&loaded)?;

@@ -67,7 +67,7 @@ pub async fn create_child(
     key: IdempotencyKey,
     body: JsonBody<ChildInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let c = children::create(conn, &scope, input)?;
@@ -141,9 +141,14 @@ pub async fn update_child(
     body: JsonBody<ChildInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
-    let (before, after) = state.tx(move |conn| children::update(conn, &scope, id, input, version)).await?;
-    let note = audit::updated(id, Some(id), &before.record, &after.record);
-    Ok(noted(with_etag(after), note))
+    super::changed_about(
+        &state,
+        &caller,
+        id,
+        move |conn| children::update(conn, &scope, id, input, version),
+        |r| Some(r.id),
+    )
+    .await
 }
 
 /// Move a child's case file through its lifecycle.
@@ -168,10 +173,14 @@ pub async fn change_child_status(
     body: JsonBody<StatusChange>,
 ) -> ApiResult<HttpResponse> {
     let (id, change, scope) = (id.into_inner(), body.value, caller.scope);
-    let (before, after) =
-        state.tx(move |conn| children::change_status(conn, &scope, id, change, if_match.0)).await?;
-    let note = audit::updated(id, Some(id), &before.record, &after.record);
-    Ok(noted(with_etag(after), note))
+    super::changed_about(
+        &state,
+        &caller,
+        id,
+        move |conn| children::change_status(conn, &scope, id, change, if_match.0),
+        |r| Some(r.id),
+    )
+    .await
 }
 
 /// Record an assessment over the four dimensions; the risk level is derived.
@@ -197,7 +206,7 @@ pub async fn create_assessment(
     key: IdempotencyKey,
     body: JsonBody<AssessmentInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (child, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         Ok((assessments::create(conn, &scope, child, input)?, None))

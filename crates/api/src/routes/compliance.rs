@@ -3,6 +3,7 @@
 //! their minimums over time (`/cadence-rules`). The engine is `tongxing_pairing` (`cadence`,
 //! `compliance`, `rules`).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use tongxing_core::page::PageRequest;
@@ -108,7 +109,7 @@ pub async fn create_compliance_exemption(
     key: IdempotencyKey,
     body: JsonBody<ExemptionInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope, actor) = (body.value, caller.scope, caller.user_id);
     idempotency::create(&state, create, move |conn| {
         Ok((compliance::record_exemption(conn, &scope, input, actor)?, None))
@@ -166,7 +167,7 @@ pub async fn create_cadence_rule(
     key: IdempotencyKey,
     body: JsonBody<CadenceRuleInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| Ok((rules::create(conn, input)?, None))).await
 }
@@ -181,10 +182,18 @@ pub async fn create_cadence_rule(
 #[post("/cadence-rules/{id}/minimums")]
 pub async fn change_cadence_rule_minimum(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     body: JsonBody<MinimumChange>,
 ) -> ApiResult<HttpResponse> {
     let (id, change) = (id.into_inner(), body.value);
-    Ok(HttpResponse::Ok().json(state.tx(move |conn| rules::add_minimum(conn, id, change)).await?))
+    let rule = state
+        .write(&caller, StatusCode::OK, move |conn| {
+            let rule = rules::add_minimum(conn, id, change)?;
+            let note =
+                crate::audit::AuditNote { changes: crate::audit::changes(None, &rule), ..Default::default() };
+            Ok((rule, note))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rule))
 }

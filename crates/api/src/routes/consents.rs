@@ -49,7 +49,7 @@ pub async fn create_consent(
     key: IdempotencyKey,
     body: JsonBody<ConsentInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let c = consents::create(conn, &scope, input)?;
@@ -115,7 +115,12 @@ pub async fn withdraw_consent(
     body: JsonBody<Withdrawal>,
 ) -> ApiResult<HttpResponse> {
     let (id, w, scope) = (id.into_inner(), body.value, caller.scope);
-    let (before, after) = state.tx(move |conn| consents::withdraw(conn, &scope, id, w, if_match.0)).await?;
-    let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
-    Ok(noted(with_etag(after), note))
+    super::changed_about(
+        &state,
+        &caller,
+        id,
+        move |conn| consents::withdraw(conn, &scope, id, w, if_match.0),
+        |r| Some(r.child_id),
+    )
+    .await
 }

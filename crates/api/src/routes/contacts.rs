@@ -56,7 +56,7 @@ pub async fn create_contact(
     key: IdempotencyKey,
     body: JsonBody<ContactInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| Ok((contacts::create(conn, &scope, input)?, None))).await
 }

@@ -73,7 +73,7 @@ pub async fn create_counselling_enrolment(
     key: IdempotencyKey,
     body: JsonBody<EnrolmentInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let e = counselling::create(conn, &scope, input)?;
@@ -144,9 +144,14 @@ pub async fn update_counselling_enrolment(
     body: JsonBody<EnrolmentInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
-    let (before, after) = state.tx(move |conn| counselling::update(conn, &scope, id, input, version)).await?;
-    let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
-    Ok(noted(with_etag(after), note))
+    super::changed_about(
+        &state,
+        &caller,
+        id,
+        move |conn| counselling::update(conn, &scope, id, input, version),
+        |r| Some(r.child_id),
+    )
+    .await
 }
 
 /// Record a home counselling session.
@@ -171,7 +176,7 @@ pub async fn create_counselling_session(
     key: IdempotencyKey,
     body: JsonBody<SessionInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (enrolment, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         Ok((counselling::create_session(conn, &scope, enrolment, input)?, None))

@@ -2,6 +2,7 @@
 //! reviews, and their resolution as the same child or different children. Stored by
 //! `tongxing_cases::duplicates`.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use tongxing_cases::duplicates::{self, DuplicateFilter, DuplicateResolution, DuplicateReview};
@@ -72,9 +73,13 @@ pub async fn resolve_duplicate_review(
     body: JsonBody<DuplicateResolution>,
 ) -> ApiResult<HttpResponse> {
     let (id, resolution, scope) = (id.into_inner(), body.value, caller.scope);
-    let (before, after) =
-        state.tx(move |conn| duplicates::resolve(conn, &scope, id, resolution, if_match.0)).await?;
-    let mut note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
-    note.child_ids.push(after.record.other_child_id);
-    Ok(noted(with_etag(after), note))
+    let after = state
+        .write(&caller, StatusCode::OK, move |conn| {
+            let (before, after) = duplicates::resolve(conn, &scope, id, resolution, if_match.0)?;
+            let mut note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
+            note.child_ids.push(after.record.other_child_id);
+            Ok((after, note))
+        })
+        .await?;
+    Ok(with_etag(after))
 }

@@ -2,6 +2,7 @@
 //! status (held, reported, cancelled), and keep its volunteer roster and the children's
 //! attendance. Stored by `tongxing_events`.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -77,7 +78,7 @@ pub async fn create_event(
     key: IdempotencyKey,
     body: JsonBody<EventInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let e = events::create(conn, &scope, input)?;
@@ -150,7 +151,7 @@ pub async fn update_event(
     body: JsonBody<EventInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
-    changed(&state, id, move |conn| events::update(conn, &scope, id, input, version)).await
+    changed(&state, &caller, id, move |conn| events::update(conn, &scope, id, input, version)).await
 }
 
 /// Mark an event held (needs a rostered volunteer), reported, or cancelled (with a reason).
@@ -169,7 +170,8 @@ pub async fn change_event_status(
     body: JsonBody<EventStatusChange>,
 ) -> ApiResult<HttpResponse> {
     let (id, change, scope) = (id.into_inner(), body.value, caller.scope);
-    changed(&state, id, move |conn| events::change_status(conn, &scope, id, change, if_match.0)).await
+    changed(&state, &caller, id, move |conn| events::change_status(conn, &scope, id, change, if_match.0))
+        .await
 }
 
 /// Roster a volunteer. At an event with children a volunteer whose background check or
@@ -188,8 +190,13 @@ pub async fn add_event_volunteer(
     body: JsonBody<RosterInput>,
 ) -> ApiResult<HttpResponse> {
     let (event, input, scope) = (id.into_inner(), body.value, caller.scope);
-    let items = state.tx(move |conn| roster::add(conn, &scope, event, input)).await?;
-    Ok(HttpResponse::Created().json(RosterList { items }))
+    let items = state
+        .write(&caller, StatusCode::CREATED, move |conn| {
+            let items = roster::add(conn, &scope, event, input)?;
+            Ok((RosterList { items }, crate::audit::AuditNote::default()))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(items))
 }
 
 /// Set a rostered volunteer's role and hours.
@@ -207,8 +214,13 @@ pub async fn update_event_volunteer(
     body: JsonBody<RosterInput>,
 ) -> ApiResult<HttpResponse> {
     let (event, input, scope) = (id.into_inner(), body.value, caller.scope);
-    let items = state.tx(move |conn| roster::set(conn, &scope, event, input)).await?;
-    Ok(HttpResponse::Ok().json(RosterList { items }))
+    let items = state
+        .write(&caller, StatusCode::OK, move |conn| {
+            let items = roster::set(conn, &scope, event, input)?;
+            Ok((RosterList { items }, crate::audit::AuditNote::default()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(items))
 }
 
 /// The event's roster.
@@ -250,7 +262,7 @@ pub async fn record_event_attendance(
     key: IdempotencyKey,
     body: JsonBody<AttendanceBatch>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (event, batch, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         Ok((AttendanceList { items: roster::record(conn, &scope, event, batch)? }, None))

@@ -60,7 +60,7 @@ pub async fn create_holiday(
     key: IdempotencyKey,
     body: JsonBody<HolidayInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
         let h = holidays::create(conn, input)?;
@@ -84,7 +84,7 @@ pub async fn create_holiday(
 #[put("/holidays/{id}")]
 pub async fn update_holiday(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<HolidayInput>,
@@ -92,6 +92,7 @@ pub async fn update_holiday(
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
     update_audited(
         &state,
+        &caller,
         id,
         move |conn| holidays::get(conn, id),
         move |conn| holidays::update(conn, id, input, version),

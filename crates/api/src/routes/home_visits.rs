@@ -40,10 +40,14 @@ async fn step(
     action: Action,
 ) -> ApiResult<HttpResponse> {
     let scope = caller.scope;
-    let (before, after) =
-        state.tx(move |conn| home_visits::act(conn, &scope, id, action, if_match.0)).await?;
-    let note = crate::audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
-    Ok(super::noted(with_etag(after), note))
+    super::changed_about(
+        state,
+        &caller,
+        id,
+        move |conn| home_visits::act(conn, &scope, id, action, if_match.0),
+        |r| Some(r.child_id),
+    )
+    .await
 }
 
 /// Ask to take the paired child home on a statutory holiday (the pairing's mentor, or coordinators).
@@ -71,7 +75,7 @@ pub async fn create_home_visit_request(
     key: IdempotencyKey,
     body: JsonBody<HomeVisitInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let r = home_visits::create(conn, &scope, input)?;
@@ -105,7 +109,7 @@ pub async fn record_late_home_visit(
     key: IdempotencyKey,
     body: JsonBody<LateHomeVisitInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let r = home_visits::record_late(conn, &scope, input)?;

@@ -1,6 +1,7 @@
 //! Households with their guardians (`/households`): create, list, read and update. Stored by
 //! `tongxing_cases::households`.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use tongxing_cases::households::{self, Household, HouseholdFilter, HouseholdInput};
@@ -49,7 +50,7 @@ pub async fn create_household(
     key: IdempotencyKey,
     body: JsonBody<HouseholdInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let h = households::create(conn, &scope, input)?;
@@ -126,13 +127,14 @@ pub async fn update_household(
     body: JsonBody<HouseholdInput>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input, scope) = (id.into_inner(), if_match.required()?, body.value, caller.scope);
-    let (before, after, children) = state
-        .tx(move |conn| {
+    let after = state
+        .write(&caller, StatusCode::OK, move |conn| {
             let (before, after) = households::update(conn, &scope, id, input, version)?;
-            Ok((before, after, households::children_of(conn, &scope, &[id])?))
+            let mut note = audit::updated(id, None, &before.record, &after.record);
+            // A household's record is about each of its children.
+            note.child_ids = households::children_of(conn, &scope, &[id])?;
+            Ok((after, note))
         })
         .await?;
-    let mut note = audit::updated(id, None, &before.record, &after.record);
-    note.child_ids = children;
-    Ok(noted(with_etag(after), note))
+    Ok(with_etag(after))
 }

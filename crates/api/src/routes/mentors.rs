@@ -45,7 +45,7 @@ pub async fn create_mentor(
     key: IdempotencyKey,
     body: JsonBody<MentorInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (scope, input) = (caller.scope, body.value);
     idempotency::create(&state, create, move |conn| {
         let m = mentors::create(conn, &scope, input)?;
@@ -112,6 +112,7 @@ pub async fn update_mentor(
     let (scope, id, version, input) = (caller.scope, id.into_inner(), if_match.required()?, body.value);
     update_audited(
         &state,
+        &caller,
         id,
         move |conn| mentors::get(conn, &scope, id),
         move |conn| mentors::update(conn, &scope, id, input, version),

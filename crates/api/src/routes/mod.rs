@@ -24,7 +24,7 @@ pub mod users;
 pub mod volunteers;
 
 use actix_web::HttpResponse;
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use serde::Serialize;
 use tongxing_cases::Versioned;
 use tongxing_core::page::PageRequest;
@@ -56,10 +56,12 @@ pub fn with_etag<T: Serialize>(v: Versioned<T>) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::ETAG, etag(v.version))).json(v.record)
 }
 
-/// A versioned update, audited with each field it changed: `change` answers the record before
-/// and after in one transaction; the answer is the new version with its `ETag`.
+/// A versioned update of a record about no child, audited with each field it changed in the
+/// same transaction: `change` answers the record before and after; the answer is the new
+/// version with its `ETag`.
 pub async fn changed<T, C>(
     state: &crate::state::AppState,
+    caller: &crate::auth::extractor::Caller,
     id: uuid::Uuid,
     change: C,
 ) -> ApiResult<HttpResponse>
@@ -69,14 +71,37 @@ where
         + Send
         + 'static,
 {
-    let (before, after) = state.tx(change).await?;
-    let note = crate::audit::updated(id, None, &before.record, &after.record);
-    Ok(noted(with_etag(after), note))
+    changed_about(state, caller, id, change, |_| None).await
+}
+
+/// [`changed`], for a record about the child `child` names.
+pub async fn changed_about<T, C>(
+    state: &crate::state::AppState,
+    caller: &crate::auth::extractor::Caller,
+    id: uuid::Uuid,
+    change: C,
+    child: fn(&T) -> Option<uuid::Uuid>,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    C: FnOnce(&mut tongxing_store::DbConnection) -> tongxing_core::Result<(Versioned<T>, Versioned<T>)>
+        + Send
+        + 'static,
+{
+    let after = state
+        .write(caller, StatusCode::OK, move |conn| {
+            let (before, after) = change(conn)?;
+            let note = crate::audit::updated(id, child(&after.record), &before.record, &after.record);
+            Ok((after, note))
+        })
+        .await?;
+    Ok(with_etag(after))
 }
 
 /// [`changed`], for records that read the current version with `get` and then `update` it.
 pub async fn update_audited<T, G, U>(
     state: &crate::state::AppState,
+    caller: &crate::auth::extractor::Caller,
     id: uuid::Uuid,
     get: G,
     update: U,
@@ -86,14 +111,15 @@ where
     G: FnOnce(&mut tongxing_store::DbConnection) -> tongxing_core::Result<Versioned<T>> + Send + 'static,
     U: FnOnce(&mut tongxing_store::DbConnection) -> tongxing_core::Result<Versioned<T>> + Send + 'static,
 {
-    changed(state, id, move |conn| {
+    changed(state, caller, id, move |conn| {
         let before = get(conn)?;
         Ok((before, update(conn)?))
     })
     .await
 }
 
-/// Attaches what the audit log should record about this answer.
+/// Attaches what the audit log should record about this answer (reads; writes give it to
+/// [`crate::state::AppState::write`]).
 pub fn noted(mut res: HttpResponse, note: crate::audit::AuditNote) -> HttpResponse {
     res.extensions_mut().insert(note);
     res

@@ -52,7 +52,7 @@ pub async fn create_organisation(
     key: IdempotencyKey,
     body: JsonBody<OrganisationInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
         let o = organisations::create(conn, input)?;
@@ -105,7 +105,7 @@ pub async fn get_organisation(
 #[put("/organisations/{id}")]
 pub async fn update_organisation(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<OrganisationInput>,
@@ -113,6 +113,7 @@ pub async fn update_organisation(
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
     update_audited(
         &state,
+        &caller,
         id,
         move |conn| organisations::get(conn, id),
         move |conn| organisations::update(conn, id, input, version),
@@ -138,7 +139,7 @@ pub async fn create_service_contract(
     key: IdempotencyKey,
     body: JsonBody<ServiceContractInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| Ok((organisations::create_contract(conn, input)?, None)))
         .await

@@ -3,6 +3,7 @@
 //! (`/pairings/{id}/compliance`). Stored by `tongxing_pairing` (`pairings`, `contacts`,
 //! `compliance`).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -80,7 +81,7 @@ pub async fn create_pairing(
     key: IdempotencyKey,
     body: JsonBody<PairingInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (input, scope) = (body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         let p = pairings::create(conn, &scope, input)?;
@@ -157,14 +158,20 @@ pub async fn change_pairing_status(
 ) -> ApiResult<HttpResponse> {
     let (id, change, scope) = (id.into_inner(), body.value, caller.scope);
     let on = change.effective_on;
-    let (before, after) = state
+    let who = caller.clone();
+    let after = state
         .run(move |conn| {
-            transaction(conn, |c| pairings::change_status(c, &scope, id, change, if_match.0))
-                .map_err(|e| pairings::explain_conflict(conn, &scope, id, on, e))
+            transaction(conn, |c| {
+                let (before, after) = pairings::change_status(c, &scope, id, change, if_match.0)?;
+                let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
+                who.audit_in(c, note, StatusCode::OK)?;
+                Ok(after)
+            })
+            .map_err(|e| pairings::explain_conflict(conn, &scope, id, on, e))
         })
         .await?;
-    let note = audit::updated(id, Some(after.record.child_id), &before.record, &after.record);
-    Ok(noted(with_etag(after), note))
+    caller.audited();
+    Ok(with_etag(after))
 }
 
 /// Log a contact between the mentor and the child (coordinators, or the pairing's mentor).
@@ -188,7 +195,7 @@ pub async fn create_pair_contact(
     key: IdempotencyKey,
     body: JsonBody<PairContactInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let (pairing, input, scope) = (id.into_inner(), body.value, caller.scope);
     idempotency::create(&state, create, move |conn| {
         Ok((contacts::create(conn, &scope, pairing, input)?, None))

@@ -48,7 +48,7 @@ pub async fn create_region(
     key: IdempotencyKey,
     body: JsonBody<RegionInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| Ok((regions::create(conn, input)?, None))).await
 }

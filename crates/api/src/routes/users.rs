@@ -2,6 +2,7 @@
 //! reset a password; and the signed-in user's own account and password change. The rules live in
 //! `tongxing_accounts::users`.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use tongxing_core::Error;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::auth::{login_entry, token_pair};
-use super::{noted, page, page_of, with_etag};
+use super::{page, page_of, with_etag};
 use crate::audit::{self, ActorType, AuditAction, AuditNote, Entry};
 use crate::auth::Caller;
 use crate::auth::login::{subject_of, too_many};
@@ -87,7 +88,7 @@ pub async fn create_user(
     key: IdempotencyKey,
     body: JsonBody<UserInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     let hash = hashed(input.password.clone()).await?;
     idempotency::create(&state, create, move |conn| Ok((users::create_hashed(conn, input, hash)?, None)))
@@ -147,16 +148,21 @@ pub async fn get_user(
 #[put("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<UserUpdate>,
 ) -> ApiResult<HttpResponse> {
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
-    let (before, after) = state.tx(move |conn| users::update(conn, id, input, version)).await?;
-    let note = audit::updated(id, None, &before, &after);
+    let after = state
+        .write(&caller, StatusCode::OK, move |conn| {
+            let (before, after) = users::update(conn, id, input, version)?;
+            let note = audit::updated(id, None, &before, &after);
+            Ok((after, note))
+        })
+        .await?;
     let version = after.version;
-    Ok(noted(with_etag(tongxing_core::record::Versioned { record: after, version }), note))
+    Ok(with_etag(tongxing_core::record::Versioned { record: after, version }))
 }
 
 /// Set a user's password (admins): for a user who has forgotten theirs. Every token the user
@@ -173,7 +179,7 @@ pub async fn update_user(
 #[post("/users/{id}/password")]
 pub async fn reset_user_password(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<PasswordReset>,
@@ -182,9 +188,13 @@ pub async fn reset_user_password(
     // Answer 404 for an unknown user before spending a hash on it.
     state.run(move |conn| users::get(conn, id)).await?;
     let hash = hashed(body.value.password).await?;
-    let user = state.tx(move |conn| users::set_password(conn, id, hash, if_match.0)).await?;
+    let user = state
+        .write(&caller, StatusCode::OK, move |conn| {
+            Ok((users::set_password(conn, id, hash, if_match.0)?, password_changed(id)))
+        })
+        .await?;
     let version = user.version;
-    Ok(noted(with_etag(tongxing_core::record::Versioned { record: user, version }), password_changed(id)))
+    Ok(with_etag(tongxing_core::record::Versioned { record: user, version }))
 }
 
 /// The signed-in user's own account.
@@ -246,18 +256,16 @@ pub async fn change_current_user_password(
     let hash = hashed(new_password).await?;
     let ttl = state.keys.refresh_ttl_seconds;
     let issued = state
-        .tx(move |conn| {
-            let Some(row) = login::settle(conn, &right)? else { return Ok(None) };
+        .write(&caller, StatusCode::OK, move |conn| {
+            // The account changed while the password was being checked: nothing is written.
+            let Some(row) = login::settle(conn, &right)? else { return Err(wrong()) };
             let id = row.id()?;
             users::set_password(conn, id, hash, None)?;
             let row = users::find(conn, id)?.ok_or_else(|| Error::not_found("user"))?;
             let token = refresh::issue(conn, id, row.token_epoch, None, ttl)?;
-            Ok(Some((subject_of(&row)?, token)))
+            Ok(((subject_of(&row)?, token), password_changed(id)))
         })
         .await?;
-    let Some((subject, token)) = issued else {
-        // The account changed while the password was being checked.
-        return Err(wrong().into());
-    };
-    Ok(noted(token_pair(&state, &subject, token).await?, password_changed(subject.id)))
+    let (subject, token) = issued;
+    token_pair(&state, &subject, token).await
 }

@@ -91,7 +91,7 @@ pub async fn create_volunteer(
     key: IdempotencyKey,
     body: JsonBody<VolunteerInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
         let v = volunteers::create(conn, input)?;
@@ -152,7 +152,7 @@ pub async fn get_volunteer(
 #[put("/volunteers/{id}")]
 pub async fn update_volunteer(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<VolunteerInput>,
@@ -160,6 +160,7 @@ pub async fn update_volunteer(
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
     update_audited(
         &state,
+        &caller,
         id,
         move |conn| volunteers::get(conn, id),
         move |conn| volunteers::update(conn, id, input, version),
@@ -182,7 +183,7 @@ pub async fn create_team(
     key: IdempotencyKey,
     body: JsonBody<TeamInput>,
 ) -> ApiResult<HttpResponse> {
-    let create = Create { caller: caller.scope, key, method: "POST", path: req.path(), digest: body.digest };
+    let create = Create { caller: &caller, key, method: "POST", path: req.path(), digest: body.digest };
     let input = body.value;
     idempotency::create(&state, create, move |conn| {
         let t = volunteers::create_team(conn, input)?;
@@ -234,7 +235,7 @@ pub async fn get_team(
 #[put("/teams/{id}")]
 pub async fn update_team(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<TeamInput>,
@@ -242,6 +243,7 @@ pub async fn update_team(
     let (id, version, input) = (id.into_inner(), if_match.required()?, body.value);
     update_audited(
         &state,
+        &caller,
         id,
         move |conn| volunteers::get_team(conn, id),
         move |conn| volunteers::update_team(conn, id, input, version),
