@@ -49,6 +49,8 @@ struct Fixture {
     free_mentor: String,
     /// The village of the world's records out of scope (outside the coordinator's town).
     village_out: String,
+    /// A government agency, which buys services.
+    government: String,
 }
 
 impl Fixture {
@@ -85,7 +87,11 @@ async fn fixture(app: &TestApp) -> Fixture {
         "mentor",
     );
     let village_out = app.region("毛坪村").await;
-    Fixture { w, other_org, caseworker, coordinator, free_mentor, village_out }
+    let government = app
+        .post("/api/v1/organisations", json!({"name": "区民政局", "kind": "government_agency"}))
+        .await
+        .id();
+    Fixture { w, other_org, caseworker, coordinator, free_mentor, village_out, government }
 }
 
 fn created(r: Resp, what: &str) -> String {
@@ -353,6 +359,9 @@ fn working(op: &str, field: &str, fx: &Fixture) -> (String, Value, Option<String
     let enrolment = json!({"child_id": child, "weekday": 6, "time_of_day": "15:00", "starts_on": "2024-01-06", "team": [{"name": "陈心理", "role": "counsellor"}]});
     let child_body = |name: &str| json!({"region_id": v, "household_id": fx.id("household.in"), "name": name, "sex": "female", "birth_date": "2011-06-01", "categories": ["left_behind"]});
     let at = |p: &str, key: &str| p.replace("{id}", fx.id(key));
+    let org = fx.id("organisation.in");
+    let event = json!({"title": "读书会", "event_type": "care", "programme": "five_plus_n", "starts_at": "2024-03-02T09:00:00+08:00", "ends_at": "2024-03-02T11:00:00+08:00", "region_id": v, "organiser_id": org});
+    let organisation = json!({"name": "新建社工站", "kind": "social_organisation", "region_id": v});
     match op {
         "create_child" => ("/api/v1/children".into(), child_body("新登记儿童"), None),
         "create_mentor" => ("/api/v1/mentors".into(), json!({"name": "新导师", "region_id": v}), None),
@@ -369,6 +378,11 @@ fn working(op: &str, field: &str, fx: &Fixture) -> (String, Value, Option<String
         "create_compliance_exemption" => (
             "/api/v1/compliance/exemptions".into(),
             json!({"rule_id": MONTHLY, "subject_id": fx.id("pairing.in"), "period": "2024-10", "reason": "住院治疗"}),
+            None,
+        ),
+        "create_consent" if field == "organisation_id" => (
+            "/api/v1/consents".into(),
+            json!({"child_id": child, "purpose": "data_sharing", "organisation_id": org, "given_by_name": "王秀英", "given_by_relation": "grandmother", "given_at": "2024-01-02T09:00:00+08:00"}),
             None,
         ),
         "create_consent" => (
@@ -416,6 +430,55 @@ fn working(op: &str, field: &str, fx: &Fixture) -> (String, Value, Option<String
             json!({"occurred_at": "2024-10-02T12:00:00+08:00", "kind": "home_visit", "topics": ["talk"], "home_visit_request_id": fx.id("visit.in")}),
             None,
         ),
+        "create_api_client" => (
+            "/api/v1/api-clients".into(),
+            json!({"organisation_id": org, "name": "伙伴系统", "scopes": ["cases:read"]}),
+            None,
+        ),
+        "create_event" => ("/api/v1/events".into(), event, None),
+        "update_event" => {
+            let path = at("/api/v1/events/{id}", "event.in");
+            (path.clone(), event, Some(path))
+        }
+        "add_event_volunteer" | "update_event_volunteer" => (
+            at("/api/v1/events/{id}/roster", "event.in"),
+            json!({"volunteer_id": fx.id("volunteer.in"), "role": "volunteer", "hours": 2.0}),
+            None,
+        ),
+        "create_organisation" => ("/api/v1/organisations".into(), organisation, None),
+        "update_organisation" => {
+            let path = at("/api/v1/organisations/{id}", "organisation.in");
+            (path.clone(), organisation, Some(path))
+        }
+        "create_region" => {
+            ("/api/v1/regions".into(), json!({"name": "新建村", "level": "village", "parent_id": v}), None)
+        }
+        "create_service_contract" => (
+            "/api/v1/service-contracts".into(),
+            json!({"purchaser_id": fx.government, "provider_id": org, "starts_on": "2024-01-01", "ends_on": "2024-12-31", "services": ["care"]}),
+            None,
+        ),
+        "create_team" => ("/api/v1/teams".into(), json!({"name": "新建队"}), None),
+        "update_team" => {
+            let path = at("/api/v1/teams/{id}", "team.in");
+            (path.clone(), json!({"name": "读书队"}), Some(path))
+        }
+        "create_user" => (
+            "/api/v1/users".into(),
+            json!({"username": "new.user", "display_name": "新用户", "role": "caseworker", "password": "a-long-passphrase-9"}),
+            None,
+        ),
+        "update_user" => {
+            let path = at("/api/v1/users/{id}", "user.in");
+            (path.clone(), json!({"display_name": "审计员", "role": "auditor", "active": true}), Some(path))
+        }
+        "create_volunteer" => {
+            ("/api/v1/volunteers".into(), json!({"name": "新志愿者", "source": "community"}), None)
+        }
+        "update_volunteer" => {
+            let path = at("/api/v1/volunteers/{id}", "volunteer.in");
+            (path.clone(), json!({"name": "何志愿", "source": "community"}), Some(path))
+        }
         other => panic!("no working body for {other}: add one beside its REFERENCES entry"),
     }
 }
@@ -570,6 +633,33 @@ async fn body_references_out_of_scope_answer_as_missing(app: TestApp) {
         }
     }
     assert!(checked >= 25, "only {checked} reference checks ran");
+
+    // Every reference, scoped or not, to a record that does not exist is resolved before the
+    // write: 422 naming the field (never a foreign key's 409), with no row changed.
+    let mut resolved = Vec::new();
+    for (op, field, _) in REFERENCES {
+        let (method, path, _) = &ops[*op];
+        let roles = admitted(method, path);
+        let role = if roles.contains(&"admin") { "admin" } else { roles[0] };
+        let before = app.tables().await;
+        let r = attempt(&app, &fx, op, method, field, role, &Uuid::new_v4().to_string()).await;
+        let changes = changed(&before, &app.tables().await);
+        // `partner_ids[0]` names the field `partner_ids`.
+        let named = r.body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["field"].as_str().is_some_and(|f| f.split('[').next() == field.split('[').next()));
+        if r.status != 422 || !(named || names_field(&r, field)) || !changes.is_empty() {
+            resolved
+                .push(format!("{role} {method} {path} {field}: {} {} changed {changes:?}", r.status, r.body));
+        }
+    }
+    assert!(
+        resolved.is_empty(),
+        "references to missing records answered otherwise:\n{}",
+        resolved.join("\n")
+    );
 
     // Reached read-only: on the counselling team of the case out of scope, the caseworker reads
     // its child and household, and names them in no write that would change them or hand them

@@ -17,7 +17,7 @@ use crate::routes;
     info(
         title = "Tongxing",
         description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.\n\nDates (`YYYY-MM-DD`) and timestamps (RFC 3339 with a zone) are taken from 1900-01-01 to 2200-12-31, as each one's `pattern` states; outside that range, 400 naming the field or parameter. A request body must keep arriving: after a pause longer than the service's body timeout (10 s unless configured otherwise) the answer is 408 `body_timeout` and the connection is closed.",
-        version = "1.6.0",
+        version = "1.7.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),
@@ -252,6 +252,36 @@ const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
 /// A query value: no control character at all (`extract::Query` refuses them).
 const QUERY_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
 
+/// Formats the domain checks that the schema derive cannot state (a pattern from a constant,
+/// items listed once): a phone number's characters (every property named `phone` or `*_phone`,
+/// `record::is_dialable`), the shape of a national ID number (`national_id::NationalId::parse`)
+/// and of an official division code (`regions::check`), and a child's categories each listed
+/// once. The check characters, birth dates and code prefixes within them are checked too, and
+/// answered 422 like any rule the schema cannot state.
+fn state_domain_formats(value: &mut serde_json::Value) {
+    let Some(schemas) = value.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) else {
+        return;
+    };
+    for (name, schema) in schemas.iter_mut() {
+        let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) else { continue };
+        for (property, field) in properties.iter_mut() {
+            let Some(field) = field.as_object_mut() else { continue };
+            let pattern = match (name.as_str(), property.as_str()) {
+                (_, p) if p == "phone" || p.ends_with("_phone") => Some(tongxing_core::record::PHONE_PATTERN),
+                ("ChildInput", "national_id") => Some(tongxing_core::national_id::PATTERN),
+                ("RegionInput", "code") => Some(tongxing_cases::regions::CODE_PATTERN),
+                _ => None,
+            };
+            if let Some(pattern) = pattern {
+                field.insert("pattern".into(), pattern.into());
+            }
+            if (name.as_str(), property.as_str()) == ("ChildInput", "categories") {
+                field.insert("uniqueItems".into(), true.into());
+            }
+        }
+    }
+}
+
 /// States in the contract what the service enforces anyway, so that generators, fuzzers and
 /// linters see it: every string of a fixed format gets the length that format implies (a UUID
 /// is 36 characters, a date 10, a timestamp at most 40), dates and timestamps the pattern of
@@ -332,6 +362,7 @@ fn state_what_is_enforced(spec: &mut Spec) {
             value.pointer(&pointer).map(|v| (pointer, v.clone()))
         })
         .collect();
+    state_domain_formats(&mut value);
     walk(&mut value);
     for (pointer, original) in problems {
         if let Some(slot) = value.pointer_mut(&pointer) {

@@ -8,7 +8,7 @@ use tongxing_core::error::FieldErrors;
 use tongxing_core::national_id::NationalId;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{child_status_changes, children, organisations};
+use tongxing_store::schema::{child_status_changes, children};
 use tongxing_store::{DbConnection, DbId, DbText, counter, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -256,14 +256,7 @@ fn check_references(conn: &mut DbConnection, scope: &Scope, input: &ChildInput) 
         scope::household_reference(conn, scope, Access::Write, h, "household_id")?;
     }
     if let Some(o) = input.organisation_id {
-        let n: i64 = organisations::table
-            .filter(organisations::id.eq(DbId(o)))
-            .count()
-            .get_result(conn)
-            .map_err(map_db_error)?;
-        if n == 0 {
-            return Err(Error::field("organisation_id", "not_found", "no organisation with this id"));
-        }
+        crate::util::require_organisation(conn, o, "organisation_id")?;
     }
     if let Some(u) = input.caseworker_id {
         match tongxing_accounts::users::role_of(conn, u)? {

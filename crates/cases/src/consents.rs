@@ -157,6 +157,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, input: ConsentInput) -> Re
                 "only sharing consent names an organisation",
             ));
         }
+        (_, Some(o)) => crate::util::require_organisation(conn, o, "organisation_id")?,
         _ => {}
     }
     scope::child_reference(conn, scope, Access::Write, input.child_id, "child_id")?;

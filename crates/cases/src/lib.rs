@@ -17,6 +17,6 @@ pub mod households;
 pub mod lifecycle;
 pub mod regions;
 pub mod scope;
-mod util;
+pub mod util;
 
 pub use tongxing_core::record::Versioned;

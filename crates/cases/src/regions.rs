@@ -71,10 +71,15 @@ pub struct RegionInput {
     #[validate(length(max = 200))]
     #[schema(max_length = 200)]
     pub name_en: Option<String>,
+    /// Official statistical division code: 6, 9 or 12 digits by level, extending the parent's.
     #[validate(length(max = 12))]
     #[schema(max_length = 12)]
     pub code: Option<String>,
 }
+
+/// The shape of an official division code, for the contract (its length by level and its
+/// parent's prefix are checked too).
+pub const CODE_PATTERN: &str = "^([0-9]{6}|[0-9]{9}|[0-9]{12})$";
 
 #[derive(Debug, Clone, Default)]
 pub struct RegionFilter {

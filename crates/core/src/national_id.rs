@@ -8,6 +8,10 @@ use crate::{Error, Result};
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
 
+/// The shape of a number, for the contract (the check character and the birth date within it
+/// are checked too).
+pub const PATTERN: &str = "^[0-9]{17}[0-9Xx]$";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NationalId(String);
 

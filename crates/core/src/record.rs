@@ -47,6 +47,9 @@ pub fn contains_pattern(text: &str) -> String {
 }
 
 /// Whether a phone number holds only what people dial: digits, spaces, `+` and `-`.
+/// What [`is_dialable`] accepts, for the contract.
+pub const PHONE_PATTERN: &str = "^[-+ 0-9]*$";
+
 pub fn is_dialable(phone: &str) -> bool {
     phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
 }

@@ -185,15 +185,8 @@ pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<Organisation>>
     Ok(Versioned { record: o, version })
 }
 
-/// Checks that a referenced organisation exists.
-pub fn require(conn: &mut DbConnection, id: Uuid, field: &str) -> Result<()> {
-    let n: i64 = organisations::table
-        .filter(organisations::id.eq(DbId(id)))
-        .count()
-        .get_result(conn)
-        .map_err(map_db_error)?;
-    if n == 0 { Err(Error::field(field, "not_found", "no organisation with this id")) } else { Ok(()) }
-}
+/// Checks that a referenced organisation exists (422 naming `field` if not).
+pub use tongxing_cases::util::require_organisation as require;
 
 pub fn list(
     conn: &mut DbConnection,

@@ -154,7 +154,14 @@ pub fn set(
     .execute(conn)
     .map_err(map_db_error)?;
     if changed == 0 {
-        return Err(Error::not_found("roster entry"));
+        // The body names the entry by its volunteer: a volunteer that does not exist, or is not
+        // on this roster, is a reference to nothing (422 naming the field).
+        clearance_of(conn, input.volunteer_id, "volunteer_id")?;
+        return Err(Error::field(
+            "volunteer_id",
+            "not_rostered",
+            "this volunteer is not on the event's roster",
+        ));
     }
     roster(conn, scope, event)
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_core::error::FieldErrors;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
+use tongxing_core::role::Role;
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{team_members, teams, volunteers};
 use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
@@ -67,6 +68,8 @@ pub struct Volunteer {
 pub struct VolunteerInput {
     /// Client-chosen id (UUID); generated when absent. Ignored on update.
     pub id: Option<Uuid>,
+    /// The volunteer's own account (a user with the role `volunteer`, linked to no other
+    /// volunteer), through which they see the events they are rostered on.
     pub user_id: Option<Uuid>,
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
@@ -177,6 +180,11 @@ fn check(conn: &mut DbConnection, input: &VolunteerInput) -> Result<()> {
     errs.finish()?;
     if let Some(o) = input.organisation_id {
         organisations::require(conn, o, "organisation_id")?;
+    }
+    if let Some(u) = input.user_id
+        && tongxing_accounts::users::role_of(conn, u)? != Some(Role::Volunteer)
+    {
+        return Err(Error::field("user_id", "not_found", "no volunteer account with this id"));
     }
     Ok(())
 }

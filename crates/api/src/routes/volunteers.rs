@@ -41,6 +41,7 @@ pub struct VolunteerQuery {
     pub q: Option<String>,
     /// Only active volunteers whose background check or child-safety training is missing, or
     /// expires within this many days (0 to 3650).
+    #[param(minimum = 0, maximum = 3650)]
     pub clearance_expiring_within_days: Option<i64>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<i64>,
