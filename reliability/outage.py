@@ -3,9 +3,10 @@
 
   postgres  A private PostgreSQL cluster (initdb in a temporary directory, its own port) is
             stopped abruptly under load: every answer must be a 503 problem+json with
-            Retry-After, /readyz must fail, nothing may panic; once PostgreSQL is back, the
-            service must serve again within 5 s without a restart, with every acknowledged write
-            present.
+            Retry-After, /readyz must fail, nothing may panic, and the causes are logged at a
+            bounded rate (a line per cause per second, not one per request); once PostgreSQL is
+            back, the service must serve again within 5 s without a restart, with every
+            acknowledged write present.
   sqlite    The SQLite database lives on a small tmpfs. The disk is filled, then the file system
             is remounted read-only: writes must get a clear 503, reads keep working or get 503,
             never a 500. After space returns and the file system is writable again, writes
@@ -70,6 +71,15 @@ class Service:
     def panics(self):
         with open(self.log) as f:
             return f.read().count("panicked")
+
+    def log_size(self):
+        return os.path.getsize(self.log)
+
+    def log_lines_since(self, offset):
+        """Warning and error lines the service logged since `offset` (a size of the log)."""
+        with open(self.log, errors="replace") as f:
+            f.seek(offset)
+            return [line for line in f if " WARN " in line or " ERROR " in line]
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -160,8 +170,18 @@ def scenario_postgres(binary):
         if bad:
             failures.append(f"before the outage: {len(bad)} of {len(healthy)} answers were not 2xx: {bad[0][2]} {bad[0][4]}")
         pg("stop", "-m", "immediate")
+        mark, stopped = service.log_size(), time.time()
         down = drive(fixture, 4)
         ready = call(service.base, "GET", "/readyz")
+        # The causes of the 503s are logged at a bounded rate: a line per cause per second,
+        # whatever the number of requests.
+        logged, seconds = service.log_lines_since(mark), time.time() - stopped
+        causes = {line.split("cause=", 1)[-1][:60] for line in logged if "answering 503" in line}
+        bound = (int(seconds) + 2) * max(len(causes), 1) + 10
+        print(f"postgres outage log: {len(logged)} warning and error lines in {seconds:.1f} s for {len(down)} answers "
+              f"({len(causes)} causes of 503s; at most {bound} allowed)")
+        if len(logged) > bound:
+            failures.append(f"the outage logged {len(logged)} lines in {seconds:.1f} s for {len(down)} answers (at most {bound})")
         # The first answers may still come from requests that were under way: look from 1 s on.
         settled = [r for r in down if r[0] > down[0][0] + 1.0] if down else []
         wrong = [r for r in settled if not is_unavailable(r[2], r[3], r[4])]
@@ -218,7 +238,13 @@ def scenario_sqlite(binary):
         # Fill the disk: a filler file takes every free byte.
         filler = os.path.join(disk, "filler")
         subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)
+        mark, filled = service.log_size(), time.time()
         full = drive(fixture, 2)
+        logged, seconds = service.log_lines_since(mark), time.time() - filled
+        bound = (int(seconds) + 2) * 4 + 10
+        print(f"sqlite disk full log: {len(logged)} warning and error lines in {seconds:.1f} s for {len(full)} answers (at most {bound} allowed)")
+        if len(logged) > bound:
+            failures.append(f"the full disk logged {len(logged)} lines in {seconds:.1f} s for {len(full)} answers (at most {bound})")
         os.remove(filler)
         time.sleep(0.5)
         after = drive(fixture, 2)

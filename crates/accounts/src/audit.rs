@@ -479,6 +479,10 @@ fn appender(db: Db, rx: Receiver<Msg>, queued: Arc<AtomicUsize>) {
     }
 }
 
+/// Failed batch writes, logged at a bounded rate.
+static RETRIES: std::sync::LazyLock<tongxing_store::outage::LogLimiter> =
+    std::sync::LazyLock::new(|| tongxing_store::outage::LogLimiter::new(Duration::from_secs(5)));
+
 fn write_batch(db: &Db, pending: &mut Vec<Entry>) {
     if pending.is_empty() {
         return;
@@ -487,7 +491,10 @@ fn write_batch(db: &Db, pending: &mut Vec<Entry>) {
     match result {
         Ok(()) => pending.clear(),
         Err(e) => {
-            tracing::warn!(error = %e, pending = pending.len(), "audit entries not written yet; retrying")
+            // Retried every interval while the database is down: a line every few seconds.
+            if let Some(attempts) = RETRIES.admit(&e.to_string()) {
+                tracing::warn!(error = %e, pending = pending.len(), attempts, "audit entries not written yet; retrying")
+            }
         }
     }
 }

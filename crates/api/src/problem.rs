@@ -183,8 +183,11 @@ impl From<Error> for ApiError {
                 e
             }
             Error::Unavailable { detail } => {
-                // The cause is for the logs; a client learns only that it may retry.
-                tracing::warn!(cause = %detail, "answering 503");
+                // The cause is for the logs, at most a line per cause a second however many
+                // requests meet it; a client learns only that it may retry.
+                if let Some(answers) = UNAVAILABLE.admit(&detail) {
+                    tracing::warn!(cause = %detail, answers, "answering 503");
+                }
                 let mut e = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Code::Unavailable,
@@ -200,6 +203,10 @@ impl From<Error> for ApiError {
         }
     }
 }
+
+/// The causes of 503s, logged at a bounded rate.
+static UNAVAILABLE: std::sync::LazyLock<tongxing_store::outage::LogLimiter> =
+    std::sync::LazyLock::new(|| tongxing_store::outage::LogLimiter::new(std::time::Duration::from_secs(1)));
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

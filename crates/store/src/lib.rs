@@ -5,6 +5,7 @@ pub mod conn;
 pub mod counter;
 pub mod error;
 pub mod id;
+pub mod outage;
 pub mod schema;
 pub mod settings;
 pub mod sql;
