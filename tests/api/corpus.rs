@@ -17,7 +17,8 @@ use crate::on_both_backends;
 on_both_backends!(
     every_bad_input_is_refused_and_writes_nothing,
     text_is_stored_verbatim,
-    dates_outside_the_range_are_refused_everywhere
+    dates_outside_the_range_are_refused_everywhere,
+    filters_agree_at_the_edges_of_the_range
 );
 
 const JSON: &str = "application/json";
@@ -862,4 +863,94 @@ async fn dates_outside_the_range_are_refused_everywhere(app: TestApp) {
         assert!(r.status.as_u16() < 500, "event at {at}: {}", r.body);
     }
     eprintln!("far dates: {checked} sent, each refused naming its field");
+}
+
+/// Stored timestamps compare in time order in every filter, on both backends alike, up to the
+/// ends of the accepted range (SQLite keeps them as text; four-digit years and a fixed layout
+/// keep text order and time order the same): events at the first and the last day, and on
+/// either side of a midnight by half a second, are listed by exactly the days they fall on
+/// (Asia/Shanghai); contacts the same at the range's start.
+async fn filters_agree_at_the_edges_of_the_range(app: TestApp) {
+    let village = app.region("柏墩村").await;
+    let org =
+        app.post("/api/v1/organisations", json!({"name": "边界社工站", "kind": "social_organisation"})).await;
+    let organiser = org.id();
+    let mut events = Vec::new();
+    for at in [
+        "1900-01-01T08:10:00+08:00",
+        "1999-12-31T23:59:59.5+08:00",
+        "2000-01-01T00:00:00+08:00",
+        "2200-12-31T20:00:00+08:00",
+    ] {
+        let r = app.post("/api/v1/events", json!({"title": format!("边界{at}"), "event_type": "care", "programme": "five_plus_n", "region_id": village, "organiser_id": organiser, "starts_at": at, "ends_at": at})).await;
+        assert_eq!(r.status, 201, "{at}: {}", r.body);
+        assert!(
+            r.body["starts_at"].as_str().is_some_and(|t| t.len() >= 20 && t.as_bytes()[4] == b'-'),
+            "{}",
+            r.body
+        );
+        events.push(r.id());
+    }
+    let listed = |query: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.get(&format!("/api/v1/events?limit=200&{query}")).await;
+            assert_eq!(r.status, 200, "{query}: {}", r.body);
+            let mut ids: Vec<String> = r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let of = |which: &[usize]| {
+        let mut ids: Vec<String> = which.iter().map(|i| events[*i].clone()).collect();
+        ids.sort();
+        ids
+    };
+    for (query, expected) in [
+        ("from=1900-01-01&to=1900-01-01", &[0][..]),
+        ("to=1900-01-01", &[0]),
+        ("to=1999-12-31", &[0, 1]),
+        ("from=1999-12-31&to=1999-12-31", &[1]),
+        ("from=2000-01-01&to=2000-01-01", &[2]),
+        ("from=2000-01-01", &[2, 3]),
+        ("from=2000-01-01&to=2200-12-30", &[2]),
+        ("from=2200-12-31", &[3]),
+        ("from=2200-12-31&to=2200-12-31", &[3]),
+        ("from=1900-01-01&to=2200-12-31", &[0, 1, 2, 3]),
+        ("from=1900-01-02&to=1999-12-30", &[]),
+    ] {
+        assert_eq!(listed(query).await, of(expected), "events?{query}");
+    }
+
+    // Contacts cannot be in the future: the range's start, and half a second either side of a
+    // midnight.
+    let household = app.post("/api/v1/households", json!({"region_id": village, "guardians": []})).await;
+    assert_eq!(household.status, 201, "{}", household.body);
+    let household = household.id();
+    let mut contacts = Vec::new();
+    for at in ["1900-01-01T08:10:00+08:00", "1999-12-31T23:59:59.5+08:00", "2000-01-01T00:00:00+08:00"] {
+        let r = app.post("/api/v1/contacts", json!({"kind": "phone_visit", "household_id": household, "occurred_at": at, "outcome": "completed"})).await;
+        assert_eq!(r.status, 201, "{at}: {}", r.body);
+        contacts.push(r.id());
+    }
+    for (query, expected) in [
+        ("from=1900-01-01&to=1900-01-01", &[0][..]),
+        ("to=1999-12-31", &[0, 1]),
+        ("from=2000-01-01", &[2]),
+        ("from=1900-01-01&to=2200-12-31", &[0, 1, 2]),
+    ] {
+        let r = app.get(&format!("/api/v1/contacts?household_id={household}&limit=200&{query}")).await;
+        assert_eq!(r.status, 200, "{query}: {}", r.body);
+        let mut ids: Vec<&str> =
+            r.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        ids.sort_unstable();
+        let mut want: Vec<&str> = expected.iter().map(|i| contacts[*i].as_str()).collect();
+        want.sort_unstable();
+        assert_eq!(ids, want, "contacts?{query}");
+    }
 }
