@@ -1,6 +1,8 @@
 //! The events report: events that took place, by type, programme, service form and region,
 //! and the villages they reached.
 
+use std::collections::HashSet;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
@@ -14,7 +16,7 @@ use uuid::Uuid;
 use crate::csv::{Table, count};
 use crate::scope::{Coverage, ScopeEcho};
 use crate::summary::{EventsByType, events_in_scope, scoped};
-use crate::suppression::{Grid, Slot, Suppression, Threshold};
+use crate::suppression::{Grid, Slot, Suppression};
 
 // Not `Tally`: the compliance report's `Tally` (active, met, missed, exempt) is another shape,
 // and two schema types of one name are one schema in the contract.
@@ -226,8 +228,10 @@ pub fn report(conn: &mut DbConnection, scope: &Coverage) -> Result<EventsReport>
         other_participants: others.n,
         suppression: None,
     };
-    if let Some(threshold) = scope.small_cells {
-        report.suppression = Some(report.protect(threshold));
+    let villages: Vec<Uuid> = report.villages_reached.iter().map(|v| v.region_id).collect();
+    let outside = scope.outside_reader(conn, &villages)?;
+    if let Some(grid) = scope.grid(&outside) {
+        report.suppression = scope.shown(report.protect(grid, &outside));
     }
     Ok(report)
 }
@@ -282,8 +286,9 @@ impl EventsReport {
     /// children (which add up to all attending children, each child living in one place) and
     /// the events they attended, and the guardians present. The events themselves are
     /// programme records, always shown.
-    fn protect(&mut self, threshold: Threshold) -> Suppression {
-        let mut g = Grid::new(threshold);
+    /// Withholds the small counts of attending children (in a partial grid, of the villages in
+    /// `outside`, whose children the caller may not read).
+    fn protect<'a>(&'a mut self, mut g: Grid<'a>, outside: &HashSet<Uuid>) -> Suppression {
         let attending = g.count(
             "/children_attending_events_held_here".into(),
             &mut self.children_attending_events_held_here,
@@ -300,7 +305,11 @@ impl EventsReport {
         let mut parts = vec![attending];
         let mut members = vec![guardians];
         for (i, v) in self.villages_reached.iter_mut().enumerate() {
+            let beyond = outside.contains(&v.region_id);
             let children = g.count(format!("/villages_reached/{i}/children"), &mut v.children);
+            if beyond {
+                g.protect(children);
+            }
             let events = g.figure(format!("/villages_reached/{i}/events"), Slot::Count(&mut v.events));
             g.within(children, &[events]);
             parts.push(children);

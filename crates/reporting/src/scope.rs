@@ -1,16 +1,20 @@
 //! What a report covers: a period of Shanghai calendar days, a region subtree, and whether its
 //! small cells are withheld, all decided from the caller's [`Scope`].
 
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
+use diesel::prelude::*;
 use serde::Serialize;
 use tongxing_core::access::{Reach, Scope};
 use tongxing_core::{Error, Result, time};
+use tongxing_store::schema::regions;
 pub(crate) use tongxing_store::sql::{date_literal, day_start_literal};
-use tongxing_store::{Backend, DbConnection};
+use tongxing_store::{Backend, DbConnection, DbId, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::suppression::Threshold;
+use crate::suppression::{Grid, Suppression, Threshold};
 
 /// The earliest day a report can start from when no `from` is given.
 const BEGINNING: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
@@ -28,6 +32,11 @@ pub struct Coverage {
     pub(crate) region_prefix: Option<String>,
     /// The small-cell rule, when the caller may not read every child the report counts.
     pub(crate) small_cells: Option<Threshold>,
+    /// For a caller who reads every child of one region (a coordinator of it): its path. A
+    /// report over that region may still count children living outside it (those attending
+    /// its events); their villages' small figures are withheld below `threshold`.
+    pub(crate) reader_region: Option<String>,
+    pub(crate) threshold: Threshold,
 }
 
 /// What the report covered, echoed in every answer.
@@ -48,7 +57,8 @@ impl Coverage {
     /// `caller`:
     /// - a coordinator of a region: their subtree, or a region in it; a region outside it is
     ///   not found, exactly as one that does not exist. Figures in full: they may read every
-    ///   child there.
+    ///   child there; but the small figures of villages outside it (children from elsewhere at
+    ///   its events) are withheld ([`Coverage::outside_reader`]).
     /// - admins, coordinators without a region and the service: everywhere, or any region;
     ///   figures in full.
     /// - everyone else (caseworkers and auditors, the other readers of reports): everywhere or
@@ -78,6 +88,7 @@ impl Coverage {
             ),
             _ => None,
         };
+        let reader_region = own.as_ref().map(|(_, path)| path.clone());
         let (region_id, region_prefix) = match (region_id, own) {
             (Some(r), own) => {
                 let path = tongxing_cases::regions::path_of(conn, r)?
@@ -92,7 +103,43 @@ impl Coverage {
             Reach::All | Reach::Region(_) => None,
             _ => Some(threshold),
         };
-        Ok(Coverage { from, to, region_id, region_prefix, small_cells })
+        Ok(Coverage { from, to, region_id, region_prefix, small_cells, reader_region, threshold })
+    }
+
+    /// Of `regions` (where counted children live), those whose children the caller may not
+    /// read although the report is not suppressed for them: outside a region-limited caller's
+    /// own region. Empty for everyone else.
+    pub(crate) fn outside_reader(&self, conn: &mut DbConnection, regions: &[Uuid]) -> Result<HashSet<Uuid>> {
+        let Some(root) = &self.reader_region else { return Ok(HashSet::new()) };
+        if self.small_cells.is_some() || regions.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let paths: Vec<(DbId, String)> = regions::table
+            .filter(regions::id.eq_any(regions.iter().copied().map(DbId)))
+            .select((regions::id, regions::path))
+            .load(conn)
+            .map_err(map_db_error)?;
+        Ok(paths
+            .into_iter()
+            .filter(|(_, path)| !path.starts_with(root.as_str()))
+            .map(|(id, _)| Uuid::from(id))
+            .collect())
+    }
+
+    /// How a report protects its small figures: `None` when it shows them all.
+    pub(crate) fn grid<'a>(&self, outside: &HashSet<Uuid>) -> Option<Grid<'a>> {
+        match self.small_cells {
+            Some(threshold) => Some(Grid::new(threshold)),
+            None if !outside.is_empty() => Some(Grid::partial(self.threshold)),
+            None => None,
+        }
+    }
+
+    /// What an answer says of its suppression: always, for a caller who may read few of the
+    /// children counted; for a region-limited caller, only when a figure was withheld (their
+    /// report is otherwise the one an admin gets for the region).
+    pub(crate) fn shown(&self, suppression: Suppression) -> Option<Suppression> {
+        Some(suppression).filter(|s| self.small_cells.is_some() || !s.suppressed.is_empty())
     }
 
     pub fn first_day(&self) -> NaiveDate {

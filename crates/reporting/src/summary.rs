@@ -1,5 +1,7 @@
 //! The programme summary: the figures the bureau publishes, each by its definition.
 
+use std::collections::HashSet;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use serde::Serialize;
@@ -13,7 +15,7 @@ use uuid::Uuid;
 
 use crate::csv::{Table, number};
 use crate::scope::{Coverage, ScopeEcho};
-use crate::suppression::{Grid, Suppression, Threshold};
+use crate::suppression::{Grid, Suppression};
 
 /// Events that took place, by type (every type present, zero when none).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -384,8 +386,10 @@ pub fn summary(conn: &mut DbConnection, scope: &Coverage) -> Result<ProgrammeSum
         definitions: DEFINITIONS,
         suppression: None,
     };
-    if let Some(threshold) = scope.small_cells {
-        summary.suppression = Some(summary.protect(threshold));
+    let villages: Vec<Uuid> = summary.by_village.iter().map(|v| v.region_id).collect();
+    let outside = scope.outside_reader(conn, &villages)?;
+    if let Some(grid) = scope.grid(&outside) {
+        summary.suppression = scope.shown(summary.protect(grid, &outside));
     }
     Ok(summary)
 }
@@ -393,9 +397,9 @@ pub fn summary(conn: &mut DbConnection, scope: &Coverage) -> Result<ProgrammeSum
 impl ProgrammeSummary {
     /// Withholds the small counts of children and households: each total with its villages
     /// (which add up to it, each child and household living in one place), and each category's
-    /// count (categories overlap, so they add up to nothing).
-    fn protect(&mut self, threshold: Threshold) -> Suppression {
-        let mut g = Grid::new(threshold);
+    /// count (categories overlap, so they add up to nothing). In a partial grid, the figures of
+    /// the villages in `outside` (children the caller may not read).
+    fn protect<'a>(&'a mut self, mut g: Grid<'a>, outside: &HashSet<Uuid>) -> Suppression {
         let mut totals = [
             g.count("/children_registered".into(), &mut self.children_registered),
             g.count("/families_phoned".into(), &mut self.families_phoned),
@@ -406,11 +410,20 @@ impl ProgrammeSummary {
         .map(|t| vec![t]);
         for (i, v) in self.by_village.iter_mut().enumerate() {
             let at = |f: &str| format!("/by_village/{i}/{f}");
-            totals[0].push(g.count(at("children_registered"), &mut v.children_registered));
-            totals[1].push(g.count(at("families_phoned"), &mut v.families_phoned));
-            totals[2].push(g.count(at("children_visited"), &mut v.children_visited));
-            totals[3].push(g.count(at("children_attending_events"), &mut v.children_attending_events));
-            totals[4].push(g.count(at("children_assessed"), &mut v.children_assessed));
+            let beyond = outside.contains(&v.region_id);
+            let cells = [
+                g.count(at("children_registered"), &mut v.children_registered),
+                g.count(at("families_phoned"), &mut v.families_phoned),
+                g.count(at("children_visited"), &mut v.children_visited),
+                g.count(at("children_attending_events"), &mut v.children_attending_events),
+                g.count(at("children_assessed"), &mut v.children_assessed),
+            ];
+            for (total, cell) in totals.iter_mut().zip(cells) {
+                if beyond {
+                    g.protect(cell);
+                }
+                total.push(cell);
+            }
         }
         for relation in totals {
             g.adds_up(relation);

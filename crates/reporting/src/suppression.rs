@@ -78,6 +78,9 @@ pub(crate) enum Slot<'a> {
 struct Cell<'a> {
     pointer: String,
     slot: Slot<'a>,
+    /// Withheld when small (the primary and small-group rules); in a partial grid only the
+    /// cells [`Grid::protect`] marks.
+    protected: bool,
     /// The children (or records) the figure counts, for the primary rule; `None` for figures
     /// that are not counts (means, events attended).
     n: Option<i64>,
@@ -87,6 +90,8 @@ struct Cell<'a> {
 /// The figures of one report and how they relate; [`Grid::finish`] withholds what must be.
 pub(crate) struct Grid<'a> {
     threshold: Threshold,
+    /// Whether every count is protected, or only those [`Grid::protect`] marks.
+    all: bool,
     cells: Vec<Cell<'a>>,
     /// Sets of figures linked by an addition (a total and its parts, or two breakdowns of one
     /// total): any one of them follows from the others.
@@ -99,11 +104,31 @@ pub(crate) struct Grid<'a> {
 
 impl<'a> Grid<'a> {
     pub(crate) fn new(threshold: Threshold) -> Self {
-        Grid { threshold, cells: Vec::new(), relations: Vec::new(), groups: Vec::new(), derived: Vec::new() }
+        Grid {
+            threshold,
+            all: true,
+            cells: Vec::new(),
+            relations: Vec::new(),
+            groups: Vec::new(),
+            derived: Vec::new(),
+        }
+    }
+
+    /// A grid for a caller who may read most of what the report counts: only the counts
+    /// [`Grid::protect`] marks (children the caller may not read, such as those of villages
+    /// outside a coordinator's region) are withheld when small; the others only when needed so
+    /// that a withheld one cannot be recomputed.
+    pub(crate) fn partial(threshold: Threshold) -> Self {
+        Grid { all: false, ..Grid::new(threshold) }
+    }
+
+    /// In a partial grid, `cell` counts children the caller may not read.
+    pub(crate) fn protect(&mut self, cell: usize) {
+        self.cells[cell].protected = true;
     }
 
     fn push(&mut self, pointer: String, slot: Slot<'a>, n: Option<i64>) -> usize {
-        self.cells.push(Cell { pointer, slot, n, withheld: false });
+        self.cells.push(Cell { pointer, slot, protected: self.all, n, withheld: false });
         self.cells.len() - 1
     }
 
@@ -157,12 +182,12 @@ impl<'a> Grid<'a> {
     pub(crate) fn finish(mut self) -> Suppression {
         let t = self.threshold;
         for i in 0..self.cells.len() {
-            if self.cells[i].n.is_some_and(|n| t.small(n)) {
+            if self.cells[i].protected && self.cells[i].n.is_some_and(|n| t.small(n)) {
                 self.withhold(i);
             }
         }
         for (size, members) in std::mem::take(&mut self.groups) {
-            if self.cells[size].n.is_some_and(|n| t.small(n)) {
+            if self.cells[size].protected && self.cells[size].n.is_some_and(|n| t.small(n)) {
                 for m in members {
                     self.withhold(m);
                 }
