@@ -866,23 +866,30 @@ async fn dates_outside_the_range_are_refused_everywhere(app: TestApp) {
 }
 
 /// Stored timestamps compare in time order in every filter, on both backends alike, up to the
-/// ends of the accepted range (SQLite keeps them as text; four-digit years and a fixed layout
-/// keep text order and time order the same): events at the first and the last day, and on
-/// either side of a midnight by half a second, are listed by exactly the days they fall on
-/// (Asia/Shanghai); contacts the same at the range's start.
+/// ends of the windows the work's records must fall in (SQLite keeps them as text; four-digit
+/// years and a fixed layout keep text order and time order the same): events on the first and
+/// the last day of their window (20 years back, 5 ahead) and half a second either side of a
+/// midnight are listed by exactly the days they fall on (Asia/Shanghai), and contacts the same at
+/// their window's start; a day beyond either end is refused, naming the field.
 async fn filters_agree_at_the_edges_of_the_range(app: TestApp) {
+    use chrono::Months;
+    let today = tongxing_core::time::today();
+    let first = today.checked_sub_months(Months::new(12 * tongxing_core::time::RECORDS_YEARS_BACK)).unwrap();
+    let last = today.checked_add_months(Months::new(12 * tongxing_core::time::PLANS_YEARS_AHEAD)).unwrap();
+    let (before_first, after_last) = (first.pred_opt().unwrap(), last.succ_opt().unwrap());
     let village = app.region("柏墩村").await;
     let org =
         app.post("/api/v1/organisations", json!({"name": "边界社工站", "kind": "social_organisation"})).await;
     let organiser = org.id();
+    let event = |at: &str| json!({"title": format!("边界{at}"), "event_type": "care", "programme": "five_plus_n", "region_id": village, "organiser_id": organiser, "starts_at": at, "ends_at": at});
     let mut events = Vec::new();
     for at in [
-        "1900-01-01T08:10:00+08:00",
-        "1999-12-31T23:59:59.5+08:00",
-        "2000-01-01T00:00:00+08:00",
-        "2200-12-31T20:00:00+08:00",
+        format!("{first}T00:00:00+08:00"),
+        "2019-12-31T23:59:59.5+08:00".to_owned(),
+        "2020-01-01T00:00:00+08:00".to_owned(),
+        format!("{last}T23:59:59+08:00"),
     ] {
-        let r = app.post("/api/v1/events", json!({"title": format!("边界{at}"), "event_type": "care", "programme": "five_plus_n", "region_id": village, "organiser_id": organiser, "starts_at": at, "ends_at": at})).await;
+        let r = app.post("/api/v1/events", event(&at)).await;
         assert_eq!(r.status, 201, "{at}: {}", r.body);
         assert!(
             r.body["starts_at"].as_str().is_some_and(|t| t.len() >= 20 && t.as_bytes()[4] == b'-'),
@@ -891,7 +898,23 @@ async fn filters_agree_at_the_edges_of_the_range(app: TestApp) {
         );
         events.push(r.id());
     }
-    let listed = |query: &'static str| {
+    for (at, code) in [
+        (format!("{before_first}T23:59:59+08:00"), "too_old"),
+        (format!("{after_last}T00:00:00+08:00"), "too_far_ahead"),
+    ] {
+        let r = app.post("/api/v1/events", event(&at)).await;
+        r.assert_problem(422, "validation_failed");
+        assert!(
+            r.body["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == "starts_at" && e["code"] == code),
+            "{at}: {}",
+            r.body
+        );
+    }
+    let listed = |query: String| {
         let app = &app;
         async move {
             let r = app.get(&format!("/api/v1/events?limit=200&{query}")).await;
@@ -912,37 +935,48 @@ async fn filters_agree_at_the_edges_of_the_range(app: TestApp) {
         ids
     };
     for (query, expected) in [
-        ("from=1900-01-01&to=1900-01-01", &[0][..]),
-        ("to=1900-01-01", &[0]),
-        ("to=1999-12-31", &[0, 1]),
-        ("from=1999-12-31&to=1999-12-31", &[1]),
-        ("from=2000-01-01&to=2000-01-01", &[2]),
-        ("from=2000-01-01", &[2, 3]),
-        ("from=2000-01-01&to=2200-12-30", &[2]),
-        ("from=2200-12-31", &[3]),
-        ("from=2200-12-31&to=2200-12-31", &[3]),
-        ("from=1900-01-01&to=2200-12-31", &[0, 1, 2, 3]),
-        ("from=1900-01-02&to=1999-12-30", &[]),
+        (format!("from={first}&to={first}"), &[0][..]),
+        (format!("to={first}"), &[0]),
+        ("to=2019-12-31".to_owned(), &[0, 1]),
+        ("from=2019-12-31&to=2019-12-31".to_owned(), &[1]),
+        ("from=2020-01-01&to=2020-01-01".to_owned(), &[2]),
+        ("from=2020-01-01".to_owned(), &[2, 3]),
+        (format!("from=2020-01-01&to={}", last.pred_opt().unwrap()), &[2]),
+        (format!("from={last}"), &[3]),
+        (format!("from={last}&to={last}"), &[3]),
+        ("from=1900-01-01&to=2200-12-31".to_owned(), &[0, 1, 2, 3]),
+        (format!("from={}&to=2019-12-30", first.succ_opt().unwrap()), &[]),
     ] {
-        assert_eq!(listed(query).await, of(expected), "events?{query}");
+        assert_eq!(listed(query.clone()).await, of(expected), "events?{query}");
     }
 
-    // Contacts cannot be in the future: the range's start, and half a second either side of a
-    // midnight.
+    // Contacts cannot be in the future: their window's start, and half a second either side of
+    // a midnight.
     let household = app.post("/api/v1/households", json!({"region_id": village, "guardians": []})).await;
     assert_eq!(household.status, 201, "{}", household.body);
     let household = household.id();
+    let contact = |at: &str| json!({"kind": "phone_visit", "household_id": household, "occurred_at": at, "outcome": "completed"});
     let mut contacts = Vec::new();
-    for at in ["1900-01-01T08:10:00+08:00", "1999-12-31T23:59:59.5+08:00", "2000-01-01T00:00:00+08:00"] {
-        let r = app.post("/api/v1/contacts", json!({"kind": "phone_visit", "household_id": household, "occurred_at": at, "outcome": "completed"})).await;
+    for at in [
+        format!("{first}T00:00:00+08:00"),
+        "2019-12-31T23:59:59.5+08:00".to_owned(),
+        "2020-01-01T00:00:00+08:00".to_owned(),
+    ] {
+        let r = app.post("/api/v1/contacts", contact(&at)).await;
         assert_eq!(r.status, 201, "{at}: {}", r.body);
         contacts.push(r.id());
     }
+    let r = app.post("/api/v1/contacts", contact(&format!("{before_first}T23:59:59+08:00"))).await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(
+        (&r.body["errors"][0]["field"], &r.body["errors"][0]["code"]),
+        (&json!("occurred_at"), &json!("too_old"))
+    );
     for (query, expected) in [
-        ("from=1900-01-01&to=1900-01-01", &[0][..]),
-        ("to=1999-12-31", &[0, 1]),
-        ("from=2000-01-01", &[2]),
-        ("from=1900-01-01&to=2200-12-31", &[0, 1, 2]),
+        (format!("from={first}&to={first}"), &[0][..]),
+        ("to=2019-12-31".to_owned(), &[0, 1]),
+        ("from=2020-01-01".to_owned(), &[2]),
+        ("from=1900-01-01&to=2200-12-31".to_owned(), &[0, 1, 2]),
     ] {
         let r = app.get(&format!("/api/v1/contacts?household_id={household}&limit=200&{query}")).await;
         assert_eq!(r.status, 200, "{query}: {}", r.body);

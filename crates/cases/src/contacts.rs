@@ -59,7 +59,7 @@ pub struct ContactInput {
     pub household_id: Option<Uuid>,
     /// Required for an in-person visit.
     pub child_id: Option<Uuid>,
-    /// When it happened (RFC 3339 with a zone); not in the future.
+    /// When it happened (RFC 3339 with a zone); not in the future, and at most 20 years ago.
     #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub occurred_at: DateTime<Utc>,
     pub outcome: ContactOutcome,
@@ -114,9 +114,7 @@ impl ContactRow {
 pub fn create(conn: &mut DbConnection, scope: &Scope, input: ContactInput) -> Result<Contact> {
     let actor = scope.actor();
     let now = time::now();
-    if time::is_future(input.occurred_at, now) {
-        return Err(Error::field("occurred_at", "in_future", "the contact cannot be in the future"));
-    }
+    time::check_took_place("occurred_at", input.occurred_at, now, "contact")?;
     let child_household = match input.child_id {
         Some(c) => scope::child_reference(conn, scope, Access::Write, c, "child_id")?.household_id,
         None => None,

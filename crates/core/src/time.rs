@@ -42,6 +42,59 @@ pub fn is_future(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     at > now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS)
 }
 
+/// How many years back the record of a piece of work may be dated (a case-work or mentor
+/// contact, a counselling session, an event): late entries and old registers, not typing
+/// slips in the year.
+pub const RECORDS_YEARS_BACK: u32 = 20;
+
+/// How many years ahead an event may be planned.
+pub const PLANS_YEARS_AHEAD: u32 = 5;
+
+/// The window around `now` inside which the work's timestamps fall: from the start of the
+/// Shanghai day [`RECORDS_YEARS_BACK`] years before today, to the end of the Shanghai day
+/// [`PLANS_YEARS_AHEAD`] years after it.
+pub fn work_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let today = local_date(now);
+    let back =
+        today.checked_sub_months(chrono::Months::new(12 * RECORDS_YEARS_BACK)).unwrap_or(EARLIEST_DATE);
+    let ahead = today.checked_add_months(chrono::Months::new(12 * PLANS_YEARS_AHEAD)).unwrap_or(LATEST_DATE);
+    (start_of_local_day(back), start_of_local_day(ahead.succ_opt().unwrap_or(ahead)))
+}
+
+/// Checks that a piece of work that took place (a contact, a session) lies in its window: not
+/// in the future (allowing for clock skew), and not more than [`RECORDS_YEARS_BACK`] years ago.
+/// `what` names it in the message.
+pub fn check_took_place(field: &str, at: DateTime<Utc>, now: DateTime<Utc>, what: &str) -> crate::Result<()> {
+    if is_future(at, now) {
+        return Err(crate::Error::field(field, "in_future", format!("the {what} cannot be in the future")));
+    }
+    check_in_window(field, at, now)
+}
+
+/// Checks that a timestamp of the work lies in [`work_window`] around `now` (422 naming the
+/// field if not).
+pub fn check_in_window(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> crate::Result<()> {
+    let (earliest, end) = work_window(now);
+    if at < earliest {
+        return Err(crate::Error::field(
+            field,
+            "too_old",
+            format!("at most {RECORDS_YEARS_BACK} years ago (from {})", local_date(earliest)),
+        ));
+    }
+    if at >= end {
+        return Err(crate::Error::field(
+            field,
+            "too_far_ahead",
+            format!(
+                "at most {PLANS_YEARS_AHEAD} years ahead (until {})",
+                local_date(end - chrono::Duration::days(1))
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// UTC timestamps are stored without a zone (both backends' `TIMESTAMP`).
 pub fn to_db(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc()

@@ -110,8 +110,10 @@ pub struct EventInput {
     pub theme: Option<String>,
     pub event_type: EventType,
     pub programme: Programme,
+    /// At most 20 years ago, at most 5 years ahead.
     #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub starts_at: DateTime<Utc>,
+    /// Not before `starts_at`, at most 31 days after it, and inside the same window.
     #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub ends_at: DateTime<Utc>,
     /// A village or community.
@@ -227,6 +229,10 @@ fn check(conn: &mut DbConnection, input: &EventInput) -> Result<()> {
     }
     if (input.ends_at - input.starts_at).num_days() > 31 {
         errs.push("ends_at", "too_long", "an event lasts at most 31 days");
+    }
+    let now = time::now();
+    for (field, at) in [("starts_at", input.starts_at), ("ends_at", input.ends_at)] {
+        errs.take(field, time::check_in_window(field, at, now));
     }
     if input.partner_ids.contains(&input.organiser_id) {
         errs.push("partner_ids", "organiser_listed", "the organiser is not its own partner");

@@ -61,7 +61,8 @@ pub struct PairContact {
 pub struct PairContactInput {
     /// Client-chosen id (UUID); generated when absent.
     pub id: Option<Uuid>,
-    /// When it happened (RFC 3339 with a zone); inside the pairing's active interval.
+    /// When it happened (RFC 3339 with a zone); inside the pairing's active interval, not in
+    /// the future, and at most 20 years ago.
     #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub occurred_at: DateTime<Utc>,
     pub kind: PairContactKind,
@@ -165,9 +166,7 @@ pub fn check(
             "only a home visit refers to a home-visit request",
         );
     }
-    if time::is_future(input.occurred_at, now) {
-        errs.push("occurred_at", "in_future", "the contact cannot be in the future");
-    }
+    errs.take("occurred_at", time::check_took_place("occurred_at", input.occurred_at, now, "contact"));
     errs.finish()?;
     if status == PairingStatus::Proposed {
         return Err(Error::conflict(Code::PairingNotActive, "the pairing has not started"));

@@ -118,7 +118,8 @@ pub struct Session {
 pub struct SessionInput {
     /// Client-chosen id (UUID); generated when absent.
     pub id: Option<Uuid>,
-    /// When the session was held; inside the enrolment's dates.
+    /// When the session was held; inside the enrolment's dates, not in the future, and at most
+    /// 20 years ago.
     #[serde(deserialize_with = "tongxing_core::time::bounded")]
     pub occurred_at: DateTime<Utc>,
     #[validate(length(min = 1, max = 10))]
@@ -477,9 +478,7 @@ pub fn create_session(
         )?;
     }
     let with_notes = reads_notes(scope, &e);
-    if time::is_future(input.occurred_at, time::now()) {
-        return Err(Error::field("occurred_at", "in_future", "the session cannot be in the future"));
-    }
+    time::check_took_place("occurred_at", input.occurred_at, time::now(), "session")?;
     if input.attended_by.iter().any(|n| n.trim().is_empty() || n.chars().count() > 100) {
         return Err(Error::field("attended_by", "format", "each name has 1 to 100 characters"));
     }
