@@ -1,32 +1,44 @@
 """Schemathesis hooks for reliability/contract.sh: they make the fuzzer's requests reach the domain.
 
-The fuzzer still generates every body, query and header; just before each request these hooks
-fix what a random value can never get right, most of the time (TONGXING_FUZZ_REAL_IDS, 0.85 by
-default; the rest stays generated, so the 404 and 422 answers are exercised too):
+The fuzzer still generates every body, query and header; just before each request
+(`before_call`) these hooks fix what a random value can never get right, most of the time
+(TONGXING_FUZZ_REAL_IDS, 0.85 by default). The rest of the time a reference stays as the fuzzer
+made it, or half of that time becomes an id no record has, so the answers to an unknown record
+(404, 422) are exercised too.
 
-- references: an `{id}` in the path becomes the id of a record the role reaches, of the path's
-  resource; reference fields of bodies and queries (`child_id`, `household_id`, `region_id`,
-  `partner_ids`, `items[].child_id`, ...) become ids of the records they name. Only values that
-  are UUIDs are replaced: a malformed id the fuzzer made on purpose stays, to get its 400.
+- references: an `{id}` in the path becomes the id of a record of the path's resource that the
+  role reaches; reference fields of bodies and queries (`child_id`, `household_id`,
+  `region_id`, `partner_ids`, `items[].child_id`, ...) become ids of the records they name, by
+  field name (a child's or household's region is a village; a contract's purchaser a government
+  agency; a mentor's or volunteer's account one of that role; a roster entry one of the event's;
+  the references a caseworker may only set to their own, their own). A replacement (PUT) keeps
+  the record's own references half the time. Only values that are UUIDs are replaced: a
+  malformed id the fuzzer made on purpose stays, to get its 400.
 - preconditions: `If-Match` becomes the record's current ETag, read with the role's token from
-  the record's own URL just before the call (for `/children/{id}/status`, the child's). A value
-  the case is about (a negative case aimed at `If-Match`) stays.
-- keys: every call to an operation that takes an `Idempotency-Key` gets a fresh one, so a key is
-  never reused with another body.
+  the record's own URL just before the call (for `/children/{id}/status`, the child's); the
+  sign-in operations get real credentials (of an account kept for them).
+- keys: every call to an operation that takes an `Idempotency-Key` gets a fresh one, and a
+  create's client-chosen `id` a fresh one most of the time.
+
+The part a negative case is about (Schemathesis' phase data names it) is never touched. An
+update of the caller's own account (role, password) would end the run's session: it is always
+aimed at another account.
 
 The role's ids come from <TONGXING_FUZZ_DIR>/ids.json (reliability/fuzz_setup.py); the choices
 are drawn from a generator seeded by the run's seed. Ids of records the fuzzer creates join the
 pools.
 
 They also count, into <TONGXING_FUZZ_DIR>/counts.json: per operation, the cases sent, the 2xx
-answers and the statuses (with the problem codes of refusals); the ETag reads made here; and
-every HTTP request that left this process (the fuzzer's own, those its checks and probes send,
-and the ETag reads), split by who answered it: the service (its answers carry X-Request-Id),
-the HTTP layer before the service (a request it could not parse), or nobody.
+answers, the statuses with the problem codes of refusals, split by schema-valid and -invalid
+cases; the record reads made here; and every HTTP request that left this process (the fuzzer's
+own, those its checks and probes send, and the reads), by who answered it: the service (its
+answers carry X-Request-Id), the HTTP layer before the service (a request it could not parse),
+or nobody.
+
+And one check of their own, `reference_is_not_a_conflict` (below).
 """
 
 import atexit
-import collections
 import json
 import os
 import random
@@ -130,6 +142,17 @@ def chance():
     return RNG.random() < REAL
 
 
+def fresh_uuid():
+    return str(uuid.UUID(int=RNG.getrandbits(128), version=4))
+
+
+def unreal(value):
+    """A reference left to the fuzzer: half the time as generated (Schemathesis often reuses ids
+    it saw in earlier answers), half the time an id no record has, so that the answers to an
+    unknown record (404, 422) are exercised for sure."""
+    return fresh_uuid() if RNG.random() < 0.5 else value
+
+
 def resource_of(path):
     """('/api/v1/children/{id}', 'children') for '/api/v1/children/{id}/status'."""
     head = path.split("{id}")[0].rstrip("/")
@@ -176,8 +199,10 @@ def negative_target(case):
 def fix_value(field, value, op_id, extra):
     """A real id for `value` in reference field `field`, or `value` unchanged."""
     pool = FIELDS.get(field)
-    if pool is None or not is_uuid(value) or not chance():
+    if pool is None or not is_uuid(value):
         return value
+    if not chance():
+        return unreal(value)
     if field == "region_id" and op_id in VILLAGE_OPS:
         household = extra.get("household")
         region = IDS.get("household_region", {}).get(household) if is_uuid(household) else None
@@ -250,13 +275,15 @@ def before_call(context, case, kwargs):
         _, resource = resource_of(op.path)
         avoid = SELF if op_id in OWN_ACCOUNT_OPS else None
         if avoid and value == SELF:
-            case.path_parameters["id"] = pick(resource, avoid=SELF) or str(uuid.UUID(int=RNG.getrandbits(128), version=4))
+            case.path_parameters["id"] = pick(resource, avoid=SELF) or fresh_uuid()
         elif not is_uuid(value):
             # A positive case with no UUID here: a link Schemathesis inferred from a list took a
             # field that was null (`/organisations/None`).
-            case.path_parameters["id"] = pick(resource, avoid=avoid) or str(uuid.UUID(int=RNG.getrandbits(128), version=4))
+            case.path_parameters["id"] = pick(resource, avoid=avoid) or fresh_uuid()
         elif chance():
             case.path_parameters["id"] = pick(resource, avoid=avoid) or value
+        else:
+            case.path_parameters["id"] = unreal(value)
     record_id = (case.path_parameters or {}).get("id")
     headers_fixed = not negative_at(ParameterLocation.HEADER)
     if_match = headers_fixed and "if-match" in header_params and any(k.lower() == "if-match" for k in case.headers or {})
@@ -272,11 +299,18 @@ def before_call(context, case, kwargs):
                 case.query[k] = fix_value(k, v, op_id, {})
     if isinstance(case.body, (dict, list)):
         fix_body(case.body, op_id, {"event": record_id})
+        if op.method.upper() == "POST" and isinstance(case.body, dict) and is_uuid(case.body.get("id")) and chance():
+            # A client-chosen id is a key too: Schemathesis reuses the ones it generated, and a
+            # create with a taken id is refused (409 `id_taken`) before it reaches the domain.
+            case.body["id"] = fresh_uuid()
         if op.method.upper() == "PUT" and isinstance(case.body, dict) and isinstance(record, dict):
             # A replacement mostly keeps the record's references (some may not change at all,
             # such as an enrolment's child); the other half of the time they stay as above.
             for k, v in list(case.body.items()):
-                if k in FIELDS and is_uuid(v) and record.get(k) is not None and RNG.random() < 0.5:
+                if k in IDS.get("own", {}) and k in record and (v is None or is_uuid(v)) and chance():
+                    # Who holds a case never changes in a caseworker's hands.
+                    case.body[k] = record[k]
+                elif k in FIELDS and is_uuid(v) and record.get(k) is not None and RNG.random() < 0.5:
                     case.body[k] = record[k]
         if op_id == "create_token" and isinstance(case.body, dict) and case.body.get("grant_type") == "password" \
                 and IDS.get("login") and chance():
@@ -293,7 +327,7 @@ def before_call(context, case, kwargs):
             case.headers = {}
         for k in [k for k in case.headers if k.lower() == "idempotency-key"]:
             del case.headers[k]
-        case.headers["Idempotency-Key"] = str(uuid.UUID(int=RNG.getrandbits(128), version=4))
+        case.headers["Idempotency-Key"] = fresh_uuid()
     if use_etag and etag is not None:
         for k in [k for k in case.headers if k.lower() == "if-match"]:
             del case.headers[k]
@@ -327,15 +361,23 @@ def after_call(context, case, response):
             created = body.get("id") if isinstance(body, dict) else None
         except Exception:
             created = None
+    meta = case.meta
+    positive = meta is not None and not meta.generation.mode.is_negative and case.method.upper() == op.method.upper()
+    code = problem_code(response) if status >= 400 else None
     with LOCK:
         entry = COUNTS["operations"].setdefault(
-            key, {"operation_id": OPS.get(key, (key,))[0], "sent": 0, "2xx": 0, "statuses": {}, "codes": {}})
+            key, {"operation_id": OPS.get(key, (key,))[0], "sent": 0, "2xx": 0, "statuses": {}, "codes": {},
+                  "positive": {}, "negative": {}})
         entry["sent"] += 1
         entry["statuses"][str(status)] = entry["statuses"].get(str(status), 0) + 1
+        # What schema-valid and schema-invalid requests got (the statuses the exemptions in
+        # reliability/schemathesis.toml must allow, by design).
+        label = f"{status} {code.split()[0]}" if code else str(status)
+        mode = entry["positive"] if positive else entry.setdefault("negative", {})
+        mode[label] = mode.get(label, 0) + 1
         if 200 <= status < 300:
             entry["2xx"] += 1
         elif status >= 400:
-            code = problem_code(response)
             if code:
                 entry["codes"][f"{status} {code}"] = entry["codes"].get(f"{status} {code}", 0) + 1
         # A record the fuzzer created can be acted on too.
@@ -343,3 +385,13 @@ def after_call(context, case, response):
             POOLS.setdefault(op.path[len("/api/v1/"):], []).append(created)
     if sum(e["sent"] for e in COUNTS["operations"].values()) % 200 == 0:
         save()
+
+
+@schemathesis.check
+def reference_is_not_a_conflict(ctx, response, case):
+    """A request that names a record that does not exist is refused with 422 (the contract's
+    `validation_failed`, naming the field) or 404 (the path's record). 409 `reference_missing` is
+    the storage's foreign-key error showing through: a check of the domain is missing."""
+    if response.status_code == 409 and (problem_code(response) or "").startswith("reference_missing"):
+        raise AssertionError("409 reference_missing: a reference to a record that does not exist must be "
+                             "refused with 422 validation_failed naming the field")
