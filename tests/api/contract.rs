@@ -155,7 +155,10 @@ pub fn check(method: &str, path: &str, status: u16, content_type: Option<&str>, 
         .map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
         .filter(|m| !m.is_empty());
     let json = media.as_deref().is_some_and(is_json);
-    let method_key = method.to_ascii_lowercase();
+    // HEAD is answered as the GET of the route, without the body.
+    let head = method.eq_ignore_ascii_case("head");
+    assert!(!head || raw.is_empty(), "contract: HEAD {path} answered with a body");
+    let method_key = if head { "get".to_owned() } else { method.to_ascii_lowercase() };
     let template = c.template(path);
     let operation = template.filter(|_| METHODS.contains(&method_key.as_str())).and_then(|t| {
         let pointer = format!("/paths/{}/{method_key}", escape(t));
@@ -172,7 +175,7 @@ pub fn check(method: &str, path: &str, status: u16, content_type: Option<&str>, 
 
     let Some((template, op_pointer, op)) = operation else {
         // No operation: the router's 404 or the guard's 405, as a problem.
-        if !json {
+        if !json || head {
             return;
         }
         let (expected, why) = match template {
@@ -205,6 +208,9 @@ pub fn check(method: &str, path: &str, status: u16, content_type: Option<&str>, 
         );
     };
     let response = c.deref(format!("{op_pointer}/responses/{}", escape(&declared)));
+    if head {
+        return;
+    }
     let Some(media) = media else {
         // No content type: only an empty answer, and only where the contract promises no body.
         let promises: Vec<&String> = c

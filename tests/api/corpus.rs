@@ -509,7 +509,9 @@ async fn every_bad_input_is_refused_and_writes_nothing(app: TestApp) {
         code,
     };
     cases.push(put("update without If-Match", vec![], 428, "if_match_required"));
-    for bad in ["*", "abc", "\"abc\"", "\"0\"", "\"-1\"", "W/", "\"1\", \"2\"", "\"99999999999\"", "1"] {
+    for bad in
+        ["*", "abc", "\"abc\"", "\"0\"", "\"-1\"", "W/", "W/\"1\"", "\"1\", \"2\"", "\"99999999999\"", "1"]
+    {
         cases.push(put(
             &format!("If-Match {bad}"),
             vec![("if-match", bad.to_owned())],

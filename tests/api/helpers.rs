@@ -65,11 +65,17 @@ pub struct Setup {
     pub client_rate_limit: u32,
     /// The longest pause while a request body is arriving.
     pub body_timeout: std::time::Duration,
+    /// Seconds an `Idempotency-Key` holds.
+    pub idempotency_window: i64,
 }
 
 impl Default for Setup {
     fn default() -> Setup {
-        Setup { client_rate_limit: 600, body_timeout: std::time::Duration::from_secs(10) }
+        Setup {
+            client_rate_limit: 600,
+            body_timeout: std::time::Duration::from_secs(10),
+            idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
+        }
     }
 }
 
@@ -161,6 +167,7 @@ impl TestApp {
         let options = tongxing::Options {
             signing_key: Some(TEST_SIGNING_KEY.into()),
             client_rate_limit: setup.client_rate_limit,
+            idempotency_window: setup.idempotency_window,
             ..tongxing::Options::default()
         };
         let prepared = url.clone();

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Setup, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -10,6 +10,11 @@ on_both_backends!(
     racing_requests_with_one_key_create_once,
     client_chosen_ids
 );
+on_both_backends!(setup = two_second_keys; keys_expire_and_their_answers_are_purged);
+
+fn two_second_keys() -> Setup {
+    Setup { idempotency_window: 2, ..Setup::default() }
+}
 
 async fn a_replayed_key_creates_nothing_new(app: TestApp) {
     let village = app.region("柏墩村").await;
@@ -24,6 +29,29 @@ async fn a_replayed_key_creates_nothing_new(app: TestApp) {
     assert_eq!(replay.raw, first.raw, "a replay answers with the first response, byte for byte");
     assert_eq!(replay.header("idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(app.counts().await, before, "the replay wrote nothing");
+    // Every header of the first answer again: its ETag.
+    assert!(first.header("etag").is_some());
+    assert_eq!(replay.header("etag"), first.header("etag"));
+    // The same JSON with its keys in another order, and other spacing, is the same request: a
+    // replay, not 422.
+    let reordered = format!(
+        r#"{{"categories": ["left_behind"], "birth_date": "2016-02-29", "sex": "male", "name": "刘洋", "region_id": "{village}"}}"#
+    );
+    let replay = app
+        .send_raw("POST", "/api/v1/children", None, Some(("application/json", reordered.into_bytes())), &key)
+        .await;
+    assert_eq!((replay.status.as_u16(), replay.raw.clone()), (201, first.raw.clone()), "{}", replay.body);
+    assert_eq!(replay.header("idempotent-replayed").as_deref(), Some("true"));
+    let household = json!({"region_id": village, "guardians": [], "address": "幸福路1号"});
+    let k = [("idempotency-key", "device-7f3a-0002")];
+    let first_household = app.send("POST", "/api/v1/households", None, Some(household), &k).await;
+    assert_eq!(first_household.status, 201, "{}", first_household.body);
+    let spelled = format!(r#"{{"address": "幸福路1号", "guardians": [], "region_id": "{village}"}}"#);
+    let replay = app
+        .send_raw("POST", "/api/v1/households", None, Some(("application/json", spelled.into_bytes())), &k)
+        .await;
+    assert_eq!(replay.raw, first_household.raw, "{}", replay.body);
+    let before = app.counts().await;
 
     let mut other = body.clone();
     other["name"] = json!("刘洋洋");
@@ -77,4 +105,28 @@ async fn client_chosen_ids(app: TestApp) {
     let before = app.counts().await;
     app.post("/api/v1/children", body).await.assert_problem(409, "id_taken");
     assert_eq!(app.counts().await, before);
+}
+
+/// A key holds for the service's window (here 2 s): after it the same key is a new request, and
+/// the answer it kept (which names a child) is purged from the database.
+async fn keys_expire_and_their_answers_are_purged(app: TestApp) {
+    let village = app.region("柏墩村").await;
+    let body = json!({"region_id": village, "name": "王芳", "sex": "female", "birth_date": "2015-05-01", "categories": ["left_behind"]});
+    let key = [("idempotency-key", "device-expiring-0001")];
+    let first = app.send("POST", "/api/v1/children", None, Some(body.clone()), &key).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let replay = app.send("POST", "/api/v1/children", None, Some(body.clone()), &key).await;
+    assert_eq!(replay.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(app.count("idempotency_keys").await, 1);
+    // Purged within a quarter of the window (at least a second) after it ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.count("idempotency_keys").await > 0 {
+        assert!(std::time::Instant::now() < deadline, "the expired key was not purged");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let again = app.send("POST", "/api/v1/children", None, Some(body), &key).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert!(again.header("idempotent-replayed").is_none());
+    assert_ne!(again.id(), first.id(), "after the window the key is a new request");
+    assert_eq!(app.count("idempotency_keys").await, 1);
 }

@@ -3,7 +3,7 @@
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(health_readiness_metrics_and_request_ids);
+on_both_backends!(health_readiness_metrics_and_request_ids, conditional_reads_and_head);
 
 async fn health_readiness_metrics_and_request_ids(app: TestApp) {
     let r = app.send("GET", "/healthz", Some(""), None, &[]).await;
@@ -58,4 +58,73 @@ async fn the_served_spec_is_the_committed_one() {
         String::from_utf8_lossy(&docs.raw).contains("swagger"),
         "the docs page is served from the binary"
     );
+    // It asks nothing of a third party: no validator badge.
+    let init = app.send("GET", "/docs/swagger-initializer.js", Some(""), None, &[]).await;
+    assert_eq!(init.status, 200);
+    let init = String::from_utf8_lossy(&init.raw).replace(' ', "");
+    assert!(init.contains(r#""validatorUrl":"none""#), "{init}");
+    // `/docs` without the slash leads there.
+    let client = awc::Client::builder().disable_redirects().finish();
+    let r = client.get(format!("{}/docs", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 308);
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some("/docs/"));
+}
+
+/// `If-None-Match` answers 304 when the client's copy is current (weak comparison), `If-Match`
+/// compares strongly, and `HEAD` answers every GET route of the contract as its GET would, with
+/// no body.
+async fn conditional_reads_and_head(app: TestApp) {
+    let village = app.region("柏墩村").await;
+    let child = app.post("/api/v1/children", serde_json::json!({"region_id": village, "name": "周", "sex": "male", "birth_date": "2015-01-01", "categories": ["left_behind"]})).await;
+    let path = format!("/api/v1/children/{}", child.id());
+    let etag = child.header("etag").unwrap();
+    for tags in [etag.clone(), format!("W/{etag}"), format!("\"7\", {etag}"), "*".to_owned()] {
+        let r = app.send("GET", &path, None, None, &[("if-none-match", &tags)]).await;
+        assert_eq!(r.status, 304, "If-None-Match: {tags}");
+        assert!(r.raw.is_empty());
+        assert_eq!(r.header("etag"), Some(etag.clone()));
+    }
+    let r = app.send("GET", &path, None, None, &[("if-none-match", "\"7\"")]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["name"], "周");
+    // If-Match compares strongly: a weak tag of the current version matches nothing.
+    let update = serde_json::json!({"region_id": village, "name": "周二", "sex": "male", "birth_date": "2015-01-01", "categories": ["left_behind"]});
+    let weak = format!("W/{etag}");
+    let r = app.send("PUT", &path, None, Some(update.clone()), &[("if-match", &weak)]).await;
+    r.assert_problem(412, "invalid_if_match");
+    let r = app.send("PUT", &path, None, Some(update), &[("if-match", &etag)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The old copy is stale now: the read answers in full.
+    let r = app.send("GET", &path, None, None, &[("if-none-match", &etag)]).await;
+    assert_eq!((r.status.as_u16(), r.body["name"].as_str()), (200, Some("周二")));
+
+    // HEAD on every GET route: the GET's status and headers, no body.
+    let r = app.send("HEAD", &path, None, None, &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.raw.is_empty());
+    assert_eq!(r.header("etag"), app.get(&path).await.header("etag"));
+    let spec = app.send("GET", "/api/v1/openapi.json", Some(""), None, &[]).await.body;
+    let some_id = child.id();
+    let mut checked = 0;
+    for (template, item) in spec["paths"].as_object().unwrap() {
+        if item.get("get").is_none() {
+            continue;
+        }
+        let concrete = template
+            .split('/')
+            .map(|s| if s.starts_with('{') { some_id.as_str() } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let get = app.send("GET", &concrete, None, None, &[]).await;
+        let head = app.send("HEAD", &concrete, None, None, &[]).await;
+        assert_eq!(head.status, get.status, "HEAD {concrete}");
+        assert!(head.raw.is_empty(), "HEAD {concrete} sent a body");
+        assert_eq!(head.header("content-type"), get.header("content-type"), "HEAD {concrete}");
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} GET routes");
+    for ops in ["/healthz", "/readyz"] {
+        let r = app.send("HEAD", ops, Some(""), None, &[]).await;
+        assert_eq!(r.status, 200, "HEAD {ops}");
+    }
 }

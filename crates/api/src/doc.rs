@@ -410,7 +410,7 @@ fn state_what_is_enforced(spec: &mut Spec) {
                         schema.insert("pattern".into(), "^[!-~]{1,200}$".into());
                     }
                     ("header", "If-Match") => {
-                        schema.insert("pattern".into(), r#"^(W/)?"[1-9][0-9]{0,8}"$"#.into());
+                        schema.insert("pattern".into(), r#"^"[1-9][0-9]{0,8}"$"#.into());
                     }
                     ("query", _) if schema.get("pattern").and_then(|p| p.as_str()) == Some(TEXT_PATTERN) => {
                         schema.insert("pattern".into(), QUERY_PATTERN.into());
@@ -435,6 +435,7 @@ fn state_what_is_enforced(spec: &mut Spec) {
     }
     link_creations(&mut value);
     declare_etags(&mut value);
+    declare_conditional_reads(&mut value);
     if let Ok(bounded) = serde_json::from_value(value) {
         *spec = bounded;
     }
@@ -487,6 +488,33 @@ fn link_creations(value: &mut serde_json::Value) {
             if let Some(map) = entry.as_object_mut() {
                 map.insert(name, link);
             }
+        }
+    }
+}
+
+/// Every read whose answer carries an `ETag` takes `If-None-Match` and may answer 304
+/// (`middleware::conditional`).
+fn declare_conditional_reads(value: &mut serde_json::Value) {
+    let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for op in paths.values_mut().filter_map(|i| i.get_mut("get")) {
+        let Some(etag) = op.pointer("/responses/200/headers/ETag").cloned() else { continue };
+        let Some(op) = op.as_object_mut() else { continue };
+        let params = op.entry("parameters").or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let Some(params) = params.as_array_mut() {
+            params.push(serde_json::json!({
+                "name": "If-None-Match", "in": "header", "required": false,
+                "description": "ETags of the copies the client holds (`*` for any): when one is the current version, 304 without a body (weak comparison)",
+                "schema": { "type": "string", "maxLength": 200, "pattern": r#"^[ -~]*$"# }
+            }));
+        }
+        if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
+            responses.insert(
+                "304".into(),
+                serde_json::json!({
+                    "description": "Not modified: the client's copy (`If-None-Match`) is the current version; no body",
+                    "headers": { "ETag": etag }
+                }),
+            );
         }
     }
 }

@@ -17,7 +17,8 @@ use validator::Validate;
 use crate::problem::ApiError;
 use crate::validation::flatten;
 
-/// A JSON body, parsed strictly and validated, with the digest of its bytes (for idempotency).
+/// A JSON body, parsed strictly and validated, with the digest of its canonical form (for
+/// idempotency).
 pub struct JsonBody<T> {
     pub value: T,
     pub digest: String,
@@ -55,12 +56,14 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
             if !bad.is_empty() {
                 return Err(ApiError::validation(bad));
             }
+            // The request's identity for idempotency: its canonical JSON (object keys in order,
+            // whole numbers as integers), so key order and number spelling do not matter.
+            let digest = format!("{:x}", Sha256::digest(raw.to_string()));
             let value: T = serde_path_to_error::deserialize(raw).map_err(|e| {
                 let field = field_path(e.path());
                 json_error_at(e.into_inner(), field)
             })?;
             value.validate().map_err(|e| ApiError::validation(flatten(&e)))?;
-            let digest = format!("{:x}", Sha256::digest(&bytes));
             Ok(JsonBody { value, digest })
         })
     }
@@ -274,7 +277,14 @@ fn parse_if_match(value: Option<&header::HeaderValue>) -> Result<IfMatch, ApiErr
         )
     };
     let text = value.to_str().map_err(|_| bad())?.trim();
-    let text = text.strip_prefix("W/").unwrap_or(text);
+    // If-Match compares strongly (RFC 9110 13.1.1): a weak ETag matches no version.
+    if text.starts_with("W/") {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            Code::InvalidIfMatch,
+            "If-Match compares strongly: a weak ETag (W/...) matches no version; send the ETag as read",
+        ));
+    }
     let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(bad)?;
     let version = inner.parse::<i32>().map_err(|_| bad())?;
     if version < 1 {
@@ -331,8 +341,7 @@ mod tests {
     #[test]
     fn if_match_takes_one_version_etag() {
         assert_eq!(parse("\"3\"").unwrap().0, Some(3));
-        assert_eq!(parse("W/\"3\"").unwrap().0, Some(3));
-        for bad in ["3", "\"x\"", "*", "\"0\"", "\"1\", \"2\"", "\"99999999999\""] {
+        for bad in ["W/\"3\"", "3", "\"x\"", "*", "\"0\"", "\"1\", \"2\"", "\"99999999999\""] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_if_match(None).unwrap().0, None);

@@ -1,6 +1,10 @@
-//! `Idempotency-Key` on creates. The first response to a key is stored in the same transaction
-//! as the record it created, so a replay returns exactly that response and creates nothing; the
-//! same key with a different body (or on another endpoint) is refused.
+//! `Idempotency-Key` on creates. The first response to a key (status, body, headers) is stored in
+//! the same transaction as the record it created, so a replay returns exactly that response and
+//! creates nothing; the same key with a different body (or on another endpoint) is refused. The
+//! body is compared by its canonical JSON (keys in order, numbers normalised), so the same
+//! request sent with its keys in another order is the same request. A key lives for the
+//! service's idempotency window (`TONGXING_IDEMPOTENCY_WINDOW`, 24 h by default); after it the
+//! key is free and the answer it kept is purged.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -8,7 +12,7 @@ use actix_web::http::header;
 use serde::Serialize;
 use tongxing_accounts::idempotency::{self as stored, Stored};
 use tongxing_core::Code;
-use tongxing_core::{Error, Result};
+use tongxing_core::{Error, Result, time};
 use tongxing_store::{DbConnection, transaction};
 
 use crate::auth::extractor::Caller;
@@ -57,7 +61,8 @@ fn still_reached(
 }
 
 enum Outcome {
-    Fresh(String, Option<i32>),
+    /// The body and the headers of the answer.
+    Fresh(String, Vec<(String, String)>),
     Replay(Stored),
 }
 
@@ -74,13 +79,15 @@ where
     let key = req.key.0.clone();
     let fingerprint = format!("{} {} {}", req.method, req.path, req.digest);
     let (method, path) = (req.method.to_owned(), req.path.to_owned());
+    // Keys stored before this have expired: they are free again.
+    let not_before = time::now() - state.idempotency_window;
     let outcome = {
         let key = key.clone();
         let fingerprint = fingerprint.clone();
         state
             .run(move |conn| {
                 if let Some(k) = key.as_deref()
-                    && let Some(stored) = stored::find(conn, &actor, k)?
+                    && let Some(stored) = stored::find(conn, &actor, k, not_before)?
                 {
                     still_reached(conn, &scope, &path, &stored.body)?;
                     return Ok(Outcome::Replay(stored));
@@ -89,6 +96,8 @@ where
                     let (value, version) = work(c)?;
                     let value = serde_json::to_value(&value).map_err(|e| Error::internal(e.to_string()))?;
                     let body = value.to_string();
+                    let headers: Vec<(String, String)> =
+                        version.map(|v| vec![(header::ETAG.to_string(), etag(v))]).unwrap_or_default();
                     // The record and its audit entries commit together.
                     caller.audit_in(c, crate::audit::created(&value), StatusCode::CREATED)?;
                     if let Some(k) = key.as_deref() {
@@ -99,17 +108,17 @@ where
                             path: &path,
                             fingerprint: &fingerprint,
                         };
-                        stored::store(c, &k, &body)?;
+                        stored::store(c, &k, &body, &headers, not_before)?;
                     }
-                    Ok((body, version))
+                    Ok((body, headers))
                 });
                 match result {
-                    Ok((body, version)) => Ok(Outcome::Fresh(body, version)),
+                    Ok((body, headers)) => Ok(Outcome::Fresh(body, headers)),
                     Err(e) => {
                         // A concurrent request with the same key may have won the race: answer
                         // as its replay rather than with the error the race caused.
                         if let Some(k) = key.as_deref()
-                            && let Some(stored) = stored::find(conn, &actor, k)?
+                            && let Some(stored) = stored::find(conn, &actor, k, not_before)?
                         {
                             return Ok(Outcome::Replay(stored));
                         }
@@ -120,11 +129,11 @@ where
             .await?
     };
     match outcome {
-        Outcome::Fresh(body, version) => {
+        Outcome::Fresh(body, headers) => {
             req.caller.audited();
             let mut res = HttpResponse::Created();
-            if let Some(v) = version {
-                res.insert_header((header::ETAG, etag(v)));
+            for h in headers {
+                res.insert_header(h);
             }
             Ok(res.content_type("application/json").body(body))
         }
@@ -141,7 +150,12 @@ where
             let note = serde_json::from_str(&stored.body)
                 .map(|v| crate::audit::AuditNote { changes: None, ..crate::audit::created(&v) })
                 .unwrap_or_default();
-            let mut res = HttpResponse::build(status)
+            // Every header of the first answer again (its ETag), and that this is a replay.
+            let mut res = HttpResponse::build(status);
+            for h in stored.headers {
+                res.insert_header(h);
+            }
+            let mut res = res
                 .insert_header(("idempotent-replayed", "true"))
                 .content_type("application/json")
                 .body(stored.body);

@@ -36,7 +36,13 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
         cfg.app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .app_data(web::PathConfig::default().error_handler(extract::path_error))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", doc::contract()));
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api/v1/openapi.json", doc::contract())
+                    // No call to a validator elsewhere: the page asks nothing of a third party.
+                    .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+            )
+            .route("/docs", web::get().to(docs_redirect));
         endpoints(&mut utoipa_actix_web::service_config::ServiceConfig::new(cfg));
         cfg.default_service(web::to(not_found));
     }
@@ -53,6 +59,11 @@ pub fn endpoints(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(api_v1::register(
             utoipa_actix_web::scope("/api/v1").wrap(actix_web::middleware::from_fn(guard::guard)),
         ));
+}
+
+/// `/docs` is the docs page too: a permanent redirect to `/docs/`.
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((actix_web::http::header::LOCATION, "/docs/")).finish()
 }
 
 /// The paths outside `/api/v1`, each answering GET only.

@@ -1,13 +1,15 @@
 //! Per-request plumbing: a request id (taken from `X-Request-Id` when the client sends a sane
-//! one, else generated) returned in the response, one log line per request, and metrics.
+//! one, else generated) returned in the response, one log line per request, and metrics; and
+//! conditional and header-only reads (`If-None-Match`, `HEAD`).
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpResponse, web};
 
 use crate::state::AppState;
 
@@ -67,4 +69,63 @@ pub async fn observe(
         "request"
     );
     Ok(res)
+}
+
+/// Conditional and header-only reads, for every route:
+/// - `HEAD` is answered as the `GET` of the same route (RFC 9110 9.3.2): the same status and
+///   headers, and no body (the connection leaves out the body of an answer to `HEAD`).
+/// - `If-None-Match` on a `GET` (or `HEAD`) whose answer carries an `ETag`: when one of the
+///   client's tags matches it (weak comparison, RFC 9110 13.1.2; `*` matches any), the answer is
+///   304 Not Modified with the `ETag` and the caching headers, and no body.
+pub async fn conditional<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    let wanted = (req.method() == Method::GET)
+        .then(|| req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .flatten();
+    let res = next.call(req).await?;
+    let current = res.headers().get(header::ETAG).and_then(|v| v.to_str().ok());
+    if let (Some(wanted), Some(current)) = (wanted.as_deref(), current)
+        && res.status() == StatusCode::OK
+        && none_match_fails(wanted, current)
+    {
+        let mut not_modified = HttpResponse::NotModified();
+        for name in
+            [header::ETAG, header::CACHE_CONTROL, header::CONTENT_LOCATION, header::EXPIRES, header::VARY]
+        {
+            if let Some(v) = res.headers().get(&name) {
+                not_modified.insert_header((name, v.clone()));
+            }
+        }
+        let (req, _) = res.into_parts();
+        return Ok(ServiceResponse::new(req, not_modified.finish()).map_into_right_body());
+    }
+    Ok(res.map_into_left_body())
+}
+
+/// Whether `If-None-Match: wanted` fails against the current `etag`: `*`, or one of its tags
+/// equal to it by weak comparison (the opaque tags, `W/` set aside).
+fn none_match_fails(wanted: &str, etag: &str) -> bool {
+    let opaque = |t: &str| t.trim().strip_prefix("W/").unwrap_or(t.trim()).to_owned();
+    let current = opaque(etag);
+    wanted.trim() == "*" || wanted.split(',').any(|t| opaque(t) == current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::none_match_fails;
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        assert!(none_match_fails("\"3\"", "\"3\""));
+        assert!(none_match_fails("W/\"3\"", "\"3\""));
+        assert!(none_match_fails("\"1\", \"3\"", "\"3\""));
+        assert!(none_match_fails("*", "\"3\""));
+        assert!(!none_match_fails("\"2\"", "\"3\""));
+        assert!(!none_match_fails("\"33\"", "\"3\""));
+    }
 }

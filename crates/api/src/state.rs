@@ -1,7 +1,7 @@
 //! What every handler shares: the database, the token keys, the audit log, the rate limits and
 //! the metrics.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
@@ -30,6 +30,41 @@ pub struct AppState {
     heavy: Arc<Semaphore>,
     /// Below how many children a report withholds a figure from callers who may not read them.
     pub small_cells: tongxing_reporting::suppression::Threshold,
+    /// How long an `Idempotency-Key` and the answer it keeps live (24 h by default).
+    pub idempotency_window: chrono::Duration,
+    /// Stops the thread that purges expired keys when the last clone of the state goes.
+    _purger: Arc<mpsc::Sender<()>>,
+}
+
+/// How long an `Idempotency-Key` lives unless configured: a day, as clients retrying a request
+/// across a bad network need, and no longer than the stored answer (which may name a child)
+/// must be kept.
+pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 86_400;
+
+/// Deletes, now and then, the keys older than `window` and the answers they kept; stops when
+/// the sender `stop` returns is dropped.
+fn start_purger(db: Db, window: chrono::Duration) -> mpsc::Sender<()> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    // A quarter of the window, from a second to ten minutes.
+    let every = window.to_std().map_or(Duration::from_secs(600), |w| {
+        (w / 4).clamp(Duration::from_secs(1), Duration::from_secs(600))
+    });
+    let started = std::thread::Builder::new().name("idempotency-purge".into()).spawn(move || {
+        while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+            let purged = db.conn().and_then(|mut c| {
+                tongxing_accounts::idempotency::purge(&mut c, tongxing_core::time::now() - window)
+            });
+            match purged {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(keys = n, "expired idempotency keys purged"),
+                Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency keys"),
+            }
+        }
+    });
+    if let Err(e) = started {
+        tracing::error!(error = %e, "cannot start the idempotency purge");
+    }
+    stop
 }
 
 /// How long a report or the alert list waits for its turn before it is refused.
@@ -48,6 +83,7 @@ impl AppState {
         // Made now, so that the first login at an unknown username takes no longer than others.
         crate::auth::password::decoy_hash();
         let turns = usize::try_from(db.pool_size() / 2).unwrap_or(1).max(1);
+        let db_for_purge = db.clone();
         AppState {
             audit: AuditLog::start(db.clone()),
             heavy: Arc::new(Semaphore::new(turns)),
@@ -57,7 +93,20 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             keys_loaded: Arc::new(Mutex::new(Instant::now())),
             small_cells: tongxing_reporting::suppression::Threshold::default(),
+            idempotency_window: chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
+            _purger: Arc::new(start_purger(
+                db_for_purge,
+                chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
+            )),
         }
+    }
+
+    /// Sets how long an `Idempotency-Key` lives (`TONGXING_IDEMPOTENCY_WINDOW`, seconds).
+    pub fn with_idempotency_window(mut self, seconds: i64) -> AppState {
+        self.idempotency_window = chrono::Duration::seconds(seconds);
+        // The purge of the default window stops as its sender is replaced.
+        self._purger = Arc::new(start_purger(self.db.clone(), self.idempotency_window));
+        self
     }
 
     /// Sets the small-cell threshold of reports (`TONGXING_SMALL_CELL_THRESHOLD`).

@@ -24,6 +24,8 @@ pub struct Config {
     pub small_cell_threshold: u32,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// How long an `Idempotency-Key` and its stored answer live, in seconds.
+    pub idempotency_window: i64,
     pub pool_size: u32,
     pub max_body_bytes: usize,
     /// The longest pause while a request body is arriving, in seconds.
@@ -127,6 +129,7 @@ impl Config {
                 .unwrap_or(5),
             access_token_ttl: number("TONGXING_ACCESS_TOKEN_TTL", 900, 60, 86_400)?,
             refresh_token_ttl: number("TONGXING_REFRESH_TOKEN_TTL", 2_592_000, 3_600, 31_536_000)?,
+            idempotency_window: number("TONGXING_IDEMPOTENCY_WINDOW", 86_400, 60, 2_592_000)?,
             pool_size: u32::try_from(number("TONGXING_DB_POOL_SIZE", default_pool, 1, 512)?).unwrap_or(8),
             max_body_bytes: usize::try_from(number("TONGXING_MAX_BODY_BYTES", 262_144, 1_024, 16_777_216)?)
                 .unwrap_or(262_144),
@@ -198,6 +201,7 @@ mod tests {
             ("TONGXING_ACCESS_TOKEN_TTL", "5"),
             ("TONGXING_SMALL_CELL_THRESHOLD", "1"),
             ("TONGXING_BODY_TIMEOUT", "0"),
+            ("TONGXING_IDEMPOTENCY_WINDOW", "10"),
         ] {
             let err = with(&[(k, v)]).unwrap_err();
             assert!(err.starts_with(k), "{err}");

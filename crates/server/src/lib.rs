@@ -39,6 +39,8 @@ pub struct Options {
     /// Reports withhold figures resting on fewer children than this from callers who may not
     /// read those children.
     pub small_cell_threshold: u32,
+    /// How long an `Idempotency-Key` lives, in seconds.
+    pub idempotency_window: i64,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
             client_rate_limit: 600,
             login_failures_per_address: 20,
             small_cell_threshold: 5,
+            idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
         }
     }
 }
@@ -65,6 +68,7 @@ impl Options {
             client_rate_limit: c.client_rate_limit,
             login_failures_per_address: c.login_failures_per_address,
             small_cell_threshold: c.small_cell_threshold,
+            idempotency_window: c.idempotency_window,
         }
     }
 }
@@ -112,7 +116,9 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     let token_keys =
         TokenKeys::new(&stored, options.access_ttl, options.refresh_ttl).map_err(|e| e.to_string())?;
     let limits = Limits::new(options.client_rate_limit, options.login_failures_per_address);
-    AppState::new(db, token_keys, limits).with_small_cell_threshold(options.small_cell_threshold)
+    AppState::new(db, token_keys, limits)
+        .with_idempotency_window(options.idempotency_window)
+        .with_small_cell_threshold(options.small_cell_threshold)
 }
 
 /// How the HTTP server takes requests.
@@ -148,6 +154,7 @@ pub fn start(listener: TcpListener, state: AppState, serving: Serving) -> std::i
         App::new()
             .app_data(cors.clone())
             .app_data(body_timeout)
+            .wrap(from_fn(tongxing_api::middleware::conditional))
             .wrap(from_fn(tongxing_api::body::paced))
             .wrap(from_fn(tongxing_api::security::protect))
             .wrap(from_fn(tongxing_api::middleware::observe))

@@ -75,6 +75,7 @@ diesel::table! {
         response_status -> Integer,
         response_body -> Text,
         created_at -> Timestamp,
+        response_headers -> Nullable<Text>,
     }
 }
 

@@ -39,6 +39,7 @@ macro_rules! page_of {
         pub struct $name {
             pub items: Vec<$item>,
             /// Pass as `cursor` to get the next page; absent on the last page.
+            #[serde(skip_serializing_if = "Option::is_none")]
             pub next_cursor: Option<String>,
         }
 
