@@ -84,6 +84,11 @@ async fn conditional_reads_and_head(app: TestApp) {
         assert!(r.raw.is_empty());
         assert_eq!(r.header("etag"), Some(etag.clone()));
     }
+    for bad in ["7", "\"7", "*, \"7\""] {
+        app.send("GET", &path, None, None, &[("if-none-match", bad)])
+            .await
+            .assert_problem(400, "invalid_if_none_match");
+    }
     let r = app.send("GET", &path, None, None, &[("if-none-match", "\"7\"")]).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["name"], "周");

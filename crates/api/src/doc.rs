@@ -504,11 +504,19 @@ fn declare_conditional_reads(value: &mut serde_json::Value) {
             params.push(serde_json::json!({
                 "name": "If-None-Match", "in": "header", "required": false,
                 "description": "ETags of the copies the client holds (`*` for any): when one is the current version, 304 without a body (weak comparison)",
-                // Any value: one that lists no current tag is no precondition, and the read answers.
-                "schema": { "type": "string" }
+                "schema": { "type": "string", "maxLength": 200, "pattern": r#"^ *(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*) *$"# }
             }));
         }
         if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
+            if !responses.contains_key("400") {
+                responses.insert(
+                    "400".into(),
+                    serde_json::json!({
+                        "description": "The request is malformed (here: an `If-None-Match` that is not a list of ETags)",
+                        "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+                    }),
+                );
+            }
             responses.insert(
                 "304".into(),
                 serde_json::json!({

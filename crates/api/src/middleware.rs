@@ -84,14 +84,27 @@ pub async fn conditional<B: MessageBody + 'static>(
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
     }
-    let wanted = (req.method() == Method::GET)
-        .then(|| req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned))
-        .flatten();
+    let mut wanted = None;
+    if req.method() == Method::GET
+        && let Some(value) = req.headers().get(header::IF_NONE_MATCH)
+    {
+        match value.to_str().ok().and_then(entity_tags) {
+            Some(tags) => wanted = Some(tags),
+            None => {
+                let refusal = crate::problem::ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    tongxing_core::Code::InvalidIfNoneMatch,
+                    "If-None-Match must be `*` or a list of ETags as returned by reads, at most 200 characters",
+                );
+                return Ok(req.error_response(refusal).map_into_right_body());
+            }
+        }
+    }
     let res = next.call(req).await?;
-    let current = res.headers().get(header::ETAG).and_then(|v| v.to_str().ok());
-    if let (Some(wanted), Some(current)) = (wanted.as_deref(), current)
+    let current = res.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).and_then(entity_tags);
+    if let (Some(wanted), Some(current)) = (wanted, current)
         && res.status() == StatusCode::OK
-        && none_match_fails(wanted, current)
+        && wanted.iter().any(|t| t == "*" || current.contains(t))
     {
         let mut not_modified = HttpResponse::NotModified();
         for name in
@@ -107,25 +120,42 @@ pub async fn conditional<B: MessageBody + 'static>(
     Ok(res.map_into_left_body())
 }
 
-/// Whether `If-None-Match: wanted` fails against the current `etag`: `*`, or one of its tags
-/// equal to it by weak comparison (the opaque tags, `W/` set aside).
-fn none_match_fails(wanted: &str, etag: &str) -> bool {
-    let opaque = |t: &str| t.trim().strip_prefix("W/").unwrap_or(t.trim()).to_owned();
-    let current = opaque(etag);
-    wanted.trim() == "*" || wanted.split(',').any(|t| opaque(t) == current)
+/// The opaque tags of an entity-tag list (RFC 9110 8.8.3): `*`, or `"…"` and `W/"…"` separated
+/// by commas, at most 200 characters; `W/` set aside, since `If-None-Match` compares weakly.
+/// `None` when it is not one.
+fn entity_tags(value: &str) -> Option<Vec<String>> {
+    if value.len() > 200 {
+        return None;
+    }
+    if value.trim_matches(' ') == "*" {
+        return Some(vec!["*".to_owned()]);
+    }
+    value
+        .split(',')
+        .map(|t| {
+            let t = t.trim_matches(' ');
+            let t = t.strip_prefix("W/").unwrap_or(t);
+            let opaque = t.strip_prefix('"')?.strip_suffix('"')?;
+            // etagc: visible ASCII but the double quote.
+            opaque.bytes().all(|b| b == b'!' || (b'#'..=b'~').contains(&b)).then(|| opaque.to_owned())
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::none_match_fails;
+    use super::entity_tags;
 
     #[test]
-    fn if_none_match_compares_weakly() {
-        assert!(none_match_fails("\"3\"", "\"3\""));
-        assert!(none_match_fails("W/\"3\"", "\"3\""));
-        assert!(none_match_fails("\"1\", \"3\"", "\"3\""));
-        assert!(none_match_fails("*", "\"3\""));
-        assert!(!none_match_fails("\"2\"", "\"3\""));
-        assert!(!none_match_fails("\"33\"", "\"3\""));
+    fn entity_tag_lists_are_read_weakly_and_checked() {
+        let tags = |v: &str| entity_tags(v).map(|t| t.join("|"));
+        assert_eq!(tags("\"3\"").as_deref(), Some("3"));
+        assert_eq!(tags("W/\"3\"").as_deref(), Some("3"));
+        assert_eq!(tags("\"1\", W/\"3\"").as_deref(), Some("1|3"));
+        assert_eq!(tags(" * ").as_deref(), Some("*"));
+        for bad in ["3", "\"3", "\"a\"b\"", "*, \"3\"", "", "\"1\",", "\u{e9}"] {
+            assert_eq!(tags(bad), None, "{bad}");
+        }
+        assert_eq!(tags(&format!("\"{}\"", "1".repeat(199))), None);
     }
 }

@@ -112,6 +112,8 @@ codes! {
     InvalidIdempotencyKey => ("invalid_idempotency_key", 400, "Idempotency-Key must be 1 to 200 visible ASCII characters"),
     /// If-Match must be one ETag as returned by a read.
     InvalidIfMatch => ("invalid_if_match", 412, "If-Match must be one ETag as returned by a read"),
+    /// If-None-Match must be `*` or a list of ETags, at most 200 characters.
+    InvalidIfNoneMatch => ("invalid_if_none_match", 400, "If-None-Match must be `*` or a list of ETags, at most 200 characters"),
     /// A path parameter is not of its stated type.
     InvalidPath => ("invalid_path", 400, "a path parameter is not of its stated type"),
     /// A query parameter is unknown, repeated or not of its stated type.
