@@ -504,7 +504,7 @@ fn declare_conditional_reads(value: &mut serde_json::Value) {
             params.push(serde_json::json!({
                 "name": "If-None-Match", "in": "header", "required": false,
                 "description": "ETags of the copies the client holds (`*` for any): when one is the current version, 304 without a body (weak comparison)",
-                "schema": { "type": "string", "maxLength": 200, "pattern": r#"^ *(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*) *$"# }
+                "schema": { "type": "string", "maxLength": 200, "pattern": crate::middleware::ENTITY_TAGS_PATTERN }
             }));
         }
         if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {

@@ -57,7 +57,9 @@ pub fn endpoints(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::ops::get_metrics)
         .service(routes::auth::get_jwks)
         .service(api_v1::register(
-            utoipa_actix_web::scope("/api/v1").wrap(actix_web::middleware::from_fn(guard::guard)),
+            utoipa_actix_web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(middleware::conditional))
+                .wrap(actix_web::middleware::from_fn(guard::guard)),
         ));
 }
 

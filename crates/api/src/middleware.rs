@@ -71,19 +71,28 @@ pub async fn observe(
     Ok(res)
 }
 
-/// Conditional and header-only reads, for every route:
-/// - `HEAD` is answered as the `GET` of the same route (RFC 9110 9.3.2): the same status and
-///   headers, and no body (the connection leaves out the body of an answer to `HEAD`).
-/// - `If-None-Match` on a `GET` (or `HEAD`) whose answer carries an `ETag`: when one of the
-///   client's tags matches it (weak comparison, RFC 9110 13.1.2; `*` matches any), the answer is
-///   304 Not Modified with the `ETag` and the caching headers, and no body.
-pub async fn conditional<B: MessageBody + 'static>(
+/// Header-only reads, for every route: `HEAD` is answered as the `GET` of the same route
+/// (RFC 9110 9.3.2), with the same status and headers and no body (the connection leaves out the
+/// body of an answer to `HEAD`).
+pub async fn head(
     mut req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
     }
+    next.call(req).await
+}
+
+/// Conditional reads, inside the guard (a request without credentials is 401 whatever its
+/// `If-None-Match`): on a `GET` whose answer carries an `ETag`, when one of the client's tags
+/// matches it (weak comparison, RFC 9110 13.1.2; `*` matches any), the answer is 304 Not
+/// Modified with the `ETag` and the caching headers, and no body. An `If-None-Match` that is no
+/// entity-tag list is 400 `invalid_if_none_match`, before the read.
+pub async fn conditional<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let mut wanted = None;
     if req.method() == Method::GET
         && let Some(value) = req.headers().get(header::IF_NONE_MATCH)
@@ -120,31 +129,42 @@ pub async fn conditional<B: MessageBody + 'static>(
     Ok(res.map_into_left_body())
 }
 
-/// The opaque tags of an entity-tag list (RFC 9110 8.8.3): `*`, or `"…"` and `W/"…"` separated
-/// by commas, at most 200 characters; `W/` set aside, since `If-None-Match` compares weakly.
-/// `None` when it is not one.
+/// The pattern of an entity-tag list, as the contract states it for `If-None-Match` and
+/// [`entity_tags`] reads it: `*`, or `"…"` and `W/"…"` separated by commas, spaces around them.
+pub const ENTITY_TAGS_PATTERN: &str = r#"^ *(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*) *$"#;
+
+/// The opaque tags of an entity-tag list (RFC 9110 8.8.3), exactly as
+/// [`ENTITY_TAGS_PATTERN`] describes it, at most 200 characters; `W/` set aside, since
+/// `If-None-Match` compares weakly. An opaque tag may hold commas. `None` when it is not one.
 fn entity_tags(value: &str) -> Option<Vec<String>> {
     if value.len() > 200 {
         return None;
     }
-    if value.trim_matches(' ') == "*" {
+    let rest = value.trim_start_matches(' ');
+    if rest.trim_end_matches(' ') == "*" {
         return Some(vec!["*".to_owned()]);
     }
-    value
-        .split(',')
-        .map(|t| {
-            let t = t.trim_matches(' ');
-            let t = t.strip_prefix("W/").unwrap_or(t);
-            let opaque = t.strip_prefix('"')?.strip_suffix('"')?;
-            // etagc: visible ASCII but the double quote.
-            opaque.bytes().all(|b| b == b'!' || (b'#'..=b'~').contains(&b)).then(|| opaque.to_owned())
-        })
-        .collect()
+    let mut tags = Vec::new();
+    let mut rest = rest;
+    loop {
+        let quoted = rest.strip_prefix("W/").unwrap_or(rest).strip_prefix('"')?;
+        // etagc: visible ASCII but the double quote.
+        let end = quoted.find(|c: char| !(c == '!' || ('#'..='~').contains(&c)))?;
+        if !quoted[end..].starts_with('"') {
+            return None;
+        }
+        tags.push(quoted[..end].to_owned());
+        rest = quoted[end + 1..].trim_start_matches(' ');
+        if rest.is_empty() {
+            return Some(tags);
+        }
+        rest = rest.strip_prefix(',')?.trim_start_matches(' ');
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::entity_tags;
+    use super::{ENTITY_TAGS_PATTERN, entity_tags};
 
     #[test]
     fn entity_tag_lists_are_read_weakly_and_checked() {
@@ -153,9 +173,31 @@ mod tests {
         assert_eq!(tags("W/\"3\"").as_deref(), Some("3"));
         assert_eq!(tags("\"1\", W/\"3\"").as_deref(), Some("1|3"));
         assert_eq!(tags(" * ").as_deref(), Some("*"));
-        for bad in ["3", "\"3", "\"a\"b\"", "*, \"3\"", "", "\"1\",", "\u{e9}"] {
+        assert_eq!(tags("\"a,b\" ,W/\"c\"  ").as_deref(), Some("a,b|c"));
+        assert_eq!(tags("\"\"").as_deref(), Some(""));
+        for bad in
+            ["3", "\"3", "\"a\"b\"", "*, \"3\"", "", "\"1\",", "\u{e9}", "\"1\"\"2\"", "\t\"1\"", "w/\"1\""]
+        {
             assert_eq!(tags(bad), None, "{bad}");
         }
         assert_eq!(tags(&format!("\"{}\"", "1".repeat(199))), None);
+    }
+
+    /// The contract's pattern and the parser accept the same values: every string of up to six
+    /// characters over an alphabet of the grammar's parts and its near misses.
+    #[test]
+    fn the_parser_reads_what_the_pattern_states() {
+        let pattern = regex::Regex::new(ENTITY_TAGS_PATTERN).unwrap();
+        let alphabet = [' ', '*', '"', 'W', '/', ',', 'a', '!', '\t'];
+        let mut words = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..6 {
+            words = words.iter().flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}"))).collect();
+            for w in &words {
+                assert_eq!(pattern.is_match(w), entity_tags(w).is_some(), "{w:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 500_000);
     }
 }

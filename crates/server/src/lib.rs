@@ -154,7 +154,7 @@ pub fn start(listener: TcpListener, state: AppState, serving: Serving) -> std::i
         App::new()
             .app_data(cors.clone())
             .app_data(body_timeout)
-            .wrap(from_fn(tongxing_api::middleware::conditional))
+            .wrap(from_fn(tongxing_api::middleware::head))
             .wrap(from_fn(tongxing_api::body::paced))
             .wrap(from_fn(tongxing_api::security::protect))
             .wrap(from_fn(tongxing_api::middleware::observe))
