@@ -319,6 +319,13 @@ def before_call(context, case, kwargs):
             case.body.update(IDS["login"])
         if op_id == "create_client_token" and isinstance(case.body, dict) and IDS.get("client") and chance():
             case.body.update({k: v for k, v in IDS["client"].items() if k in case.body or k != "scope"})
+        if op_id == "create_oauth_token" and isinstance(case.body, dict) and chance():
+            # The standard token endpoint, for the grant drawn: the account's credentials or the
+            # partner client's (the rest of the time, what Schemathesis drew).
+            if case.body.get("grant_type") == "password" and IDS.get("login"):
+                case.body.update(IDS["login"])
+            elif case.body.get("grant_type") == "client_credentials" and IDS.get("client"):
+                case.body.update({k: v for k, v in IDS["client"].items() if k != "scope"})
     if not headers_fixed:
         return
     # Headers: a fresh key; the record's current version.

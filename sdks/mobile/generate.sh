@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generates Kotlin and Swift clients from the committed contract with openapi-generator (PyPI
 # wheel with the generator's jar; needs Java 11 or newer) and fails on any generator error.
-# The output is thrown away: the check is that mobile teams can generate from the contract.
+# The output is thrown away: the check is that mobile teams can generate from the contract, and
+# (kotlin_token_check.py) that the Kotlin client can express every token request.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
@@ -23,4 +24,7 @@ for generator in kotlin swift5; do
     exit 1
   fi
   echo "$generator client generated, no anonymous inline models"
+  if [ "$generator" = kotlin ]; then
+    python3 "$root/sdks/mobile/kotlin_token_check.py" "$work/kotlin"
+  fi
 done

@@ -242,6 +242,8 @@ use Res::{None as NoId, Plain, Scoped};
 const MATRIX: &[Case] = &[
     case("POST", "/api/v1/auth/token", "anyone", NoId),
     case("POST", "/api/v1/auth/client-token", "anyone", NoId),
+    case("POST", "/api/v1/oauth/token", "anyone", NoId),
+    case("POST", "/api/v1/oauth/revoke", "anyone", NoId),
     case("GET", "/api/v1/users", "admin", NoId),
     case("POST", "/api/v1/users", "admin", NoId),
     case("GET", "/api/v1/users/{id}", "admin", Plain("user")),
@@ -421,7 +423,8 @@ fn body_for(case: &Case, w: &World) -> Option<Value> {
         (_, "/api/v1/auth/client-token") => {
             json!({"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "wrong"})
         }
-        (_, "/api/v1/auth/token") => {
+        (_, "/api/v1/oauth/revoke") => json!({"token": "made-up"}),
+        (_, "/api/v1/auth/token" | "/api/v1/oauth/token") => {
             json!({"grant_type": "password", "username": "nobody", "password": "wrong-password"})
         }
         ("POST" | "PUT", _) => json!({}),

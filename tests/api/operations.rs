@@ -90,7 +90,9 @@ async fn conditional_reads_and_head(app: TestApp) {
             .assert_problem(400, "invalid_if_none_match");
     }
     // Credentials come first: without them, 401 whatever the header holds.
-    app.send("GET", &path, Some(""), None, &[("if-none-match", "7")]).await.assert_problem(401, "missing_token");
+    app.send("GET", &path, Some(""), None, &[("if-none-match", "7")])
+        .await
+        .assert_problem(401, "missing_token");
     // An opaque tag may hold a comma.
     let r = app.send("GET", &path, None, None, &[("if-none-match", "\"7,8\" , W/\"9\"")]).await;
     assert_eq!(r.status, 200);

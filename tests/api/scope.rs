@@ -745,6 +745,8 @@ const WRITES: &[(&str, Answer)] = &[
     ("rotate_api_client_secret", NoChild(CLIENTS)),
     ("create_client_token", NoChild("an access token")),
     ("create_token", NoChild("an access token")),
+    ("create_oauth_token", NoChild("an access token")),
+    ("revoke_oauth_token", NoChild("nothing (a refresh token revoked)")),
     ("rotate_signing_key", NoChild("a signing key")),
     ("create_user", NoChild("an account")),
     ("update_user", NoChild("an account")),

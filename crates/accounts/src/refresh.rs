@@ -124,6 +124,21 @@ pub fn revoke_family(conn: &mut DbConnection, family: &str) -> Result<()> {
     Ok(())
 }
 
+/// Revokes the family of a refresh token (RFC 7009): the token, those it was renewed from and
+/// into. The family's user and id, or `None` when no refresh token has this value.
+pub fn revoke(conn: &mut DbConnection, token: &str) -> Result<Option<(Uuid, String)>> {
+    let row: Option<(String, String)> = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(digest(token)))
+        .select((refresh_tokens::family_id, refresh_tokens::user_id))
+        .first(conn)
+        .optional()
+        .map_err(map_db_error)?;
+    let Some((family, user)) = row else { return Ok(None) };
+    revoke_family(conn, &family)?;
+    let user = Uuid::parse_str(&user).map_err(|e| Error::internal(format!("bad user id: {e}")))?;
+    Ok(Some((user, family)))
+}
+
 /// Revokes every refresh token of the user not yet revoked.
 pub fn revoke_user(conn: &mut DbConnection, user: Uuid) -> Result<()> {
     diesel::update(

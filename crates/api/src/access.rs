@@ -88,7 +88,8 @@ pub const fn roles(r: &'static [Role]) -> Who {
 }
 
 /// The endpoints outside `/api/v1`, and so outside the guard: they answer anyone.
-pub const OUTSIDE_THE_GUARD: &[&str] = &["get_health", "get_readiness", "get_metrics", "get_jwks"];
+pub const OUTSIDE_THE_GUARD: &[&str] =
+    &["get_health", "get_readiness", "get_metrics", "get_jwks", "get_oauth_metadata"];
 
 /// The rule of an operation.
 pub fn rule_of(operation: &str) -> Option<&'static Rule> {

@@ -34,6 +34,8 @@ macro_rules! endpoints {
 endpoints! {
     auth::create_token => Who::Anyone, No;
     auth::create_client_token => Who::Anyone, No;
+    oauth::create_oauth_token => Who::Anyone, No;
+    oauth::revoke_oauth_token => Who::Anyone, No;
     users::list_users => roles(ADMIN), No;
     users::create_user => roles(ADMIN), Create;
     users::get_user => roles(ADMIN), No;

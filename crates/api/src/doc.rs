@@ -17,7 +17,7 @@ use crate::routes;
     info(
         title = "Tongxing",
         description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.\n\nDates (`YYYY-MM-DD`) and timestamps (RFC 3339 with a zone) are taken from 1900-01-01 to 2200-12-31, as each one's `pattern` states; outside that range, 400 naming the field or parameter. A request body must keep arriving: after a pause longer than the service's body timeout (10 s unless configured otherwise) the answer is 408 `body_timeout` and the connection is closed.",
-        version = "1.7.0",
+        version = "1.8.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),
@@ -115,9 +115,21 @@ impl Modify for Conventions {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "A JWT access token from `/api/v1/auth/token` or `/api/v1/auth/client-token`, following \
+                        "A JWT access token from `/api/v1/oauth/token` (or `/api/v1/auth/token`, `/api/v1/auth/client-token`), following \
                          RFC8725: signed with EdDSA only, naming its key in `kid` (public keys at \
                          `/.well-known/jwks.json`), with `iss`, `aud`, `exp` and `nbf` required and checked.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "An API client's id and secret (`client_secret_basic`, RFC 6749 2.3.1), at the OAuth \
+                         endpoints; the secret may instead be sent in the body (`client_secret_post`).",
                     ))
                     .build(),
             ),
@@ -171,7 +183,10 @@ pub fn operations(spec: &Spec) -> Vec<(&'static str, String, String)> {
 
 /// Adds the errors an operation can answer with, and bearer security unless it declared its own.
 fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
-    let public = op.security.as_ref().is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
+    // Public: no credentials needed (the OAuth endpoints take a client's, optionally).
+    let anonymous = |s: &Vec<SecurityRequirement>| s.iter().any(|r| *r == SecurityRequirement::default());
+    let public = op.security.as_ref().is_some_and(anonymous);
+    let credentials_optional = op.security.as_ref().is_some_and(|s| s.len() > 1);
     let api = path.starts_with("/api/");
     let has_body = op.request_body.is_some();
     let has_id = path.contains('{');
@@ -184,6 +199,8 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
         ps.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query))
     });
     let conditional = has_param("If-Match");
+    // The OAuth endpoints answer a body they cannot read with an OAuth error (400).
+    let oauth = path.starts_with("/api/v1/oauth/");
     let wanted: Vec<&str> = ERRORS
         .iter()
         .map(|(status, _, _)| *status)
@@ -196,8 +213,9 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
             "404" => has_id || replays,
             "409" => api && !public && !matches!(method, HttpMethod::Get),
             "412" => conditional,
-            "408" | "413" | "415" => has_body,
-            "422" => api && (has_body || has_query || replays),
+            "408" | "413" => has_body,
+            "415" => has_body && !oauth,
+            "422" => api && !oauth && (has_body || has_query || replays),
             "428" => is_update && conditional,
             "429" => api,
             "500" => true,
@@ -220,7 +238,7 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
         }
         text.push_str(&who);
     }
-    if public {
+    if public && !credentials_optional {
         op.security = None;
     } else if api && op.security.is_none() {
         op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);

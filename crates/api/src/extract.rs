@@ -69,6 +69,26 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// A body as bytes, whatever its type, within the size and time limits [`JsonBody`] has.
+pub struct RawBody(pub web::Bytes);
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(
+            async move { bytes.await.map(RawBody).map_err(|e| payload_error(e.as_error::<PayloadError>())) },
+        )
+    }
+}
+
+/// A JSON document read as [`JsonBody`] reads it: an object with the same key twice is refused.
+pub(crate) fn strict_json(bytes: &[u8]) -> serde_json::Result<serde_json::Value> {
+    serde_json::from_slice::<Strict>(bytes).map(|s| s.0)
+}
+
 /// A JSON value that refuses an object with the same key twice: parsers disagree on which one
 /// wins, so a duplicate could mean one thing to a gateway and another here.
 struct Strict(serde_json::Value);

@@ -56,6 +56,7 @@ pub fn endpoints(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::ops::get_readiness)
         .service(routes::ops::get_metrics)
         .service(routes::auth::get_jwks)
+        .service(routes::oauth::get_oauth_metadata)
         .service(api_v1::register(
             utoipa_actix_web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(middleware::conditional))
@@ -69,7 +70,8 @@ async fn docs_redirect() -> HttpResponse {
 }
 
 /// The paths outside `/api/v1`, each answering GET only.
-const GET_ONLY: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
+const GET_ONLY: &[&str] =
+    &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"];
 
 /// No route matched: 405 for another method on a path that exists, 404 otherwise.
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -79,6 +79,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    pub fn code(&self) -> Code {
+        self.code
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub fn retry_after(&self) -> Option<u32> {
+        self.retry_after
+    }
+
     /// 503 `busy`: the service is computing as many heavy reads as it allows at once.
     pub fn busy(detail: &str, retry_after: u32) -> Self {
         let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::Busy, detail);

@@ -149,20 +149,31 @@ pub(crate) fn login_entry(
     }
 }
 
-/// A new access token and refresh token for the user.
+/// A new access token and refresh token for the user, as the token endpoints answer them.
 pub(crate) async fn token_pair(
     state: &AppState,
     subject: &Subject,
     refresh_token: String,
 ) -> ApiResult<HttpResponse> {
+    Ok(no_store(&issue_pair(state, subject, refresh_token).await?))
+}
+
+/// A token endpoint's answer: never stored by a cache (RFC 6749 5.1).
+pub(crate) fn no_store<T: Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .insert_header(("pragma", "no-cache"))
+        .json(body)
+}
+
+async fn issue_pair(state: &AppState, subject: &Subject, refresh_token: String) -> ApiResult<TokenResponse> {
     state.reload_keys(KEY_MAX_AGE).await?;
-    let access_token = state.keys.issue(subject)?;
-    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(TokenResponse {
-        access_token,
+    Ok(TokenResponse {
+        access_token: state.keys.issue(subject)?,
         token_type: "Bearer".into(),
         expires_in: state.keys.access_ttl_seconds,
         refresh_token,
-    }))
+    })
 }
 
 /// The scopes a client asks for, within those it holds.
@@ -184,98 +195,72 @@ fn granted(client: &ApiClient, asked: Option<&str>) -> tongxing_core::Result<Str
     Ok(out.join(" "))
 }
 
-/// Issue an access token.
-///
-/// With `grant_type` `password`, checks the user's password; with `refresh_token`, spends the
-/// refresh token and returns a new pair (a refresh token presented twice revokes its family);
-/// deactivating a user, changing their role, region or organisation, and changing their
-/// password end every token they hold at once.
-///
-/// Failed logins are throttled before any password is checked, per network address and per
-/// username, in the same way for usernames that exist and those that do not: after five
-/// failures in a row, each further attempt at that username must wait (2 s, doubling with each
-/// failure up to 15 minutes) and is refused with 429 and `Retry-After` until then. The right
-/// password after the wait signs in. An address the account has signed in from before is not
-/// held up by failures from elsewhere. An unknown username, a wrong password and a deactivated
-/// account get the same answer.
-#[utoipa::path(
-    tag = "auth", operation_id = "create_token",
-    request_body(content = TokenRequest, example = json!({"grant_type": "password", "username": "coordinator.li", "password": "a-long-passphrase"})),
-    responses(
-        (status = 200, description = "Tokens issued", body = TokenResponse),
-        (status = 429, description = "Too many failed logins; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(())
-)]
-#[post("/auth/token")]
-pub async fn create_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: JsonBody<TokenRequest>,
-) -> ApiResult<HttpResponse> {
-    let refresh_ttl = state.keys.refresh_ttl_seconds;
-    let ip = req.peer_addr().map(|a| a.ip());
+/// The password grant: the login policy (throttle, password check), audited either way.
+pub(crate) async fn password_grant(
+    state: &AppState,
+    req: &HttpRequest,
+    username: String,
+    given: String,
+) -> ApiResult<TokenResponse> {
     let login = |actor_type, actor: Option<Uuid>, role: Option<String>, action, status: u16| Entry {
         actor_role: role,
-        ..login_entry(&req, actor_type, actor, action, status)
+        ..login_entry(req, actor_type, actor, action, status)
     };
-    match body.value {
-        TokenRequest::Password(PasswordGrant { username, password: given, .. }) => {
-            let (db, policy, address) = (&state.db, state.limits.login, throttle::address_key(ip));
-            match login::sign_in(db, policy, address, username, given, refresh_ttl).await? {
-                login::SignIn::Granted { subject, refresh_token } => {
-                    let role = Some(subject.role.to_string());
-                    let entry = login(ActorType::User, Some(subject.id), role, AuditAction::Login, 200);
-                    state.audit.append(entry).await;
-                    token_pair(&state, &subject, refresh_token).await
-                }
-                login::SignIn::Refused { user, error } => {
-                    let status = if matches!(error, Error::TooManyRequests { .. }) { 429 } else { 401 };
-                    let kind = if user.is_some() { ActorType::User } else { ActorType::Anonymous };
-                    state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status)).await;
-                    Err(error.into())
-                }
-            }
+    let ip = req.peer_addr().map(|a| a.ip());
+    let (db, policy, address) = (&state.db, state.limits.login, throttle::address_key(ip));
+    match login::sign_in(db, policy, address, username, given, state.keys.refresh_ttl_seconds).await? {
+        login::SignIn::Granted { subject, refresh_token } => {
+            let role = Some(subject.role.to_string());
+            state.audit.append(login(ActorType::User, Some(subject.id), role, AuditAction::Login, 200)).await;
+            issue_pair(state, &subject, refresh_token).await
         }
-        TokenRequest::RefreshToken(RefreshTokenGrant { refresh_token, .. }) => {
-            let (subject, token) =
-                state.run(move |conn| login::refresh_grant(conn, &refresh_token, refresh_ttl)).await?;
-            token_pair(&state, &subject, token).await
+        login::SignIn::Refused { user, error } => {
+            let status = if matches!(error, Error::TooManyRequests { .. }) { 429 } else { 401 };
+            let kind = if user.is_some() { ActorType::User } else { ActorType::Anonymous };
+            state.audit.append(login(kind, user, None, AuditAction::LoginFailed, status)).await;
+            Err(error.into())
         }
     }
 }
 
-/// Issue an access token to a partner organisation's API client.
-///
-/// Checks the client's id and secret, and returns a token limited to the scopes asked for
-/// (all the client's scopes when none are named). A revoked client, an unknown client and a
-/// wrong secret all answer 401 `invalid_client`.
-#[utoipa::path(
-    tag = "auth", operation_id = "create_client_token",
-    request_body(content = ClientTokenRequest, example = json!({"grant_type": "client_credentials", "client_id": "0190f0a0-0000-7000-8000-00000000000c", "client_secret": "the-secret-shown-once", "scope": "cases:read"})),
-    responses((status = 200, description = "Token issued", body = ClientTokenResponse)),
-    security(())
-)]
-#[post("/auth/client-token")]
-pub async fn create_client_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: JsonBody<ClientTokenRequest>,
-) -> ApiResult<HttpResponse> {
-    let ClientTokenRequest { client_id, client_secret, scope, .. } = body.value;
+/// The refresh-token grant: the token is spent for a new pair of the same family.
+pub(crate) async fn refresh_token_grant(state: &AppState, refresh_token: String) -> ApiResult<TokenResponse> {
+    let refresh_ttl = state.keys.refresh_ttl_seconds;
+    let (subject, token) =
+        state.run(move |conn| login::refresh_grant(conn, &refresh_token, refresh_ttl)).await?;
+    issue_pair(state, &subject, token).await
+}
+
+/// The API client with these credentials; a failed attempt is audited as a failed login.
+pub(crate) async fn authenticated_client(
+    state: &AppState,
+    req: &HttpRequest,
+    client_id: String,
+    client_secret: String,
+) -> ApiResult<ApiClient> {
+    let result = state.run(move |conn| clients::authenticate(conn, &client_id, &client_secret)).await;
+    if let Err(e) = &result {
+        let status = e.status_code().as_u16();
+        state
+            .audit
+            .append(login_entry(req, ActorType::Anonymous, None, AuditAction::LoginFailed, status))
+            .await;
+    }
+    result
+}
+
+/// The client-credentials grant: the client's id and secret checked, the token limited to the
+/// scopes asked for (all the client's when none are named); audited either way.
+pub(crate) async fn client_credentials_grant(
+    state: &AppState,
+    req: &HttpRequest,
+    client_id: String,
+    client_secret: String,
+    scope: Option<String>,
+) -> ApiResult<ClientTokenResponse> {
     let entry = |actor_type, actor: Option<Uuid>, action, status: u16| Entry {
-        at: time::now(),
-        actor_type,
-        actor_id: actor,
         actor_role: actor.map(|_| Role::Partner.to_string()),
-        action,
-        resource: "/api/v1/auth/client-token".into(),
-        resource_id: None,
-        child_id: None,
-        status,
-        changes: None,
-        address: req.peer_addr().map(|a| a.ip().to_string()),
-        request_id: request_id(&req),
+        ..login_entry(req, actor_type, actor, action, status)
     };
     let result = state
         .run(move |conn| {
@@ -294,22 +279,84 @@ pub async fn create_client_token(
     let subject = match result {
         Ok(subject) => subject,
         Err(e) => {
-            state
-                .audit
-                .append(entry(ActorType::Anonymous, None, AuditAction::LoginFailed, e.status_code().as_u16()))
-                .await;
+            let status = e.status_code().as_u16();
+            state.audit.append(entry(ActorType::Anonymous, None, AuditAction::LoginFailed, status)).await;
             return Err(e);
         }
     };
     state.audit.append(entry(ActorType::Client, Some(subject.id), AuditAction::Login, 200)).await;
     state.reload_keys(KEY_MAX_AGE).await?;
-    let access_token = state.keys.issue(&subject)?;
-    Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(ClientTokenResponse {
-        access_token,
+    Ok(ClientTokenResponse {
+        access_token: state.keys.issue(&subject)?,
         token_type: "Bearer".into(),
         expires_in: state.keys.access_ttl_seconds,
         scope: subject.scope.unwrap_or_default(),
-    }))
+    })
+}
+
+/// Issue an access token.
+///
+/// With `grant_type` `password`, checks the user's password; with `refresh_token`, spends the
+/// refresh token and returns a new pair (a refresh token presented twice revokes its family);
+/// deactivating a user, changing their role, region or organisation, and changing their
+/// password end every token they hold at once.
+///
+/// Failed logins are throttled before any password is checked, per network address and per
+/// username, in the same way for usernames that exist and those that do not: after five
+/// failures in a row, each further attempt at that username must wait (2 s, doubling with each
+/// failure up to 15 minutes) and is refused with 429 and `Retry-After` until then. The right
+/// password after the wait signs in. An address the account has signed in from before is not
+/// held up by failures from elsewhere. An unknown username, a wrong password and a deactivated
+/// account get the same answer.
+///
+/// The standard OAuth 2.0 token endpoint, `/api/v1/oauth/token`, does the same with form or
+/// JSON bodies and OAuth errors.
+#[utoipa::path(
+    tag = "auth", operation_id = "create_token",
+    request_body(content = TokenRequest, example = json!({"grant_type": "password", "username": "coordinator.li", "password": "a-long-passphrase"})),
+    responses(
+        (status = 200, description = "Tokens issued", body = TokenResponse),
+        (status = 429, description = "Too many failed logins; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+#[post("/auth/token")]
+pub async fn create_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<TokenRequest>,
+) -> ApiResult<HttpResponse> {
+    let issued = match body.value {
+        TokenRequest::Password(PasswordGrant { username, password, .. }) => {
+            password_grant(&state, &req, username, password).await?
+        }
+        TokenRequest::RefreshToken(RefreshTokenGrant { refresh_token, .. }) => {
+            refresh_token_grant(&state, refresh_token).await?
+        }
+    };
+    Ok(no_store(&issued))
+}
+
+/// Issue an access token to a partner organisation's API client.
+///
+/// Checks the client's id and secret, and returns a token limited to the scopes asked for
+/// (all the client's scopes when none are named). A revoked client, an unknown client and a
+/// wrong secret all answer 401 `invalid_client`. The standard OAuth 2.0 token endpoint,
+/// `/api/v1/oauth/token`, also takes HTTP Basic client authentication and form bodies.
+#[utoipa::path(
+    tag = "auth", operation_id = "create_client_token",
+    request_body(content = ClientTokenRequest, example = json!({"grant_type": "client_credentials", "client_id": "0190f0a0-0000-7000-8000-00000000000c", "client_secret": "the-secret-shown-once", "scope": "cases:read"})),
+    responses((status = 200, description = "Token issued", body = ClientTokenResponse)),
+    security(())
+)]
+#[post("/auth/client-token")]
+pub async fn create_client_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<ClientTokenRequest>,
+) -> ApiResult<HttpResponse> {
+    let ClientTokenRequest { client_id, client_secret, scope, .. } = body.value;
+    Ok(no_store(&client_credentials_grant(&state, &req, client_id, client_secret, scope).await?))
 }
 
 /// The public keys that verify access tokens (JWKS). Keys appear here before they sign and
