@@ -211,6 +211,27 @@ async fn requests_refused_as_oauth_says(app: TestApp) {
             app.send_raw("POST", TOKEN, Some(""), Some((content_type, body.as_bytes().to_vec())), &[]).await;
         assert_oauth_error(&r, 400, error);
     }
+    // Every parameter the contract bounds is refused one character past its bound, before any
+    // credentials are checked.
+    let spec = app.send("GET", "/api/v1/openapi.json", Some(""), None, &[]).await.body;
+    let mut bounded = 0;
+    for (path, schema, base) in
+        [(TOKEN, "OAuthTokenRequest", "grant_type=password"), (REVOKE, "OAuthRevocationRequest", "token=x")]
+    {
+        for (name, property) in spec["components"]["schemas"][schema]["properties"].as_object().unwrap() {
+            let Some(max) = property["maxLength"].as_u64() else { continue };
+            let long = "a".repeat(max as usize + 1);
+            let r = form(&app, path, &format!("{base}&{name}={long}"), &[]).await;
+            assert_oauth_error(&r, 400, "invalid_request");
+            assert!(
+                r.body["error_description"].as_str().unwrap().contains(name.as_str()),
+                "{name}: {}",
+                r.body
+            );
+            bounded += 1;
+        }
+    }
+    assert!(bounded >= 10, "{bounded} bounded parameters");
     // Parameters no grant uses are ignored (RFC 6749 3.2), whatever they hold; empty ones are absent.
     let body = format!("grant_type=password&username=admin&password={ADMIN_PASSWORD}&device=%01&scope=");
     assert_tokens(&form(&app, TOKEN, &body, &[]).await);

@@ -68,6 +68,20 @@ async fn a_region_coordinator_sees_and_exempts_only_their_region(app: TestApp) {
     // Jingui community lies in Fushan subdistrict, the coordinator's; Maoping village in Guihua town.
     let fushan = app.region("浮山街道").await;
     let guihua = app.region("桂花镇").await;
+    // A blank division code is no code of a village's length (it was stored as none).
+    for code in ["", " "] {
+        let r = app
+            .post(
+                "/api/v1/regions",
+                json!({"parent_id": guihua, "level": "village", "name": "新村", "code": code}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{code:?}: {}", r.body);
+        assert_eq!(
+            (r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["code"].as_str()),
+            (Some("code"), Some("format"))
+        );
+    }
     let mut pairing = Vec::new();
     let mut enrolment = Vec::new();
     let mut child = Vec::new();

@@ -157,7 +157,8 @@ pub fn check_placement(
 
 pub fn create(conn: &mut DbConnection, input: RegionInput) -> Result<Region> {
     let name = input.name.trim().to_owned();
-    let code = clean(input.code);
+    // As sent: a blank code is no code of any level (422), not a missing one.
+    let code = input.code;
     let parent = match input.parent_id {
         Some(pid) => Some(
             find_row(conn, pid)?
@@ -299,7 +300,7 @@ pub fn seed_reference(conn: &mut DbConnection, csv: &str) -> Result<usize> {
                     level,
                     name: name.to_owned(),
                     name_en: Some(name_en.to_owned()),
-                    code: Some(code.to_owned()),
+                    code: Some(code.to_owned()).filter(|c| !c.is_empty()),
                 };
                 create(conn, input)?.id
             }

@@ -208,21 +208,19 @@ fn oauth_refusal(e: ApiError) -> actix_web::Error {
     refusal.into()
 }
 
-/// The parameters the endpoints read; any other is ignored (RFC 6749 3.2), whatever it holds.
-const KNOWN: &[&str] = &[
-    "grant_type",
-    "username",
-    "password",
-    "refresh_token",
-    "client_id",
-    "client_secret",
-    "scope",
-    "token",
-    "token_type_hint",
+/// The parameters the endpoints read, each with the longest value it takes (as the contract
+/// states it); any other parameter is ignored (RFC 6749 3.2), whatever it holds.
+const KNOWN: &[(&str, usize)] = &[
+    ("grant_type", 200),
+    ("username", 64),
+    ("password", 200),
+    ("refresh_token", 200),
+    ("client_id", 64),
+    ("client_secret", 200),
+    ("scope", 200),
+    ("token", 2000),
+    ("token_type_hint", 20),
 ];
-
-/// The longest value of a parameter the endpoints read.
-const MAX_PARAMETER: usize = 2000;
 
 /// The request's parameters that the endpoints read: from a form (each at most once, RFC 6749
 /// 3.2) or a JSON object, each a string; empty ones left out (RFC 6749 3.1).
@@ -253,15 +251,17 @@ fn parameters(req: &HttpRequest, body: &[u8]) -> Result<BTreeMap<String, String>
         }
     };
     let mut out = BTreeMap::new();
-    for (k, v) in pairs.into_iter().filter(|(k, _)| KNOWN.contains(&k.as_str())) {
+    for (k, v) in pairs {
+        let Some(&(_, max)) = KNOWN.iter().find(|(name, _)| *name == k) else { continue };
         let serde_json::Value::String(v) = v else {
             return Err(OAuthError::invalid_request(format!("`{k}` must be a string")));
         };
+        if v.chars().count() > max {
+            return Err(OAuthError::invalid_request(format!("`{k}` is longer than {max} characters")));
+        }
         // Control characters but tabs and line breaks are refused, as in every JSON body.
-        if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || v.len() > MAX_PARAMETER {
-            return Err(OAuthError::invalid_request(format!(
-                "`{k}` is too long or holds control characters"
-            )));
+        if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(OAuthError::invalid_request(format!("`{k}` holds control characters")));
         }
         if v.is_empty() {
             continue;
@@ -273,18 +273,9 @@ fn parameters(req: &HttpRequest, body: &[u8]) -> Result<BTreeMap<String, String>
     Ok(out)
 }
 
-/// A parameter a grant needs, within its length.
-fn required(params: &mut BTreeMap<String, String>, name: &str, max: usize) -> Result<String, OAuthError> {
-    let value =
-        params.remove(name).ok_or_else(|| OAuthError::invalid_request(format!("`{name}` is missing")))?;
-    within(name, value, max)
-}
-
-fn within(name: &str, value: String, max: usize) -> Result<String, OAuthError> {
-    if value.chars().count() > max {
-        return Err(OAuthError::invalid_request(format!("`{name}` is longer than {max} characters")));
-    }
-    Ok(value)
+/// A parameter a grant needs.
+fn required(params: &mut BTreeMap<String, String>, name: &str) -> Result<String, OAuthError> {
+    params.remove(name).ok_or_else(|| OAuthError::invalid_request(format!("`{name}` is missing")))
 }
 
 /// The client's credentials, if it sent any: HTTP Basic (`client_secret_basic`, the id and
@@ -318,9 +309,7 @@ fn client_credentials(
     match (basic, id, secret) {
         (Some(_), _, Some(_)) => Err(OAuthError::invalid_request("authenticate the client one way only")),
         (Some(basic), _, None) => Ok(Some(basic)),
-        (None, Some(id), Some(secret)) => {
-            Ok(Some((within("client_id", id, 64)?, within("client_secret", secret, 200)?)))
-        }
+        (None, Some(id), Some(secret)) => Ok(Some((id, secret))),
         (None, None, Some(_)) => Err(OAuthError::invalid_request("`client_id` is missing")),
         (None, _, None) => Ok(None),
     }
@@ -372,7 +361,7 @@ pub async fn create_oauth_token(
     };
     if grant == OAuthGrantType::ClientCredentials {
         let Some((id, secret)) = client else { return Err(OAuthError::invalid_client().into()) };
-        let scope = params.remove("scope").map(|s| within("scope", s, 200)).transpose()?;
+        let scope = params.remove("scope");
         let issued =
             client_credentials_grant(&state, &req, id, secret, scope).await.map_err(oauth_refusal)?;
         return Ok(no_store(&OAuthTokenResponse::from(issued)));
@@ -388,12 +377,12 @@ pub async fn create_oauth_token(
     }
     let issued = match grant {
         OAuthGrantType::Password => {
-            let username = required(&mut params, "username", 64)?;
-            let password = required(&mut params, "password", 200)?;
+            let username = required(&mut params, "username")?;
+            let password = required(&mut params, "password")?;
             password_grant(&state, &req, username, password).await
         }
         _ => {
-            let token = required(&mut params, "refresh_token", 200)?;
+            let token = required(&mut params, "refresh_token")?;
             refresh_token_grant(&state, token).await
         }
     };
@@ -432,7 +421,7 @@ pub async fn revoke_oauth_token(
     if let Some((id, secret)) = client_credentials(&req, &mut params)? {
         authenticated_client(&state, &req, id, secret).await.map_err(oauth_refusal)?;
     }
-    let token = required(&mut params, "token", MAX_PARAMETER)?;
+    let token = required(&mut params, "token")?;
     let presented = token.clone();
     let revoked = state.run(move |conn| refresh::revoke(conn, &presented)).await?;
     match revoked {
