@@ -649,18 +649,37 @@ async fn a_partner_sees_a_shared_case_until_consent_is_withdrawn(app: TestApp) {
     let r = app.send("GET", "/api/v1/children", Some(partner), None, &[]).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 0);
 
-    // A client that sends too many requests is slowed down with 429 and a time to wait.
+    // Every answer states the client's quota (IETF RateLimit header fields), which goes down by
+    // one a request; a client that sends too many is slowed down with 429 and a time to wait.
+    let quota = |r: &Resp| -> (String, u32, u32) {
+        let policy = r.header("ratelimit-policy").expect("RateLimit-Policy");
+        let left = r.header("ratelimit").expect("RateLimit");
+        let field = |k: &str| -> u32 {
+            left.split(';').find_map(|p| p.strip_prefix(k)).and_then(|v| v.parse().ok()).expect(&left)
+        };
+        (policy, field("r="), field("t="))
+    };
+    let first = app.send("GET", "/api/v1/children", Some(partner), None, &[]).await;
+    let (policy, before, _) = quota(&first);
+    assert_eq!(policy, "\"client\";q=600;w=60");
     let mut limited = None;
+    let mut last = before;
     for _ in 0..2000 {
         let r = app.send("GET", "/api/v1/children", Some(partner), None, &[]).await;
         if r.status == 429 {
             limited = Some(r);
             break;
         }
+        let (_, left, reset) = quota(&r);
+        assert!(left <= last && reset >= 1, "{left} after {last}, t={reset}");
+        last = left;
     }
     let r = limited.expect("the client rate limit never answered 429");
     r.assert_problem(429, "rate_limited");
-    assert!(r.header("retry-after").unwrap().parse::<u32>().unwrap() >= 1);
+    let wait = r.header("retry-after").unwrap().parse::<u32>().unwrap();
+    assert!(wait >= 1);
+    let (_, left, reset) = quota(&r);
+    assert_eq!((left, reset), (0, wait), "none left, and the same wait as Retry-After");
 
     // A token may ask for fewer scopes; a scope the client does not hold is refused. A rotated
     // secret replaces the old one at once; a revoked client gets no token.

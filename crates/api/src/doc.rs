@@ -454,6 +454,7 @@ fn state_what_is_enforced(spec: &mut Spec) {
     link_creations(&mut value);
     declare_etags(&mut value);
     declare_conditional_reads(&mut value);
+    declare_response_headers(&mut value);
     if let Ok(bounded) = serde_json::from_value(value) {
         *spec = bounded;
     }
@@ -542,6 +543,77 @@ fn declare_conditional_reads(value: &mut serde_json::Value) {
                     "headers": { "ETag": etag }
                 }),
             );
+        }
+    }
+}
+
+/// The headers answers carry besides `ETag`: `X-Request-Id` on every one; `Retry-After` on 429
+/// and 503; `Idempotent-Replayed` on the answers of a create that takes `Idempotency-Key`; and a
+/// partner client's quota (`RateLimit-Policy`, `RateLimit`) on the answers of the operations
+/// clients may call, and on 429.
+fn declare_response_headers(value: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let text = |description: &str, max: u32| json!({"description": description, "schema": {"type": "string", "maxLength": max}});
+    let request_id = text(
+        "The request's id (the client's `X-Request-Id` when it sent a sane one), as the logs and the audit log record it",
+        64,
+    );
+    let retry_after = json!({"description": "Seconds to wait before trying again", "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 86400}});
+    let replayed = json!({"description": "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`", "schema": {"type": "string", "enum": ["true"]}});
+    let policy = text(
+        "A partner API client's quota (IETF draft-ietf-httpapi-ratelimit-headers): `\"client\";q=<requests>;w=<seconds>`, refilled evenly",
+        64,
+    );
+    let left = text(
+        "What is left of a partner API client's quota: `\"client\";r=<requests left>;t=<seconds until it is whole again, or until the next request when none is left>`",
+        64,
+    );
+    let add = |response: &mut Value, name: &str, header: &Value| {
+        if let Some(map) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) {
+            let headers = map.entry("headers").or_insert_with(|| json!({}));
+            if let Some(headers) = headers.as_object_mut() {
+                headers.entry(name).or_insert_with(|| header.clone());
+            }
+        }
+    };
+    if let Some(responses) = value.pointer_mut("/components/responses").and_then(|r| r.as_object_mut()) {
+        for response in responses.values_mut() {
+            add(response, "X-Request-Id", &request_id);
+        }
+        for name in ["TooManyRequests", "Unavailable"] {
+            if let Some(response) = responses.get_mut(name) {
+                add(response, "Retry-After", &retry_after);
+            }
+        }
+        if let Some(response) = responses.get_mut("TooManyRequests") {
+            add(response, "RateLimit-Policy", &policy);
+            add(response, "RateLimit", &left);
+        }
+    }
+    let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for op in paths.values_mut().filter_map(|i| i.as_object_mut()).flat_map(|i| i.values_mut()) {
+        let takes_key = op
+            .get("parameters")
+            .and_then(|p| p.as_array())
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+        let clients_call = op
+            .get("operationId")
+            .and_then(|id| id.as_str())
+            .and_then(crate::access::rule_of)
+            .is_some_and(|rule| matches!(rule.who, crate::access::Who::Roles(_, Some(_))));
+        let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
+        for (status, response) in responses.iter_mut() {
+            add(response, "X-Request-Id", &request_id);
+            if status == "429" || status == "503" {
+                add(response, "Retry-After", &retry_after);
+            }
+            if takes_key && status.starts_with('2') {
+                add(response, "Idempotent-Replayed", &replayed);
+            }
+            if clients_call {
+                add(response, "RateLimit-Policy", &policy);
+                add(response, "RateLimit", &left);
+            }
         }
     }
 }

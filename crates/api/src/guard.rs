@@ -46,6 +46,23 @@ pub async fn guard(
     let Some(mut caller) = caller else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
+    // A partner client's requests are counted against its quota, which every answer states.
+    let quota = match caller.kind {
+        ActorKind::Client => match state.limits.clients.take(&caller.user_id.to_string()) {
+            Ok(quota) => Some(quota),
+            Err(quota) => {
+                let refusal = ApiError::from(Error::TooManyRequests {
+                    code: Code::RateLimited,
+                    detail: "this client has made too many requests; slow down".into(),
+                    retry_after: quota.reset,
+                });
+                let mut res = req.error_response(refusal);
+                state_quota(res.headers_mut(), quota);
+                return Ok(res.map_into_right_body());
+            }
+        },
+        ActorKind::User => None,
+    };
     let trail = Arc::new(Trail {
         action: action_of(rule.audit),
         path_id: path_id(&pattern, req.path()),
@@ -56,7 +73,10 @@ pub async fn guard(
     });
     caller.trail = Some(trail.clone());
     req.extensions_mut().insert(caller.clone());
-    let res = next.call(req).await?;
+    let mut res = next.call(req).await?;
+    if let Some(quota) = quota {
+        state_quota(res.headers_mut(), quota);
+    }
     if let Some(action) = trail.action
         && res.status().is_success()
         && !trail.written.load(Ordering::Acquire)
@@ -100,16 +120,17 @@ async fn admit(
     if !rule.admits(caller.role, caller.grants) {
         return Err(Error::forbidden(format!("the {} role may not do this", caller.role)).into());
     }
-    if caller.kind == ActorKind::Client {
-        state.limits.clients.take(&caller.user_id.to_string()).map_err(|retry_after| {
-            Error::TooManyRequests {
-                code: Code::RateLimited,
-                detail: "this client has made too many requests; slow down".into(),
-                retry_after,
-            }
-        })?;
-    }
     Ok((rule, Some(caller)))
+}
+
+/// The `RateLimit-Policy` and `RateLimit` headers of a client's quota.
+fn state_quota(headers: &mut actix_web::http::header::HeaderMap, quota: crate::limits::Quota) {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    for (name, value) in quota.headers() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
 }
 
 /// An `Idempotency-Key` replay shows a record again; it writes nothing.

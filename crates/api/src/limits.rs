@@ -15,6 +15,7 @@ struct Bucket {
 
 pub struct Buckets {
     capacity: f64,
+    period: Duration,
     per_second: f64,
     map: Mutex<HashMap<String, Bucket>>,
 }
@@ -24,6 +25,7 @@ impl Buckets {
         let capacity = f64::from(capacity.max(1));
         Buckets {
             capacity,
+            period,
             per_second: capacity / period.as_secs_f64().max(1.0),
             map: Mutex::new(HashMap::new()),
         }
@@ -49,16 +51,49 @@ impl Buckets {
         if secs >= f64::from(u32::MAX) { u32::MAX } else { secs as u32 }
     }
 
-    /// Takes a token; `Err(seconds to wait)` when there is none.
-    pub fn take(&self, key: &str) -> Result<(), u32> {
+    /// Takes a token: the quota left after it, or `Err` with the quota when there is none
+    /// (`reset` is then the seconds to wait for one).
+    pub fn take(&self, key: &str) -> Result<Quota, Quota> {
         self.with(key, |b| {
-            if b.tokens >= 1.0 {
+            let taken = b.tokens >= 1.0;
+            if taken {
                 b.tokens -= 1.0;
-                Ok(())
-            } else {
-                Err(self.wait(b.tokens))
             }
+            let quota = Quota {
+                limit: self.capacity as u32,
+                window: self.period.as_secs(),
+                remaining: b.tokens.floor() as u32,
+                // Seconds until the bucket is full again, or until one token is back.
+                reset: if taken {
+                    ((self.capacity - b.tokens) / self.per_second).ceil() as u32
+                } else {
+                    self.wait(b.tokens)
+                },
+            };
+            if taken { Ok(quota) } else { Err(quota) }
         })
+    }
+}
+
+/// A client's request quota as the IETF draft `RateLimit` header fields state it
+/// (draft-ietf-httpapi-ratelimit-headers): the policy (`q` requests per `w` seconds, refilled
+/// evenly) and what is left of it (`r` requests, `t` seconds until it is whole again, or until
+/// the next request is admitted when none is left).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub window: u64,
+    pub remaining: u32,
+    pub reset: u32,
+}
+
+impl Quota {
+    /// `RateLimit-Policy` and `RateLimit`.
+    pub fn headers(&self) -> [(&'static str, String); 2] {
+        [
+            ("ratelimit-policy", format!("\"client\";q={};w={}", self.limit, self.window)),
+            ("ratelimit", format!("\"client\";r={};t={}", self.remaining, self.reset)),
+        ]
     }
 }
 
@@ -91,9 +126,15 @@ mod tests {
     #[test]
     fn a_bucket_empties_and_says_how_long_to_wait() {
         let b = Buckets::new(3, Duration::from_secs(60));
-        assert!(b.take("a").is_ok() && b.take("a").is_ok() && b.take("a").is_ok());
-        let wait = b.take("a").unwrap_err();
-        assert!((1..=20).contains(&wait), "{wait}");
+        let first = b.take("a").unwrap();
+        assert_eq!((first.limit, first.window, first.remaining), (3, 60, 2));
+        assert!((19..=21).contains(&first.reset), "{first:?}");
+        assert!(b.take("a").is_ok() && b.take("a").is_ok());
+        let refused = b.take("a").unwrap_err();
+        assert_eq!(refused.remaining, 0);
+        assert!((1..=20).contains(&refused.reset), "{refused:?}");
+        assert_eq!(refused.headers()[1].1, format!("\"client\";r=0;t={}", refused.reset));
+        assert_eq!(refused.headers()[0].1, "\"client\";q=3;w=60");
         assert!(b.take("b").is_ok(), "buckets are per key");
     }
 }

@@ -14,7 +14,8 @@ pub struct CorsOrigins(pub Vec<String>);
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, OPTIONS";
 const ALLOW_HEADERS: &str = "authorization, content-type, if-match, idempotency-key, x-request-id";
-const EXPOSE_HEADERS: &str = "etag, retry-after, x-request-id, idempotent-replayed, location";
+const EXPOSE_HEADERS: &str =
+    "etag, retry-after, x-request-id, idempotent-replayed, location, ratelimit, ratelimit-policy";
 
 pub async fn protect(
     req: ServiceRequest,
