@@ -10,7 +10,7 @@ import sys
 import uuid
 
 from tongxing_client import AuthenticatedClient, Client
-from tongxing_client.api.auth import create_token
+from tongxing_client.api.auth import create_oauth_token
 from tongxing_client.api.children import create_child, get_child, list_children, update_child
 from tongxing_client.api.contacts import create_contact
 from tongxing_client.api.households import create_household
@@ -27,8 +27,8 @@ from tongxing_client.models import (
     RegionLevel,
     Relation,
     Sex,
-    PasswordGrant,
-    PasswordGrantType,
+    OAuthGrantType,
+    OAuthTokenRequest,
 )
 
 
@@ -39,9 +39,9 @@ def check(condition, message):
 
 
 def main(base_url, username, password):
-    tokens = create_token.sync(
+    tokens = create_oauth_token.sync(
         client=Client(base_url=base_url),
-        body=PasswordGrant(username=username, password=password, grant_type=PasswordGrantType.PASSWORD),
+        body=OAuthTokenRequest(grant_type=OAuthGrantType.PASSWORD, username=username, password=password),
     )
     check(tokens is not None and tokens.token_type == "Bearer", "log in")
     api = AuthenticatedClient(base_url=base_url, token=tokens.access_token)

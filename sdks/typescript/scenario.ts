@@ -9,7 +9,7 @@ import {
   createChild,
   createContact,
   createHousehold,
-  createToken,
+  createOauthToken,
   getChild,
   listChildren,
   listRegions,
@@ -26,7 +26,7 @@ function check(condition: unknown, message: string): asserts condition {
 
 async function main(baseUrl: string, username: string, password: string): Promise<void> {
   client.setConfig({ baseUrl });
-  const tokens = await createToken({ body: { grant_type: 'password', username, password } });
+  const tokens = await createOauthToken({ body: { grant_type: 'password', username, password } });
   check(tokens.data?.token_type === 'Bearer', 'log in');
   const accessToken = tokens.data.access_token;
   client.setConfig({ baseUrl, auth: () => accessToken });

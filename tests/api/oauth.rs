@@ -11,7 +11,8 @@ use crate::on_both_backends;
 on_both_backends!(
     people_sign_in_renew_and_sign_out,
     partner_clients_authenticate_either_way,
-    requests_refused_as_oauth_says
+    requests_refused_as_oauth_says,
+    deprecated_operations_say_so
 );
 
 const TOKEN: &str = "/api/v1/oauth/token";
@@ -239,4 +240,39 @@ async fn requests_refused_as_oauth_says(app: TestApp) {
         .send_raw("POST", REVOKE, Some(""), Some(("application/json", br#"{"hint": 3}"#.to_vec())), &[])
         .await;
     assert_oauth_error(&r, 400, "invalid_request");
+}
+
+/// Every operation the contract marks deprecated answers with `Deprecation`, `Sunset` and a
+/// `Link` to its successor, even when it refuses; the others carry none of them.
+async fn deprecated_operations_say_so(app: TestApp) {
+    let spec = app.send("GET", "/api/v1/openapi.json", Some(""), None, &[]).await.body;
+    let mut deprecated = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op["deprecated"] != true {
+                continue;
+            }
+            let example = op.pointer("/requestBody/content/application~1json/example").cloned();
+            let r = app.send(&method.to_uppercase(), path, Some(""), example, &[]).await;
+            let deprecation =
+                r.header("deprecation").unwrap_or_else(|| panic!("{method} {path}: no Deprecation"));
+            assert!(deprecation.strip_prefix('@').is_some_and(|t| t.parse::<i64>().is_ok()), "{deprecation}");
+            let sunset = r.header("sunset").unwrap_or_else(|| panic!("{method} {path}: no Sunset"));
+            let sunset = chrono::DateTime::parse_from_rfc2822(&sunset).unwrap();
+            let on = chrono::DateTime::from_timestamp(deprecation[1..].parse().unwrap(), 0).unwrap();
+            assert!(
+                sunset.to_utc() - on >= chrono::Duration::days(365),
+                "{method} {path}: a sunset within a year"
+            );
+            let link = r.header("link").unwrap();
+            let successor = link.trim_start_matches('<').split('>').next().unwrap();
+            assert!(spec["paths"].get(successor).is_some(), "{link}: no such path");
+            assert!(link.ends_with("rel=\"successor-version\""), "{link}");
+            deprecated += 1;
+        }
+    }
+    assert_eq!(deprecated, 2, "the deprecated token endpoints");
+    let r = app.send("POST", TOKEN, Some(""), Some(json!({"grant_type": "password"})), &[]).await;
+    assert!(r.header("deprecation").is_none() && r.header("sunset").is_none());
+    assert!(app.get("/api/v1/me").await.header("deprecation").is_none());
 }

@@ -122,18 +122,6 @@ impl Modify for Conventions {
                     .build(),
             ),
         );
-        components.add_security_scheme(
-            "client_basic",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Basic)
-                    .description(Some(
-                        "An API client's id and secret (`client_secret_basic`, RFC 6749 2.3.1), at the OAuth \
-                         endpoints; the secret may instead be sent in the body (`client_secret_post`).",
-                    ))
-                    .build(),
-            ),
-        );
         for (_, name, description) in ERRORS {
             let response = ResponseBuilder::new()
                 .description(*description)
@@ -183,10 +171,7 @@ pub fn operations(spec: &Spec) -> Vec<(&'static str, String, String)> {
 
 /// Adds the errors an operation can answer with, and bearer security unless it declared its own.
 fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
-    // Public: no credentials needed (the OAuth endpoints take a client's, optionally).
-    let anonymous = |s: &Vec<SecurityRequirement>| s.iter().any(|r| *r == SecurityRequirement::default());
-    let public = op.security.as_ref().is_some_and(anonymous);
-    let credentials_optional = op.security.as_ref().is_some_and(|s| s.len() > 1);
+    let public = op.security.as_ref().is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
     let api = path.starts_with("/api/");
     let has_body = op.request_body.is_some();
     let has_id = path.contains('{');
@@ -238,7 +223,7 @@ fn decorate(path: &str, method: HttpMethod, op: &mut Operation) {
         }
         text.push_str(&who);
     }
-    if public && !credentials_optional {
+    if public {
         op.security = None;
     } else if api && op.security.is_none() {
         op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
@@ -455,6 +440,7 @@ fn state_what_is_enforced(spec: &mut Spec) {
     declare_etags(&mut value);
     declare_conditional_reads(&mut value);
     declare_response_headers(&mut value);
+    declare_deprecations(&mut value);
     if let Ok(bounded) = serde_json::from_value(value) {
         *spec = bounded;
     }
@@ -613,6 +599,44 @@ fn declare_response_headers(value: &mut serde_json::Value) {
             if clients_call {
                 add(response, "RateLimit-Policy", &policy);
                 add(response, "RateLimit", &left);
+            }
+        }
+    }
+}
+
+/// Marks the deprecated operations (`crate::deprecation`): `deprecated`, the dates and the
+/// successor in the description, and the headers on every answer.
+fn declare_deprecations(value: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for op in paths.values_mut().filter_map(|i| i.as_object_mut()).flat_map(|i| i.values_mut()) {
+        let Some(d) = op.get("operationId").and_then(|id| id.as_str()).and_then(crate::deprecation::of)
+        else {
+            continue;
+        };
+        let Some(op) = op.as_object_mut() else { continue };
+        op.insert("deprecated".into(), true.into());
+        let note = format!(
+            "**Deprecated** on {}: use `{}` ({}). It keeps working until its sunset, {}; every answer says so in `Deprecation`, `Sunset` and `Link` (the README's versioning policy).\n\n",
+            d.on, d.successor, d.why, d.sunset
+        );
+        let description = op.get("description").and_then(|t| t.as_str()).unwrap_or_default();
+        op.insert("description".into(), format!("{note}{description}").into());
+        let headers = json!({
+            "Deprecation": {"description": "When the operation was deprecated (RFC 9745): `@` and a Unix time", "schema": {"type": "string", "maxLength": 24}},
+            "Sunset": {"description": "When the operation may stop answering (RFC 8594), an HTTP date", "schema": {"type": "string", "maxLength": 40}},
+            "Link": {"description": "The operation that replaces it: `<path>; rel=\"successor-version\"`", "schema": {"type": "string", "maxLength": 200}},
+        });
+        for response in
+            op.get_mut("responses").and_then(|r| r.as_object_mut()).into_iter().flat_map(|r| r.values_mut())
+        {
+            if let Some(map) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) {
+                let declared = map.entry("headers").or_insert_with(|| json!({}));
+                if let (Some(declared), Some(new)) = (declared.as_object_mut(), headers.as_object()) {
+                    for (k, v) in new {
+                        declared.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
             }
         }
     }

@@ -43,8 +43,14 @@ pub async fn guard(
         // the security and CORS headers, the log line and the metrics.
         Err(refusal) => return Ok(req.error_response(refusal).map_into_right_body()),
     };
+    // A deprecated operation says so, with its sunset and successor, on every answer.
+    let deprecated = crate::deprecation::of(rule.operation);
     let Some(mut caller) = caller else {
-        return Ok(next.call(req).await?.map_into_left_body());
+        let mut res = next.call(req).await?;
+        if let Some(d) = deprecated {
+            d.state(res.headers_mut());
+        }
+        return Ok(res.map_into_left_body());
     };
     // A partner client's requests are counted against its quota, which every answer states.
     let quota = match caller.kind {
@@ -76,6 +82,9 @@ pub async fn guard(
     let mut res = next.call(req).await?;
     if let Some(quota) = quota {
         state_quota(res.headers_mut(), quota);
+    }
+    if let Some(d) = deprecated {
+        d.state(res.headers_mut());
     }
     if let Some(action) = trail.action
         && res.status().is_success()
