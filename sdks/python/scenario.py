@@ -1,8 +1,10 @@
 """An integrator's session, written against the Python SDK generated from openapi/openapi.json.
 
-Run by sdks/python/run.sh against a live service: log in, create a household and a child, log a
-contact, read the child with its ETag, update it with If-Match (and see a stale one refused),
-hit a validation error and read its problem fields, and page through a list.
+Run by sdks/python/run.sh against a live service: log in, create a household (and retry the
+create with the same Idempotency-Key), create a child, log a contact, read the child with its
+ETag (and again with If-None-Match: 304), update it with If-Match (and see a stale one
+refused), hit a malformed request (400) and a reference to nothing (422) and read their problem
+fields, page through a list, and download a report as CSV.
 """
 
 import datetime
@@ -15,6 +17,7 @@ from tongxing_client.api.children import create_child, get_child, list_children,
 from tongxing_client.api.contacts import create_contact
 from tongxing_client.api.households import create_household
 from tongxing_client.api.regions import list_regions
+from tongxing_client.api.reports import get_summary_report_csv
 from tongxing_client.models import (
     Category,
     ChildInput,
@@ -32,10 +35,15 @@ from tongxing_client.models import (
 )
 
 
+steps = 0
+
+
 def check(condition, message):
+    global steps
     if not condition:
         print(f"FAILED: {message}", file=sys.stderr)
         sys.exit(1)
+    steps += 1
 
 
 def main(base_url, username, password):
@@ -49,17 +57,20 @@ def main(base_url, username, password):
     villages = list_regions.sync(client=api, level=RegionLevel.VILLAGE, q="柏墩村")
     village = villages.items[0].id
 
-    household = create_household.sync(
-        client=api,
-        body=HouseholdInput(
-            region_id=village,
-            address="柏墩村三组12号",
-            parents_work_away=True,
-            guardians=[Guardian(name="王秀英", relation=Relation.GRANDMOTHER, phone="13800000000", is_primary=True)],
-        ),
-        idempotency_key=str(uuid.uuid4()),
+    household_input = HouseholdInput(
+        region_id=village,
+        address="柏墩村三组12号",
+        parents_work_away=True,
+        guardians=[Guardian(name="王秀英", relation=Relation.GRANDMOTHER, phone="13800000000", is_primary=True)],
     )
+    key = str(uuid.uuid4())
+    household = create_household.sync(client=api, body=household_input, idempotency_key=key)
     check(household.guardians[0].name == "王秀英", "create a household")
+    retry = create_household.sync_detailed(client=api, body=household_input, idempotency_key=key)
+    check(
+        retry.parsed.id == household.id and retry.headers.get("idempotent-replayed") == "true",
+        "a retry with the same key answers the first answer, and creates nothing",
+    )
 
     child_input = ChildInput(
         region_id=village,
@@ -87,6 +98,8 @@ def main(base_url, username, password):
     read = get_child.sync_detailed(client=api, id=child.id)
     etag = read.headers.get("etag")
     check(read.status_code == 200 and etag == '"1"', "read the child with its ETag")
+    cached = get_child.sync_detailed(client=api, id=child.id, if_none_match=etag)
+    check(cached.status_code == 304 and not cached.content, "a read of a copy still current is 304")
 
     child_input.school = "桂花镇中心小学"
     updated = update_child.sync_detailed(client=api, id=child.id, body=child_input, if_match=etag)
@@ -100,6 +113,18 @@ def main(base_url, username, password):
     check(refused.status_code == 400 and isinstance(refused.parsed, Problem), "a validation error")
     fields = sorted(e.field for e in refused.parsed.errors)
     check(fields == ["categories", "name"], f"the problem lists each bad field: {fields}")
+    nowhere = ContactInput(
+        kind=ContactKind.PHONE_VISIT,
+        household_id=uuid.uuid4(),
+        occurred_at=datetime.datetime(2023, 11, 20, 2, 30, tzinfo=datetime.timezone.utc),
+        outcome=ContactOutcome.COMPLETED,
+    )
+    unknown = create_contact.sync_detailed(client=api, body=nowhere)
+    check(unknown.status_code == 422 and isinstance(unknown.parsed, Problem), "a reference to nothing is 422")
+    check(
+        [(e.field, e.code) for e in unknown.parsed.errors] == [("household_id", "not_found")],
+        f"the problem names the field: {unknown.parsed.errors}",
+    )
 
     for i in range(4):
         create_child.sync(
@@ -115,7 +140,10 @@ def main(base_url, username, password):
         if not cursor:
             break
     check(len(seen) == 5 and pages == 3, f"page through a list: {seen} in {pages} pages")
-    print("python SDK scenario: 9 steps passed")
+
+    csv = get_summary_report_csv.sync(client=api, from_=datetime.date(2023, 1, 1))
+    check(isinstance(csv, str) and "children_registered," in csv, "download a report as CSV")
+    print(f"python SDK scenario: {steps} steps passed")
 
 
 if __name__ == "__main__":

@@ -11,17 +11,21 @@ import {
   createHousehold,
   createOauthToken,
   getChild,
+  getSummaryReportCsv,
   listChildren,
   listRegions,
   updateChild,
 } from './client/sdk.gen';
 import type { ChildInput, Problem } from './client/types.gen';
 
+let steps = 0;
+
 function check(condition: unknown, message: string): asserts condition {
   if (!condition) {
     console.error(`FAILED: ${message}`);
     process.exit(1);
   }
+  steps += 1;
 }
 
 async function main(baseUrl: string, username: string, password: string): Promise<void> {
@@ -35,16 +39,20 @@ async function main(baseUrl: string, username: string, password: string): Promis
   check(regions.data && regions.data.items.length > 0, 'find the village');
   const village = regions.data.items[0].id;
 
-  const household = await createHousehold({
-    body: {
-      region_id: village,
-      address: '柏墩村三组12号',
-      parents_work_away: true,
-      guardians: [{ name: '王秀英', relation: 'grandmother', phone: '13800000000', is_primary: true }],
-    },
-    headers: { 'Idempotency-Key': crypto.randomUUID() },
-  });
+  const householdInput = {
+    region_id: village,
+    address: '柏墩村三组12号',
+    parents_work_away: true,
+    guardians: [{ name: '王秀英', relation: 'grandmother' as const, phone: '13800000000', is_primary: true }],
+  };
+  const key = crypto.randomUUID();
+  const household = await createHousehold({ body: householdInput, headers: { 'Idempotency-Key': key } });
   check(household.data?.guardians[0].name === '王秀英', 'create a household');
+  const retry = await createHousehold({ body: householdInput, headers: { 'Idempotency-Key': key } });
+  check(
+    retry.data?.id === household.data.id && retry.response?.headers.get('idempotent-replayed') === 'true',
+    'a retry with the same key answers the first answer, and creates nothing',
+  );
 
   const input: ChildInput = {
     region_id: village,
@@ -71,6 +79,8 @@ async function main(baseUrl: string, username: string, password: string): Promis
   const read = await getChild({ path: { id } });
   const etag = read.response?.headers.get('etag');
   check(read.response?.status === 200 && etag === '"1"', 'read the child with its ETag');
+  const cached = await getChild({ path: { id }, headers: { 'If-None-Match': etag } });
+  check(cached.response?.status === 304, 'a read of a copy still current is 304');
 
   const updated = await updateChild({ path: { id }, body: { ...input, school: '桂花镇中心小学' }, headers: { 'If-Match': etag } });
   check(updated.data?.school === '桂花镇中心小学', 'update with If-Match');
@@ -85,6 +95,13 @@ async function main(baseUrl: string, username: string, password: string): Promis
   check(refused.response?.status === 400 && problem?.code === 'validation_failed', 'a validation error');
   const fields = (problem.errors ?? []).map((e) => e.field).sort();
   check(JSON.stringify(fields) === '["categories","name"]', `the problem lists each bad field: ${fields}`);
+  const unknown = await createContact({
+    body: { kind: 'phone_visit', household_id: crypto.randomUUID(), occurred_at: '2023-11-20T10:30:00+08:00', outcome: 'completed' },
+  });
+  const unknownProblem = unknown.error as Problem | undefined;
+  check(unknown.response?.status === 422 && unknownProblem?.code === 'validation_failed', 'a reference to nothing is 422');
+  const named = (unknownProblem.errors ?? []).map((e) => `${e.field}:${e.code}`);
+  check(JSON.stringify(named) === '["household_id:not_found"]', `the problem names the field: ${named}`);
 
   for (let i = 0; i < 4; i++) {
     await createChild({ body: { region_id: village, name: `孩子${i}`, sex: 'male', birth_date: '2015-01-01', categories: ['in_difficulty'] } });
@@ -100,7 +117,10 @@ async function main(baseUrl: string, username: string, password: string): Promis
     cursor = page.data.next_cursor ?? undefined;
   } while (cursor);
   check(seen.length === 5 && pages === 3, `page through a list: ${seen} in ${pages} pages`);
-  console.log('typescript SDK scenario: 9 steps passed');
+
+  const csv = await getSummaryReportCsv({ query: { from: '2023-01-01' }, parseAs: 'text' });
+  check(typeof csv.data === 'string' && csv.data.includes('children_registered,'), 'download a report as CSV');
+  console.log(`typescript SDK scenario: ${steps} steps passed`);
 }
 
 const [baseUrl, username, password] = process.argv.slice(2);

@@ -352,6 +352,10 @@ const MATRIX: &[Case] = &[
     case("GET", "/api/v1/reports/events", "admin coordinator caseworker auditor", NoId),
     case("GET", "/api/v1/reports/assessments", "admin coordinator caseworker auditor", NoId),
     case("GET", "/api/v1/reports/compliance", "admin coordinator caseworker auditor", NoId),
+    case("GET", "/api/v1/reports/summary.csv", "admin coordinator caseworker auditor", NoId),
+    case("GET", "/api/v1/reports/events.csv", "admin coordinator caseworker auditor", NoId),
+    case("GET", "/api/v1/reports/assessments.csv", "admin coordinator caseworker auditor", NoId),
+    case("GET", "/api/v1/reports/compliance.csv", "admin coordinator caseworker auditor", NoId),
 ];
 
 fn admitted(case: &Case, role: &str) -> bool {

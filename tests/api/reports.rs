@@ -196,6 +196,23 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
     assert!(text.starts_with('\u{feff}'));
     assert!(text.contains("\r\nchildren_registered,106,"), "{text}");
     assert!(text.contains("\r\nfamilies_phoned,200,"));
+
+    // Every CSV-only operation of the contract answers what its report answers as `format=csv`,
+    // byte for byte, as a download.
+    let spec = app.send("GET", "/api/v1/openapi.json", Some(""), None, &[]).await.body;
+    let mut checked = 0;
+    for path in spec["paths"].as_object().unwrap().keys().filter(|p| p.ends_with(".csv")) {
+        let query = "from=2023-06-01&to=2024-01-31";
+        let csv = app.get(&format!("{path}?{query}")).await;
+        assert_eq!(csv.status, 200, "{path}");
+        assert_eq!(csv.header("content-type").as_deref(), Some("text/csv; charset=utf-8"), "{path}");
+        assert!(csv.header("content-disposition").is_some_and(|d| d.starts_with("attachment")), "{path}");
+        let same = app.get(&format!("{}?{query}&format=csv", path.trim_end_matches(".csv"))).await;
+        assert_eq!(csv.raw, same.raw, "{path}");
+        app.get(&format!("{path}?format=csv")).await.assert_problem(400, "invalid_query");
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "a CSV operation per report");
 }
 
 async fn csv_exports_are_spreadsheet_safe(app: TestApp) {

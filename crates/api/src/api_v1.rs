@@ -139,4 +139,8 @@ endpoints! {
     reports::get_events_report => roles(REPORT_READERS), Export;
     reports::get_assessments_report => roles(REPORT_READERS), Export;
     reports::get_compliance_report => roles(REPORT_READERS), Export;
+    reports::get_summary_report_csv => roles(REPORT_READERS), Export;
+    reports::get_events_report_csv => roles(REPORT_READERS), Export;
+    reports::get_assessments_report_csv => roles(REPORT_READERS), Export;
+    reports::get_compliance_report_csv => roles(REPORT_READERS), Export;
 }

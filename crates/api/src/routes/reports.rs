@@ -1,6 +1,8 @@
 //! The published reports (`/reports/summary`, `/reports/events`, `/reports/assessments`,
-//! `/reports/compliance`), as JSON or CSV. Each handler resolves the caller's coverage and calls
-//! the report and its CSV table in `tongxing_reporting`; nothing is computed here.
+//! `/reports/compliance`), as JSON or CSV, and each as CSV only at the same path with `.csv`
+//! (one representation per operation, which every SDK generator handles). Each handler resolves
+//! the caller's coverage and calls the report and its CSV table in `tongxing_reporting`; nothing
+//! is computed here.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -53,6 +55,28 @@ fn wants_csv(req: &HttpRequest, format: Option<ReportFormat>) -> bool {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/csv") && !a.contains("application/json")),
+    }
+}
+
+/// The period and region of a report in CSV.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CsvReportQuery {
+    /// First day (Asia/Shanghai), inclusive; absent: from the first record.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
+    pub from: Option<NaiveDate>,
+    /// Last day (Asia/Shanghai), inclusive; absent: today.
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
+    pub to: Option<NaiveDate>,
+    /// A region subtree; absent: everywhere (for a coordinator of a region: their own). A
+    /// region outside the caller's own is not found, as one that does not exist.
+    pub region_id: Option<Uuid>,
+}
+
+impl From<CsvReportQuery> for ReportQuery {
+    fn from(q: CsvReportQuery) -> Self {
+        ReportQuery { from: q.from, to: q.to, region_id: q.region_id, format: Some(ReportFormat::Csv) }
     }
 }
 
@@ -183,4 +207,82 @@ pub async fn get_compliance_report(
     Query(q): Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
     report(&state, caller, &req, q, "compliance", compliance::report, ComplianceReport::to_table).await
+}
+
+/// The programme summary as CSV (UTF-8 with a BOM, for Excel): the same figures, coverage and
+/// small cells as `/reports/summary`.
+#[utoipa::path(
+    tag = "reports", operation_id = "get_summary_report_csv",
+    params(CsvReportQuery),
+    responses(
+        (status = 200, description = "The figures, as a CSV download", body = String, content_type = "text/csv"),
+        (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/summary.csv")]
+pub async fn get_summary_report_csv(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Query(q): Query<CsvReportQuery>,
+) -> ApiResult<HttpResponse> {
+    report(&state, caller, &req, q.into(), "summary", summary::summary, ProgrammeSummary::to_table).await
+}
+
+/// The events report as CSV: the same figures as `/reports/events`.
+#[utoipa::path(
+    tag = "reports", operation_id = "get_events_report_csv",
+    params(CsvReportQuery),
+    responses(
+        (status = 200, description = "The figures, as a CSV download", body = String, content_type = "text/csv"),
+        (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/events.csv")]
+pub async fn get_events_report_csv(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Query(q): Query<CsvReportQuery>,
+) -> ApiResult<HttpResponse> {
+    report(&state, caller, &req, q.into(), "events", events::report, EventsReport::to_table).await
+}
+
+/// The assessments report as CSV: the same figures as `/reports/assessments`.
+#[utoipa::path(
+    tag = "reports", operation_id = "get_assessments_report_csv",
+    params(CsvReportQuery),
+    responses(
+        (status = 200, description = "The figures, as a CSV download", body = String, content_type = "text/csv"),
+        (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/assessments.csv")]
+pub async fn get_assessments_report_csv(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Query(q): Query<CsvReportQuery>,
+) -> ApiResult<HttpResponse> {
+    report(&state, caller, &req, q.into(), "assessments", assessments::report, AssessmentsReport::to_table)
+        .await
+}
+
+/// The compliance report as CSV: the same figures as `/reports/compliance`.
+#[utoipa::path(
+    tag = "reports", operation_id = "get_compliance_report_csv",
+    params(CsvReportQuery),
+    responses(
+        (status = 200, description = "The figures, as a CSV download", body = String, content_type = "text/csv"),
+        (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/compliance.csv")]
+pub async fn get_compliance_report_csv(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Query(q): Query<CsvReportQuery>,
+) -> ApiResult<HttpResponse> {
+    report(&state, caller, &req, q.into(), "compliance", compliance::report, ComplianceReport::to_table).await
 }
