@@ -15,7 +15,8 @@ def free_port():
 
 
 def call(base, method, path, token=None, body=None, headers=None, timeout=15):
-    """(status, JSON body, headers); status 0 when no answer came (refused, cut or timed out)."""
+    """(status, body, headers): the body parsed when it is JSON, else its bytes (a CSV report);
+    status 0 when no answer came (refused, cut or timed out)."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(base + path, data=data, method=method)
     if data is not None:
@@ -26,7 +27,10 @@ def call(base, method, path, token=None, body=None, headers=None, timeout=15):
         req.add_header(k, v)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null"), dict(r.headers)
+            raw = r.read()
+            if "json" not in r.headers.get("content-type", "json"):
+                return r.status, raw, dict(r.headers)
+            return r.status, json.loads(raw or b"null"), dict(r.headers)
     except urllib.error.HTTPError as e:
         raw = e.read()
         try:
