@@ -4,7 +4,7 @@ Run by sdks/python/run.sh against a live service: log in, create a household (an
 create with the same Idempotency-Key), create a child, log a contact, read the child with its
 ETag (and again with If-None-Match: 304), update it with If-Match (and see a stale one
 refused), hit a malformed request (400) and a reference to nothing (422) and read their problem
-fields, page through a list, and download a report as CSV.
+fields, in Chinese (Accept-Language: zh-CN), page through a list, and download a report as CSV.
 """
 
 import datetime
@@ -52,7 +52,8 @@ def main(base_url, username, password):
         body=OAuthTokenRequest(grant_type=OAuthGrantType.PASSWORD, username=username, password=password),
     )
     check(tokens is not None and tokens.token_type == "Bearer", "log in")
-    api = AuthenticatedClient(base_url=base_url, token=tokens.access_token)
+    # Problems in Simplified Chinese (the default too), codes and field names in English.
+    api = AuthenticatedClient(base_url=base_url, token=tokens.access_token, headers={"Accept-Language": "zh-CN"})
 
     villages = list_regions.sync(client=api, level=RegionLevel.VILLAGE, q="柏墩村")
     village = villages.items[0].id
@@ -107,6 +108,7 @@ def main(base_url, username, password):
     stale = update_child.sync_detailed(client=api, id=child.id, body=child_input, if_match=etag)
     check(stale.status_code == 412 and isinstance(stale.parsed, Problem), "a stale If-Match is refused")
     check(stale.parsed.code == "stale_version", "the problem carries its code")
+    check(stale.parsed.detail.startswith("记录在你读取之后已被修改"), f"in Chinese: {stale.parsed.detail}")
 
     bad = ChildInput(region_id=village, name="", sex=Sex.MALE, birth_date=datetime.date(2015, 1, 1), categories=[])
     refused = create_child.sync_detailed(client=api, body=bad)
@@ -125,6 +127,7 @@ def main(base_url, username, password):
         [(e.field, e.code) for e in unknown.parsed.errors] == [("household_id", "not_found")],
         f"the problem names the field: {unknown.parsed.errors}",
     )
+    check(unknown.parsed.errors[0].message == "household_id 指向的记录不存在或无权访问", "a field message in Chinese")
 
     for i in range(4):
         create_child.sync(

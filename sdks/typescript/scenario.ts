@@ -33,7 +33,8 @@ async function main(baseUrl: string, username: string, password: string): Promis
   const tokens = await createOauthToken({ body: { grant_type: 'password', username, password } });
   check(tokens.data?.token_type === 'Bearer', 'log in');
   const accessToken = tokens.data.access_token;
-  client.setConfig({ baseUrl, auth: () => accessToken });
+  // Problems in Simplified Chinese (the default too), codes and field names in English.
+  client.setConfig({ baseUrl, auth: () => accessToken, headers: { 'Accept-Language': 'zh-CN' } });
 
   const regions = await listRegions({ query: { level: 'village', q: '柏墩村' } });
   check(regions.data && regions.data.items.length > 0, 'find the village');
@@ -87,6 +88,7 @@ async function main(baseUrl: string, username: string, password: string): Promis
   const stale = await updateChild({ path: { id }, body: input, headers: { 'If-Match': etag } });
   const staleProblem = stale.error as Problem | undefined;
   check(stale.response?.status === 412 && staleProblem?.code === 'stale_version', 'a stale If-Match is refused');
+  check(staleProblem.detail.startsWith('记录在你读取之后已被修改'), `in Chinese: ${staleProblem.detail}`);
 
   const refused = await createChild({
     body: { region_id: village, name: '', sex: 'male', birth_date: '2015-01-01', categories: [] },
@@ -102,6 +104,7 @@ async function main(baseUrl: string, username: string, password: string): Promis
   check(unknown.response?.status === 422 && unknownProblem?.code === 'validation_failed', 'a reference to nothing is 422');
   const named = (unknownProblem.errors ?? []).map((e) => `${e.field}:${e.code}`);
   check(JSON.stringify(named) === '["household_id:not_found"]', `the problem names the field: ${named}`);
+  check(unknownProblem.errors?.[0].message === 'household_id 指向的记录不存在或无权访问', 'a field message in Chinese');
 
   for (let i = 0; i < 4; i++) {
     await createChild({ body: { region_id: village, name: `孩子${i}`, sex: 'male', birth_date: '2015-01-01', categories: ['in_difficulty'] } });

@@ -106,8 +106,9 @@ async fn the_eleventh_of_november_at_baidun_village(app: TestApp) {
 
     // Held needs a volunteer; the lapsed volunteer cannot serve with children.
     app.post(&path("/status"), json!({"status": "held"})).await.assert_problem(409, "no_volunteers");
-    let r =
-        app.post(&path("/roster"), json!({"volunteer_id": lapsed, "role": "volunteer", "hours": 2.5})).await;
+    // In English, the detail names what lapsed (in Chinese it is the code's message).
+    let lapsed_roster = json!({"volunteer_id": lapsed, "role": "volunteer", "hours": 2.5});
+    let r = app.send("POST", &path("/roster"), None, Some(lapsed_roster), &[("accept-language", "en")]).await;
     r.assert_problem(409, "clearance_missing");
     assert!(
         r.body["detail"].as_str().unwrap().contains("background check expired on 2023-10-01"),

@@ -17,6 +17,7 @@ mod events;
 mod home_visits;
 mod idempotency;
 mod instances;
+mod languages;
 mod oauth;
 mod operations;
 mod pairings;

@@ -16,7 +16,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "Tongxing",
-        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.\n\nDates (`YYYY-MM-DD`) and timestamps (RFC 3339 with a zone) are taken from 1900-01-01 to 2200-12-31, as each one's `pattern` states; outside that range, 400 naming the field or parameter. A request body must keep arriving: after a pause longer than the service's body timeout (10 s unless configured otherwise) the answer is 408 `body_timeout` and the connection is closed.",
+        description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`; their `title`, `detail` and field messages are in Simplified Chinese or English as `Accept-Language` asks (q-values honoured; Simplified Chinese by default), said in `Content-Language`, while codes and field names stay English. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.\n\nDates (`YYYY-MM-DD`) and timestamps (RFC 3339 with a zone) are taken from 1900-01-01 to 2200-12-31, as each one's `pattern` states; outside that range, 400 naming the field or parameter. A request body must keep arriving: after a pause longer than the service's body timeout (10 s unless configured otherwise) the answer is 408 `body_timeout` and the connection is closed.",
         version = "1.8.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
@@ -533,7 +533,8 @@ fn declare_conditional_reads(value: &mut serde_json::Value) {
     }
 }
 
-/// The headers answers carry besides `ETag`: `X-Request-Id` on every one; `Retry-After` on 429
+/// The headers answers carry besides `ETag`: `X-Request-Id` on every one; `Content-Language` on
+/// every problem (`crate::i18n`); `Retry-After` on 429
 /// and 503; `Idempotent-Replayed` on the answers of a create that takes `Idempotency-Key`; and a
 /// partner client's quota (`RateLimit-Policy`, `RateLimit`) on the answers of the operations
 /// clients may call, and on 429.
@@ -554,6 +555,11 @@ fn declare_response_headers(value: &mut serde_json::Value) {
         "What is left of a partner API client's quota: `\"client\";r=<requests left>;t=<seconds until it is whole again, or until the next request when none is left>`",
         64,
     );
+    let language = text(
+        "The language of the problem's `title`, `detail` and field messages: `zh-CN` or `en`, as `Accept-Language` asked (q-values honoured; `zh-CN` unless the deployment chose otherwise)",
+        8,
+    );
+    let is_problem = |response: &Value| response.pointer("/content/application~1problem+json").is_some();
     let add = |response: &mut Value, name: &str, header: &Value| {
         if let Some(map) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) {
             let headers = map.entry("headers").or_insert_with(|| json!({}));
@@ -565,6 +571,9 @@ fn declare_response_headers(value: &mut serde_json::Value) {
     if let Some(responses) = value.pointer_mut("/components/responses").and_then(|r| r.as_object_mut()) {
         for response in responses.values_mut() {
             add(response, "X-Request-Id", &request_id);
+            if is_problem(response) {
+                add(response, "Content-Language", &language);
+            }
         }
         for name in ["TooManyRequests", "Unavailable"] {
             if let Some(response) = responses.get_mut(name) {
@@ -590,6 +599,9 @@ fn declare_response_headers(value: &mut serde_json::Value) {
         let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
         for (status, response) in responses.iter_mut() {
             add(response, "X-Request-Id", &request_id);
+            if is_problem(response) {
+                add(response, "Content-Language", &language);
+            }
             if status == "429" || status == "503" {
                 add(response, "Retry-After", &retry_after);
             }

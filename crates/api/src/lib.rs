@@ -10,6 +10,7 @@ pub mod deprecation;
 pub mod doc;
 pub mod extract;
 pub mod guard;
+pub mod i18n;
 pub mod idempotency;
 pub mod limits;
 pub mod metrics;

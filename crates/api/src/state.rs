@@ -32,6 +32,9 @@ pub struct AppState {
     pub small_cells: tongxing_reporting::suppression::Threshold,
     /// How long an `Idempotency-Key` and the answer it keeps live (24 h by default).
     pub idempotency_window: chrono::Duration,
+    /// The language of problem answers to a request whose `Accept-Language` names none served
+    /// (`TONGXING_DEFAULT_LANGUAGE`; Simplified Chinese unless configured).
+    pub default_language: crate::i18n::Lang,
     /// Stops the thread that purges expired keys when the last clone of the state goes.
     _purger: Arc<mpsc::Sender<()>>,
 }
@@ -94,6 +97,7 @@ impl AppState {
             keys_loaded: Arc::new(Mutex::new(Instant::now())),
             small_cells: tongxing_reporting::suppression::Threshold::default(),
             idempotency_window: chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
+            default_language: crate::i18n::Lang::ZhCn,
             _purger: Arc::new(start_purger(
                 db_for_purge,
                 chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
@@ -106,6 +110,12 @@ impl AppState {
         self.idempotency_window = chrono::Duration::seconds(seconds);
         // The purge of the default window stops as its sender is replaced.
         self._purger = Arc::new(start_purger(self.db.clone(), self.idempotency_window));
+        self
+    }
+
+    /// Sets the language of problem answers when `Accept-Language` names none served.
+    pub fn with_default_language(mut self, lang: crate::i18n::Lang) -> AppState {
+        self.default_language = lang;
         self
     }
 

@@ -26,6 +26,8 @@ pub struct Config {
     pub refresh_token_ttl: i64,
     /// How long an `Idempotency-Key` and its stored answer live, in seconds.
     pub idempotency_window: i64,
+    /// The language of problem answers when `Accept-Language` names none served.
+    pub default_language: tongxing_api::i18n::Lang,
     pub pool_size: u32,
     pub max_body_bytes: usize,
     /// The longest pause while a request body is arriving, in seconds.
@@ -109,6 +111,16 @@ impl Config {
                 return Err(bad("TONGXING_LOG_FORMAT", format!("`{other}` is neither `text` nor `json`")));
             }
         };
+        let default_language = match var("TONGXING_DEFAULT_LANGUAGE", "zh-CN").as_str() {
+            "zh-CN" => tongxing_api::i18n::Lang::ZhCn,
+            "en" => tongxing_api::i18n::Lang::En,
+            other => {
+                return Err(bad(
+                    "TONGXING_DEFAULT_LANGUAGE",
+                    format!("`{other}` is neither `zh-CN` nor `en`"),
+                ));
+            }
+        };
         let default_pool = if database_url.backend() == tongxing_store::Backend::Sqlite { 8 } else { 16 };
         Ok(Config {
             database_url,
@@ -130,6 +142,7 @@ impl Config {
             access_token_ttl: number("TONGXING_ACCESS_TOKEN_TTL", 900, 60, 86_400)?,
             refresh_token_ttl: number("TONGXING_REFRESH_TOKEN_TTL", 2_592_000, 3_600, 31_536_000)?,
             idempotency_window: number("TONGXING_IDEMPOTENCY_WINDOW", 86_400, 60, 2_592_000)?,
+            default_language,
             pool_size: u32::try_from(number("TONGXING_DB_POOL_SIZE", default_pool, 1, 512)?).unwrap_or(8),
             max_body_bytes: usize::try_from(number("TONGXING_MAX_BODY_BYTES", 262_144, 1_024, 16_777_216)?)
                 .unwrap_or(262_144),

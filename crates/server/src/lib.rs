@@ -41,6 +41,8 @@ pub struct Options {
     pub small_cell_threshold: u32,
     /// How long an `Idempotency-Key` lives, in seconds.
     pub idempotency_window: i64,
+    /// The language of problem answers when `Accept-Language` names none served.
+    pub default_language: tongxing_api::i18n::Lang,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             login_failures_per_address: 20,
             small_cell_threshold: 5,
             idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
+            default_language: tongxing_api::i18n::Lang::ZhCn,
         }
     }
 }
@@ -69,6 +72,7 @@ impl Options {
             login_failures_per_address: c.login_failures_per_address,
             small_cell_threshold: c.small_cell_threshold,
             idempotency_window: c.idempotency_window,
+            default_language: c.default_language,
         }
     }
 }
@@ -118,6 +122,7 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     let limits = Limits::new(options.client_rate_limit, options.login_failures_per_address);
     AppState::new(db, token_keys, limits)
         .with_idempotency_window(options.idempotency_window)
+        .with_default_language(options.default_language)
         .with_small_cell_threshold(options.small_cell_threshold)
 }
 
@@ -155,6 +160,7 @@ pub fn start(listener: TcpListener, state: AppState, serving: Serving) -> std::i
             .app_data(cors.clone())
             .app_data(body_timeout)
             .wrap(from_fn(tongxing_api::middleware::head))
+            .wrap(from_fn(tongxing_api::i18n::localize))
             .wrap(from_fn(tongxing_api::body::paced))
             .wrap(from_fn(tongxing_api::security::protect))
             .wrap(from_fn(tongxing_api::middleware::observe))
