@@ -560,14 +560,7 @@ fn declare_response_headers(value: &mut serde_json::Value) {
         8,
     );
     let is_problem = |response: &Value| response.pointer("/content/application~1problem+json").is_some();
-    let add = |response: &mut Value, name: &str, header: &Value| {
-        if let Some(map) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) {
-            let headers = map.entry("headers").or_insert_with(|| json!({}));
-            if let Some(headers) = headers.as_object_mut() {
-                headers.entry(name).or_insert_with(|| header.clone());
-            }
-        }
-    };
+    let add = declare_header;
     if let Some(responses) = value.pointer_mut("/components/responses").and_then(|r| r.as_object_mut()) {
         for response in responses.values_mut() {
             add(response, "X-Request-Id", &request_id);
@@ -634,22 +627,36 @@ fn declare_deprecations(value: &mut serde_json::Value) {
         );
         let description = op.get("description").and_then(|t| t.as_str()).unwrap_or_default();
         op.insert("description".into(), format!("{note}{description}").into());
-        let headers = json!({
-            "Deprecation": {"description": "When the operation was deprecated (RFC 9745): `@` and a Unix time", "schema": {"type": "string", "maxLength": 24}},
-            "Sunset": {"description": "When the operation may stop answering (RFC 8594), an HTTP date", "schema": {"type": "string", "maxLength": 40}},
-            "Link": {"description": "The operation that replaces it: `<path>; rel=\"successor-version\"`", "schema": {"type": "string", "maxLength": 200}},
-        });
+        let headers = [
+            (
+                "Deprecation",
+                json!({"description": "When the operation was deprecated (RFC 9745): `@` and a Unix time", "schema": {"type": "string", "maxLength": 24}}),
+            ),
+            (
+                "Sunset",
+                json!({"description": "When the operation may stop answering (RFC 8594), an HTTP date", "schema": {"type": "string", "maxLength": 40}}),
+            ),
+            (
+                "Link",
+                json!({"description": "The operation that replaces it: `<path>; rel=\"successor-version\"`", "schema": {"type": "string", "maxLength": 200}}),
+            ),
+        ];
         for response in
             op.get_mut("responses").and_then(|r| r.as_object_mut()).into_iter().flat_map(|r| r.values_mut())
         {
-            if let Some(map) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) {
-                let declared = map.entry("headers").or_insert_with(|| json!({}));
-                if let (Some(declared), Some(new)) = (declared.as_object_mut(), headers.as_object()) {
-                    for (k, v) in new {
-                        declared.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
-                }
+            for (name, header) in &headers {
+                declare_header(response, name, header);
             }
+        }
+    }
+}
+
+/// Declares a header on an answer given in place (not one by `$ref`), unless it already is.
+fn declare_header(response: &mut serde_json::Value, name: &str, header: &serde_json::Value) {
+    if let Some(map) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) {
+        let headers = map.entry("headers").or_insert_with(|| serde_json::json!({}));
+        if let Some(headers) = headers.as_object_mut() {
+            headers.entry(name).or_insert_with(|| header.clone());
         }
     }
 }

@@ -29,16 +29,9 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|m| {
-                let m = m.trim().to_ascii_lowercase();
-                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-            })
-            .unwrap_or(false);
+        let media = media_type(req);
+        let is_json =
+            media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {
@@ -173,12 +166,26 @@ fn whole_numbers_as_integers(v: &mut serde_json::Value) {
     }
 }
 
+/// The request's media type, lower-case, without parameters; empty when it sent none.
+pub(crate) fn media_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 /// Text may hold tabs and line breaks, but no other control characters: NUL cannot be stored
 /// by PostgreSQL, and the rest are never meant.
+pub(crate) fn holds_control_characters(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 fn find_control_characters(path: &str, v: &serde_json::Value, out: &mut Vec<tongxing_core::FieldError>) {
     use serde_json::Value;
     match v {
-        Value::String(s) if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
+        Value::String(s) if holds_control_characters(s) => {
             out.push(tongxing_core::FieldError::new(
                 path,
                 "control_character",

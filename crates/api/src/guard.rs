@@ -63,7 +63,7 @@ pub async fn guard(
                     retry_after: quota.reset,
                 });
                 let mut res = req.error_response(refusal);
-                state_quota(res.headers_mut(), quota);
+                quota.state(res.headers_mut());
                 return Ok(res.map_into_right_body());
             }
         },
@@ -81,7 +81,7 @@ pub async fn guard(
     req.extensions_mut().insert(caller.clone());
     let mut res = next.call(req).await?;
     if let Some(quota) = quota {
-        state_quota(res.headers_mut(), quota);
+        quota.state(res.headers_mut());
     }
     if let Some(d) = deprecated {
         d.state(res.headers_mut());
@@ -130,16 +130,6 @@ async fn admit(
         return Err(Error::forbidden(format!("the {} role may not do this", caller.role)).into());
     }
     Ok((rule, Some(caller)))
-}
-
-/// The `RateLimit-Policy` and `RateLimit` headers of a client's quota.
-fn state_quota(headers: &mut actix_web::http::header::HeaderMap, quota: crate::limits::Quota) {
-    use actix_web::http::header::{HeaderName, HeaderValue};
-    for (name, value) in quota.headers() {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), value);
-        }
-    }
 }
 
 /// An `Idempotency-Key` replay shows a record again; it writes nothing.

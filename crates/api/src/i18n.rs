@@ -172,8 +172,6 @@ pub async fn localize<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let default = req.app_data::<web::Data<AppState>>().map_or(Lang::ZhCn, |s| s.default_language);
-    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let res = next.call(req).await?;
     let is_problem = res
         .headers()
@@ -183,7 +181,11 @@ pub async fn localize<B: MessageBody + 'static>(
     if !is_problem {
         return Ok(res.map_into_left_body());
     }
-    let lang = negotiate(accept.as_deref(), default);
+    // Read only for problems, from the request the answer carries: nothing on the way in.
+    let request = res.request();
+    let default = request.app_data::<web::Data<AppState>>().map_or(Lang::ZhCn, |s| s.default_language);
+    let accept = request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let lang = negotiate(accept, default);
     let (req, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
     let bytes = actix_web::body::to_bytes(body)

@@ -95,6 +95,16 @@ impl Quota {
             ("ratelimit", format!("\"client\";r={};t={}", self.remaining, self.reset)),
         ]
     }
+
+    /// Adds `RateLimit-Policy` and `RateLimit` to an answer.
+    pub fn state(&self, headers: &mut actix_web::http::header::HeaderMap) {
+        use actix_web::http::header::{HeaderName, HeaderValue};
+        for (name, value) in self.headers() {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+    }
 }
 
 pub struct Limits {

@@ -17,7 +17,7 @@ use crate::auth::tokens::{Jwks, Subject};
 use crate::auth::{keys, login, throttle};
 use crate::extract::JsonBody;
 use crate::middleware::request_id;
-use crate::problem::{ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 use actix_web::ResponseError;
 
@@ -258,33 +258,32 @@ pub(crate) async fn client_credentials_grant(
     client_secret: String,
     scope: Option<String>,
 ) -> ApiResult<ClientTokenResponse> {
-    let entry = |actor_type, actor: Option<Uuid>, action, status: u16| Entry {
-        actor_role: actor.map(|_| Role::Partner.to_string()),
-        ..login_entry(req, actor_type, actor, action, status)
-    };
-    let result = state
-        .run(move |conn| {
-            let client = clients::authenticate(conn, &client_id, &client_secret)?;
-            let scope = granted(&client, scope.as_deref())?;
-            Ok(Subject {
-                id: client.id,
-                role: Role::Partner,
-                organisation_id: Some(client.organisation_id),
-                region_id: None,
-                scope: Some(scope),
-                epoch: 0,
-            })
-        })
-        .await;
-    let subject = match result {
-        Ok(subject) => subject,
+    let client = authenticated_client(state, req, client_id, client_secret).await?;
+    let scope = match granted(&client, scope.as_deref()) {
+        Ok(scope) => scope,
         Err(e) => {
-            let status = e.status_code().as_u16();
-            state.audit.append(entry(ActorType::Anonymous, None, AuditAction::LoginFailed, status)).await;
-            return Err(e);
+            let refusal = ApiError::from(e);
+            let status = refusal.status_code().as_u16();
+            state
+                .audit
+                .append(login_entry(req, ActorType::Anonymous, None, AuditAction::LoginFailed, status))
+                .await;
+            return Err(refusal);
         }
     };
-    state.audit.append(entry(ActorType::Client, Some(subject.id), AuditAction::Login, 200)).await;
+    let subject = Subject {
+        id: client.id,
+        role: Role::Partner,
+        organisation_id: Some(client.organisation_id),
+        region_id: None,
+        scope: Some(scope),
+        epoch: 0,
+    };
+    let entry = Entry {
+        actor_role: Some(Role::Partner.to_string()),
+        ..login_entry(req, ActorType::Client, Some(subject.id), AuditAction::Login, 200)
+    };
+    state.audit.append(entry).await;
     state.reload_keys(KEY_MAX_AGE).await?;
     Ok(ClientTokenResponse {
         access_token: state.keys.issue(&subject)?,

@@ -225,14 +225,7 @@ const KNOWN: &[(&str, usize)] = &[
 /// The request's parameters that the endpoints read: from a form (each at most once, RFC 6749
 /// 3.2) or a JSON object, each a string; empty ones left out (RFC 6749 3.1).
 fn parameters(req: &HttpRequest, body: &[u8]) -> Result<BTreeMap<String, String>, OAuthError> {
-    let media = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let pairs: Vec<(String, serde_json::Value)> = match media.as_str() {
+    let pairs: Vec<(String, serde_json::Value)> = match crate::extract::media_type(req).as_str() {
         "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
             .map_err(|_| {
                 OAuthError::invalid_request("the body is not a form (application/x-www-form-urlencoded)")
@@ -260,7 +253,7 @@ fn parameters(req: &HttpRequest, body: &[u8]) -> Result<BTreeMap<String, String>
             return Err(OAuthError::invalid_request(format!("`{k}` is longer than {max} characters")));
         }
         // Control characters but tabs and line breaks are refused, as in every JSON body.
-        if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        if crate::extract::holds_control_characters(&v) {
             return Err(OAuthError::invalid_request(format!("`{k}` holds control characters")));
         }
         if v.is_empty() {
