@@ -5,11 +5,16 @@ create with the same Idempotency-Key), create a child, log a contact, read the c
 ETag (and again with If-None-Match: 304), update it with If-Match (and see a stale one
 refused), hit a malformed request (400) and a reference to nothing (422) and read their problem
 fields, in Chinese (Accept-Language: zh-CN), page through a list, and download a report as CSV.
+Then read answers holding enum values added after the SDK was generated (a child, a page, a
+problem), as an older client would see them: they parse, and keep the new value.
 """
 
 import datetime
+import json
 import sys
 import uuid
+
+import httpx
 
 from tongxing_client import AuthenticatedClient, Client
 from tongxing_client.api.auth import create_oauth_token
@@ -19,14 +24,18 @@ from tongxing_client.api.households import create_household
 from tongxing_client.api.regions import list_regions
 from tongxing_client.api.reports import get_summary_report_csv
 from tongxing_client.models import (
+    CaseStatus,
     Category,
+    Child,
     ChildInput,
+    ChildPage,
     ContactInput,
     ContactKind,
     ContactOutcome,
     Guardian,
     HouseholdInput,
     Problem,
+    ProblemCode,
     RegionLevel,
     Relation,
     Sex,
@@ -44,6 +53,47 @@ def check(condition, message):
         print(f"FAILED: {message}", file=sys.stderr)
         sys.exit(1)
     steps += 1
+
+
+class Tampering(httpx.BaseTransport):
+    """Forwards every request to the real service; once armed with `edit`, rewrites the JSON of
+    the next answer with it. Stands in for a service that has added enum values since this SDK
+    was generated (README.md, "Versioning policy": enums in answers are open for additions)."""
+
+    def __init__(self):
+        self.inner = httpx.HTTPTransport()
+        self.edit = None
+
+    def handle_request(self, request):
+        response = self.inner.handle_request(request)
+        edit, self.edit = self.edit, None
+        if edit is None:
+            return response
+        body = json.loads(response.read())
+        response.close()
+        edit(body)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k not in ("content-length", "content-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=json.dumps(body).encode(), request=request)
+
+    def close(self):
+        self.inner.close()
+
+
+def tolerant(what, call):
+    """The call's answer, or a failed check if the SDK refuses an unknown enum value."""
+    try:
+        return call()
+    except ValueError as e:
+        check(False, f"{what}: the SDK refuses an enum value added later: {e!r}")
+
+
+def case_status_label(status):
+    """How an integrator branches on an enum: the known values, and a default for later ones."""
+    match status:
+        case CaseStatus.SCREENING | CaseStatus.REGISTERED | CaseStatus.ACTIVE | CaseStatus.CLOSED:
+            return status.value
+        case _:
+            return f"other ({status.value})"
 
 
 def main(base_url, username, password):
@@ -146,6 +196,57 @@ def main(base_url, username, password):
 
     csv = get_summary_report_csv.sync(client=api, from_=datetime.date(2023, 1, 1))
     check(isinstance(csv, str) and "children_registered," in csv, "download a report as CSV")
+
+    # An older client reading answers with enum values added later: one field in one answer,
+    # rewritten on its way back from the real service.
+    tampering = Tampering()
+    newer = AuthenticatedClient(
+        base_url=base_url,
+        token=tokens.access_token,
+        headers={"Accept-Language": "zh-CN"},
+        httpx_args={"transport": tampering},
+    )
+
+    def transfer(body):
+        body["status"] = "transferred_out"
+        body["categories"].append("kinship_care")
+
+    tampering.edit = transfer
+    moved = tolerant("a child with a new status", lambda: get_child.sync_detailed(client=newer, id=child.id))
+    check(moved.status_code == 200 and isinstance(moved.parsed, Child), "a child with a new status parses")
+    check(moved.parsed.status.value == "transferred_out", f"the new status is kept: {moved.parsed.status!r}")
+    check(moved.parsed.status not in list(CaseStatus), "and it is none of the statuses the SDK knows")
+    check(case_status_label(moved.parsed.status) == "other (transferred_out)", "code branching on it takes its default")
+    check(
+        [c.value for c in moved.parsed.categories] == ["left_behind", "kinship_care"],
+        f"a new value in an enum array is kept: {moved.parsed.categories}",
+    )
+    sent = moved.parsed.to_dict()
+    check(
+        sent["status"] == "transferred_out" and sent["categories"] == ["left_behind", "kinship_care"],
+        f"to_dict() sends the new values back unchanged: {sent['status']}, {sent['categories']}",
+    )
+
+    tampering.edit = lambda body: body["items"][0].update(sex="unspecified")
+    page = tolerant("a page with a new value in one item", lambda: list_children.sync(client=newer, limit=2))
+    check(isinstance(page, ChildPage) and len(page.items) == 2, "a page with a new value in one item parses")
+    check(page.items[0].sex.value == "unspecified", f"the new value is kept: {page.items[0].sex!r}")
+    check(page.items[1].sex in (Sex.FEMALE, Sex.MALE), "and the other items are as they were")
+
+    tampering.edit = lambda body: body.update(code="edited_elsewhere")
+    newer_stale = tolerant(
+        "a problem with a new code",
+        lambda: update_child.sync_detailed(client=newer, id=child.id, body=child_input, if_match=etag),
+    )
+    check(
+        newer_stale.status_code == 412 and isinstance(newer_stale.parsed, Problem),
+        "a problem with a new code parses",
+    )
+    check(
+        newer_stale.parsed.code.value == "edited_elsewhere" and newer_stale.parsed.code not in list(ProblemCode),
+        f"the new code is kept: {newer_stale.parsed.code!r}",
+    )
+    check(newer_stale.parsed.detail.startswith("记录在你读取之后已被修改"), "with the rest of the problem as sent")
     print(f"python SDK scenario: {steps} steps passed")
 
 

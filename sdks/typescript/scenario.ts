@@ -2,7 +2,8 @@
 // openapi/openapi.json by @hey-api/openapi-ts. Run by sdks/typescript/run.sh against a live
 // service: log in, create a household and a child, log a contact, read the child with its
 // ETag, update it with If-Match (and see a stale one refused), hit a validation error and read
-// its problem fields, and page through a list.
+// its problem fields, and page through a list. Then read a child and a page holding enum values
+// added after the SDK was generated, as an older client would see them.
 
 import { client } from './client/client.gen';
 import {
@@ -16,7 +17,7 @@ import {
   listRegions,
   updateChild,
 } from './client/sdk.gen';
-import type { ChildInput, Problem } from './client/types.gen';
+import type { CaseStatus, ChildInput, Problem } from './client/types.gen';
 
 let steps = 0;
 
@@ -26,6 +27,35 @@ function check(condition: unknown, message: string): asserts condition {
     process.exit(1);
   }
   steps += 1;
+}
+
+// Forwards to the real service and rewrites the answer's JSON with `edit`: stands in for a
+// service that has added enum values since this SDK was generated (README.md, "Versioning
+// policy": enums in answers are open for additions). Passed as one call's `fetch`.
+function tampering(edit: (body: any) => void): typeof fetch {
+  return async (input, init) => {
+    const answer = await fetch(input, init);
+    const body = await answer.json();
+    edit(body);
+    const headers = new Headers(answer.headers);
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    return new Response(JSON.stringify(body), { status: answer.status, statusText: answer.statusText, headers });
+  };
+}
+
+// How an integrator branches on an enum: the values known when the SDK was generated (its type
+// lists only those), and a default for values the service adds later.
+function caseStatusLabel(status: CaseStatus): string {
+  switch (status) {
+    case 'screening':
+    case 'registered':
+    case 'active':
+    case 'closed':
+      return status;
+    default:
+      return `other (${status as string})`;
+  }
 }
 
 async function main(baseUrl: string, username: string, password: string): Promise<void> {
@@ -123,6 +153,31 @@ async function main(baseUrl: string, username: string, password: string): Promis
 
   const csv = await getSummaryReportCsv({ query: { from: '2023-01-01' }, parseAs: 'text' });
   check(typeof csv.data === 'string' && csv.data.includes('children_registered,'), 'download a report as CSV');
+
+  // The SDK's enums are types only: nothing checks them at run time, so new values pass through.
+  const moved = await getChild({
+    path: { id },
+    fetch: tampering((c) => {
+      c.status = 'transferred_out';
+      c.categories.push('kinship_care');
+    }),
+  });
+  check(moved.response?.status === 200 && moved.data, 'a child with a new status resolves');
+  check((moved.data.status as string) === 'transferred_out', `the new status is kept: ${moved.data.status}`);
+  check(caseStatusLabel(moved.data.status) === 'other (transferred_out)', 'code branching on it takes its default');
+  check(
+    JSON.stringify(moved.data.categories) === '["left_behind","kinship_care"]',
+    `a new value in an enum array is kept: ${moved.data.categories}`,
+  );
+  const newer = await listChildren({
+    query: { limit: 2 },
+    fetch: tampering((p) => {
+      p.items[0].sex = 'unspecified';
+    }),
+  });
+  check(newer.data?.items.length === 2, 'a page with a new value in one item resolves');
+  check((newer.data.items[0].sex as string) === 'unspecified', `the new value is kept: ${newer.data.items[0].sex}`);
+  check(['female', 'male'].includes(newer.data.items[1].sex), 'and the other items are as they were');
   console.log(`typescript SDK scenario: ${steps} steps passed`);
 }
 

@@ -320,9 +320,46 @@ pub fn check_raw_http(method: &str, path: &str, answer: &[u8]) {
     check(method, path, status, content_type.as_deref(), &body);
 }
 
+/// Every example in the contract (a schema's `example`, a response's) is valid for its schema,
+/// and a problem's example has the status of the response that shows it.
+fn examples_are_valid() -> usize {
+    let c = contract();
+    let mut checked = 0;
+    let schemas = c.doc["components"]["schemas"].as_object().expect("schemas");
+    for (name, schema) in schemas {
+        if let Some(example) = schema.get("example") {
+            let pointer = format!("/components/schemas/{}", escape(name));
+            let errors: Vec<String> =
+                c.validator(&pointer).iter_errors(example).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "the example of {name} does not match its schema: {errors:?}");
+            checked += 1;
+        }
+    }
+    let responses = c.doc["components"]["responses"].as_object().expect("responses");
+    for (name, response) in responses {
+        for (media, content) in response["content"].as_object().into_iter().flatten() {
+            let Some(example) = content.get("example") else { continue };
+            let pointer =
+                c.deref(format!("/components/responses/{}/content/{}/schema", escape(name), escape(media)));
+            let errors: Vec<String> =
+                c.validator(&pointer).iter_errors(example).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "the example of {name} does not match its schema: {errors:?}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
 /// The check itself: it must refuse what breaks the contract, or it proves nothing.
 mod tests {
     use super::check;
+
+    #[test]
+    fn every_example_matches_its_schema() {
+        // A child, a household, a pairing and the bodies creating them; one problem per shared
+        // error status.
+        assert!(super::examples_are_valid() >= 6 + 14);
+    }
 
     const JSON: Option<&str> = Some("application/json");
     const PROBLEM: Option<&str> = Some("application/problem+json");

@@ -54,10 +54,11 @@ async fn the_served_spec_is_the_committed_one() {
 
     let docs = app.send("GET", "/docs/", Some(""), None, &[]).await;
     assert_eq!(docs.status, 200);
-    assert!(
-        String::from_utf8_lossy(&docs.raw).contains("swagger"),
-        "the docs page is served from the binary"
-    );
+    let page = String::from_utf8_lossy(&docs.raw);
+    assert!(page.contains("swagger-ui-bundle.js"), "the docs page is served from the binary");
+    assert!(page.contains("<title>Tongxing API</title>"), "the page bears the service's name: {page}");
+    let same = app.send("GET", "/docs/index.html", Some(""), None, &[]).await;
+    assert_eq!(same.raw, docs.raw);
     // It asks nothing of a third party: no validator badge.
     let init = app.send("GET", "/docs/swagger-initializer.js", Some(""), None, &[]).await;
     assert_eq!(init.status, 200);

@@ -17,7 +17,7 @@ use crate::routes;
     info(
         title = "Tongxing",
         description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`; their `title`, `detail` and field messages are in Simplified Chinese or English as `Accept-Language` asks (q-values honoured; Simplified Chinese by default), said in `Content-Language`, while codes and field names stay English. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.\n\nDates (`YYYY-MM-DD`) and timestamps (RFC 3339 with a zone) are taken from 1900-01-01 to 2200-12-31, as each one's `pattern` states; outside that range, 400 naming the field or parameter. A request body must keep arriving: after a pause longer than the service's body timeout (10 s unless configured otherwise) the answer is 408 `body_timeout` and the connection is closed.",
-        version = "1.8.0",
+        version = "1.9.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),
@@ -57,7 +57,7 @@ pub fn contract() -> Spec {
 struct Conventions;
 
 /// The shared error responses: (status, name, description).
-const ERRORS: &[(&str, &str, &str)] = &[
+pub(crate) const ERRORS: &[(&str, &str, &str)] = &[
     (
         "400",
         "BadRequest",
@@ -441,8 +441,38 @@ fn state_what_is_enforced(spec: &mut Spec) {
     declare_conditional_reads(&mut value);
     declare_response_headers(&mut value);
     declare_deprecations(&mut value);
+    declare_examples(&mut value);
     if let Ok(bounded) = serde_json::from_value(value) {
         *spec = bounded;
+    }
+}
+
+/// Examples a reader recognises ([`crate::examples`]) on the main schemas and on every shared
+/// error response, in place of values drawn from patterns; and versions as they are, from 1.
+fn declare_examples(value: &mut serde_json::Value) {
+    for (name, example) in crate::examples::schemas() {
+        if let Some(schema) =
+            value.pointer_mut(&format!("/components/schemas/{name}")).and_then(|s| s.as_object_mut())
+        {
+            schema.insert("example".into(), example);
+        }
+    }
+    for (status, name, _) in ERRORS {
+        let pointer = format!("/components/responses/{name}/content/{}", PROBLEM_JSON.replace('/', "~1"));
+        if let (Some(media), Some(example)) = (
+            value.pointer_mut(&pointer).and_then(|m| m.as_object_mut()),
+            crate::examples::problem_for(status),
+        ) {
+            media.insert("example".into(), example);
+        }
+    }
+    let Some(schemas) = value.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) else {
+        return;
+    };
+    for version in schemas.values_mut().filter_map(|s| s.pointer_mut("/properties/version")) {
+        if version.get("type").and_then(|t| t.as_str()) == Some("integer") {
+            version["minimum"] = 1.into();
+        }
     }
 }
 

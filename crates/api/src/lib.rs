@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod deprecation;
 pub mod doc;
+mod examples;
 pub mod extract;
 pub mod guard;
 pub mod i18n;
@@ -38,6 +39,8 @@ pub fn configure(state: AppState, max_body_bytes: usize) -> impl FnOnce(&mut web
         cfg.app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .app_data(web::PathConfig::default().error_handler(extract::path_error))
+            .route("/docs/", web::get().to(docs_page))
+            .route("/docs/index.html", web::get().to(docs_page))
             .service(
                 SwaggerUi::new("/docs/{_:.*}")
                     .url("/api/v1/openapi.json", doc::contract())
@@ -64,6 +67,22 @@ pub fn endpoints(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(middleware::conditional))
                 .wrap(actix_web::middleware::from_fn(guard::guard)),
         ));
+}
+
+/// The page's title in the browser: the service's, not the viewer's.
+pub const DOCS_TITLE: &str = "Tongxing API";
+
+/// The docs page: Swagger UI's own page (served from the binary), under the service's title.
+async fn docs_page() -> HttpResponse {
+    let config = std::sync::Arc::new(utoipa_swagger_ui::Config::from("/api/v1/openapi.json"));
+    let page = utoipa_swagger_ui::serve("index.html", config).ok().flatten().map(|file| {
+        String::from_utf8_lossy(&file.bytes)
+            .replace("<title>Swagger UI</title>", &format!("<title>{DOCS_TITLE}</title>"))
+    });
+    match page {
+        Some(page) => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 /// `/docs` is the docs page too: a permanent redirect to `/docs/`.
