@@ -195,7 +195,7 @@ def main(base_url, username, password):
     check(len(seen) == 5 and pages == 3, f"page through a list: {seen} in {pages} pages")
 
     csv = get_summary_report_csv.sync(client=api, from_=datetime.date(2023, 1, 1))
-    check(isinstance(csv, str) and "children_registered," in csv, "download a report as CSV")
+    check(isinstance(csv, str) and "\n建档立卡儿童数," in csv, "download a report as CSV, its labels in Chinese")
 
     # An older client reading answers with enum values added later: one field in one answer,
     # rewritten on its way back from the real service.

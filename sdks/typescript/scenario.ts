@@ -152,7 +152,7 @@ async function main(baseUrl: string, username: string, password: string): Promis
   check(seen.length === 5 && pages === 3, `page through a list: ${seen} in ${pages} pages`);
 
   const csv = await getSummaryReportCsv({ query: { from: '2023-01-01' }, parseAs: 'text' });
-  check(typeof csv.data === 'string' && csv.data.includes('children_registered,'), 'download a report as CSV');
+  check(typeof csv.data === 'string' && csv.data.includes('\n建档立卡儿童数,'), 'download a report as CSV, its labels in Chinese');
 
   // The SDK's enums are types only: nothing checks them at run time, so new values pass through.
   const moved = await getChild({

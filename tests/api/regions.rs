@@ -531,10 +531,10 @@ async fn small_cells_are_withheld_from_readers_who_may_not_see_the_children(app:
         let r =
             as_user(&app, &token, "GET", &format!("/api/v1/reports/assessments?{q}&format=csv"), None).await;
         let text = String::from_utf8(r.raw).unwrap();
-        assert!(text.contains("\r\npsychological_state,,,,,,,\r\n"), "{text}");
-        assert!(text.trim_end().lines().last().unwrap().starts_with("note,"), "{text}");
+        assert!(text.contains("\r\n心理状况,,,,,,,\r\n"), "{text}");
+        assert!(text.trim_end().lines().last().unwrap().starts_with("说明,有 "), "{text}");
         let r = as_user(&app, &token, "GET", &format!("/api/v1/reports/summary?{q}&format=csv"), None).await;
         let text = String::from_utf8(r.raw).unwrap();
-        assert!(text.contains("\r\nchildren_registered,,"), "{text}");
+        assert!(text.contains("\r\n建档立卡儿童数,,"), "{text}");
     }
 }

@@ -180,7 +180,7 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
     );
     assert_eq!(monthly["by_mentor_organisation"][0]["group"], "咸宁市民政局");
     let r = app.get("/api/v1/reports/compliance?from=2023-06-01&to=2024-01-31&format=csv").await;
-    assert!(String::from_utf8(r.raw).unwrap().contains("\r\nweekly_counselling,period,2023-W22,10,"));
+    assert!(String::from_utf8(r.raw).unwrap().contains("\r\nweekly_counselling,周期,2023-W22,10,"));
 
     let r = app
         .send(
@@ -192,10 +192,30 @@ async fn the_demo_dataset_reproduces_the_published_figures(app: TestApp) {
         )
         .await;
     assert_eq!(r.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
+    assert_eq!(r.header("content-language").as_deref(), Some("zh-CN"));
     let text = String::from_utf8(r.raw).unwrap();
     assert!(text.starts_with('\u{feff}'));
-    assert!(text.contains("\r\nchildren_registered,106,"), "{text}");
-    assert!(text.contains("\r\nfamilies_phoned,200,"));
+    // Headings and labels in the language asked for: Chinese unless the deployment chose
+    // otherwise; the figures the same.
+    assert!(text.starts_with("\u{feff}指标,数值,统计口径\r\n"), "{text}");
+    assert!(text.contains("\r\n建档立卡儿童数,106,"), "{text}");
+    assert!(text.contains("\r\n电话访问家庭数,200,"));
+    assert!(text.contains("\r\n举办活动场次 · 季度主题活动,2,"), "{text}");
+    let r = app
+        .send(
+            "GET",
+            "/api/v1/reports/summary.csv?from=2023-06-01&to=2024-01-31",
+            None,
+            None,
+            &[("accept-language", "zh-CN;q=0.5, en")],
+        )
+        .await;
+    assert_eq!(r.header("content-language").as_deref(), Some("en"));
+    assert!(r.header("vary").is_some_and(|v| v.contains("accept-language")), "{:?}", r.header("vary"));
+    let text = String::from_utf8(r.raw).unwrap();
+    assert!(text.starts_with("\u{feff}Figure,Value,Definition\r\n"), "{text}");
+    assert!(text.contains("\r\nChildren registered,106,"), "{text}");
+    assert!(text.contains("\r\nEvents held · Quarterly theme event,2,"), "{text}");
 
     // Every CSV-only operation of the contract answers what its report answers as `format=csv`,
     // byte for byte, as a download.
@@ -246,8 +266,8 @@ async fn csv_exports_are_spreadsheet_safe(app: TestApp) {
     assert_eq!(r.status, 200);
     assert_eq!(&r.raw[..3], [0xEF, 0xBB, 0xBF], "UTF-8 byte-order mark");
     let text = String::from_utf8(r.raw[3..].to_vec()).unwrap();
-    assert!(text.contains("\r\nregion,\"'=HYPERLINK(\"\"http://x\"\")村\",1,"), "{text}");
-    assert!(text.contains("\r\ntype,care,1,"));
+    assert!(text.contains("\r\n区域,\"'=HYPERLINK(\"\"http://x\"\")村\",1,"), "{text}");
+    assert!(text.contains("\r\n活动类型,关爱活动,1,"));
     assert!(r.header("content-disposition").unwrap().contains("events.csv"));
     // JSON stays the default; a bad format is refused.
     assert_eq!(

@@ -589,7 +589,12 @@ fn declare_response_headers(value: &mut serde_json::Value) {
         "The language of the problem's `title`, `detail` and field messages: `zh-CN` or `en`, as `Accept-Language` asked (q-values honoured; `zh-CN` unless the deployment chose otherwise)",
         8,
     );
+    let table_language = text(
+        "For a CSV answer: the language of the table's headings and labels (its data is as recorded): `zh-CN` or `en`, as `Accept-Language` asked (q-values honoured; `zh-CN` unless the deployment chose otherwise)",
+        8,
+    );
     let is_problem = |response: &Value| response.pointer("/content/application~1problem+json").is_some();
+    let is_csv = |response: &Value| response.pointer("/content/text~1csv").is_some();
     let add = declare_header;
     if let Some(responses) = value.pointer_mut("/components/responses").and_then(|r| r.as_object_mut()) {
         for response in responses.values_mut() {
@@ -624,6 +629,9 @@ fn declare_response_headers(value: &mut serde_json::Value) {
             add(response, "X-Request-Id", &request_id);
             if is_problem(response) {
                 add(response, "Content-Language", &language);
+            }
+            if is_csv(response) {
+                add(response, "Content-Language", &table_language);
             }
             if status == "429" || status == "503" {
                 add(response, "Retry-After", &retry_after);

@@ -55,10 +55,15 @@ impl Lang {
         }
     }
 
-    fn source(self) -> &'static str {
+    /// The catalogues: problems, and the words of report tables.
+    fn sources(self) -> [&'static str; 2] {
         match self {
-            Lang::ZhCn => include_str!("../locales/zh-CN/problems.ftl"),
-            Lang::En => include_str!("../locales/en/problems.ftl"),
+            Lang::ZhCn => {
+                [include_str!("../locales/zh-CN/problems.ftl"), include_str!("../locales/zh-CN/reports.ftl")]
+            }
+            Lang::En => {
+                [include_str!("../locales/en/problems.ftl"), include_str!("../locales/en/reports.ftl")]
+            }
         }
     }
 }
@@ -88,6 +93,12 @@ pub fn negotiate(accept: Option<&str>, default: Lang) -> Lang {
     best.map_or(default, |(_, lang)| lang)
 }
 
+/// The language a request asks for, or the deployment's default.
+pub fn requested(req: &actix_web::HttpRequest) -> Lang {
+    let default = req.app_data::<web::Data<AppState>>().map_or(Lang::ZhCn, |s| s.default_language);
+    negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()), default)
+}
+
 fn bundles() -> &'static [FluentBundle<FluentResource>; 2] {
     static BUNDLES: OnceLock<[FluentBundle<FluentResource>; 2]> = OnceLock::new();
     BUNDLES.get_or_init(|| {
@@ -96,14 +107,16 @@ fn bundles() -> &'static [FluentBundle<FluentResource>; 2] {
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             // No Unicode isolation marks around arguments: the field names are plain ASCII.
             bundle.set_use_isolating(false);
-            match FluentResource::try_new(lang.source().to_owned()) {
-                Ok(resource) => {
-                    if let Err(errors) = bundle.add_resource(resource) {
-                        tracing::error!(language = lang.tag(), ?errors, "catalogue entries refused");
+            for source in lang.sources() {
+                match FluentResource::try_new(source.to_owned()) {
+                    Ok(resource) => {
+                        if let Err(errors) = bundle.add_resource(resource) {
+                            tracing::error!(language = lang.tag(), ?errors, "catalogue entries refused");
+                        }
                     }
-                }
-                Err((_, errors)) => {
-                    tracing::error!(language = lang.tag(), ?errors, "catalogue does not parse")
+                    Err((_, errors)) => {
+                        tracing::error!(language = lang.tag(), ?errors, "catalogue does not parse")
+                    }
                 }
             }
             bundle
@@ -113,14 +126,20 @@ fn bundles() -> &'static [FluentBundle<FluentResource>; 2] {
 
 /// The catalogue's message `id` in `lang`, with `field` as `$field`; `None` when it has none.
 pub fn message(lang: Lang, id: &str, field: Option<&str>) -> Option<String> {
-    let bundle = &bundles()[Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0)];
-    let pattern = bundle.get_message(id)?.value()?;
     let mut args = FluentArgs::new();
     if let Some(field) = field {
         args.set("field", field.to_owned());
     }
+    format(lang, id, &args)
+}
+
+/// The catalogue's message `id` in `lang` with these arguments; `None` when it has none or an
+/// argument is missing.
+pub fn format(lang: Lang, id: &str, args: &FluentArgs) -> Option<String> {
+    let bundle = &bundles()[Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0)];
+    let pattern = bundle.get_message(id)?.value()?;
     let mut errors = Vec::new();
-    let text = bundle.format_pattern(pattern, Some(&args), &mut errors);
+    let text = bundle.format_pattern(pattern, Some(args), &mut errors);
     errors.is_empty().then(|| text.into_owned())
 }
 
@@ -135,6 +154,41 @@ pub fn code_id(code: &str) -> String {
 
 pub fn field_id(code: &str) -> String {
     format!("field-{}", code.replace('_', "-"))
+}
+
+/// The message id of a report table's heading, label or definition (`kind` is one of those).
+pub fn report_id(kind: &str, key: &str) -> String {
+    format!("{kind}-{}", key.replace(['_', '.'], "-"))
+}
+
+/// The words of report tables in a language, from the catalogue (`locales/*/reports.ftl`). A key
+/// the catalogue lacks (a test fails when it lacks any the tables ask for) is written as it is;
+/// an English definition is the report's own.
+pub struct ReportWords(pub Lang);
+
+impl tongxing_reporting::csv::Words for ReportWords {
+    fn heading(&self, key: &str) -> String {
+        message(self.0, &report_id("heading", key), None).unwrap_or_else(|| key.to_owned())
+    }
+
+    fn label(&self, key: &str) -> String {
+        message(self.0, &report_id("label", key), None).unwrap_or_else(|| key.to_owned())
+    }
+
+    fn definition(&self, key: &str, english: &str) -> String {
+        match self.0 {
+            Lang::En => english.to_owned(),
+            lang => message(lang, &report_id("definition", key), None).unwrap_or_else(|| english.to_owned()),
+        }
+    }
+
+    fn withheld(&self, cells: usize, threshold: u32) -> String {
+        let mut args = FluentArgs::new();
+        args.set("cells", cells);
+        args.set("threshold", threshold);
+        format(self.0, "note-withheld", &args)
+            .unwrap_or_else(|| format!("{cells} cells are empty (fewer than {threshold} children)"))
+    }
 }
 
 /// A problem document in `lang`: the title always from the catalogue; the detail and the field
@@ -182,10 +236,7 @@ pub async fn localize<B: MessageBody + 'static>(
         return Ok(res.map_into_left_body());
     }
     // Read only for problems, from the request the answer carries: nothing on the way in.
-    let request = res.request();
-    let default = request.app_data::<web::Data<AppState>>().map_or(Lang::ZhCn, |s| s.default_language);
-    let accept = request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let lang = negotiate(accept, default);
+    let lang = requested(res.request());
     let (req, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
     let bytes = actix_web::body::to_bytes(body)
@@ -241,6 +292,42 @@ mod tests {
         }
         missing.dedup();
         assert!(missing.is_empty(), "missing from the catalogues:\n{}", missing.join("\n"));
+    }
+
+    /// Every heading and label a report table asks for, in both languages; every definition in
+    /// Chinese (English ones are the reports' own); the note on withheld cells in both.
+    #[test]
+    fn every_report_heading_label_and_definition_has_both_languages() {
+        use tongxing_reporting::csv::{HEADINGS, labels};
+        let mut missing = Vec::new();
+        for lang in Lang::ALL {
+            let labels = labels();
+            let ids = HEADINGS
+                .iter()
+                .map(|h| report_id("heading", h))
+                .chain(labels.iter().map(|l| report_id("label", l)));
+            missing.extend(
+                ids.filter(|id| message(lang, id, None).is_none()).map(|id| format!("{}: {id}", lang.tag())),
+            );
+            let mut args = FluentArgs::new();
+            args.set("cells", 3);
+            args.set("threshold", 5);
+            if format(lang, "note-withheld", &args).is_none() {
+                missing.push(format!("{}: note-withheld", lang.tag()));
+            }
+        }
+        for (key, _) in tongxing_reporting::summary::DEFINITIONS.each() {
+            let id = report_id("definition", key);
+            if message(Lang::ZhCn, &id, None).is_none() {
+                missing.push(format!("zh-CN: {id}"));
+            }
+        }
+        assert!(missing.is_empty(), "missing from the catalogues:\n{}", missing.join("\n"));
+        // The words differ by language: a heading in Chinese is not the English one.
+        let (zh, en) = (ReportWords(Lang::ZhCn), ReportWords(Lang::En));
+        use tongxing_reporting::csv::Words;
+        assert_ne!(zh.heading("figure"), en.heading("figure"));
+        assert_ne!(zh.label("left_behind"), en.label("left_behind"));
     }
 
     /// Every field error code the sources give (`Error::field`, `FieldError::new`, a validation

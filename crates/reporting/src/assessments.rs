@@ -13,7 +13,7 @@ use tongxing_core::Result;
 use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 
-use crate::csv::{Table, count, number};
+use crate::csv::{Table, Words, count, number};
 use crate::scope::{Coverage, ScopeEcho};
 use crate::summary::scoped;
 use crate::suppression::{Grid, Slot, Suppression, Threshold};
@@ -266,25 +266,19 @@ impl AssessmentsReport {
         g.finish()
     }
 
-    pub fn to_table(&self) -> Table {
-        let mut t = Table::new(&[
-            "dimension",
-            "score_1",
-            "score_2",
-            "score_3",
-            "score_4",
-            "score_5",
-            "mean",
-            "mean_change",
-        ]);
+    pub fn to_table(&self, words: &dyn Words) -> Table {
+        let mut t = Table::new(
+            words,
+            &["dimension", "score_1", "score_2", "score_3", "score_4", "score_5", "mean", "mean_change"],
+        );
         for d in &self.dimensions {
-            let mut row = vec![d.dimension.clone()];
+            let mut row = vec![words.label(&d.dimension)];
             row.extend(d.scores.iter().map(|s| count(*s)));
             row.push(d.mean.map(number).unwrap_or_default());
             row.push(d.mean_change.map(number).unwrap_or_default());
             t.push(row);
         }
-        t.note(self.suppression.as_ref());
+        t.note(words, self.suppression.as_ref());
         t
     }
 }

@@ -23,7 +23,7 @@ use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::csv::{Table, count, number};
+use crate::csv::{Table, Words, count, number};
 use crate::scope::{Coverage, ScopeEcho, date_literal, day_start_literal};
 use crate::suppression::{Grid, Slot, Suppression, Threshold};
 
@@ -468,24 +468,27 @@ fn first_start(conn: &mut DbConnection, subject: RuleSubject) -> Result<Option<N
 }
 
 impl ComplianceReport {
-    pub fn to_table(&self) -> Table {
-        let mut t = Table::new(&[
-            "rule",
-            "breakdown",
-            "key",
-            "active",
-            "met",
-            "missed",
-            "exempt",
-            "share_met",
-            "at_risk",
-            "region_id",
-        ]);
+    pub fn to_table(&self, words: &dyn Words) -> Table {
+        let mut t = Table::new(
+            words,
+            &[
+                "rule",
+                "breakdown",
+                "key",
+                "active",
+                "met",
+                "missed",
+                "exempt",
+                "share_met",
+                "at_risk",
+                "region_id",
+            ],
+        );
         for r in &self.rules {
             let mut push = |kind: &str, key: &str, x: &Tally, at_risk: String, region: String| {
                 t.push(vec![
                     r.rule_code.clone(),
-                    kind.to_owned(),
+                    words.label(kind),
                     key.to_owned(),
                     count(x.active),
                     count(x.met),
@@ -525,9 +528,9 @@ impl ComplianceReport {
             ("cancelled", v.cancelled),
         ] {
             t.push(vec![
-                "home_visits".into(),
-                "requests".into(),
-                name.into(),
+                words.label("home_visits"),
+                words.label("requests"),
+                words.label(name),
                 count(n),
                 String::new(),
                 String::new(),
@@ -537,7 +540,7 @@ impl ComplianceReport {
                 String::new(),
             ]);
         }
-        t.note(self.suppression.as_ref());
+        t.note(words, self.suppression.as_ref());
         t
     }
 }

@@ -1,8 +1,120 @@
 //! CSV exports: UTF-8 with a byte-order mark (so spreadsheet programs read Chinese text
 //! correctly), RFC 4180 quoting, and cells that a spreadsheet would run as a formula (starting
 //! with `=`, `+`, `-`, `@`, a tab or a carriage return) prefixed with `'`.
+//!
+//! A table is for people: its headings and labels (the names of figures, sections, breakdowns,
+//! categories, types, programmes, service forms, dimensions and statuses) are in the reader's
+//! language, through [`Words`]. The data in it (names, periods, numbers, rule codes) is as
+//! recorded. Programs read the JSON report, whose keys these are.
+
+use tongxing_cases::children::Category;
+use tongxing_events::events::{EventType, Programme};
+use tongxing_events::service_forms::ServiceForm;
 
 use crate::suppression::Suppression;
+
+/// The words of a report table in its reader's language. A table asks for them by key (the
+/// JSON report's own names); the API answers from its catalogues (Chinese or English).
+pub trait Words {
+    /// A column's heading.
+    fn heading(&self, key: &str) -> String;
+    /// A label: what a row is about.
+    fn label(&self, key: &str) -> String;
+    /// A figure's definition; `english` is the one the JSON report gives.
+    fn definition(&self, key: &str, english: &str) -> String;
+    /// The last row's explanation when `cells` cells are withheld, each resting on fewer than
+    /// `threshold` children (or letting such a figure be worked out).
+    fn withheld(&self, cells: usize, threshold: u32) -> String;
+
+    /// Labels from the general to the particular (`events_held`, `care`), as one cell.
+    fn labels(&self, keys: &[&str]) -> String {
+        keys.iter().map(|k| self.label(k)).collect::<Vec<_>>().join(" · ")
+    }
+}
+
+/// Every heading of every report table.
+pub const HEADINGS: &[&str] = &[
+    "figure",
+    "value",
+    "definition",
+    "section",
+    "key",
+    "events",
+    "children",
+    "dimension",
+    "score_1",
+    "score_2",
+    "score_3",
+    "score_4",
+    "score_5",
+    "mean",
+    "mean_change",
+    "rule",
+    "breakdown",
+    "active",
+    "met",
+    "missed",
+    "exempt",
+    "share_met",
+    "at_risk",
+    "region_id",
+];
+
+/// The labels of the tables that are not of a closed set named below.
+const FIXED_LABELS: &[&str] = &[
+    // The summary's figures.
+    "children_registered",
+    "families_phoned",
+    "children_visited",
+    "events_held",
+    "children_attending_events",
+    "volunteers_active",
+    "volunteer_hours",
+    "children_assessed",
+    "by_category",
+    "by_village",
+    // The events report's sections and totals.
+    "type",
+    "programme",
+    "service_form",
+    "region",
+    "village_reached",
+    "total",
+    "children_of_region_attending_anywhere",
+    // The assessment dimensions.
+    "living_conditions",
+    "psychological_state",
+    "study",
+    "social_development",
+    // The compliance report's breakdowns and the home-visit requests by status.
+    "period",
+    "mentor_organisation",
+    "now",
+    "home_visits",
+    "requests",
+    "pending",
+    "approved",
+    "completed",
+    "expired",
+    "recorded_late",
+    "rejected",
+    "cancelled",
+    // The last row when cells are withheld.
+    "note",
+];
+
+/// Every label a report table may ask for: the fixed ones and the closed sets (categories,
+/// event types, programmes, service forms).
+pub fn labels() -> Vec<&'static str> {
+    let mut all = FIXED_LABELS.to_vec();
+    all.extend(Category::ALL.iter().map(|c| c.as_str()));
+    all.extend(EventType::ALL.iter().map(|t| t.as_str()));
+    all.extend(Programme::ALL.iter().map(|p| p.as_str()));
+    all.extend(ServiceForm::ALL.iter().map(|f| f.as_str()));
+    all.sort_unstable();
+    all.dedup();
+    all
+}
 
 /// A report as rows of text cells.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,8 +124,9 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new(headers: &[&str]) -> Self {
-        Table { headers: headers.iter().map(|h| (*h).to_owned()).collect(), rows: Vec::new() }
+    /// A table with these columns (keys of [`HEADINGS`]), headed in the reader's language.
+    pub fn new(words: &dyn Words, headings: &[&str]) -> Self {
+        Table { headers: headings.iter().map(|h| words.heading(h)).collect(), rows: Vec::new() }
     }
 
     pub fn push(&mut self, row: Vec<String>) {
@@ -22,16 +135,9 @@ impl Table {
 
     /// When small cells were withheld, a last row says so: `note` in the first column, the
     /// explanation in the second (the withheld cells are empty).
-    pub fn note(&mut self, suppression: Option<&Suppression>) {
+    pub fn note(&mut self, words: &dyn Words, suppression: Option<&Suppression>) {
         let Some(s) = suppression else { return };
-        let mut row = vec![
-            "note".to_owned(),
-            format!(
-                "{} cells are empty: each rests on fewer than {} children, or would let such a figure be worked out",
-                s.suppressed.len(),
-                s.threshold
-            ),
-        ];
+        let mut row = vec![words.label("note"), words.withheld(s.suppressed.len(), s.threshold)];
         row.resize(self.headers.len().max(2), String::new());
         self.rows.push(row);
     }
@@ -88,9 +194,27 @@ pub fn to_bytes(table: &Table) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// The keys themselves, as words.
+    struct Keys;
+
+    impl Words for Keys {
+        fn heading(&self, key: &str) -> String {
+            key.to_owned()
+        }
+        fn label(&self, key: &str) -> String {
+            key.to_owned()
+        }
+        fn definition(&self, key: &str, _: &str) -> String {
+            key.to_owned()
+        }
+        fn withheld(&self, cells: usize, threshold: u32) -> String {
+            format!("{cells} < {threshold}")
+        }
+    }
+
     #[test]
     fn bom_chinese_text_quoting_and_formula_cells() {
-        let mut t = Table::new(&["名称", "value"]);
+        let mut t = Table::new(&Keys, &["名称", "value"]);
         t.push(vec!["柏墩村".into(), "14".into()]);
         t.push(vec!["=HYPERLINK(\"x\")".into(), "-3".into()]);
         t.push(vec!["@SUM(A1)".into(), "+1 text".into()]);
@@ -107,5 +231,40 @@ mod tests {
         );
         assert_eq!(lines[3], "'@SUM(A1),'+1 text");
         assert_eq!(lines[4], "\"a, \"\"b\"\"\",'-x");
+    }
+}
+
+/// Every heading and label a table's code asks for by a literal is in [`HEADINGS`] or
+/// [`labels`], which the API's catalogues are tested against.
+#[cfg(test)]
+mod vocabulary {
+    #[test]
+    fn every_literal_key_is_known() {
+        let sources = [
+            include_str!("summary.rs"),
+            include_str!("events.rs"),
+            include_str!("assessments.rs"),
+            include_str!("compliance.rs"),
+        ];
+        let labels = super::labels();
+        let mut found = 0;
+        for source in sources {
+            for (call, known) in [("heading(\"", super::HEADINGS), ("label(\"", &labels[..])] {
+                for part in source.split(call).skip(1) {
+                    let key = part.split('"').next().unwrap_or_default();
+                    assert!(known.contains(&key), "{key:?} is asked for but not listed");
+                    found += 1;
+                }
+            }
+            // `Table::new(words, &[...])` lists headings.
+            for part in source.split("Table::new(words, &[").skip(1) {
+                let list = part.split(']').next().unwrap_or_default();
+                for key in list.split('"').skip(1).step_by(2) {
+                    assert!(super::HEADINGS.contains(&key), "heading {key:?} is not listed");
+                    found += 1;
+                }
+            }
+        }
+        assert!(found > 30, "the scan found the keys ({found})");
     }
 }

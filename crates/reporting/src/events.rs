@@ -13,7 +13,7 @@ use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::csv::{Table, count};
+use crate::csv::{Table, Words, count};
 use crate::scope::{Coverage, ScopeEcho};
 use crate::summary::{EventsByType, events_in_scope, scoped};
 use crate::suppression::{Grid, Slot, Suppression};
@@ -320,8 +320,8 @@ impl EventsReport {
         g.finish()
     }
 
-    pub fn to_table(&self) -> Table {
-        let mut t = Table::new(&["section", "key", "events", "children"]);
+    pub fn to_table(&self, words: &dyn Words) -> Table {
+        let mut t = Table::new(words, &["section", "key", "events", "children"]);
         let types = [
             ("quarterly_theme", self.by_type.quarterly_theme),
             ("care", self.by_type.care),
@@ -329,34 +329,35 @@ impl EventsReport {
             ("mental_health_consultation", self.by_type.mental_health_consultation),
             ("other", self.by_type.other),
         ];
+        let (label, none) = (|k: &str| words.label(k), String::new);
         for (k, n) in types {
-            t.push(vec!["type".into(), k.into(), n.to_string(), String::new()]);
+            t.push(vec![label("type"), label(k), n.to_string(), none()]);
         }
         for x in &self.by_programme {
-            t.push(vec!["programme".into(), x.key.clone(), x.events.to_string(), String::new()]);
+            t.push(vec![label("programme"), label(&x.key), x.events.to_string(), none()]);
         }
         for x in &self.by_service_form {
-            t.push(vec!["service_form".into(), x.key.clone(), x.events.to_string(), String::new()]);
+            t.push(vec![label("service_form"), label(&x.key), x.events.to_string(), none()]);
         }
         for x in &self.by_region {
-            t.push(vec!["region".into(), x.name.clone(), count(x.events), String::new()]);
+            t.push(vec![label("region"), x.name.clone(), count(x.events), none()]);
         }
         for x in &self.villages_reached {
-            t.push(vec!["village_reached".into(), x.name.clone(), count(x.events), count(x.children)]);
+            t.push(vec![label("village_reached"), x.name.clone(), count(x.events), count(x.children)]);
         }
         t.push(vec![
-            "total".into(),
-            "events_held".into(),
+            label("total"),
+            label("events_held"),
             self.events_held.to_string(),
             count(self.children_attending_events_held_here),
         ]);
         t.push(vec![
-            "total".into(),
-            "children_of_region_attending_anywhere".into(),
-            String::new(),
+            label("total"),
+            label("children_of_region_attending_anywhere"),
+            none(),
             count(self.children_of_region_attending_anywhere),
         ]);
-        t.note(self.suppression.as_ref());
+        t.note(words, self.suppression.as_ref());
         t
     }
 }

@@ -13,7 +13,7 @@ use tongxing_store::{DbConnection, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::csv::{Table, number};
+use crate::csv::{Table, Words, number};
 use crate::scope::{Coverage, ScopeEcho};
 use crate::suppression::{Grid, Suppression};
 
@@ -60,6 +60,24 @@ pub struct SummaryDefinitions {
     pub children_assessed: &'static str,
     pub by_category: &'static str,
     pub by_village: &'static str,
+}
+
+impl SummaryDefinitions {
+    /// Every definition by its key (the CSV asks for its words by these).
+    pub fn each(&self) -> [(&'static str, &'static str); 10] {
+        [
+            ("children_registered", self.children_registered),
+            ("families_phoned", self.families_phoned),
+            ("children_visited", self.children_visited),
+            ("events_held_by_type", self.events_held_by_type),
+            ("children_attending_events", self.children_attending_events),
+            ("volunteers_active", self.volunteers_active),
+            ("volunteer_hours", self.volunteer_hours),
+            ("children_assessed", self.children_assessed),
+            ("by_category", self.by_category),
+            ("by_village", self.by_village),
+        ]
+    }
 }
 
 pub const DEFINITIONS: SummaryDefinitions = SummaryDefinitions {
@@ -438,32 +456,41 @@ impl ProgrammeSummary {
         g.finish()
     }
 
-    pub fn to_table(&self) -> Table {
+    pub fn to_table(&self, words: &dyn Words) -> Table {
         let d = &self.definitions;
-        let mut t = Table::new(&["figure", "value", "definition"]);
+        let mut t = Table::new(words, &["figure", "value", "definition"]);
         let t_ = &self.events_held_by_type;
         let count = |n: Option<i64>| n.map(|n| n as f64);
-        let rows: [(&str, Option<f64>, &str); 13] = [
-            ("children_registered", count(self.children_registered), d.children_registered),
-            ("families_phoned", count(self.families_phoned), d.families_phoned),
-            ("children_visited", count(self.children_visited), d.children_visited),
-            ("events_held.quarterly_theme", Some(t_.quarterly_theme as f64), d.events_held_by_type),
-            ("events_held.care", Some(t_.care as f64), d.events_held_by_type),
-            ("events_held.visit_and_comfort", Some(t_.visit_and_comfort as f64), d.events_held_by_type),
+        let definition = |key: &str| {
+            let english = d.each().into_iter().find(|(k, _)| *k == key).map_or("", |(_, text)| text);
+            words.definition(key, english)
+        };
+        let by_type = "events_held_by_type";
+        let rows: [(&[&str], Option<f64>, &str); 13] = [
+            (&["children_registered"], count(self.children_registered), "children_registered"),
+            (&["families_phoned"], count(self.families_phoned), "families_phoned"),
+            (&["children_visited"], count(self.children_visited), "children_visited"),
+            (&["events_held", "quarterly_theme"], Some(t_.quarterly_theme as f64), by_type),
+            (&["events_held", "care"], Some(t_.care as f64), by_type),
+            (&["events_held", "visit_and_comfort"], Some(t_.visit_and_comfort as f64), by_type),
             (
-                "events_held.mental_health_consultation",
+                &["events_held", "mental_health_consultation"],
                 Some(t_.mental_health_consultation as f64),
-                d.events_held_by_type,
+                by_type,
             ),
-            ("events_held.other", Some(t_.other as f64), d.events_held_by_type),
-            ("events_held", Some(self.events_held as f64), d.events_held_by_type),
-            ("children_attending_events", count(self.children_attending_events), d.children_attending_events),
-            ("volunteers_active", Some(self.volunteers_active as f64), d.volunteers_active),
-            ("volunteer_hours", Some(self.volunteer_hours), d.volunteer_hours),
-            ("children_assessed", count(self.children_assessed), d.children_assessed),
+            (&["events_held", "other"], Some(t_.other as f64), by_type),
+            (&["events_held"], Some(self.events_held as f64), by_type),
+            (
+                &["children_attending_events"],
+                count(self.children_attending_events),
+                "children_attending_events",
+            ),
+            (&["volunteers_active"], Some(self.volunteers_active as f64), "volunteers_active"),
+            (&["volunteer_hours"], Some(self.volunteer_hours), "volunteer_hours"),
+            (&["children_assessed"], count(self.children_assessed), "children_assessed"),
         ];
-        for (k, v, def) in rows {
-            t.push(vec![k.to_owned(), v.map(number).unwrap_or_default(), def.to_owned()]);
+        for (keys, v, key) in rows {
+            t.push(vec![words.labels(keys), v.map(number).unwrap_or_default(), definition(key)]);
         }
         for c in &self.by_category {
             let figures = [
@@ -474,9 +501,9 @@ impl ProgrammeSummary {
             ];
             for (k, v) in figures {
                 t.push(vec![
-                    format!("by_category.{}.{k}", c.category),
+                    words.labels(&["by_category", c.category.as_str(), k]),
                     count(v).map(number).unwrap_or_default(),
-                    d.by_category.to_owned(),
+                    definition("by_category"),
                 ]);
             }
         }
@@ -489,14 +516,15 @@ impl ProgrammeSummary {
                 ("children_assessed", v.children_assessed),
             ];
             for (k, n) in figures {
+                // The village by name (ids are in the JSON report).
                 t.push(vec![
-                    format!("by_village.{}.{k}", v.region_id),
+                    format!("{} · {} · {}", words.label("by_village"), v.name, words.label(k)),
                     count(n).map(number).unwrap_or_default(),
-                    format!("{} ({})", d.by_village, v.name),
+                    definition("by_village"),
                 ]);
             }
         }
-        t.note(self.suppression.as_ref());
+        t.note(words, self.suppression.as_ref());
         t
     }
 }

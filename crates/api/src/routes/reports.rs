@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tongxing_reporting::assessments::{self, AssessmentsReport};
 use tongxing_reporting::compliance::{self, ComplianceReport};
-use tongxing_reporting::csv::{self, Table};
+use tongxing_reporting::csv::{self, Table, Words};
 use tongxing_reporting::events::{self, EventsReport};
 use tongxing_reporting::scope::Coverage;
 use tongxing_reporting::summary::{self, ProgrammeSummary};
@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::extract::Query;
+use crate::i18n::{self, ReportWords};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use tongxing_store::DbConnection;
@@ -80,19 +81,23 @@ impl From<CsvReportQuery> for ReportQuery {
     }
 }
 
-/// Answers with JSON, or with CSV (UTF-8 with BOM, formula cells escaped) as a download.
+/// Answers with JSON, or with CSV (UTF-8 with BOM, formula cells escaped) as a download, its
+/// headings and labels in the language `Accept-Language` asks for.
 fn respond<T: Serialize>(
     req: &HttpRequest,
     format: Option<ReportFormat>,
     name: &str,
     report: &T,
-    table: impl FnOnce() -> Table,
+    table: impl FnOnce(&dyn Words) -> Table,
 ) -> HttpResponse {
     if wants_csv(req, format) {
+        let lang = i18n::requested(req);
         HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
-            .body(csv::to_bytes(&table()))
+            .insert_header((header::CONTENT_LANGUAGE, lang.tag()))
+            .insert_header((header::VARY, "accept-language"))
+            .body(csv::to_bytes(&table(&ReportWords(lang))))
     } else {
         HttpResponse::Ok().json(report)
     }
@@ -107,7 +112,7 @@ async fn report<T, F>(
     q: ReportQuery,
     name: &str,
     compute: F,
-    table: fn(&T) -> Table,
+    table: fn(&T, &dyn Words) -> Table,
 ) -> ApiResult<HttpResponse>
 where
     T: Serialize + Send + 'static,
@@ -120,7 +125,7 @@ where
             compute(conn, &coverage)
         })
         .await?;
-    Ok(respond(req, q.format, name, &report, || table(&report)))
+    Ok(respond(req, q.format, name, &report, |words| table(&report, words)))
 }
 
 /// The programme summary: children registered, families phoned, children visited, events held
