@@ -18,7 +18,8 @@ use crate::scope::{Coverage, ScopeEcho};
 use crate::summary::scoped;
 use crate::suppression::{Grid, Slot, Suppression, Threshold};
 
-const DIMENSIONS: [&str; 4] = ["living_conditions", "psychological_state", "study", "social_development"];
+pub(crate) const DIMENSIONS: [&str; 4] =
+    ["living_conditions", "psychological_state", "study", "social_development"];
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DimensionReport {

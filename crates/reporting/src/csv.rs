@@ -81,11 +81,6 @@ const FIXED_LABELS: &[&str] = &[
     "village_reached",
     "total",
     "children_of_region_attending_anywhere",
-    // The assessment dimensions.
-    "living_conditions",
-    "psychological_state",
-    "study",
-    "social_development",
     // The compliance report's breakdowns and the home-visit requests by status.
     "period",
     "mentor_organisation",
@@ -103,10 +98,11 @@ const FIXED_LABELS: &[&str] = &[
     "note",
 ];
 
-/// Every label a report table may ask for: the fixed ones and the closed sets (categories,
-/// event types, programmes, service forms).
+/// Every label a report table may ask for: the fixed ones and the closed sets (assessment
+/// dimensions, categories, event types, programmes, service forms).
 pub fn labels() -> Vec<&'static str> {
     let mut all = FIXED_LABELS.to_vec();
+    all.extend(crate::assessments::DIMENSIONS);
     all.extend(Category::ALL.iter().map(|c| c.as_str()));
     all.extend(EventType::ALL.iter().map(|t| t.as_str()));
     all.extend(Programme::ALL.iter().map(|p| p.as_str()));
@@ -249,6 +245,8 @@ mod vocabulary {
         let labels = super::labels();
         let mut found = 0;
         for source in sources {
+            // Without white space, as rustfmt may break a call over lines (keys hold none).
+            let source: String = source.split_whitespace().collect();
             for (call, known) in [("heading(\"", super::HEADINGS), ("label(\"", &labels[..])] {
                 for part in source.split(call).skip(1) {
                     let key = part.split('"').next().unwrap_or_default();
@@ -256,15 +254,21 @@ mod vocabulary {
                     found += 1;
                 }
             }
-            // `Table::new(words, &[...])` lists headings.
-            for part in source.split("Table::new(words, &[").skip(1) {
-                let list = part.split(']').next().unwrap_or_default();
-                for key in list.split('"').skip(1).step_by(2) {
-                    assert!(super::HEADINGS.contains(&key), "heading {key:?} is not listed");
-                    found += 1;
+            // `Table::new(words, &[...])` lists headings; `labels(&[...])` and the summary's rows
+            // (`(&["events_held", "care"], …)`) labels.
+            for (call, known) in
+                [("Table::new(words,&[", super::HEADINGS), ("labels(&[", &labels[..]), ("(&[\"", &labels[..])]
+            {
+                for part in source.split(call).skip(1) {
+                    let list = part.split(']').next().unwrap_or_default();
+                    let list = if call.ends_with('"') { format!("\"{list}") } else { list.to_owned() };
+                    for key in list.split('"').skip(1).step_by(2) {
+                        assert!(known.contains(&key), "{key:?} is asked for but not listed");
+                        found += 1;
+                    }
                 }
             }
         }
-        assert!(found > 30, "the scan found the keys ({found})");
+        assert!(found > 50, "the scan found the keys ({found})");
     }
 }
