@@ -165,6 +165,9 @@ def main(base_url, username, password):
     check(refused.status_code == 400 and isinstance(refused.parsed, Problem), "a validation error")
     fields = sorted(e.field for e in refused.parsed.errors)
     check(fields == ["categories", "name"], f"the problem lists each bad field: {fields}")
+    name = next(e for e in refused.parsed.errors if e.field == "name")
+    check(name.message == "name 的长度须在 1 到 100 之间", f"the Chinese message names the bounds: {name.message}")
+    check(name.params.to_dict() == {"min": 1, "max": 100}, f"and so do its params: {name.params}")
     nowhere = ContactInput(
         kind=ContactKind.PHONE_VISIT,
         household_id=uuid.uuid4(),

@@ -127,6 +127,9 @@ async function main(baseUrl: string, username: string, password: string): Promis
   check(refused.response?.status === 400 && problem?.code === 'validation_failed', 'a validation error');
   const fields = (problem.errors ?? []).map((e) => e.field).sort();
   check(JSON.stringify(fields) === '["categories","name"]', `the problem lists each bad field: ${fields}`);
+  const name = (problem.errors ?? []).find((e) => e.field === 'name');
+  check(name?.message === 'name 的长度须在 1 到 100 之间', `the Chinese message names the bounds: ${name?.message}`);
+  check(name?.params?.min === 1 && name?.params?.max === 100, `and so do its params: ${JSON.stringify(name?.params)}`);
   const unknown = await createContact({
     body: { kind: 'phone_visit', household_id: crypto.randomUUID(), occurred_at: '2023-11-20T10:30:00+08:00', outcome: 'completed' },
   });

@@ -22,7 +22,25 @@ async fn problems_answer_in_the_language_asked_for(app: TestApp) {
     assert_eq!(r.body["title"], "请求有误");
     assert!(r.body["detail"].as_str().unwrap().starts_with("部分字段无效"), "{}", r.body);
     assert_eq!(r.body["errors"][1]["field"], "name");
-    assert_eq!(r.body["errors"][1]["message"], "name 的长度不符合要求");
+    // The bounds a message names travel as `params`, and the Chinese message names them too.
+    assert_eq!(r.body["errors"][1]["message"], "name 的长度须在 1 到 100 之间");
+    assert_eq!(r.body["errors"][1]["params"], json!({"min": 1, "max": 100}));
+    let r = app.get("/api/v1/children?limit=0").await;
+    assert_eq!(r.body["errors"][0]["message"], "limit 须在 1 到 200 之间", "{}", r.body);
+    let r = app.get("/api/v1/volunteers?clearance_expiring_within_days=5000").await;
+    assert_eq!(r.body["errors"][0]["message"], "clearance_expiring_within_days 须在 0 到 3650 之间");
+    let r = app
+        .post(
+            "/api/v1/holidays",
+            json!({"holiday": "new_year", "year": 2024, "first_day": "2024-01-01", "last_day": "2024-01-20"}),
+        )
+        .await;
+    assert_eq!(r.body["errors"][0]["message"], "last_day：时长不得超过 10 天", "{}", r.body);
+    assert_eq!(r.body["errors"][0]["params"], json!({"days": 10}));
+    // A value sent is never quoted back as a param: only the bounds.
+    let long = "x".repeat(101);
+    let r = app.post("/api/v1/regions", json!({"level": "village", "name": long})).await;
+    assert_eq!(r.body["errors"][0]["params"], json!({"min": 1, "max": 100}), "{}", r.body);
 
     // English when asked, with the handler's own messages; q-values decide between the two.
     for (accept, tag) in [

@@ -17,7 +17,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use std::sync::{Condvar, Mutex};
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use tongxing_core::{Error, Result};
+use tongxing_core::{Error, FieldError, Result};
 
 pub const MIN_LENGTH: usize = 10;
 
@@ -59,10 +59,13 @@ fn hasher() -> Result<Argon2<'static>> {
 
 pub fn hash(password: &str) -> Result<String> {
     if password.chars().count() < MIN_LENGTH {
-        return Err(Error::field(
-            "password",
-            "too_short",
-            format!("a password has at least {MIN_LENGTH} characters"),
+        return Err(Error::of_field(
+            FieldError::new(
+                "password",
+                "too_short",
+                format!("a password has at least {MIN_LENGTH} characters"),
+            )
+            .with("min", MIN_LENGTH),
         ));
     }
     let salt = SaltString::generate(&mut OsRng);

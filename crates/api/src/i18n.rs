@@ -213,11 +213,37 @@ fn translate(problem: &mut serde_json::Value, lang: Lang) {
             else {
                 continue;
             };
-            if let Some(text) = message(lang, &field_id(code), Some(field)) {
+            let params = error.get("params").and_then(|p| p.as_object());
+            if let Some(text) = format(lang, &field_id(code), &field_args(field, params)) {
                 error["message"] = text.into();
             }
         }
     }
+}
+
+/// A field message's arguments: `$field`, each of the error's `params` by its name, and `$has`,
+/// the names of the params present, sorted and joined by `-` (`max-min`, `days`, or empty), on
+/// which a message selects its wording: a bound it was not given is never named.
+fn field_args<'a>(
+    field: &'a str,
+    params: Option<&'a serde_json::Map<String, serde_json::Value>>,
+) -> FluentArgs<'a> {
+    let mut args = FluentArgs::new();
+    args.set("field", field);
+    let mut names = Vec::new();
+    for (name, value) in params.into_iter().flatten() {
+        match value {
+            serde_json::Value::Number(n) if n.is_i64() => {
+                args.set(name.as_str(), n.as_i64().unwrap_or_default())
+            }
+            serde_json::Value::Number(n) => args.set(name.as_str(), n.as_f64().unwrap_or_default()),
+            other => args.set(name.as_str(), other.as_str().map_or_else(|| other.to_string(), str::to_owned)),
+        }
+        names.push(name.as_str());
+    }
+    names.sort_unstable();
+    args.set("has", names.join("-"));
+    args
 }
 
 /// Rewrites a problem answer into the language the request asks for, with `Content-Language`

@@ -54,11 +54,38 @@ pub struct ProblemField {
     /// Stable machine-readable code for what is wrong.
     pub code: String,
     pub message: String,
+    /// The values the message names, by name (e.g. `{"min": 1, "max": 100}` for a length, a
+    /// date for a record too old): for a client that words its own messages. Absent when the
+    /// message names none.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(schema_with = params_schema)]
+    pub params: std::collections::BTreeMap<&'static str, serde_json::Value>,
+}
+
+/// `ProblemField.params`: names to numbers or texts (a date as YYYY-MM-DD).
+fn params_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+    let value = ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::Integer, Type::String]))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(i64::MIN as f64))
+        .maximum(Some(i64::MAX as f64))
+        .max_length(Some(100))
+        .build();
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(value.into())))
+        .description(Some(
+            "The values the message names, by name (e.g. `{\"min\": 1, \"max\": 100}` for a length): for a \
+             client that words its own messages. Absent when the message names none.",
+        ))
+        .build()
 }
 
 impl From<FieldError> for ProblemField {
     fn from(e: FieldError) -> Self {
-        ProblemField { field: e.field, code: e.code, message: e.message }
+        ProblemField { field: e.field, code: e.code, message: e.message, params: e.params }
     }
 }
 
@@ -186,7 +213,7 @@ impl From<Error> for ApiError {
             Error::Forbidden { detail } => ApiError::new(StatusCode::FORBIDDEN, Code::Forbidden, detail),
             Error::FieldForbidden { field, detail } => {
                 let mut e = ApiError::new(StatusCode::FORBIDDEN, Code::FieldForbidden, detail.clone());
-                e.errors = vec![ProblemField { field, code: "not_writable".into(), message: detail }];
+                e.errors = vec![FieldError::new(field, "not_writable", detail).into()];
                 e
             }
             Error::TooManyRequests { code, detail, retry_after } => {
@@ -245,6 +272,7 @@ impl ResponseError for ApiError {
                     field: e.field.clone(),
                     code: e.code.clone(),
                     message: e.message.clone(),
+                    params: e.params.clone(),
                 })
                 .collect(),
             conflicting_id: self.conflicting_id,

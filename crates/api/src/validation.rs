@@ -17,7 +17,14 @@ fn walk(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
             ValidationErrorsKind::Field(list) => {
                 for e in list {
                     let message = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| describe(e));
-                    out.push(FieldError::new(path.clone(), e.code.to_string(), message));
+                    let mut error = FieldError::new(path.clone(), e.code.to_string(), message);
+                    // The bounds only: `value` would quote what was sent.
+                    for name in ["min", "max"] {
+                        if let Some(bound) = e.params.get(name) {
+                            error = error.with(name, bound.clone());
+                        }
+                    }
+                    out.push(error);
                 }
             }
             ValidationErrorsKind::Struct(inner) => walk(&path, inner, out),

@@ -11,11 +11,21 @@ pub struct FieldError {
     pub field: String,
     pub code: String,
     pub message: String,
+    /// The values the message names (a bound, a limit, a date), by name: what a message in
+    /// another language needs to say the same.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<&'static str, serde_json::Value>,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
+        Self { field: field.into(), code: code.into(), message: message.into(), params: Default::default() }
+    }
+
+    /// The error, naming a value its message gives.
+    pub fn with(mut self, name: &'static str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(name, value.into());
+        self
     }
 }
 
@@ -65,6 +75,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub fn field(field: &str, code: &str, message: impl fmt::Display) -> Self {
         Error::Validation(vec![FieldError::new(field, code, message.to_string())])
+    }
+
+    /// One invalid field, as a [`FieldError`] built with its values.
+    pub fn of_field(error: FieldError) -> Self {
+        Error::Validation(vec![error])
     }
 
     pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
@@ -122,6 +137,11 @@ impl FieldErrors {
 
     pub fn push(&mut self, field: &str, code: &str, message: impl fmt::Display) {
         self.0.push(FieldError::new(field, code, message.to_string()));
+    }
+
+    /// Records an error built with its values ([`FieldError::with`]).
+    pub fn add(&mut self, error: FieldError) {
+        self.0.push(error);
     }
 
     /// Keeps the value of `result`, or records its validation errors under `field`.

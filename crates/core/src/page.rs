@@ -49,10 +49,14 @@ impl PageRequest {
     pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Error::field(
-                "limit",
-                "out_of_range",
-                format!("limit must be between 1 and {MAX_LIMIT}"),
+            return Err(Error::of_field(
+                crate::FieldError::new(
+                    "limit",
+                    "out_of_range",
+                    format!("limit must be between 1 and {MAX_LIMIT}"),
+                )
+                .with("min", 1)
+                .with("max", MAX_LIMIT),
             ));
         }
         let after = cursor.map(decode_cursor).transpose()?;

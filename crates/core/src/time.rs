@@ -76,20 +76,27 @@ pub fn check_took_place(field: &str, at: DateTime<Utc>, now: DateTime<Utc>, what
 pub fn check_in_window(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> crate::Result<()> {
     let (earliest, end) = work_window(now);
     if at < earliest {
-        return Err(crate::Error::field(
-            field,
-            "too_old",
-            format!("at most {RECORDS_YEARS_BACK} years ago (from {})", local_date(earliest)),
+        let from = local_date(earliest);
+        return Err(crate::Error::of_field(
+            crate::FieldError::new(
+                field,
+                "too_old",
+                format!("at most {RECORDS_YEARS_BACK} years ago (from {from})"),
+            )
+            .with("years", RECORDS_YEARS_BACK)
+            .with("earliest", from.to_string()),
         ));
     }
     if at >= end {
-        return Err(crate::Error::field(
-            field,
-            "too_far_ahead",
-            format!(
-                "at most {PLANS_YEARS_AHEAD} years ahead (until {})",
-                local_date(end - chrono::Duration::days(1))
-            ),
+        let until = local_date(end - chrono::Duration::days(1));
+        return Err(crate::Error::of_field(
+            crate::FieldError::new(
+                field,
+                "too_far_ahead",
+                format!("at most {PLANS_YEARS_AHEAD} years ahead (until {until})"),
+            )
+            .with("years", PLANS_YEARS_AHEAD)
+            .with("latest", until.to_string()),
         ));
     }
     Ok(())

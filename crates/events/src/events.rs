@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tongxing_cases::households::check_village;
 use tongxing_cases::regions::{subtree_ids, subtree_prefix};
 use tongxing_core::access::{Reach, Scope};
-use tongxing_core::error::FieldErrors;
+use tongxing_core::error::{FieldError, FieldErrors};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id};
 use tongxing_core::{Error, Result, id, time};
@@ -228,7 +228,7 @@ fn check(conn: &mut DbConnection, input: &EventInput) -> Result<()> {
         errs.push("ends_at", "before_start", "the event ends before it starts");
     }
     if (input.ends_at - input.starts_at).num_days() > 31 {
-        errs.push("ends_at", "too_long", "an event lasts at most 31 days");
+        errs.add(FieldError::new("ends_at", "too_long", "an event lasts at most 31 days").with("days", 31));
     }
     let now = time::now();
     for (field, at) in [("starts_at", input.starts_at), ("ends_at", input.ends_at)] {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use tongxing_core::error::FieldErrors;
+use tongxing_core::error::{FieldError, FieldErrors};
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, check_version, clean, contains_pattern, parse_id, parse_opt_id};
 use tongxing_core::role::Role;
@@ -289,10 +289,10 @@ pub fn list(conn: &mut DbConnection, filter: &VolunteerFilter, page: PageRequest
     }
     if let Some(days) = filter.clearance_expiring_within_days {
         if !(0..=3650).contains(&days) {
-            return Err(Error::field(
-                "clearance_expiring_within_days",
-                "out_of_range",
-                "between 0 and 3650 days",
+            return Err(Error::of_field(
+                FieldError::new("clearance_expiring_within_days", "out_of_range", "between 0 and 3650 days")
+                    .with("min", 0)
+                    .with("max", 3650),
             ));
         }
         let horizon = today + chrono::Duration::days(days);

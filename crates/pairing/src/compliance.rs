@@ -17,7 +17,7 @@ use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::record::parse_id;
-use tongxing_core::{Error, Result, id, time};
+use tongxing_core::{Error, FieldError, Result, id, time};
 use tongxing_store::schema::{compliance_exemptions, counselling_sessions, pair_contacts};
 use tongxing_store::sql::numbered;
 use tongxing_store::{DbConnection, DbId, map_db_error};
@@ -152,10 +152,9 @@ fn timeline(
         return Err(Error::field("from", "after_to", "`from` is after `to`"));
     }
     if (to - from).num_days() > MAX_RANGE_DAYS {
-        return Err(Error::field(
-            "to",
-            "range_too_long",
-            format!("ask for at most {MAX_RANGE_DAYS} days at once"),
+        return Err(Error::of_field(
+            FieldError::new("to", "range_too_long", format!("ask for at most {MAX_RANGE_DAYS} days at once"))
+                .with("days", MAX_RANGE_DAYS),
         ));
     }
     let mut rules = rules::list(conn, Some(subject), true)?;

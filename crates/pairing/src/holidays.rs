@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_core::record::{Versioned, check_version};
-use tongxing_core::{Error, Result, id, time};
+use tongxing_core::{Error, FieldError, Result, id, time};
 use tongxing_store::schema::holidays;
 use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
@@ -103,10 +103,9 @@ pub fn check(input: &HolidayInput) -> Result<()> {
         return Err(Error::field("last_day", "before_first_day", "the last day is before the first"));
     }
     if (input.last_day - input.first_day).num_days() > 9 {
-        return Err(Error::field(
-            "last_day",
-            "too_long",
-            "a statutory holiday period lasts at most ten days",
+        return Err(Error::of_field(
+            FieldError::new("last_day", "too_long", "a statutory holiday period lasts at most ten days")
+                .with("days", 10),
         ));
     }
     if (input.first_day.year() - input.year).abs() > 1 {

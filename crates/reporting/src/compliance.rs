@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use tongxing_core::record::parse_id;
-use tongxing_core::{Error, Result, time};
+use tongxing_core::{Error, FieldError, Result, time};
 use tongxing_pairing::cadence::Period;
 use tongxing_pairing::compliance as alerts;
 use tongxing_pairing::rules::{self, CadenceRule, RuleSubject};
@@ -344,10 +344,13 @@ fn rule_report(
         while p.start <= last {
             periods.push(p);
             if periods.len() > MAX_PERIODS {
-                return Err(Error::field(
-                    "from",
-                    "range_too_long",
-                    format!("at most {MAX_PERIODS} periods per rule"),
+                return Err(Error::of_field(
+                    FieldError::new(
+                        "from",
+                        "range_too_long",
+                        format!("at most {MAX_PERIODS} periods per rule"),
+                    )
+                    .with("periods", MAX_PERIODS),
                 ));
             }
             p = p.next();

@@ -129,7 +129,12 @@ field-incorrect = { $field } 不正确
 field-invalid = { $field } 无效
 field-invalid-cursor = { $field } 不是服务返回的游标
 field-invalid-value = { $field } 的值或类型不符合要求
-field-length = { $field } 的长度不符合要求
+field-length = { $has ->
+    [max-min] { $field } 的长度须在 { $min } 到 { $max } 之间
+    [max] { $field } 的长度不得超过 { $max }
+    [min] { $field } 的长度不得少于 { $min }
+   *[other] { $field } 的长度不符合要求
+}
 field-not-a-home-visit = { $field } 不是回家探访
 field-not-a-number = { $field } 不是数字
 field-not-allowed = 此处不允许 { $field }
@@ -147,17 +152,41 @@ field-not-within-parent = { $field } 不在上级地区范围内
 field-not-writable = 调用者的角色不能修改 { $field }
 field-one-counsellor = { $field }：只能有一名辅导员
 field-organiser-listed = { $field } 中包含了主办方
-field-out-of-range = { $field } 超出允许范围
+field-out-of-range = { $has ->
+    [max-min] { $field } 须在 { $min } 到 { $max } 之间
+   *[other] { $field } 超出允许范围
+}
 field-outings-only = { $field } 仅适用于外出活动
-field-range = { $field } 超出允许范围
-field-range-too-long = { $field } 的时间跨度过长
+field-range = { $has ->
+    [max-min] { $field } 须在 { $min } 到 { $max } 之间
+    [max] { $field } 不得大于 { $max }
+    [min] { $field } 不得小于 { $min }
+   *[other] { $field } 超出允许范围
+}
+field-range-too-long = { $has ->
+    [days] { $field }：一次最多查询 { $days } 天
+    [periods] { $field }：每条规则最多 { $periods } 个周期
+   *[other] { $field } 的时间跨度过长
+}
 field-required = { $field } 为必填项
 field-same-as-purchaser = { $field } 不能是采购方本身
 field-several-primary = { $field } 中有多个主要项
-field-too-far-ahead = { $field } 距今太远（未来）
-field-too-long = { $field } 过长
-field-too-old = { $field } 距今太久
-field-too-short = { $field } 过短
+field-too-far-ahead = { $has ->
+    [latest-years] { $field } 最多为 { $years } 年以后（不晚于 { $latest }）
+   *[other] { $field } 距今太远（未来）
+}
+field-too-long = { $has ->
+    [days] { $field }：时长不得超过 { $days } 天
+   *[other] { $field } 过长
+}
+field-too-old = { $has ->
+    [earliest-years] { $field } 须在 { $years } 年以内（不早于 { $earliest }）
+   *[other] { $field } 距今太久
+}
+field-too-short = { $has ->
+    [min] { $field } 至少需要 { $min } 个字符
+   *[other] { $field } 过短
+}
 field-unknown-kind = { $field } 的类型未知
 field-unknown-role = { $field } 的角色未知
 field-wrong-level = { $field } 的层级不正确
