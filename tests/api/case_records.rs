@@ -163,7 +163,11 @@ async fn lifecycle_rules_are_enforced(app: TestApp) {
     let village = app.region("柏墩村").await;
     let cid = child(&app, &village, None, "李明").await["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/children/{cid}/status");
-    app.post(&path, json!({"status": "active"})).await.assert_problem(409, "illegal_transition");
+    let r = app.post(&path, json!({"status": "active"})).await;
+    r.assert_problem(409, "illegal_transition");
+    // The statuses travel as params, and the Chinese detail names them.
+    assert_eq!(r.body["params"], json!({"from": "screening", "to": "active"}));
+    assert_eq!(r.body["detail"], "生命周期不允许从 screening 变为 active");
     app.post(&path, json!({"status": "screening"})).await.assert_problem(409, "illegal_transition");
     let r = app.post(&path, json!({"status": "registered", "effective_on": "2099-01-01"})).await;
     r.assert_problem(422, "validation_failed");

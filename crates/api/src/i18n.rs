@@ -124,13 +124,10 @@ fn bundles() -> &'static [FluentBundle<FluentResource>; 2] {
     })
 }
 
-/// The catalogue's message `id` in `lang`, with `field` as `$field`; `None` when it has none.
+/// The catalogue's message `id` in `lang`, with `field` as `$field` and no params; `None` when
+/// it has none.
 pub fn message(lang: Lang, id: &str, field: Option<&str>) -> Option<String> {
-    let mut args = FluentArgs::new();
-    if let Some(field) = field {
-        args.set("field", field.to_owned());
-    }
-    format(lang, id, &args)
+    format(lang, id, &args(field, None))
 }
 
 /// The catalogue's message `id` in `lang` with these arguments; `None` when it has none or an
@@ -201,9 +198,11 @@ fn translate(problem: &mut serde_json::Value, lang: Lang) {
     if lang == Lang::En {
         return;
     }
-    if let Some(detail) =
-        problem.get("code").and_then(|c| c.as_str()).and_then(|c| message(lang, &code_id(c), None))
-    {
+    let detail = problem.get("code").and_then(|c| c.as_str()).and_then(|c| {
+        let params = problem.get("params").and_then(|p| p.as_object());
+        format(lang, &code_id(c), &args(None, params))
+    });
+    if let Some(detail) = detail {
         problem["detail"] = detail.into();
     }
     if let Some(errors) = problem.get_mut("errors").and_then(|e| e.as_array_mut()) {
@@ -214,22 +213,24 @@ fn translate(problem: &mut serde_json::Value, lang: Lang) {
                 continue;
             };
             let params = error.get("params").and_then(|p| p.as_object());
-            if let Some(text) = format(lang, &field_id(code), &field_args(field, params)) {
+            if let Some(text) = format(lang, &field_id(code), &args(Some(field), params)) {
                 error["message"] = text.into();
             }
         }
     }
 }
 
-/// A field message's arguments: `$field`, each of the error's `params` by its name, and `$has`,
+/// A message's arguments: a field error's `$field`, each of the `params` by its name, and `$has`,
 /// the names of the params present, sorted and joined by `-` (`max-min`, `days`, or empty), on
-/// which a message selects its wording: a bound it was not given is never named.
-fn field_args<'a>(
-    field: &'a str,
+/// which a message selects its wording: a value it was not given is never named.
+fn args<'a>(
+    field: Option<&'a str>,
     params: Option<&'a serde_json::Map<String, serde_json::Value>>,
 ) -> FluentArgs<'a> {
     let mut args = FluentArgs::new();
-    args.set("field", field);
+    if let Some(field) = field {
+        args.set("field", field);
+    }
     let mut names = Vec::new();
     for (name, value) in params.into_iter().flatten() {
         match value {
@@ -318,6 +319,58 @@ mod tests {
         }
         missing.dedup();
         assert!(missing.is_empty(), "missing from the catalogues:\n{}", missing.join("\n"));
+    }
+
+    /// A message names the values its problem carries in `params`, and only those it carries.
+    #[test]
+    fn messages_name_the_values_they_are_given() {
+        let zh = |mut problem: serde_json::Value| {
+            translate(&mut problem, Lang::ZhCn);
+            problem
+        };
+        let p = zh(
+            serde_json::json!({"status": 409, "code": "illegal_transition", "params": {"from": "active", "to": "screening"}}),
+        );
+        assert_eq!(p["detail"], "生命周期不允许从 active 变为 screening");
+        let p = zh(serde_json::json!({"status": 409, "code": "illegal_transition"}));
+        assert_eq!(p["detail"], "生命周期不允许此状态变更");
+        let p = zh(serde_json::json!({"status": 409, "code": "clearance_missing", "params": {
+            "name": "张三", "day": "2024-03-02", "background_check": "2023-10-01", "safety_training": "missing"}}));
+        assert_eq!(
+            p["detail"],
+            "张三 不能在 2024-03-02 与儿童一起服务：背景审查已于 2023-10-01 过期；没有儿童安全培训记录"
+        );
+        let p = zh(serde_json::json!({"status": 409, "code": "clearance_missing", "params": {
+            "name": "张三", "day": "2024-03-02", "safety_training": "2024-01-01"}}));
+        assert_eq!(p["detail"], "张三 不能在 2024-03-02 与儿童一起服务：儿童安全培训已于 2024-01-01 过期");
+        let p =
+            zh(serde_json::json!({"status": 409, "code": "event_closed", "params": {"status": "reported"}}));
+        assert_eq!(p["detail"], "活动已上报，不再接受修改");
+        let p = zh(
+            serde_json::json!({"status": 409, "code": "sessions_outside", "params": {"first": "2024-01-02", "last": "2024-02-03"}}),
+        );
+        assert_eq!(p["detail"], "已记录的辅导从 2024-01-02 到 2024-02-03，登记日期须包含这些辅导");
+        let p = zh(
+            serde_json::json!({"status": 405, "code": "method_not_allowed", "params": {"method": "DELETE"}}),
+        );
+        assert_eq!(p["detail"], "该路径不支持 DELETE 方法；Allow 列出支持的方法");
+        let p = zh(serde_json::json!({"status": 400, "code": "validation_failed", "errors": [
+            {"field": "name", "code": "length", "message": "x", "params": {"max": 100}},
+            {"field": "password", "code": "too_short", "message": "x", "params": {"min": 12}},
+            {"field": "at", "code": "too_old", "message": "x", "params": {"years": 5, "earliest": "2021-12-03"}},
+            {"field": "to", "code": "range_too_long", "message": "x", "params": {"periods": 120}},
+        ]}));
+        let messages: Vec<&str> =
+            p["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+        assert_eq!(
+            messages,
+            [
+                "name 的长度不得超过 100",
+                "password 至少需要 12 个字符",
+                "at 须在 5 年以内（不早于 2021-12-03）",
+                "to：每条规则最多 120 个周期"
+            ]
+        );
     }
 
     /// Every heading and label a report table asks for, in both languages; every definition in

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use tongxing_core::error::Params;
 use tongxing_core::{Code, Error, FieldError};
 use utoipa::ToSchema;
 
@@ -30,6 +31,11 @@ pub struct Problem {
     /// For some conflicts: the record this one conflicts with (e.g. the active pairing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<uuid::Uuid>,
+    /// The values the detail names, by name (the statuses of a refused transition, the day a
+    /// volunteer's clearance expired): for a client that words its own messages.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(schema_with = params_schema)]
+    pub params: Params,
 }
 
 /// `Problem.code`: every code, and what each means ([`Code`]).
@@ -59,7 +65,7 @@ pub struct ProblemField {
     /// message names none.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[schema(schema_with = params_schema)]
-    pub params: std::collections::BTreeMap<&'static str, serde_json::Value>,
+    pub params: Params,
 }
 
 /// `ProblemField.params`: names to numbers or texts (a date as YYYY-MM-DD).
@@ -77,8 +83,9 @@ fn params_schema() -> utoipa::openapi::schema::Object {
         .schema_type(Type::Object)
         .additional_properties(Some(AdditionalProperties::RefOr(value.into())))
         .description(Some(
-            "The values the message names, by name (e.g. `{\"min\": 1, \"max\": 100}` for a length): for a \
-             client that words its own messages. Absent when the message names none.",
+            "The values the text names, by name (e.g. `{\"min\": 1, \"max\": 100}` for a length, \
+             `{\"from\": \"active\", \"to\": \"screening\"}` for a transition refused): for a client that \
+             words its own messages. Absent when it names none.",
         ))
         .build()
 }
@@ -100,6 +107,7 @@ pub struct ApiError {
     errors: Vec<ProblemField>,
     retry_after: Option<u32>,
     conflicting_id: Option<uuid::Uuid>,
+    params: Params,
     allow: Option<Box<str>>,
     /// The connection is closed after this answer (`Connection: close`).
     close: bool,
@@ -133,6 +141,7 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             conflicting_id: None,
+            params: Params::new(),
             allow: None,
             close: false,
         }
@@ -146,6 +155,7 @@ impl ApiError {
             format!("{path} does not answer {method}"),
         );
         e.allow = Some(allowed.join(", ").into());
+        e.params.insert("method", method.into());
         e
     }
 
@@ -194,9 +204,10 @@ impl From<Error> for ApiError {
             Error::NotFound { resource } => {
                 ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, format!("no such {resource}"))
             }
-            Error::Conflict { code, detail, related } => {
+            Error::Conflict { code, detail, related, params } => {
                 let mut e = ApiError::new(StatusCode::CONFLICT, code, detail);
                 e.conflicting_id = related;
+                e.params = params;
                 e
             }
             Error::PreconditionFailed => ApiError::new(
@@ -276,6 +287,7 @@ impl ResponseError for ApiError {
                 })
                 .collect(),
             conflicting_id: self.conflicting_id,
+            params: self.params.clone(),
         };
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));

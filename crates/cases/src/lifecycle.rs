@@ -55,7 +55,9 @@ pub fn plan(req: TransitionRequest<'_>) -> Result<Transition> {
         return Err(Error::conflict(
             Code::IllegalTransition,
             format!("a case file cannot move from {} to {}", req.from, req.to),
-        ));
+        )
+        .with("from", req.from.as_str())
+        .with("to", req.to.as_str()));
     }
     if req.effective_on > req.today {
         return Err(Error::field("effective_on", "in_future", "the date cannot be in the future"));

@@ -5,16 +5,19 @@ use std::fmt;
 
 use crate::Code;
 
+/// The values a message names (a bound, a date, a status), by name: what a message in another
+/// language needs to say the same.
+pub type Params = std::collections::BTreeMap<&'static str, serde_json::Value>;
+
 /// One invalid field of a request or a domain value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
     pub field: String,
     pub code: String,
     pub message: String,
-    /// The values the message names (a bound, a limit, a date), by name: what a message in
-    /// another language needs to say the same.
+    /// The values the message names.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub params: std::collections::BTreeMap<&'static str, serde_json::Value>,
+    pub params: Params,
 }
 
 impl FieldError {
@@ -42,7 +45,7 @@ pub enum Error {
     NotFound { resource: &'static str },
     /// The request conflicts with the state of the record (illegal transition, duplicate, ...).
     #[error("{detail}")]
-    Conflict { code: Code, detail: String, related: Option<uuid::Uuid> },
+    Conflict { code: Code, detail: String, related: Option<uuid::Uuid>, params: Params },
     /// `If-Match` named a version that is no longer current.
     #[error("the record has changed since it was read")]
     PreconditionFailed,
@@ -83,12 +86,20 @@ impl Error {
     }
 
     pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
-        Error::Conflict { code, detail: detail.into(), related: None }
+        Error::Conflict { code, detail: detail.into(), related: None, params: Params::new() }
+    }
+
+    /// The error, naming a value its detail gives (for a conflict; other errors are unchanged).
+    pub fn with(mut self, name: &'static str, value: impl Into<serde_json::Value>) -> Self {
+        if let Error::Conflict { params, .. } = &mut self {
+            params.insert(name, value.into());
+        }
+        self
     }
 
     /// A conflict with another record, whose id the client can follow.
     pub fn conflict_with(code: Code, detail: impl Into<String>, related: uuid::Uuid) -> Self {
-        Error::Conflict { code, detail: detail.into(), related: Some(related) }
+        Error::Conflict { code, detail: detail.into(), related: Some(related), params: Params::new() }
     }
 
     pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {

@@ -214,7 +214,9 @@ pub fn plan(
             _ => Err(Error::field("reason", "required", "cancelling an event needs a reason")),
         },
         (from, to) => {
-            Err(Error::conflict(Code::IllegalTransition, format!("an event cannot move from {from} to {to}")))
+            Err(Error::conflict(Code::IllegalTransition, format!("an event cannot move from {from} to {to}"))
+                .with("from", from.as_str())
+                .with("to", to.as_str()))
         }
     }
 }
@@ -350,7 +352,8 @@ pub fn require_open(status: EventStatus) -> Result<()> {
     match status {
         EventStatus::Planned | EventStatus::Held => Ok(()),
         other => {
-            Err(Error::conflict(Code::EventClosed, format!("the event is {other}; it takes no more changes")))
+            Err(Error::conflict(Code::EventClosed, format!("the event is {other}; it takes no more changes"))
+                .with("status", other.as_str()))
         }
     }
 }

@@ -106,16 +106,28 @@ pub fn add(
     let (with_children, day) = (e.with_children, time::local_date(e.ends_at));
     let (name, active, check, training) = clearance_of(conn, input.volunteer_id, "volunteer_id")?;
     if !active {
-        return Err(Error::conflict(Code::VolunteerInactive, format!("{name} is not an active volunteer")));
+        return Err(Error::conflict(Code::VolunteerInactive, format!("{name} is not an active volunteer"))
+            .with("name", name));
     }
     if with_children {
         let gaps = clearance_gaps(check, training, day);
         if !gaps.is_empty() {
-            return Err(Error::conflict_with(
+            let mut error = Error::conflict_with(
                 Code::ClearanceMissing,
                 format!("{name} cannot serve with children on {day}: {}", gaps.join("; ")),
                 input.volunteer_id,
-            ));
+            )
+            .with("name", name.clone())
+            .with("day", day.to_string());
+            // Each record that stops it: `missing`, or the day it expired.
+            for (param, record) in [("background_check", check), ("safety_training", training)] {
+                match record {
+                    None => error = error.with(param, "missing"),
+                    Some(c) if c.expires_on < day => error = error.with(param, c.expires_on.to_string()),
+                    Some(_) => {}
+                }
+            }
+            return Err(error);
         }
     }
     diesel::insert_into(event_roster::table)

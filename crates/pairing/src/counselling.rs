@@ -184,7 +184,9 @@ pub fn plan_dates(
         return Err(Error::conflict(
             Code::SessionsOutside,
             format!("sessions are recorded from {first} to {last}; the dates must keep them inside"),
-        ));
+        )
+        .with("first", first.to_string())
+        .with("last", last.to_string()));
     }
     Ok(())
 }

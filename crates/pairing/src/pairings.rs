@@ -148,7 +148,9 @@ pub fn plan(current: &Pairing, change: &PairingStatusChange, today: NaiveDate) -
         (from, to) => Err(Error::conflict(
             Code::IllegalTransition,
             format!("a pairing cannot move from {from} to {to}"),
-        )),
+        )
+        .with("from", from.as_str())
+        .with("to", to.as_str())),
     }
 }
 
@@ -290,7 +292,7 @@ pub fn explain_conflict(
     on: Option<NaiveDate>,
     err: Error,
 ) -> Error {
-    let Error::Conflict { code, detail, related: None } = err else { return err };
+    let Error::Conflict { code, detail, related: None, params } = err else { return err };
     let row: Option<(DbId, DbId)> = match pairings::table
         .find(DbId(id))
         .select((pairings::mentor_id, pairings::child_id))
@@ -298,7 +300,7 @@ pub fn explain_conflict(
         .optional()
     {
         Ok(row) => row,
-        Err(_) => return Error::Conflict { code, detail, related: None },
+        Err(_) => return Error::Conflict { code, detail, related: None, params },
     };
     let on = on.unwrap_or_else(time::today);
     let other = match (code, row) {
@@ -307,7 +309,7 @@ pub fn explain_conflict(
         _ => Ok(None),
     };
     let related = other.ok().flatten().filter(|p| get(conn, scope, *p).is_ok());
-    Error::Conflict { code, detail, related }
+    Error::Conflict { code, detail, related, params }
 }
 
 /// A subquery selecting the ids of the pairings the caller reaches: a mentor's own pairings, or

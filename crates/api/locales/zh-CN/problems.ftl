@@ -34,13 +34,37 @@ code-case-closed = 该儿童的个案已结案
 code-case-number-taken = 该个案编号已被使用
 code-checklist-incomplete = 批准前须确认全部安全事项
 code-child-already-paired = 该儿童在这段日期内已有其他有效结对；conflicting_id 指明该结对
-code-clearance-missing = 有志愿者在活动当日没有有效的背景审查或安全培训
+code-clearance-missing = { $has ->
+    [background_check-day-name] { $name } 不能在 { $day } 与儿童一起服务：{ $background_check ->
+        [missing] 没有背景审查记录
+       *[other] 背景审查已于 { $background_check } 过期
+    }
+    [day-name-safety_training] { $name } 不能在 { $day } 与儿童一起服务：{ $safety_training ->
+        [missing] 没有儿童安全培训记录
+       *[other] 儿童安全培训已于 { $safety_training } 过期
+    }
+    [background_check-day-name-safety_training] { $name } 不能在 { $day } 与儿童一起服务：{ $background_check ->
+        [missing] 没有背景审查记录
+       *[other] 背景审查已于 { $background_check } 过期
+    }；{ $safety_training ->
+        [missing] 没有儿童安全培训记录
+       *[other] 儿童安全培训已于 { $safety_training } 过期
+    }
+   *[other] 有志愿者在活动当日没有有效的背景审查或安全培训
+}
 code-client-revoked = 该客户端已被吊销
 code-consent-missing = 尚未记录监护人或福利机构的同意
 code-demo-loaded = 演示数据已加载
 code-departure-passed = 出发时间已过；已进行的探访须由协调员补录
 code-duplicate = 该记录与已有记录重复
-code-event-closed = 活动已报告或已取消，不再接受修改
+code-event-closed = { $has ->
+    [status] { $status ->
+        [reported] 活动已上报，不再接受修改
+        [cancelled] 活动已取消，不再接受修改
+       *[other] 活动为 { $status } 状态，不再接受修改
+    }
+   *[other] 活动已报告或已取消，不再接受修改
+}
 code-expired = 出发时间已过仍未批准；该探访只能补录
 code-field-forbidden = 调用者的角色可以修改该记录，但不能修改此字段
 code-forbidden = 调用者的角色无权执行此操作
@@ -50,7 +74,10 @@ code-idempotency-key-in-use = 使用该 Idempotency-Key 的请求正在处理中
 code-idempotency-key-reused = 该 Idempotency-Key 已用于另一个不同的请求
 code-if-match-required = 请在 If-Match 请求头中发送记录的 ETag
 code-illegal-step = 该回家探访申请当前所处步骤不允许此操作
-code-illegal-transition = 生命周期不允许此状态变更
+code-illegal-transition = { $has ->
+    [from-to] 生命周期不允许从 { $from } 变为 { $to }
+   *[other] 生命周期不允许此状态变更
+}
 code-internal = 发生意外错误；详情见服务日志
 code-invalid-body = JSON 请求体与请求结构不符
 code-invalid-client = 客户端凭据错误或已被吊销
@@ -66,7 +93,10 @@ code-last-admin = 此操作会使服务没有在职的管理员
 code-malformed-json = 请求体不是格式正确的 JSON
 code-mentor-already-paired = 该导师在这段日期内已有其他有效结对；conflicting_id 指明该结对
 code-mentor-inactive = 该导师未处于在职状态
-code-method-not-allowed = 该路径不支持此方法；Allow 列出支持的方法
+code-method-not-allowed = { $has ->
+    [method] 该路径不支持 { $method } 方法；Allow 列出支持的方法
+   *[other] 该路径不支持此方法；Allow 列出支持的方法
+}
 code-missing-token = 请发送访问令牌：Authorization: Bearer <token>
 code-national-id-taken = 已有儿童登记了该身份证号；conflicting_id 指明该儿童
 code-no-children-expected = 该活动设置为没有儿童参加
@@ -89,7 +119,10 @@ code-region-code-taken = 已存在使用该区划代码的地区
 code-region-name-taken = 上级地区下已有同名地区
 code-rule-code-taken = 已存在使用该代码的规则
 code-rule-version-exists = 该规则在此日期已有变更
-code-sessions-outside = 登记日期的修改会使已记录的辅导落在日期范围之外
+code-sessions-outside = { $has ->
+    [first-last] 已记录的辅导从 { $first } 到 { $last }，登记日期须包含这些辅导
+   *[other] 登记日期的修改会使已记录的辅导落在日期范围之外
+}
 code-stale-version = 记录在你读取之后已被修改；请重新读取后再试
 code-team-name-taken = 已存在同名队伍
 code-too-many-attempts = 登录失败次数过多，请稍后再试
@@ -100,7 +133,10 @@ code-user-already-mentor = 该用户账号已属于一名导师
 code-user-already-volunteer = 该用户账号已属于一名志愿者
 code-username-taken = 已存在该用户名
 code-validation-failed = 部分字段无效：不符合接口约定时为 400，违反业务规则时为 422；errors 逐项列出
-code-volunteer-inactive = 该志愿者未处于在职状态
+code-volunteer-inactive = { $has ->
+    [name] { $name } 未处于在职状态
+   *[other] 该志愿者未处于在职状态
+}
 
 ## 字段错误（按代码）
 
