@@ -67,6 +67,8 @@ pub struct Setup {
     pub body_timeout: std::time::Duration,
     /// Seconds an `Idempotency-Key` holds.
     pub idempotency_window: i64,
+    /// The proxies whose forwarded addresses are believed (`TONGXING_TRUSTED_PROXIES`).
+    pub trusted_proxies: &'static str,
 }
 
 impl Default for Setup {
@@ -75,6 +77,7 @@ impl Default for Setup {
             client_rate_limit: 600,
             body_timeout: std::time::Duration::from_secs(10),
             idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
+            trusted_proxies: "",
         }
     }
 }
@@ -168,6 +171,8 @@ impl TestApp {
             signing_key: Some(TEST_SIGNING_KEY.into()),
             client_rate_limit: setup.client_rate_limit,
             idempotency_window: setup.idempotency_window,
+            trusted_proxies: tongxing_api::client_address::TrustedProxies::parse(setup.trusted_proxies)
+                .expect("trusted proxies"),
             ..tongxing::Options::default()
         };
         let prepared = url.clone();

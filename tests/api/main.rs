@@ -18,6 +18,7 @@ mod home_visits;
 mod idempotency;
 mod instances;
 mod languages;
+mod nodes;
 mod oauth;
 mod operations;
 mod pairings;

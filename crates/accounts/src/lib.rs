@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod login;
 pub mod password;
+pub mod quota;
 pub mod refresh;
 pub mod throttle;
 pub mod tokens;

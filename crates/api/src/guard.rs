@@ -54,9 +54,16 @@ pub async fn guard(
     };
     // A partner client's requests are counted against its quota, which every answer states.
     let quota = match caller.kind {
-        ActorKind::Client => match state.limits.clients.take(&caller.user_id.to_string()) {
-            Ok(quota) => Some(quota),
-            Err(quota) => {
+        ActorKind::Client => {
+            let (policy, client) = (state.limits.clients, caller.user_id);
+            let counted = match state.run(move |c| tongxing_accounts::quota::take(c, policy, client)).await {
+                Ok(counted) => counted,
+                Err(e) => return Ok(req.error_response(e).map_into_right_body()),
+            };
+            let quota = crate::limits::Quota::of(policy, counted);
+            if counted.admitted {
+                Some(quota)
+            } else {
                 let refusal = ApiError::from(Error::TooManyRequests {
                     code: Code::RateLimited,
                     detail: "this client has made too many requests; slow down".into(),
@@ -66,14 +73,14 @@ pub async fn guard(
                 quota.state(res.headers_mut());
                 return Ok(res.map_into_right_body());
             }
-        },
+        }
         ActorKind::User => None,
     };
     let trail = Arc::new(Trail {
         action: action_of(rule.audit),
         path_id: path_id(&pattern, req.path()),
         pattern,
-        address: req.peer_addr().map(|a| a.ip().to_string()),
+        address: crate::client_address::of(req.request()).map(|a| a.to_string()),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         written: AtomicBool::new(false),
     });

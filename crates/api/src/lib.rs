@@ -6,6 +6,7 @@ pub mod api_v1;
 pub use tongxing_accounts::audit;
 pub mod auth;
 pub mod body;
+pub mod client_address;
 pub mod deprecation;
 pub mod doc;
 mod examples;

@@ -48,6 +48,7 @@ pub async fn observe(
     let method = req.method().to_string();
     let method_label = crate::metrics::method_label(req.method());
     let path = req.path().to_owned();
+    let client = crate::client_address::of(req.request()).map(|a| a.to_string()).unwrap_or_default();
     let mut res = next.call(req).await?;
     let known = actix_web::HttpMessage::extensions(res.request()).get::<RoutePattern>().map(|r| r.0.clone());
     let route = known.or_else(|| res.request().match_pattern()).unwrap_or_else(|| "unmatched".to_owned());
@@ -64,6 +65,7 @@ pub async fn observe(
         method = %method,
         path = %path,
         route = %route,
+        client = %client,
         status,
         latency_ms = elapsed.as_secs_f64() * 1000.0,
         "request"

@@ -35,6 +35,8 @@ pub struct AppState {
     /// The language of problem answers to a request whose `Accept-Language` names none served
     /// (`TONGXING_DEFAULT_LANGUAGE`; Simplified Chinese unless configured).
     pub default_language: crate::i18n::Lang,
+    /// The proxies whose forwarded client addresses are believed (`TONGXING_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<crate::client_address::TrustedProxies>,
     /// Stops the thread that purges expired keys when the last clone of the state goes.
     _purger: Arc<mpsc::Sender<()>>,
 }
@@ -98,6 +100,7 @@ impl AppState {
             small_cells: tongxing_reporting::suppression::Threshold::default(),
             idempotency_window: chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
             default_language: crate::i18n::Lang::ZhCn,
+            trusted_proxies: Arc::default(),
             _purger: Arc::new(start_purger(
                 db_for_purge,
                 chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
@@ -116,6 +119,12 @@ impl AppState {
     /// Sets the language of problem answers when `Accept-Language` names none served.
     pub fn with_default_language(mut self, lang: crate::i18n::Lang) -> AppState {
         self.default_language = lang;
+        self
+    }
+
+    /// Sets the proxies whose forwarded client addresses are believed.
+    pub fn with_trusted_proxies(mut self, proxies: crate::client_address::TrustedProxies) -> AppState {
+        self.trusted_proxies = Arc::new(proxies);
         self
     }
 

@@ -15,6 +15,8 @@ pub struct Config {
     pub production: bool,
     /// Browser origins allowed by CORS.
     pub cors_origins: Vec<String>,
+    /// The proxies whose `Forwarded`/`X-Forwarded-For` name the client (none by default).
+    pub trusted_proxies: tongxing_api::client_address::TrustedProxies,
     /// Requests per minute per partner API client.
     pub client_rate_limit: u32,
     /// Failed logins per network address per fifteen minutes before 429.
@@ -103,6 +105,9 @@ impl Config {
                 format!("`{o}` is not an origin such as https://app.example.org"),
             ));
         }
+        let trusted_proxies =
+            tongxing_api::client_address::TrustedProxies::parse(&var("TONGXING_TRUSTED_PROXIES", ""))
+                .map_err(|why| bad("TONGXING_TRUSTED_PROXIES", why))?;
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let log_format = match var("TONGXING_LOG_FORMAT", "text").as_str() {
             "text" => LogFormat::Text,
@@ -128,6 +133,7 @@ impl Config {
             signing_key,
             production,
             cors_origins,
+            trusted_proxies,
             client_rate_limit: u32::try_from(number("TONGXING_CLIENT_RATE_LIMIT", 600, 1, 1_000_000)?)
                 .unwrap_or(600),
             login_failures_per_address: u32::try_from(number(

@@ -43,6 +43,8 @@ pub struct Options {
     pub idempotency_window: i64,
     /// The language of problem answers when `Accept-Language` names none served.
     pub default_language: tongxing_api::i18n::Lang,
+    /// The proxies whose forwarded client addresses are believed.
+    pub trusted_proxies: tongxing_api::client_address::TrustedProxies,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             small_cell_threshold: 5,
             idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
             default_language: tongxing_api::i18n::Lang::ZhCn,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -73,6 +76,7 @@ impl Options {
             small_cell_threshold: c.small_cell_threshold,
             idempotency_window: c.idempotency_window,
             default_language: c.default_language,
+            trusted_proxies: c.trusted_proxies.clone(),
         }
     }
 }
@@ -123,6 +127,7 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     AppState::new(db, token_keys, limits)
         .with_idempotency_window(options.idempotency_window)
         .with_default_language(options.default_language)
+        .with_trusted_proxies(options.trusted_proxies.clone())
         .with_small_cell_threshold(options.small_cell_threshold)
 }
 

@@ -47,6 +47,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_quotas (client_id) {
+        client_id -> Text,
+        spent -> Double,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     login_addresses (address) {
         address -> Text,
         spent -> Double,

@@ -144,7 +144,7 @@ pub(crate) fn login_entry(
         child_id: None,
         status,
         changes: None,
-        address: req.peer_addr().map(|a| a.ip().to_string()),
+        address: crate::client_address::of(req).map(|a| a.to_string()),
         request_id: request_id(req),
     }
 }
@@ -206,7 +206,7 @@ pub(crate) async fn password_grant(
         actor_role: role,
         ..login_entry(req, actor_type, actor, action, status)
     };
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::client_address::of(req);
     let (db, policy, address) = (&state.db, state.limits.login, throttle::address_key(ip));
     match login::sign_in(db, policy, address, username, given, state.keys.refresh_ttl_seconds).await? {
         login::SignIn::Granted { subject, refresh_token } => {

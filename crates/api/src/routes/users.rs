@@ -230,7 +230,7 @@ pub async fn change_current_user_password(
     body: JsonBody<PasswordChange>,
 ) -> ApiResult<HttpResponse> {
     let PasswordChange { current_password, new_password } = body.value;
-    let address = throttle::address_key(req.peer_addr().map(|a| a.ip()));
+    let address = throttle::address_key(crate::client_address::of(&req));
     let account = login::Account::Id(caller.user_id);
     let wrong = || Error::field("current_password", "incorrect", "the current password is wrong");
     let failed = match login::check(&state.db, state.limits.login, address, account, current_password).await?

@@ -1,0 +1,136 @@
+//! Several nodes behind a proxy: the client's address is the one a trusted proxy forwarded
+//! (and never one a client wrote itself), and the login throttle, kept in the database, holds
+//! across nodes.
+
+use serde_json::json;
+
+use crate::helpers::{ADMIN_PASSWORD, Setup, TestApp, web_block};
+use crate::on_both_backends;
+
+on_both_backends!(setup = behind_a_loopback_proxy; a_trusted_proxy_names_the_client);
+on_both_backends!(forwarded_addresses_from_anyone_else_are_ignored, the_login_throttle_holds_across_nodes);
+on_both_backends!(setup = four_client_requests_a_minute; a_partner_quota_holds_across_nodes);
+
+fn behind_a_loopback_proxy() -> Setup {
+    Setup { trusted_proxies: "127.0.0.1/32, ::1", ..Setup::default() }
+}
+
+fn four_client_requests_a_minute() -> Setup {
+    Setup { client_rate_limit: 4, ..Setup::default() }
+}
+
+fn login(username: &str, password: &str) -> serde_json::Value {
+    json!({"grant_type": "password", "username": username, "password": password})
+}
+
+/// A login from `address`, as a proxy in front of the service forwards it.
+async fn login_from(app: &TestApp, address: &str, body: serde_json::Value) -> crate::helpers::Resp {
+    let forwarded = format!("198.51.100.250, {address}");
+    app.send("POST", "/api/v1/oauth/token", None, Some(body), &[("x-forwarded-for", &forwarded)]).await
+}
+
+/// The addresses the audit log holds for failed logins, in order.
+async fn failed_login_addresses(app: &TestApp) -> Vec<Option<String>> {
+    app.state.audit.flush().await.expect("audit entries written");
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        address: Option<String>,
+    }
+    let db = app.state.db.clone();
+    web_block(move || {
+        use diesel::RunQueryDsl;
+        let mut conn = db.conn().map_err(|e| e.to_string())?;
+        diesel::sql_query("SELECT address FROM audit_log WHERE action = 'login_failed' ORDER BY at, id")
+            .load::<Row>(&mut *conn)
+            .map(|rows| rows.into_iter().map(|r| r.address).collect())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .expect("audit addresses")
+}
+
+async fn a_trusted_proxy_names_the_client(app: TestApp) {
+    // Twenty failures from one client behind the proxy: that client is throttled...
+    for i in 0..20 {
+        let r = login_from(&app, "203.0.113.9", login(&format!("nobody.{i}"), "whatever-it-is")).await;
+        assert_eq!(r.body["error"], "invalid_grant", "{}", r.body);
+    }
+    let r = login_from(&app, "203.0.113.9", login("admin", ADMIN_PASSWORD)).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    // ...and another client behind the same proxy is not: the proxy's own address was never
+    // the one counted.
+    let r = login_from(&app, "192.0.2.77", login("admin", ADMIN_PASSWORD)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The audit log records the client's address, not the proxy's and not the first hop the
+    // client could have written itself.
+    let addresses = failed_login_addresses(&app).await;
+    assert!(addresses.len() >= 20, "{addresses:?}");
+    assert!(addresses.iter().all(|a| a.as_deref() == Some("203.0.113.9")), "{addresses:?}");
+}
+
+async fn forwarded_addresses_from_anyone_else_are_ignored(app: TestApp) {
+    // No proxy is trusted (the default): a client cannot choose the address it is counted under.
+    for i in 0..20 {
+        let forged = format!("203.0.113.{i}");
+        let r = app
+            .send(
+                "POST",
+                "/api/v1/oauth/token",
+                None,
+                Some(login(&format!("nobody.{i}"), "whatever-it-is")),
+                &[("x-forwarded-for", &forged), ("forwarded", &format!("for={forged}"))],
+            )
+            .await;
+        assert_eq!(r.body["error"], "invalid_grant", "{}", r.body);
+    }
+    let r = login_from(&app, "192.0.2.77", login("admin", ADMIN_PASSWORD)).await;
+    assert_eq!(r.status, 429, "every failure counted against the connection's address: {}", r.body);
+    let addresses = failed_login_addresses(&app).await;
+    assert!(addresses.iter().all(|a| a.as_deref() == Some("127.0.0.1")), "{addresses:?}");
+}
+
+async fn the_login_throttle_holds_across_nodes(a: TestApp) {
+    // Failures spread over two nodes count once, together: N nodes are not N times the limit.
+    let b = a.another_instance().await;
+    for i in 0..20 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let r = node.post("/api/v1/oauth/token", login(&format!("nobody.{i}"), "whatever-it-is")).await;
+        assert_eq!(r.body["error"], "invalid_grant", "{}", r.body);
+    }
+    for node in [&a, &b] {
+        let r = node.post("/api/v1/oauth/token", login("admin", ADMIN_PASSWORD)).await;
+        assert_eq!(r.status, 429, "{}", r.body);
+    }
+}
+
+async fn a_partner_quota_holds_across_nodes(a: TestApp) {
+    let b = a.another_instance().await;
+    let org =
+        a.post("/api/v1/organisations", json!({"name": "希望之家", "kind": "social_organisation"})).await;
+    let client = a
+        .post(
+            "/api/v1/api-clients",
+            json!({"organisation_id": org.id(), "name": "希望之家系统", "scopes": ["cases:read"]}),
+        )
+        .await;
+    assert_eq!(client.status, 201, "{}", client.body);
+    let form = json!({"grant_type": "client_credentials", "client_id": client.body["client"]["id"], "client_secret": client.body["client_secret"]});
+    let token = a.post("/api/v1/oauth/token", form).await.body["access_token"].as_str().unwrap().to_owned();
+    // Four a minute in all, whichever node answers: the second node does not start afresh.
+    for (i, node) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let r = node.send("GET", "/api/v1/children", Some(&token), None, &[]).await;
+        assert_eq!(r.status, 200, "request {i}: {}", r.body);
+        let left = r.header("ratelimit").unwrap_or_default();
+        assert!(left.starts_with(&format!("\"client\";r={};", 3 - i)), "request {i}: {left}");
+    }
+    for node in [&a, &b] {
+        let r = node.send("GET", "/api/v1/children", Some(&token), None, &[]).await;
+        r.assert_problem(429, "rate_limited");
+        assert!(
+            r.header("ratelimit").is_some_and(|h| h.starts_with("\"client\";r=0;")),
+            "{:?}",
+            r.header("ratelimit")
+        );
+    }
+}
