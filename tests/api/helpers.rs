@@ -34,7 +34,7 @@ impl Drop for DbGuard {
     fn drop(&mut self) {
         match self {
             DbGuard::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".setup-lock"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
@@ -116,6 +116,37 @@ impl Resp {
     }
 }
 
+/// A fresh database of the test's own on `backend`, with nothing in it (gone when the guard is
+/// dropped); `None` for PostgreSQL when no test server is configured.
+pub(crate) fn empty_database(backend: Backend) -> Option<(DatabaseUrl, DbGuard)> {
+    Some(match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("tongxing-test-{}.db", uuid::Uuid::new_v4()));
+            (DatabaseUrl::Sqlite(path.display().to_string()), DbGuard::Sqlite(path))
+        }
+        Backend::Postgres => {
+            let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+                assert!(
+                    std::env::var_os(REQUIRE_POSTGRES_ENV).is_none(),
+                    "{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not"
+                );
+                eprintln!("{POSTGRES_ENV} is not set: PostgreSQL test skipped");
+                return None;
+            };
+            let admin_url = without_tls(admin_url);
+            let name = format!("tongxing_test_{}", uuid::Uuid::new_v4().simple());
+            let mut c = PgConnection::establish(&admin_url).expect("connect to the PostgreSQL test server");
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut c)
+                .expect("create test database");
+            let (head, tail) = admin_url.rsplit_once('/').expect("the URL names a database");
+            let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            let db_url = format!("{head}/{name}{query}");
+            (DatabaseUrl::Postgres(db_url), DbGuard::Postgres { admin_url, name })
+        }
+    })
+}
+
 impl TestApp {
     /// A fresh service on `backend`, with an administrator signed in; `None` for PostgreSQL when
     /// no test server is configured.
@@ -125,33 +156,7 @@ impl TestApp {
 
     /// The same, with `setup`.
     pub async fn spawn_with(backend: Backend, setup: Setup) -> Option<TestApp> {
-        let (url, guard) = match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("tongxing-test-{}.db", uuid::Uuid::new_v4()));
-                (DatabaseUrl::Sqlite(path.display().to_string()), DbGuard::Sqlite(path))
-            }
-            Backend::Postgres => {
-                let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-                    assert!(
-                        std::env::var_os(REQUIRE_POSTGRES_ENV).is_none(),
-                        "{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not"
-                    );
-                    eprintln!("{POSTGRES_ENV} is not set: PostgreSQL test skipped");
-                    return None;
-                };
-                let admin_url = without_tls(admin_url);
-                let name = format!("tongxing_test_{}", uuid::Uuid::new_v4().simple());
-                let mut c =
-                    PgConnection::establish(&admin_url).expect("connect to the PostgreSQL test server");
-                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                    .execute(&mut c)
-                    .expect("create test database");
-                let (head, tail) = admin_url.rsplit_once('/').expect("the URL names a database");
-                let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
-                let db_url = format!("{head}/{name}{query}");
-                (DatabaseUrl::Postgres(db_url), DbGuard::Postgres { admin_url, name })
-            }
-        };
+        let (url, guard) = empty_database(backend)?;
         let mut app = Self::serve(url, std::sync::Arc::new(guard), setup).await;
         app.add_user("admin", Role::Admin, ADMIN_PASSWORD).await;
         app.token = app.login("admin", ADMIN_PASSWORD).await;

@@ -134,3 +134,58 @@ async fn a_partner_quota_holds_across_nodes(a: TestApp) {
         );
     }
 }
+
+/// Three nodes started together on an empty database: each waits its turn to set it up, and the
+/// migrations, reference data and signing key are there once.
+fn nodes_starting_together_set_the_database_up_once(backend: crate::helpers::Backend) {
+    let Some((url, _guard)) = crate::helpers::empty_database(backend) else { return };
+    let started: Vec<Result<tongxing_api::AppState, String>> = std::thread::scope(|s| {
+        let nodes: Vec<_> =
+            (0..3).map(|_| s.spawn(|| tongxing::prepare(&url, &tongxing::Options::default()))).collect();
+        nodes.into_iter().map(|n| n.join().expect("a node panicked")).collect()
+    });
+    let states: Vec<tongxing_api::AppState> =
+        started.into_iter().map(|s| s.expect("every node starts")).collect();
+    let mut conn = states[0].db.conn().expect("a connection");
+    let count = |conn: &mut tongxing_store::DbConnection, sql: &str| -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        diesel::sql_query(sql).get_result::<N>(conn).expect(sql).n
+    };
+    let migrations = count(&mut conn, "SELECT COUNT(*) AS n FROM __diesel_schema_migrations");
+    let distinct = count(&mut conn, "SELECT COUNT(DISTINCT version) AS n FROM __diesel_schema_migrations");
+    assert_eq!(migrations, distinct, "each migration applied once");
+    assert!(tongxing_store::conn::pending_migrations(&mut conn).expect("pending").is_empty());
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM signing_keys"), 1, "one signing key");
+    let regions = count(&mut conn, "SELECT COUNT(*) AS n FROM regions");
+    let holidays = count(&mut conn, "SELECT COUNT(*) AS n FROM holidays");
+    // A fourth node later finds nothing to do, and adds nothing.
+    drop(tongxing::prepare(&url, &tongxing::Options::default()).expect("a later node"));
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM regions"), regions);
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM holidays"), holidays);
+}
+
+#[test]
+fn nodes_starting_together_set_the_database_up_once_on_sqlite() {
+    nodes_starting_together_set_the_database_up_once(crate::helpers::Backend::Sqlite);
+}
+
+#[test]
+fn nodes_starting_together_set_the_database_up_once_on_postgres() {
+    nodes_starting_together_set_the_database_up_once(crate::helpers::Backend::Postgres);
+}
+
+/// A node told not to migrate refuses a database that lacks migrations, and names the command.
+#[test]
+fn a_node_that_does_not_migrate_refuses_an_old_database() {
+    let Some((url, _guard)) = crate::helpers::empty_database(crate::helpers::Backend::Sqlite) else { return };
+    let options = tongxing::Options { migrate_on_start: false, ..tongxing::Options::default() };
+    let refused = tongxing::prepare(&url, &options).err().expect("refused");
+    assert!(refused.contains("tongxing migrate"), "{refused}");
+    drop(tongxing::prepare(&url, &tongxing::Options::default()).expect("migrated"));
+    drop(tongxing::prepare(&url, &options).expect("now it starts"));
+}

@@ -15,6 +15,8 @@ pub struct Config {
     pub production: bool,
     /// Browser origins allowed by CORS.
     pub cors_origins: Vec<String>,
+    /// Whether `serve` applies pending migrations first (`TONGXING_MIGRATE_ON_START`, true).
+    pub migrate_on_start: bool,
     /// The proxies whose `Forwarded`/`X-Forwarded-For` name the client (none by default).
     pub trusted_proxies: tongxing_api::client_address::TrustedProxies,
     /// Requests per minute per partner API client.
@@ -108,6 +110,16 @@ impl Config {
         let trusted_proxies =
             tongxing_api::client_address::TrustedProxies::parse(&var("TONGXING_TRUSTED_PROXIES", ""))
                 .map_err(|why| bad("TONGXING_TRUSTED_PROXIES", why))?;
+        let migrate_on_start = match var("TONGXING_MIGRATE_ON_START", "true").as_str() {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(bad(
+                    "TONGXING_MIGRATE_ON_START",
+                    format!("`{other}` is neither `true` nor `false`"),
+                ));
+            }
+        };
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let log_format = match var("TONGXING_LOG_FORMAT", "text").as_str() {
             "text" => LogFormat::Text,
@@ -133,6 +145,7 @@ impl Config {
             signing_key,
             production,
             cors_origins,
+            migrate_on_start,
             trusted_proxies,
             client_rate_limit: u32::try_from(number("TONGXING_CLIENT_RATE_LIMIT", 600, 1, 1_000_000)?)
                 .unwrap_or(600),

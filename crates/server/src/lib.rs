@@ -45,6 +45,9 @@ pub struct Options {
     pub default_language: tongxing_api::i18n::Lang,
     /// The proxies whose forwarded client addresses are believed.
     pub trusted_proxies: tongxing_api::client_address::TrustedProxies,
+    /// Whether starting applies pending migrations (`TONGXING_MIGRATE_ON_START`); when not, a
+    /// database that lacks one is refused, and `tongxing migrate` applies them.
+    pub migrate_on_start: bool,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
             default_language: tongxing_api::i18n::Lang::ZhCn,
             trusted_proxies: Default::default(),
+            migrate_on_start: true,
         }
     }
 }
@@ -77,16 +81,29 @@ impl Options {
             idempotency_window: c.idempotency_window,
             default_language: c.default_language,
             trusted_proxies: c.trusted_proxies.clone(),
+            migrate_on_start: c.migrate_on_start,
         }
     }
 }
 
-/// Connects, migrates, loads the reference regions, and sets up the signing keys.
+/// Connects, migrates (unless told not to), loads the reference regions, and sets up the
+/// signing keys, under the deployment-wide setup lock: nodes starting together, and migration
+/// jobs, do this one after another.
 pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String> {
+    let setup = tongxing_store::conn::SetupLock::acquire(url)?;
     let db = Db::connect(url, options.pool_size)?;
-    let applied = db.migrate().map_err(|e| e.to_string())?;
-    if !applied.is_empty() {
-        tracing::info!(migrations = ?applied, "migrations applied");
+    if options.migrate_on_start {
+        let applied = db.migrate().map_err(|e| e.to_string())?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "migrations applied");
+        }
+    } else {
+        let pending = db.pending_migrations().map_err(|e| e.to_string())?;
+        if !pending.is_empty() {
+            return Err(format!(
+                "the database lacks migrations {pending:?} and TONGXING_MIGRATE_ON_START is false: run `tongxing migrate` first"
+            ));
+        }
     }
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     let added = tongxing_store::transaction(&mut conn, |c| {
@@ -120,6 +137,7 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     let configured =
         options.signing_key.as_deref().map(keys::parse_configured).transpose().map_err(|e| e.to_string())?;
     keys::ensure(&mut conn, configured).map_err(|e| format!("cannot set up the signing keys: {e}"))?;
+    drop(setup);
     let stored = keys::load(&mut conn, options.access_ttl).map_err(|e| e.to_string())?;
     let token_keys =
         TokenKeys::new(&stored, options.access_ttl, options.refresh_ttl).map_err(|e| e.to_string())?;

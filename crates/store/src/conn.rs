@@ -224,6 +224,11 @@ impl Db {
         run_migrations(&mut conn)
     }
 
+    /// The migrations this database lacks.
+    pub fn pending_migrations(&self) -> Result<Vec<String>> {
+        pending_migrations(&mut *self.conn()?)
+    }
+
     /// Keeps the query planner's statistics current. SQLite has none until `ANALYZE` has run,
     /// and without them it sorts every child of a town to page through them by id (50–70 ms at
     /// 120,000 children) instead of walking the primary key (about 1 ms). `PRAGMA optimize`
@@ -267,6 +272,74 @@ fn analyse(conn: &mut DbConnection) -> Result<()> {
         c.batch_execute("PRAGMA optimize = 0x10002;").map_err(map_db_error)?;
     }
     Ok(())
+}
+
+/// The migrations this database lacks.
+pub fn pending_migrations(conn: &mut DbConnection) -> Result<Vec<String>> {
+    let pending = match conn {
+        DbConnection::Postgres(c) => c
+            .pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|list| list.iter().map(|m| m.name().version().to_string()).collect()),
+        DbConnection::Sqlite(c) => c
+            .pending_migrations(SQLITE_MIGRATIONS)
+            .map(|list| list.iter().map(|m| m.name().version().to_string()).collect()),
+    };
+    pending.map_err(|e| Error::internal(format!("cannot read the applied migrations: {e}")))
+}
+
+/// The deployment-wide setup lock (migrations, reference data, signing keys), held until
+/// dropped: nodes starting together, or `tongxing migrate` run from several places at once, set
+/// the database up one after another, and each finds what the first did. On PostgreSQL it is a
+/// session advisory lock on a connection of its own (not the pool's, which may have one
+/// connection); on SQLite an exclusive lock on a file beside the database
+/// (`<database>.setup-lock`), as processes sharing the file are on one machine.
+pub enum SetupLock {
+    Postgres(PgConnection),
+    Sqlite(std::fs::File),
+}
+
+/// The advisory lock's key: "tongxing" in ASCII, as a number no other program is likely to use.
+const SETUP_LOCK_KEY: i64 = 0x746f_6e67_7869_6e67;
+
+impl SetupLock {
+    pub fn acquire(url: &DatabaseUrl) -> std::result::Result<SetupLock, String> {
+        match url {
+            DatabaseUrl::Postgres(_) => {
+                let Ok(DbConnection::Postgres(mut c)) = url.connect() else {
+                    return Err("cannot connect to take the setup lock".into());
+                };
+                c.batch_execute(&format!("SELECT pg_advisory_lock({SETUP_LOCK_KEY})"))
+                    .map_err(|e| format!("cannot take the setup lock: {e}"))?;
+                Ok(SetupLock::Postgres(c))
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let lock = format!("{path}.setup-lock");
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock)
+                    .map_err(|e| format!("cannot open the setup lock {lock}: {e}"))?;
+                file.lock().map_err(|e| format!("cannot take the setup lock {lock}: {e}"))?;
+                Ok(SetupLock::Sqlite(file))
+            }
+        }
+    }
+}
+
+impl Drop for SetupLock {
+    fn drop(&mut self) {
+        // Closing the session (or the file) releases it too; unlock at once all the same.
+        let released = match self {
+            SetupLock::Postgres(c) => c
+                .batch_execute(&format!("SELECT pg_advisory_unlock({SETUP_LOCK_KEY})"))
+                .map_err(|e| e.to_string()),
+            SetupLock::Sqlite(file) => file.unlock().map_err(|e| e.to_string()),
+        };
+        if let Err(e) = released {
+            tracing::warn!(error = %e, "could not release the setup lock; it goes with its connection");
+        }
+    }
 }
 
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>> {
