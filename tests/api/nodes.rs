@@ -189,3 +189,99 @@ fn a_node_that_does_not_migrate_refuses_an_old_database() {
     drop(tongxing::prepare(&url, &tongxing::Options::default()).expect("migrated"));
     drop(tongxing::prepare(&url, &options).expect("now it starts"));
 }
+
+#[actix_web::test]
+async fn a_backup_taken_under_writes_restores_on_sqlite() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await.expect("sqlite app");
+    a_backup_taken_under_writes_restores(app).await;
+}
+
+/// PostgreSQL is backed up with its own tools, which the refusal names.
+#[actix_web::test]
+async fn a_backup_of_postgres_points_at_its_tools() {
+    let Some(app) = TestApp::spawn(crate::helpers::Backend::Postgres).await else { return };
+    let to = std::env::temp_dir().join(format!("tongxing-backup-{}.db", uuid::Uuid::new_v4()));
+    let refused = app.state.db.backup_to(&to).expect_err("refused");
+    assert!(refused.contains("pg_basebackup") && !to.exists(), "{refused}");
+}
+
+/// `tongxing backup` (SQLite) while writes go on: the copy opens as a database of its own, holds
+/// every write acknowledged before the backup began, and each record in it has its audit entry.
+async fn a_backup_taken_under_writes_restores(app: TestApp) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let create = |i: usize| {
+        let app = &app;
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/organisations",
+                    json!({"name": format!("志愿服务队{i}"), "kind": "social_organisation"}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.id()
+        }
+    };
+    let mut before = Vec::new();
+    for i in 0..30 {
+        before.push(create(i).await);
+    }
+    let to = std::env::temp_dir().join(format!("tongxing-backup-{}.db", uuid::Uuid::new_v4()));
+    let done = AtomicBool::new(false);
+    let writes = async {
+        let mut n = 0;
+        while !done.load(Ordering::Relaxed) {
+            create(1000 + n).await;
+            n += 1;
+        }
+        n
+    };
+    let backup = async {
+        let (db, target) = (app.state.db.clone(), to.clone());
+        let result = web_block(move || db.backup_to(&target)).await;
+        done.store(true, Ordering::Relaxed);
+        result
+    };
+    let (during, backed_up) = futures_util::future::join(writes, backup).await;
+    backed_up.expect("backed up");
+    // The copy is a database the service starts on.
+    let url = tongxing_store::conn::DatabaseUrl::Sqlite(to.display().to_string());
+    let restored =
+        web_block(move || tongxing::prepare(&url, &tongxing::Options::default())).await.expect("starts");
+    let db = restored.db.clone();
+    let (ids, audited) = web_block(move || {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+        }
+        let mut conn = db.conn().map_err(|e| e.to_string())?;
+        let ids: Vec<String> = diesel::sql_query("SELECT id FROM organisations")
+            .load::<Id>(&mut *conn)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let audited: Vec<String> = diesel::sql_query(
+            "SELECT resource_id AS id FROM audit_log WHERE action = 'create' AND resource_id IS NOT NULL",
+        )
+        .load::<Id>(&mut *conn)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+        Ok::<_, String>((ids, audited))
+    })
+    .await
+    .expect("read the copy");
+    drop(restored);
+    for suffix in ["", "-wal", "-shm", ".setup-lock"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", to.display()));
+    }
+    assert!(during > 0, "writes went on during the backup");
+    let missing: Vec<&String> = before.iter().filter(|id| !ids.contains(id)).collect();
+    assert!(missing.is_empty(), "acknowledged before the backup, missing from it: {missing:?}");
+    let unaudited: Vec<&String> = ids.iter().filter(|id| !audited.contains(id)).collect();
+    assert!(unaudited.is_empty(), "in the copy without their audit entry: {unaudited:?}");
+}

@@ -224,6 +224,27 @@ impl Db {
         run_migrations(&mut conn)
     }
 
+    /// Copies a SQLite database, online, into a new file at `to`: one consistent snapshot (a
+    /// read transaction, so writes go on meanwhile and none after its start is in the copy),
+    /// compacted, with every table, index and trigger. PostgreSQL has its own tools
+    /// (`pg_basebackup` with WAL archiving, or `pg_dump`; see the README).
+    pub fn backup_to(&self, to: &std::path::Path) -> std::result::Result<(), String> {
+        if self.backend != Backend::Sqlite {
+            return Err(
+                "backup copies SQLite databases; back PostgreSQL up with pg_basebackup or pg_dump (README)"
+                    .into(),
+            );
+        }
+        if to.exists() {
+            return Err(format!("{} exists: back up into a new file", to.display()));
+        }
+        let target = to.to_str().ok_or_else(|| format!("{} is not a UTF-8 path", to.display()))?;
+        let mut conn = self.conn().map_err(|e| e.to_string())?;
+        let DbConnection::Sqlite(c) = &mut *conn else { unreachable!("the backend is SQLite") };
+        c.batch_execute(&format!("VACUUM INTO '{}'", target.replace('\'', "''")))
+            .map_err(|e| format!("cannot back up into {target}: {e}"))
+    }
+
     /// The migrations this database lacks.
     pub fn pending_migrations(&self) -> Result<Vec<String>> {
         pending_migrations(&mut *self.conn()?)
