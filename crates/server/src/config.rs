@@ -49,14 +49,33 @@ pub enum LogFormat {
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tongxing.db";
 
+/// The variables that may also be given as a file's content (`<NAME>_FILE`).
+const SECRETS: [&str; 2] = ["DATABASE_URL", "TONGXING_SIGNING_KEY"];
+
 impl Config {
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let var = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
         let bad = |name: &str, why: String| format!("{name}: {why}");
+        // Secrets may come from a file (`DATABASE_URL_FILE`, `TONGXING_SIGNING_KEY_FILE`), as
+        // container platforms mount them; its last line break is not part of the value.
+        let get = |name: &str| -> Result<Option<String>, String> {
+            let file = format!("{name}_FILE");
+            match (get(name), get(&file).filter(|_| SECRETS.contains(&name))) {
+                (Some(_), Some(_)) => Err(bad(name, format!("set {name} or {file}, not both"))),
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .map(|v| Some(v.trim_end_matches(['\n', '\r']).to_owned()))
+                    .map_err(|e| bad(&file, format!("cannot read {path}: {e}"))),
+                (value, None) => Ok(value),
+            }
+        };
+        for name in SECRETS {
+            get(name)?;
+        }
+        let get = |name: &str| get(name).ok().flatten();
+        let var = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
         let number = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, String> {
             let raw = var(name, &default.to_string());
             let n: i64 =
@@ -210,6 +229,27 @@ mod tests {
         let map: std::collections::HashMap<String, String> =
             pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn secrets_may_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("tongxing-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = dir.join("database_url");
+        std::fs::write(&url, "postgres://tongxing:s3cret@db:5432/tongxing\n").unwrap();
+        let path = url.display().to_string();
+        let c = with(&[("DATABASE_URL_FILE", &path)]).unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Postgres("postgres://tongxing:s3cret@db:5432/tongxing".into())
+        );
+        let both = with(&[("DATABASE_URL_FILE", &path), ("DATABASE_URL", "sqlite://x.db")]).unwrap_err();
+        assert!(both.contains("not both"), "{both}");
+        let missing = with(&[("TONGXING_SIGNING_KEY_FILE", "/nonexistent/key")]).unwrap_err();
+        assert!(missing.starts_with("TONGXING_SIGNING_KEY_FILE: cannot read"), "{missing}");
+        // Only secrets: another variable's _FILE means nothing.
+        assert_eq!(with(&[("TONGXING_BIND_FILE", &path)]).unwrap().bind.to_string(), "127.0.0.1:8080");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
