@@ -23,10 +23,12 @@ fn login(username: &str, password: &str) -> serde_json::Value {
     json!({"grant_type": "password", "username": username, "password": password})
 }
 
-/// A login from `address`, as a proxy in front of the service forwards it.
+/// A login from `address`, as a proxy in front of the service forwards it: appended to the
+/// `X-Forwarded-For` the client sent, with the client's own `Forwarded` passed through.
 async fn login_from(app: &TestApp, address: &str, body: serde_json::Value) -> crate::helpers::Resp {
     let forwarded = format!("198.51.100.250, {address}");
-    app.send("POST", "/api/v1/oauth/token", None, Some(body), &[("x-forwarded-for", &forwarded)]).await
+    let headers = [("x-forwarded-for", forwarded.as_str()), ("forwarded", "for=192.0.2.200")];
+    app.send("POST", "/api/v1/oauth/token", None, Some(body), &headers).await
 }
 
 /// The addresses the audit log holds for failed logins, in order.
@@ -62,8 +64,9 @@ async fn a_trusted_proxy_names_the_client(app: TestApp) {
     // the one counted.
     let r = login_from(&app, "192.0.2.77", login("admin", ADMIN_PASSWORD)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    // The audit log records the client's address, not the proxy's and not the first hop the
-    // client could have written itself.
+    // The audit log records the client's address, not the proxy's, not the first hop the client
+    // could have written itself, and not the `Forwarded` it wrote (the proxies write
+    // X-Forwarded-For, the one header read).
     let addresses = failed_login_addresses(&app).await;
     assert!(addresses.len() >= 20, "{addresses:?}");
     assert!(addresses.iter().all(|a| a.as_deref() == Some("203.0.113.9")), "{addresses:?}");
@@ -244,6 +247,12 @@ async fn a_backup_taken_under_writes_restores(app: TestApp) {
     };
     let (during, backed_up) = futures_util::future::join(writes, backup).await;
     backed_up.expect("backed up");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&to).expect("the copy").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the copy of children's records is its owner's alone");
+    }
     // The copy is a database the service starts on.
     let url = tongxing_store::conn::DatabaseUrl::Sqlite(to.display().to_string());
     let restored =

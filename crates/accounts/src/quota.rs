@@ -3,7 +3,9 @@
 //! per client that holds at most `requests` and drains evenly over `period_seconds`. A request
 //! is counted in one short transaction that locks the client's row (on SQLite the transaction
 //! holds the write lock from its start), so concurrent requests through different nodes cannot
-//! all slip through between a check and a count. The cost is a small write per partner request.
+//! all slip through between a check and a count. The cost is a small write per admitted partner
+//! request (a refused one writes nothing). Time never runs backwards for a bucket: a node whose
+//! clock is behind another's counts from the later of the two.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -61,6 +63,21 @@ impl Policy {
 
 /// Counts a request of `client` against its quota.
 pub fn take(conn: &mut DbConnection, policy: Policy, client: Uuid) -> Result<Counted> {
+    // A plain read first: a client over its quota is refused without taking a write lock, so
+    // one that keeps knocking does not hold up everyone else's writes.
+    let last: Option<(f64, NaiveDateTime)> = client_quotas::table
+        .find(DbId(client))
+        .select((client_quotas::spent, client_quotas::updated_at))
+        .first(conn)
+        .optional()
+        .map_err(map_db_error)?;
+    if let Some((spent, then)) = last {
+        let now = time::to_db(time::now()).max(then);
+        let (_, counted) = policy.count(spent, then, now);
+        if !counted.admitted {
+            return Ok(counted);
+        }
+    }
     transaction(conn, |conn| {
         let now = time::to_db(time::now());
         let key = DbId(client);
@@ -83,11 +100,18 @@ pub fn take(conn: &mut DbConnection, policy: Policy, client: Uuid) -> Result<Cou
             DbConnection::Sqlite(c) => row.first(c),
         }
         .map_err(map_db_error)?;
+        // Never back in time: a node whose clock is behind another's must not make the next
+        // one see more time pass than did.
+        let now = now.max(then);
         let (spent, counted) = policy.count(spent, then, now);
-        diesel::update(client_quotas::table.find(key))
-            .set((client_quotas::spent.eq(spent), client_quotas::updated_at.eq(now)))
-            .execute(conn)
-            .map_err(map_db_error)?;
+        // A refusal (a race lost since the read) changes nothing worth keeping: draining is the
+        // same computed later.
+        if counted.admitted {
+            diesel::update(client_quotas::table.find(key))
+                .set((client_quotas::spent.eq(spent), client_quotas::updated_at.eq(now)))
+                .execute(conn)
+                .map_err(map_db_error)?;
+        }
         Ok(counted)
     })
 }

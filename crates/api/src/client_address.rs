@@ -1,10 +1,12 @@
 //! The client's network address, for the login throttle, the audit log and the request log:
 //! the connection's peer, unless the peer is a proxy the deployment trusts
-//! (`TONGXING_TRUSTED_PROXIES`, addresses or CIDR blocks). Then the address is read from what
-//! the proxies forwarded (`Forwarded`, RFC 7239, or else `X-Forwarded-For`), from the nearest
-//! hop outwards, and is the first hop that is not itself a trusted proxy. Nothing else may name
-//! an address: with no proxy trusted (the default) the headers are ignored, so a client cannot
-//! choose the address it is throttled and audited under.
+//! (`TONGXING_TRUSTED_PROXIES`, addresses or CIDR blocks). Then the address is read from the one
+//! header the deployment's proxies write (`TONGXING_FORWARDED_HEADER`: `X-Forwarded-For`, as
+//! HAProxy's `option forwardfor` and nginx append it, or `Forwarded`, RFC 7239), from the nearest
+//! hop outwards, and is the first hop that is not itself a trusted proxy. Only one header is
+//! read, as nginx's realip module does: a proxy appends to the header it writes and passes the
+//! other through as the client sent it, so reading whichever is present would let a client name
+//! its own address. With no proxy trusted (the default) the headers are ignored.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -15,34 +17,72 @@ use ipnet::IpNet;
 
 use crate::state::AppState;
 
-/// The proxies whose forwarded addresses are believed.
+/// The header the deployment's proxies write the client's address into.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    pub fn parse(name: &str) -> Result<ForwardedHeader, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+            "forwarded" => Ok(ForwardedHeader::Forwarded),
+            other => Err(format!("`{other}` is neither `x-forwarded-for` nor `forwarded`")),
+        }
+    }
+}
+
+/// The proxies whose forwarded addresses are believed, and the header they write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    nets: Vec<IpNet>,
+    header: ForwardedHeader,
+}
 
 impl TrustedProxies {
-    /// A comma-separated list of addresses (`10.0.0.7`, `::1`) and CIDR blocks (`10.0.0.0/8`);
-    /// empty trusts none.
+    /// A comma-separated list of addresses (`10.0.0.7`, `::1`) and CIDR blocks (`10.0.0.0/24`);
+    /// empty trusts none. A block with host bits set (`10.0.0.7/8`: a typo for an address, or
+    /// for a block) and a block holding every address are refused.
     pub fn parse(list: &str) -> Result<TrustedProxies, String> {
         let mut nets = Vec::new();
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let net = match item.parse::<IpNet>() {
+                Ok(net) if net.trunc() != net => {
+                    return Err(format!(
+                        "`{item}` has host bits set: write {} or the address alone",
+                        net.trunc()
+                    ));
+                }
+                Ok(net) if net.prefix_len() == 0 => {
+                    return Err(format!(
+                        "`{item}` would trust every address, and let any client name its own"
+                    ));
+                }
                 Ok(net) => net,
                 Err(_) => item.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
-                    format!("`{item}` is neither an address nor a CIDR block such as 10.0.0.0/8")
+                    format!("`{item}` is neither an address nor a CIDR block such as 10.0.0.0/24")
                 })?,
             };
-            nets.push(net.trunc());
+            nets.push(net);
         }
-        Ok(TrustedProxies(nets))
+        Ok(TrustedProxies { nets, header: ForwardedHeader::default() })
+    }
+
+    /// The same proxies, writing `header`.
+    pub fn reading(self, header: ForwardedHeader) -> TrustedProxies {
+        TrustedProxies { header, ..self }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.nets.is_empty()
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.0.iter().any(|net| net.contains(&ip))
+        self.nets.iter().any(|net| net.contains(&ip))
     }
 
     /// The client's address for a connection from `peer` carrying `headers`.
@@ -53,7 +93,7 @@ impl TrustedProxies {
         }
         // The hops the proxies recorded, the nearest last; `None` for one that is no address
         // (`unknown`, an obfuscated name): the walk stops there, at the last proxy it trusted.
-        let mut hops = forwarded_hops(headers);
+        let mut hops = forwarded_hops(self.header, headers);
         while self.trusts(current) {
             match hops.pop() {
                 Some(Some(hop)) => current = canonical(hop),
@@ -72,13 +112,19 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The forwarded hops, the client first and the nearest proxy's peer last: `Forwarded`'s `for=`
-/// parameters when the header is present, else `X-Forwarded-For`; every header line in order.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let lines = |name| headers.get_all(name).filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
-    let forwarded = lines(header::FORWARDED);
-    if !forwarded.trim().is_empty() {
-        return forwarded
+/// The forwarded hops in `header`, the client first and the nearest proxy's peer last, every
+/// header line in order. A line is read as bytes: a byte that is not text spoils only the hop it
+/// is in, not the hops a proxy appended after it.
+fn forwarded_hops(header: ForwardedHeader, headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    let lines = |name| {
+        headers
+            .get_all(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if header == ForwardedHeader::Forwarded {
+        return lines(header::FORWARDED)
             .split(',')
             .map(|element| {
                 element
@@ -105,13 +151,24 @@ fn node_address(node: &str) -> Option<IpAddr> {
     })
 }
 
-/// The client's address of a request, by the deployment's trusted proxies.
+/// A request's client address, worked out once ([`of`]).
+#[derive(Debug, Clone, Copy)]
+struct ClientAddress(Option<IpAddr>);
+
+/// The client's address of a request, by the deployment's trusted proxies; worked out on first
+/// use and kept with the request.
 pub fn of(req: &HttpRequest) -> Option<IpAddr> {
+    use actix_web::HttpMessage;
+    if let Some(known) = req.extensions().get::<ClientAddress>() {
+        return known.0;
+    }
     let peer = req.peer_addr().map(|a| a.ip());
-    match req.app_data::<web::Data<AppState>>() {
+    let address = match req.app_data::<web::Data<AppState>>() {
         Some(state) => state.trusted_proxies.client(peer, req.headers()),
         None => peer.map(canonical),
-    }
+    };
+    req.extensions_mut().insert(ClientAddress(address));
+    address
 }
 
 #[cfg(test)]
@@ -164,11 +221,27 @@ mod tests {
         assert_eq!(proxies.client(ip("10.0.0.1"), &HeaderMap::new()), ip("10.0.0.1"));
         let h = headers(&[("x-forwarded-for", "not-an-address")]);
         assert_eq!(proxies.client(ip("10.0.0.1"), &h), ip("10.0.0.1"));
+        // A byte that is not text in a hop the client wrote does not hide the hop the proxy
+        // appended to the same line.
+        let mut h = HeaderMap::new();
+        h.insert(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_bytes(b"1.2.3.4\xff, 203.0.113.9").unwrap(),
+        );
+        assert_eq!(proxies.client(ip("10.0.0.1"), &h), ip("203.0.113.9"));
     }
 
     #[test]
-    fn forwarded_is_read_before_x_forwarded_for() {
-        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+    fn only_the_configured_header_is_read() {
+        // The proxy appends to X-Forwarded-For and passes a client's Forwarded through: that
+        // Forwarded is the client's own word, and is not read.
+        let xff = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let h = headers(&[("forwarded", "for=203.0.113.7"), ("x-forwarded-for", "198.51.100.1")]);
+        assert_eq!(xff.client(ip("10.0.0.1"), &h), ip("198.51.100.1"));
+        let h = headers(&[("forwarded", "for=203.0.113.7")]);
+        assert_eq!(xff.client(ip("10.0.0.1"), &h), ip("10.0.0.1"));
+        // A deployment whose proxies write Forwarded reads it, and only it.
+        let proxies = xff.reading(ForwardedHeader::Forwarded);
         let h = headers(&[
             ("forwarded", r#"for=192.0.2.60;proto=https, for="[2001:db8:cafe::17]:4711""#),
             ("x-forwarded-for", "198.51.100.1"),
@@ -183,8 +256,11 @@ mod tests {
     #[test]
     fn the_list_is_checked() {
         assert!(TrustedProxies::parse("").unwrap().is_empty());
-        assert_eq!(TrustedProxies::parse(" 10.0.0.1 , 10.0.0.0/8 ").unwrap().0.len(), 2);
-        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
-        assert!(TrustedProxies::parse("proxy.internal").is_err());
+        assert_eq!(TrustedProxies::parse(" 10.0.0.1 , 10.0.0.0/8 ").unwrap().nets.len(), 2);
+        for bad in ["10.0.0.0/33", "proxy.internal", "10.0.0.7/8", "0.0.0.0/0", "::/0"] {
+            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ForwardedHeader::parse("Forwarded"), Ok(ForwardedHeader::Forwarded));
+        assert!(ForwardedHeader::parse("x-real-ip").is_err());
     }
 }

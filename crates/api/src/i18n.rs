@@ -105,7 +105,8 @@ fn bundles() -> &'static [FluentBundle<FluentResource>; 2] {
         Lang::ALL.map(|lang| {
             let id: unic_langid::LanguageIdentifier = lang.tag().parse().unwrap_or_default();
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
-            // No Unicode isolation marks around arguments: the field names are plain ASCII.
+            // No Unicode isolation marks around arguments: field names are plain ASCII, and other
+            // text arguments lose their bidirectional controls instead (`without_bidi_controls`).
             bundle.set_use_isolating(false);
             for source in lang.sources() {
                 match FluentResource::try_new(source.to_owned()) {
@@ -238,13 +239,24 @@ fn args<'a>(
                 args.set(name.as_str(), n.as_i64().unwrap_or_default())
             }
             serde_json::Value::Number(n) => args.set(name.as_str(), n.as_f64().unwrap_or_default()),
-            other => args.set(name.as_str(), other.as_str().map_or_else(|| other.to_string(), str::to_owned)),
+            // Text as it is, without the controls that would reorder the message around it
+            // (isolation marks are off, for the ASCII field names).
+            other => {
+                let text = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+                args.set(name.as_str(), without_bidi_controls(text))
+            }
         }
         names.push(name.as_str());
     }
     names.sort_unstable();
     args.set("has", names.join("-"));
     args
+}
+
+/// `text` without Unicode's bidirectional controls (embeddings, overrides, isolates, marks).
+fn without_bidi_controls(text: String) -> String {
+    let control = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if text.chars().any(control) { text.chars().filter(|c| !control(*c)).collect() } else { text }
 }
 
 /// Rewrites a problem answer into the language the request asks for, with `Content-Language`
@@ -343,6 +355,11 @@ mod tests {
         let p = zh(serde_json::json!({"status": 409, "code": "clearance_missing", "params": {
             "name": "张三", "day": "2024-03-02", "safety_training": "2024-01-01"}}));
         assert_eq!(p["detail"], "张三 不能在 2024-03-02 与儿童一起服务：儿童安全培训已于 2024-01-01 过期");
+        // A name cannot reorder the message around it.
+        let p = zh(
+            serde_json::json!({"status": 409, "code": "volunteer_inactive", "params": {"name": "张\u{202e}三\u{2066}"}}),
+        );
+        assert_eq!(p["detail"], "张三 未处于在职状态");
         let p =
             zh(serde_json::json!({"status": 409, "code": "event_closed", "params": {"status": "reported"}}));
         assert_eq!(p["detail"], "活动已上报，不再接受修改");
@@ -377,11 +394,11 @@ mod tests {
     /// Chinese (English ones are the reports' own); the note on withheld cells in both.
     #[test]
     fn every_report_heading_label_and_definition_has_both_languages() {
-        use tongxing_reporting::csv::{HEADINGS, labels};
+        use tongxing_reporting::csv::{headings, labels};
         let mut missing = Vec::new();
         for lang in Lang::ALL {
-            let labels = labels();
-            let ids = HEADINGS
+            let (headings, labels) = (headings(), labels());
+            let ids = headings
                 .iter()
                 .map(|h| report_id("heading", h))
                 .chain(labels.iter().map(|l| report_id("label", l)));

@@ -155,7 +155,11 @@ impl ApiError {
             format!("{path} does not answer {method}"),
         );
         e.allow = Some(allowed.join(", ").into());
-        e.params.insert("method", method.into());
+        // Named only when it is one of HTTP's own (anything else is the client's invention).
+        if ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"].contains(&method)
+        {
+            e.params.insert("method", method.into());
+        }
         e
     }
 

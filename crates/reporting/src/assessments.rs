@@ -212,6 +212,10 @@ pub fn report(conn: &mut DbConnection, scope: &Coverage) -> Result<AssessmentsRe
     Ok(report)
 }
 
+/// The columns of the report's table (keys of its words, as `csv::Words` asks for them).
+pub const COLUMNS: &[&str] =
+    &["dimension", "score_1", "score_2", "score_3", "score_4", "score_5", "mean", "mean_change"];
+
 impl AssessmentsReport {
     /// Withholds what rests on few children: everything when the children assessed are few;
     /// otherwise small score and risk counts (each distribution adds up to the assessments),
@@ -268,10 +272,7 @@ impl AssessmentsReport {
     }
 
     pub fn to_table(&self, words: &dyn Words) -> Table {
-        let mut t = Table::new(
-            words,
-            &["dimension", "score_1", "score_2", "score_3", "score_4", "score_5", "mean", "mean_change"],
-        );
+        let mut t = Table::new(words, COLUMNS);
         for d in &self.dimensions {
             let mut row = vec![words.label(&d.dimension)];
             row.extend(d.scores.iter().map(|s| count(*s)));

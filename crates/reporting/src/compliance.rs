@@ -470,23 +470,13 @@ fn first_start(conn: &mut DbConnection, subject: RuleSubject) -> Result<Option<N
     .map_err(map_db_error)
 }
 
+/// The columns of the report's table (keys of its words, as `csv::Words` asks for them).
+pub const COLUMNS: &[&str] =
+    &["rule", "breakdown", "key", "active", "met", "missed", "exempt", "share_met", "at_risk", "region_id"];
+
 impl ComplianceReport {
     pub fn to_table(&self, words: &dyn Words) -> Table {
-        let mut t = Table::new(
-            words,
-            &[
-                "rule",
-                "breakdown",
-                "key",
-                "active",
-                "met",
-                "missed",
-                "exempt",
-                "share_met",
-                "at_risk",
-                "region_id",
-            ],
-        );
+        let mut t = Table::new(words, COLUMNS);
         for r in &self.rules {
             let mut push = |kind: &str, key: &str, x: &Tally, at_risk: String, region: String| {
                 t.push(vec![

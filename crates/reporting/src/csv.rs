@@ -33,32 +33,18 @@ pub trait Words {
 }
 
 /// Every heading of every report table.
-pub const HEADINGS: &[&str] = &[
-    "figure",
-    "value",
-    "definition",
-    "section",
-    "key",
-    "events",
-    "children",
-    "dimension",
-    "score_1",
-    "score_2",
-    "score_3",
-    "score_4",
-    "score_5",
-    "mean",
-    "mean_change",
-    "rule",
-    "breakdown",
-    "active",
-    "met",
-    "missed",
-    "exempt",
-    "share_met",
-    "at_risk",
-    "region_id",
-];
+pub fn headings() -> Vec<&'static str> {
+    let mut all: Vec<&str> = [
+        crate::summary::COLUMNS,
+        crate::events::COLUMNS,
+        crate::assessments::COLUMNS,
+        crate::compliance::COLUMNS,
+    ]
+    .concat();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
 
 /// The labels of the tables that are not of a closed set named below.
 const FIXED_LABELS: &[&str] = &[
@@ -120,7 +106,7 @@ pub struct Table {
 }
 
 impl Table {
-    /// A table with these columns (keys of [`HEADINGS`]), headed in the reader's language.
+    /// A table with these columns (keys of [`headings`]), headed in the reader's language.
     pub fn new(words: &dyn Words, headings: &[&str]) -> Self {
         Table { headers: headings.iter().map(|h| words.heading(h)).collect(), rows: Vec::new() }
     }
@@ -230,8 +216,8 @@ mod tests {
     }
 }
 
-/// Every heading and label a table's code asks for by a literal is in [`HEADINGS`] or
-/// [`labels`], which the API's catalogues are tested against.
+/// Every label a table's code asks for by a literal is in [`labels`], which the API's
+/// catalogues are tested against (the headings are the reports' `COLUMNS`).
 #[cfg(test)]
 mod vocabulary {
     #[test]
@@ -247,18 +233,15 @@ mod vocabulary {
         for source in sources {
             // Without white space, as rustfmt may break a call over lines (keys hold none).
             let source: String = source.split_whitespace().collect();
-            for (call, known) in [("heading(\"", super::HEADINGS), ("label(\"", &labels[..])] {
+            for (call, known) in [("label(\"", &labels[..])] {
                 for part in source.split(call).skip(1) {
                     let key = part.split('"').next().unwrap_or_default();
                     assert!(known.contains(&key), "{key:?} is asked for but not listed");
                     found += 1;
                 }
             }
-            // `Table::new(words, &[...])` lists headings; `labels(&[...])` and the summary's rows
-            // (`(&["events_held", "care"], …)`) labels.
-            for (call, known) in
-                [("Table::new(words,&[", super::HEADINGS), ("labels(&[", &labels[..]), ("(&[\"", &labels[..])]
-            {
+            // `labels(&[...])` and the summary's rows (`(&["events_held", "care"], …)`).
+            for (call, known) in [("labels(&[", &labels[..]), ("(&[\"", &labels[..])] {
                 for part in source.split(call).skip(1) {
                     let list = part.split(']').next().unwrap_or_default();
                     let list = if call.ends_with('"') { format!("\"{list}") } else { list.to_owned() };
@@ -269,6 +252,6 @@ mod vocabulary {
                 }
             }
         }
-        assert!(found > 50, "the scan found the keys ({found})");
+        assert!(found > 25, "the scan found the keys ({found})");
     }
 }

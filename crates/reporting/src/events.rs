@@ -281,6 +281,9 @@ impl FormCounts {
     }
 }
 
+/// The columns of the report's table (keys of its words, as `csv::Words` asks for them).
+pub const COLUMNS: &[&str] = &["section", "key", "events", "children"];
+
 impl EventsReport {
     /// Withholds the small counts of attending children and what they tell: each village's
     /// children (which add up to all attending children, each child living in one place) and
@@ -321,7 +324,7 @@ impl EventsReport {
     }
 
     pub fn to_table(&self, words: &dyn Words) -> Table {
-        let mut t = Table::new(words, &["section", "key", "events", "children"]);
+        let mut t = Table::new(words, COLUMNS);
         let types = [
             ("quarterly_theme", self.by_type.quarterly_theme),
             ("care", self.by_type.care),

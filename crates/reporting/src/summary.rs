@@ -412,6 +412,9 @@ pub fn summary(conn: &mut DbConnection, scope: &Coverage) -> Result<ProgrammeSum
     Ok(summary)
 }
 
+/// The columns of the report's table (keys of its words, as `csv::Words` asks for them).
+pub const COLUMNS: &[&str] = &["figure", "value", "definition"];
+
 impl ProgrammeSummary {
     /// Withholds the small counts of children and households: each total with its villages
     /// (which add up to it, each child and household living in one place), and each category's
@@ -458,7 +461,7 @@ impl ProgrammeSummary {
 
     pub fn to_table(&self, words: &dyn Words) -> Table {
         let d = &self.definitions;
-        let mut t = Table::new(words, &["figure", "value", "definition"]);
+        let mut t = Table::new(words, COLUMNS);
         let t_ = &self.events_held_by_type;
         let count = |n: Option<i64>| n.map(|n| n as f64);
         let definition = |key: &str| {
@@ -516,9 +519,15 @@ impl ProgrammeSummary {
                 ("children_assessed", v.children_assessed),
             ];
             for (k, n) in figures {
-                // The village by name (ids are in the JSON report).
+                // The village by name and id: two villages of one name stay apart.
                 t.push(vec![
-                    format!("{} · {} · {}", words.label("by_village"), v.name, words.label(k)),
+                    format!(
+                        "{} · {} ({}) · {}",
+                        words.label("by_village"),
+                        v.name,
+                        v.region_id,
+                        words.label(k)
+                    ),
                     count(n).map(number).unwrap_or_default(),
                     definition("by_village"),
                 ]);

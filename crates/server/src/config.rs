@@ -126,9 +126,12 @@ impl Config {
                 format!("`{o}` is not an origin such as https://app.example.org"),
             ));
         }
-        let trusted_proxies =
-            tongxing_api::client_address::TrustedProxies::parse(&var("TONGXING_TRUSTED_PROXIES", ""))
-                .map_err(|why| bad("TONGXING_TRUSTED_PROXIES", why))?;
+        use tongxing_api::client_address::{ForwardedHeader, TrustedProxies};
+        let forwarded_header = ForwardedHeader::parse(&var("TONGXING_FORWARDED_HEADER", "x-forwarded-for"))
+            .map_err(|why| bad("TONGXING_FORWARDED_HEADER", why))?;
+        let trusted_proxies = TrustedProxies::parse(&var("TONGXING_TRUSTED_PROXIES", ""))
+            .map_err(|why| bad("TONGXING_TRUSTED_PROXIES", why))?
+            .reading(forwarded_header);
         let migrate_on_start = match var("TONGXING_MIGRATE_ON_START", "true").as_str() {
             "true" => true,
             "false" => false,

@@ -120,7 +120,13 @@ fn backup(config: Config, args: &[String]) -> Result<(), String> {
         [flag, path] if flag == "--to" => std::path::PathBuf::from(path),
         _ => return Err(format!("usage: tongxing backup --to PATH\n\n{USAGE}")),
     };
-    // The database as it is: no migration, no setup, so a backup never changes what it copies.
+    // The database as it is: no migration, no setup, so a backup never changes what it copies;
+    // and one that is not there is not made (an empty copy of a mistyped path is no backup).
+    if let tongxing_store::conn::DatabaseUrl::Sqlite(path) = &config.database_url
+        && !std::path::Path::new(path).is_file()
+    {
+        return Err(format!("no database at {path}"));
+    }
     let db = tongxing_store::Db::connect(&config.database_url, 1)?;
     let started = std::time::Instant::now();
     db.backup_to(&to)?;

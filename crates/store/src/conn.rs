@@ -65,7 +65,9 @@ impl DatabaseUrl {
         }
         let path = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).unwrap_or(raw);
         if path.is_empty() || path.contains("://") {
-            return Err(format!("`{raw}` is neither a postgres:// URL nor a SQLite file path"));
+            // The scheme only: the rest may hold a password.
+            let scheme = raw.split("://").next().unwrap_or_default();
+            return Err(format!("a `{scheme}://` URL is neither a postgres:// URL nor a SQLite file path"));
         }
         if path == ":memory:" {
             return Err("an in-memory SQLite database cannot be shared by the pool; give a file path".into());
@@ -235,14 +237,28 @@ impl Db {
                     .into(),
             );
         }
-        if to.exists() {
-            return Err(format!("{} exists: back up into a new file", to.display()));
-        }
         let target = to.to_str().ok_or_else(|| format!("{} is not a UTF-8 path", to.display()))?;
+        if target.starts_with("file:") {
+            return Err(format!("{target}: give a plain path, not a URI"));
+        }
+        // Made here, new and readable by its owner only (it holds children's case files): no
+        // existing file or link is followed or overwritten. VACUUM INTO writes into an empty file.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(to).map_err(|e| format!("cannot create {target}: {e} (back up into a new file)"))?;
         let mut conn = self.conn().map_err(|e| e.to_string())?;
         let DbConnection::Sqlite(c) = &mut *conn else { unreachable!("the backend is SQLite") };
-        c.batch_execute(&format!("VACUUM INTO '{}'", target.replace('\'', "''")))
-            .map_err(|e| format!("cannot back up into {target}: {e}"))
+        let copied = diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(target)
+            .execute(c)
+            .map(|_| ())
+            .map_err(|e| format!("cannot back up into {target}: {e}"));
+        if copied.is_err() {
+            let _ = std::fs::remove_file(to);
+        }
+        copied
     }
 
     /// The migrations this database lacks.
@@ -326,11 +342,27 @@ impl SetupLock {
     pub fn acquire(url: &DatabaseUrl) -> std::result::Result<SetupLock, String> {
         match url {
             DatabaseUrl::Postgres(_) => {
-                let Ok(DbConnection::Postgres(mut c)) = url.connect() else {
-                    return Err("cannot connect to take the setup lock".into());
+                let mut c = match url.connect() {
+                    Ok(DbConnection::Postgres(c)) => c,
+                    Ok(DbConnection::Sqlite(_)) => unreachable!("a postgres:// URL"),
+                    Err(e) => return Err(format!("cannot connect to take the setup lock: {e}")),
                 };
-                c.batch_execute(&format!("SELECT pg_advisory_lock({SETUP_LOCK_KEY})"))
-                    .map_err(|e| format!("cannot take the setup lock: {e}"))?;
+                #[derive(QueryableByName)]
+                struct Taken {
+                    #[diesel(sql_type = diesel::sql_types::Bool)]
+                    taken: bool,
+                }
+                let taken =
+                    diesel::sql_query(format!("SELECT pg_try_advisory_lock({SETUP_LOCK_KEY}) AS taken"))
+                        .get_result::<Taken>(&mut c)
+                        .map_err(|e| format!("cannot take the setup lock: {e}"))?
+                        .taken;
+                if !taken {
+                    // Said, so that a node held up by a long migration elsewhere is seen waiting.
+                    tracing::info!("another node or job is setting the database up; waiting for it");
+                    c.batch_execute(&format!("SELECT pg_advisory_lock({SETUP_LOCK_KEY})"))
+                        .map_err(|e| format!("cannot take the setup lock: {e}"))?;
+                }
                 Ok(SetupLock::Postgres(c))
             }
             DatabaseUrl::Sqlite(path) => {
