@@ -573,6 +573,21 @@ type AuditRow = (
     Option<String>,
 );
 
+/// Whether `actor` wrote anything (an entry of a create or an update, which is inserted in the
+/// write's own transaction) at or after `since`: a read replica as of a later time may still
+/// lack it. The actor's entries of the last few seconds are looked at, by `audit_log_actor_idx`.
+pub fn wrote_since(conn: &mut DbConnection, actor: Uuid, since: DateTime<Utc>) -> Result<bool> {
+    let writes = [AuditAction::Create.as_str(), AuditAction::Update.as_str()];
+    diesel::select(diesel::dsl::exists(
+        audit_log::table
+            .filter(audit_log::actor_id.eq(actor.to_string()))
+            .filter(audit_log::at.ge(time::to_db(since)))
+            .filter(audit_log::action.eq_any(writes)),
+    ))
+    .get_result(conn)
+    .map_err(map_db_error)
+}
+
 /// Entries oldest first, by filter.
 pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>> {
     let mut q = audit_log::table.order(audit_log::id.asc()).into_boxed();

@@ -17,7 +17,7 @@ use crate::routes;
     info(
         title = "Tongxing",
         description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`; their `title`, `detail` and field messages are in Simplified Chinese or English as `Accept-Language` asks (q-values honoured; Simplified Chinese by default), said in `Content-Language`, while codes and field names stay English. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.\n\nDates (`YYYY-MM-DD`) and timestamps (RFC 3339 with a zone) are taken from 1900-01-01 to 2200-12-31, as each one's `pattern` states; outside that range, 400 naming the field or parameter. A request body must keep arriving: after a pause longer than the service's body timeout (10 s unless configured otherwise) the answer is 408 `body_timeout` and the connection is closed.",
-        version = "1.9.0",
+        version = "1.10.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),
@@ -567,7 +567,8 @@ fn declare_conditional_reads(value: &mut serde_json::Value) {
 /// every problem (`crate::i18n`); `Retry-After` on 429
 /// and 503; `Idempotent-Replayed` on the answers of a create that takes `Idempotency-Key`; and a
 /// partner client's quota (`RateLimit-Policy`, `RateLimit`) on the answers of the operations
-/// clients may call, and on 429.
+/// clients may call, and on 429; where a report or the alert list was read and as of when
+/// (`X-Data-Source`, `X-Data-As-Of`: `AppState::run_heavy`).
 fn declare_response_headers(value: &mut serde_json::Value) {
     use serde_json::{Value, json};
     let text = |description: &str, max: u32| json!({"description": description, "schema": {"type": "string", "maxLength": max}});
@@ -593,6 +594,8 @@ fn declare_response_headers(value: &mut serde_json::Value) {
         "For a CSV answer: the language of the table's headings and labels (its data is as recorded): `zh-CN` or `en`, as `Accept-Language` asked (q-values honoured; `zh-CN` unless the deployment chose otherwise)",
         8,
     );
+    let source = json!({"description": "Where the answer was read: `replica` (a streaming replica of the database, used while its lag is under the deployment's limit, 5 s by default, and the caller wrote nothing in that time) or `primary`", "schema": {"type": "string", "enum": ["primary", "replica"]}});
+    let as_of = json!({"description": "The answer holds every change committed before this time (RFC 3339): the start of the read on the primary, the last heartbeat the replica had replayed", "schema": {"type": "string", "format": "date-time", "maxLength": 40}});
     let is_problem = |response: &Value| response.pointer("/content/application~1problem+json").is_some();
     let is_csv = |response: &Value| response.pointer("/content/text~1csv").is_some();
     let add = declare_header;
@@ -624,9 +627,15 @@ fn declare_response_headers(value: &mut serde_json::Value) {
             .and_then(|id| id.as_str())
             .and_then(crate::access::rule_of)
             .is_some_and(|rule| matches!(rule.who, crate::access::Who::Roles(_, Some(_))));
+        let heavy = op.get("tags").and_then(|t| t.as_array()).is_some_and(|t| t.iter().any(|t| t == "reports"))
+            || op.get("operationId").is_some_and(|id| id == "list_compliance_alerts");
         let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
         for (status, response) in responses.iter_mut() {
             add(response, "X-Request-Id", &request_id);
+            if heavy && status == "200" {
+                add(response, "X-Data-Source", &source);
+                add(response, "X-Data-As-Of", &as_of);
+            }
             if is_problem(response) {
                 add(response, "Content-Language", &language);
             }

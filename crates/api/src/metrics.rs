@@ -6,6 +6,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::state::Source;
+use tongxing_store::replica::Fallback;
+
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
 #[derive(Default)]
@@ -21,6 +24,8 @@ pub struct Metrics {
     /// Writes answered without their audit entry in their own transaction (a defect; the
     /// guard appended the entry after the answer instead).
     audit_outside_transaction: AtomicU64,
+    /// Reports and alert lists by where they were read, and for the primary, why.
+    heavy_reads: Mutex<BTreeMap<(Source, Option<Fallback>), u64>>,
 }
 
 impl Metrics {
@@ -31,6 +36,17 @@ impl Metrics {
     /// How many writes were answered without their audit entry in their own transaction.
     pub fn audits_outside_transaction(&self) -> u64 {
         self.audit_outside_transaction.load(Ordering::Relaxed)
+    }
+
+    /// Counts a report or alert list read from `source`; `why` the primary, when it was.
+    pub fn heavy_read(&self, source: Source, why: Option<Fallback>) {
+        let Ok(mut map) = self.heavy_reads.lock() else { return };
+        *map.entry((source, why)).or_default() += 1;
+    }
+
+    /// How many reports and alert lists were read from `source` (for `why`).
+    pub fn heavy_reads(&self, source: Source, why: Option<Fallback>) -> u64 {
+        self.heavy_reads.lock().map(|m| m.get(&(source, why)).copied().unwrap_or(0)).unwrap_or(0)
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -64,6 +80,18 @@ impl Metrics {
         out.push_str("# TYPE tongxing_audit_outside_transaction_total counter\n");
         let _ =
             writeln!(out, "tongxing_audit_outside_transaction_total {}", self.audits_outside_transaction());
+        out.push_str("# HELP tongxing_heavy_reads_total Reports and alert lists answered, by where they were read (and why the primary).\n");
+        out.push_str("# TYPE tongxing_heavy_reads_total counter\n");
+        if let Ok(reads) = self.heavy_reads.lock() {
+            for ((source, why), n) in reads.iter() {
+                let reason = why.map_or("", Fallback::as_str);
+                let _ = writeln!(
+                    out,
+                    "tongxing_heavy_reads_total{{source=\"{}\",reason=\"{reason}\"}} {n}",
+                    source.as_str()
+                );
+            }
+        }
         out.push_str("# HELP tongxing_http_request_duration_seconds Time to answer HTTP requests.\n");
         out.push_str("# TYPE tongxing_http_request_duration_seconds histogram\n");
         for ((method, route, status), s) in map.iter() {

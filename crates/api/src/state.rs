@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tongxing_core::{Error, Result};
+use tongxing_store::replica::{Fallback, Replica};
 use tongxing_store::{Db, DbConnection, transaction};
 
 use crate::audit::{AuditLog, AuditNote};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub default_language: crate::i18n::Lang,
     /// The proxies whose forwarded client addresses are believed (`TONGXING_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<crate::client_address::TrustedProxies>,
+    /// The read replica for reports and the alert list (`TONGXING_REPLICA_URL`), if any.
+    pub replica: Option<Replica>,
     /// Stops the thread that purges expired keys when the last clone of the state goes.
     _purger: Arc<mpsc::Sender<()>>,
 }
@@ -72,6 +75,49 @@ fn start_purger(db: Db, window: chrono::Duration) -> mpsc::Sender<()> {
     stop
 }
 
+/// Reads on the replica that failed, logged at a bounded rate.
+static REPLICA_FAILURES: std::sync::LazyLock<tongxing_store::outage::LogLimiter> =
+    std::sync::LazyLock::new(|| tongxing_store::outage::LogLimiter::new(Duration::from_secs(5)));
+
+/// Where a heavy read was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    Primary,
+    Replica,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Primary => "primary",
+            Source::Replica => "replica",
+        }
+    }
+}
+
+/// What a heavy read found, where, and as of when: the primary's answers are as of the read's
+/// start; the replica's as of the heartbeat it had replayed (see `tongxing_store::replica`).
+#[derive(Debug)]
+pub struct Served<T> {
+    pub value: T,
+    pub source: Source,
+    pub as_of: chrono::DateTime<chrono::Utc>,
+}
+
+/// The headers that say where an answer was read and how fresh it is.
+pub const DATA_SOURCE: &str = "x-data-source";
+pub const DATA_AS_OF: &str = "x-data-as-of";
+
+impl<T> Served<T> {
+    /// Adds [`DATA_SOURCE`] and [`DATA_AS_OF`] to an answer.
+    pub fn headers(&self, answer: &mut actix_web::HttpResponseBuilder) {
+        answer.insert_header((DATA_SOURCE, self.source.as_str())).insert_header((
+            DATA_AS_OF,
+            self.as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ));
+    }
+}
+
 /// How long a report or the alert list waits for its turn before it is refused.
 const HEAVY_WAIT: Duration = Duration::from_secs(30);
 
@@ -101,6 +147,7 @@ impl AppState {
             idempotency_window: chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
             default_language: crate::i18n::Lang::ZhCn,
             trusted_proxies: Arc::default(),
+            replica: None,
             _purger: Arc::new(start_purger(
                 db_for_purge,
                 chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
@@ -125,6 +172,12 @@ impl AppState {
     /// Sets the proxies whose forwarded client addresses are believed.
     pub fn with_trusted_proxies(mut self, proxies: crate::client_address::TrustedProxies) -> AppState {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Sends reports and the alert list to a read replica while it is fresh.
+    pub fn with_replica(mut self, replica: Replica) -> AppState {
+        self.replica = Some(replica);
         self
     }
 
@@ -178,17 +231,72 @@ impl AppState {
     /// the other half to ordinary requests. The others queue for their turn, up to
     /// [`HEAVY_WAIT`], and are then refused with 503 `busy`. A turn is held until the work ends,
     /// even if the client has gone.
-    pub async fn run_heavy<T, F>(&self, f: F) -> Result<T, ApiError>
+    ///
+    /// With a read replica configured, the work reads from the replica while it is fresh (its
+    /// lag at most `TONGXING_REPLICA_MAX_LAG`), unless the caller wrote something in the last
+    /// `TONGXING_REPLICA_MAX_LAG` before the replica's time (a transaction may commit after a
+    /// later heartbeat): a caller sees their own writes. Otherwise, or when the work fails on
+    /// the replica, it reads from the primary. The answer says which, and as of when.
+    pub async fn run_heavy<T, F>(&self, caller: &Caller, f: F) -> Result<Served<T>, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T> + Send + 'static,
+        F: Fn(&mut DbConnection) -> Result<T> + Send + Sync + 'static,
     {
-        let permit = turn(&self.heavy, HEAVY_WAIT).await?;
-        self.run(move |conn| {
-            let _turn = permit;
-            f(conn)
-        })
-        .await
+        let permit = Arc::new(turn(&self.heavy, HEAVY_WAIT).await?);
+        let f = Arc::new(f);
+        let route = match &self.replica {
+            None => Err(Fallback::None),
+            Some(replica) => match replica.fresh() {
+                Ok(as_of) => {
+                    let (actor, since) = (caller.user_id, as_of - replica.max_lag());
+                    let wrote =
+                        self.run(move |c| tongxing_accounts::audit::wrote_since(c, actor, since)).await?;
+                    if wrote { Err(Fallback::OwnWrite) } else { Ok((replica.db().clone(), as_of)) }
+                }
+                Err(why) => Err(why),
+            },
+        };
+        let fallback = match route {
+            Ok((db, as_of)) => {
+                let (work, turn) = (f.clone(), permit.clone());
+                let read = web::block(move || {
+                    let _turn = turn;
+                    let mut conn = db.conn()?;
+                    work(&mut conn)
+                })
+                .await;
+                match read {
+                    Ok(Ok(value)) => {
+                        self.metrics.heavy_read(Source::Replica, None);
+                        return Ok(Served { value, source: Source::Replica, as_of });
+                    }
+                    // Done again on the primary: a database failure, or a record the replica
+                    // may not hold yet (the primary answers the same when it is the caller's).
+                    Ok(Err(e)) => {
+                        if matches!(e, Error::Unavailable { .. } | Error::Internal(_))
+                            && let Some(times) = REPLICA_FAILURES.admit(&e.to_string())
+                        {
+                            tracing::warn!(error = %e, times, "a read failed on the replica; done on the primary");
+                        }
+                        Fallback::Failed
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a read on the replica did not finish; done on the primary");
+                        Fallback::Failed
+                    }
+                }
+            }
+            Err(why) => why,
+        };
+        let as_of = tongxing_core::time::now();
+        let value = self
+            .run(move |conn| {
+                let _turn = permit;
+                f(conn)
+            })
+            .await?;
+        self.metrics.heavy_read(Source::Primary, Some(fallback));
+        Ok(Served { value, source: Source::Primary, as_of })
     }
 
     /// A write: like [`AppState::run`], inside one transaction, where `f` does the work and

@@ -15,6 +15,10 @@ pub struct Config {
     pub production: bool,
     /// Browser origins allowed by CORS.
     pub cors_origins: Vec<String>,
+    /// A streaming replica of the PostgreSQL primary for reports and the alert list.
+    pub replica_url: Option<DatabaseUrl>,
+    /// The replica is used while its lag is at most this (`TONGXING_REPLICA_MAX_LAG`, seconds).
+    pub replica_max_lag: std::time::Duration,
     /// Whether `serve` applies pending migrations first (`TONGXING_MIGRATE_ON_START`, true).
     pub migrate_on_start: bool,
     /// The proxies whose `Forwarded`/`X-Forwarded-For` name the client (none by default).
@@ -50,7 +54,7 @@ pub enum LogFormat {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tongxing.db";
 
 /// The variables that may also be given as a file's content (`<NAME>_FILE`).
-const SECRETS: [&str; 2] = ["DATABASE_URL", "TONGXING_SIGNING_KEY"];
+const SECRETS: [&str; 3] = ["DATABASE_URL", "TONGXING_SIGNING_KEY", "TONGXING_REPLICA_URL"];
 
 impl Config {
     pub fn from_env() -> Result<Self, String> {
@@ -142,6 +146,21 @@ impl Config {
                 ));
             }
         };
+        let replica_url = match get("TONGXING_REPLICA_URL").filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(raw) => match DatabaseUrl::parse(&raw) {
+                Ok(url @ DatabaseUrl::Postgres(_)) if database_url.backend() == tongxing_store::Backend::Postgres => {
+                    Some(url)
+                }
+                Ok(DatabaseUrl::Postgres(_)) => {
+                    return Err(bad("TONGXING_REPLICA_URL", "a read replica needs a PostgreSQL DATABASE_URL".into()));
+                }
+                Ok(_) => return Err(bad("TONGXING_REPLICA_URL", "is not a postgres:// URL".into())),
+                Err(why) => return Err(bad("TONGXING_REPLICA_URL", why)),
+            },
+        };
+        let replica_max_lag =
+            std::time::Duration::from_secs(u64::try_from(number("TONGXING_REPLICA_MAX_LAG", 5, 1, 3_600)?).unwrap_or(5));
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let log_format = match var("TONGXING_LOG_FORMAT", "text").as_str() {
             "text" => LogFormat::Text,
@@ -168,6 +187,8 @@ impl Config {
             production,
             cors_origins,
             migrate_on_start,
+            replica_url,
+            replica_max_lag,
             trusted_proxies,
             client_rate_limit: u32::try_from(number("TONGXING_CLIENT_RATE_LIMIT", 600, 1, 1_000_000)?)
                 .unwrap_or(600),
@@ -256,6 +277,20 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_is_of_a_postgresql_primary() {
+        let primary = ("DATABASE_URL", "postgres://db/tongxing");
+        let c = with(&[primary, ("TONGXING_REPLICA_URL", "postgres://replica/tongxing")]).unwrap();
+        assert_eq!(c.replica_url, Some(DatabaseUrl::Postgres("postgres://replica/tongxing".into())));
+        assert_eq!(c.replica_max_lag, std::time::Duration::from_secs(5));
+        let sqlite = with(&[primary, ("TONGXING_REPLICA_URL", "replica.db")]).unwrap_err();
+        assert!(sqlite.contains("not a postgres:// URL"), "{sqlite}");
+        assert_eq!(with(&[primary, ("TONGXING_REPLICA_URL", "")]).unwrap().replica_url, None);
+        // The URL may hold a password: refusals never echo it.
+        let refused = with(&[("TONGXING_REPLICA_URL", "postgres://u:s3cret@replica/t")]).unwrap_err();
+        assert!(!refused.contains("s3cret"), "{refused}");
+    }
+
+    #[test]
     fn defaults_need_no_configuration() {
         let c = with(&[]).unwrap();
         assert_eq!(c.database_url, DatabaseUrl::Sqlite("tongxing.db".into()));
@@ -277,6 +312,8 @@ mod tests {
             ("TONGXING_SMALL_CELL_THRESHOLD", "1"),
             ("TONGXING_BODY_TIMEOUT", "0"),
             ("TONGXING_IDEMPOTENCY_WINDOW", "10"),
+            ("TONGXING_REPLICA_URL", "postgres://replica/tongxing"),
+            ("TONGXING_REPLICA_MAX_LAG", "0"),
         ] {
             let err = with(&[(k, v)]).unwrap_err();
             assert!(err.starts_with(k), "{err}");

@@ -16,6 +16,7 @@ use tongxing_api::body::BodyTimeout;
 use tongxing_api::limits::Limits;
 use tongxing_api::security::CorsOrigins;
 use tongxing_store::Db;
+use tongxing_store::replica::Replica;
 use tongxing_store::conn::DatabaseUrl;
 
 pub use config::Config;
@@ -45,6 +46,10 @@ pub struct Options {
     pub default_language: tongxing_api::i18n::Lang,
     /// The proxies whose forwarded client addresses are believed.
     pub trusted_proxies: tongxing_api::client_address::TrustedProxies,
+    /// A streaming replica for reports and the alert list, used while its lag is at most
+    /// `replica_max_lag`.
+    pub replica_url: Option<DatabaseUrl>,
+    pub replica_max_lag: std::time::Duration,
     /// Whether starting applies pending migrations (`TONGXING_MIGRATE_ON_START`); when not, a
     /// database that lacks one is refused, and `tongxing migrate` applies them.
     pub migrate_on_start: bool,
@@ -63,6 +68,8 @@ impl Default for Options {
             idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
             default_language: tongxing_api::i18n::Lang::ZhCn,
             trusted_proxies: Default::default(),
+            replica_url: None,
+            replica_max_lag: std::time::Duration::from_secs(5),
             migrate_on_start: true,
         }
     }
@@ -81,6 +88,8 @@ impl Options {
             idempotency_window: c.idempotency_window,
             default_language: c.default_language,
             trusted_proxies: c.trusted_proxies.clone(),
+            replica_url: c.replica_url.clone(),
+            replica_max_lag: c.replica_max_lag,
             migrate_on_start: c.migrate_on_start,
         }
     }
@@ -142,11 +151,20 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     let token_keys =
         TokenKeys::new(&stored, options.access_ttl, options.refresh_ttl).map_err(|e| e.to_string())?;
     let limits = Limits::new(options.client_rate_limit, options.login_failures_per_address);
-    AppState::new(db, token_keys, limits)
+    let replica = options
+        .replica_url
+        .as_ref()
+        .map(|url| Replica::start(db.clone(), url, options.replica_max_lag, (options.pool_size / 2).max(1)))
+        .transpose()?;
+    let state = AppState::new(db, token_keys, limits)
         .with_idempotency_window(options.idempotency_window)
         .with_default_language(options.default_language)
         .with_trusted_proxies(options.trusted_proxies.clone())
-        .with_small_cell_threshold(options.small_cell_threshold)
+        .with_small_cell_threshold(options.small_cell_threshold)?;
+    Ok(match replica {
+        Some(replica) => state.with_replica(replica),
+        None => state,
+    })
 }
 
 /// How the HTTP server takes requests.

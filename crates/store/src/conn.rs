@@ -89,10 +89,12 @@ impl DatabaseUrl {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path).map_err(|e| with_os_cause(path, e))?;
                 // WAL lets readers run beside the one writer; the busy timeout makes a writer wait
-                // for the lock instead of failing; foreign keys are off by default in SQLite.
+                // for the lock instead of failing (set first: switching to WAL takes a lock too,
+                // which another process closing the file may hold for a moment); foreign keys
+                // are off by default in SQLite.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| with_os_cause(path, ConnectionError::BadConnection(e.to_string())))?;
                 Ok(DbConnection::Sqlite(conn))
@@ -119,6 +121,9 @@ fn with_os_cause(path: &str, e: ConnectionError) -> ConnectionError {
 pub struct Manager {
     url: DatabaseUrl,
     down: Arc<AtomicBool>,
+    /// Whether a failed connect marks the database as failing (the primary's pool; not a
+    /// replica's, whose outages must not make the primary's connections be probed).
+    notes_failures: bool,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -128,7 +133,7 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> std::result::Result<DbConnection, ConnectionError> {
         let result = self.url.connect();
         self.down.store(result.is_err(), Ordering::Relaxed);
-        if result.is_err() {
+        if result.is_err() && self.notes_failures {
             note_failure();
         }
         result
@@ -189,8 +194,22 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(POOL_WAIT)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
-            .build(Manager { url: url.clone(), down: down.clone() })
+            .build(Manager { url: url.clone(), down: down.clone(), notes_failures: true })
             .map_err(|e| format!("cannot build the database pool: {e}"))?;
+        Ok(Db { pool, backend: url.backend(), down, statistics: None })
+    }
+
+    /// A pool that opens its connections when first asked, for a database that may be down when
+    /// the service starts (a read replica): no connection is kept idle, and failed connects are
+    /// not logged here (the caller reports the database's state).
+    pub fn connect_lazy(url: &DatabaseUrl, pool_size: u32) -> std::result::Result<Self, String> {
+        let down = Arc::new(AtomicBool::new(false));
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(POOL_WAIT)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(Manager { url: url.clone(), down: down.clone(), notes_failures: false });
         Ok(Db { pool, backend: url.backend(), down, statistics: None })
     }
 

@@ -6,6 +6,7 @@ pub mod counter;
 pub mod error;
 pub mod id;
 pub mod outage;
+pub mod replica;
 pub mod schema;
 pub mod settings;
 pub mod sql;

@@ -47,6 +47,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    replica_heartbeat (id) {
+        id -> Integer,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     client_quotas (client_id) {
         client_id -> Text,
         spent -> Double,

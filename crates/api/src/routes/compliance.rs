@@ -82,12 +82,14 @@ pub async fn list_compliance_alerts(
     }
     let filter =
         AlertFilter { region_id: q.region_id, mentor_id: q.mentor_id, rule_id: q.rule_id, status: q.status };
-    let (scope, cursor) = (caller.scope, q.cursor);
-    let result = state
-        .run_heavy(move |conn| compliance::alerts(conn, &scope, &filter, limit, cursor.as_deref()))
+    let (scope, cursor) = (caller.scope.clone(), q.cursor);
+    let served = state
+        .run_heavy(&caller, move |conn| compliance::alerts(conn, &scope, &filter, limit, cursor.as_deref()))
         .await?;
-    let note = crate::audit::read_children(result.items.iter().map(|a| a.child_id));
-    Ok(super::noted(HttpResponse::Ok().json(ComplianceAlertPage::from(result)), note))
+    let note = crate::audit::read_children(served.value.items.iter().map(|a| a.child_id));
+    let mut answer = HttpResponse::Ok();
+    served.headers(&mut answer);
+    Ok(super::noted(answer.json(ComplianceAlertPage::from(served.value)), note))
 }
 
 /// Exempt one period of one rule for a pairing, with a reason (coordinators). A pairing or

@@ -46,5 +46,17 @@ pub async fn get_readiness(state: web::Data<AppState>) -> ApiResult<HttpResponse
 )]
 #[get("/metrics")]
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+    let mut text = state.metrics.render();
+    if let Some(replica) = &state.replica {
+        use std::fmt::Write;
+        let lag = replica.lag();
+        text.push_str("# HELP tongxing_replica_up Whether the read replica answered its last probe.\n");
+        text.push_str("# TYPE tongxing_replica_up gauge\n");
+        let _ = writeln!(text, "tongxing_replica_up {}", u8::from(lag.is_some()));
+        text.push_str("# HELP tongxing_replica_lag_seconds How far the read replica is behind the primary (NaN while it does not answer).\n");
+        text.push_str("# TYPE tongxing_replica_lag_seconds gauge\n");
+        let seconds = lag.map_or(f64::NAN, |l| l.num_milliseconds() as f64 / 1000.0);
+        let _ = writeln!(text, "tongxing_replica_lag_seconds {seconds}");
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text)
 }

@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::extract::Query;
 use crate::i18n::{self, ReportWords};
 use crate::problem::{ApiResult, Problem};
-use crate::state::AppState;
+use crate::state::{AppState, Served};
 use tongxing_store::DbConnection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -82,29 +82,32 @@ impl From<CsvReportQuery> for ReportQuery {
 }
 
 /// Answers with JSON, or with CSV (UTF-8 with BOM, formula cells escaped) as a download, its
-/// headings and labels in the language `Accept-Language` asks for.
+/// headings and labels in the language `Accept-Language` asks for; either says where it was read
+/// and as of when.
 fn respond<T: Serialize>(
     req: &HttpRequest,
     format: Option<ReportFormat>,
     name: &str,
-    report: &T,
+    report: &Served<T>,
     table: impl FnOnce(&dyn Words) -> Table,
 ) -> HttpResponse {
+    let mut answer = HttpResponse::Ok();
+    report.headers(&mut answer);
     if wants_csv(req, format) {
         let lang = i18n::requested(req);
-        HttpResponse::Ok()
+        answer
             .content_type("text/csv; charset=utf-8")
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
             .insert_header((header::CONTENT_LANGUAGE, lang.tag()))
             .insert_header((header::VARY, "accept-language"))
             .body(csv::to_bytes(&table(&ReportWords(lang))))
     } else {
-        HttpResponse::Ok().json(report)
+        answer.json(&report.value)
     }
 }
 
-/// Resolves what the report covers for the caller, computes it in the database, and answers as
-/// JSON or CSV.
+/// Resolves what the report covers for the caller, computes it in the database (the read replica
+/// when it is fresh: [`AppState::run_heavy`]), and answers as JSON or CSV.
 async fn report<T, F>(
     state: &AppState,
     caller: Caller,
@@ -116,16 +119,16 @@ async fn report<T, F>(
 ) -> ApiResult<HttpResponse>
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&mut DbConnection, &Coverage) -> tongxing_core::Result<T> + Send + 'static,
+    F: Fn(&mut DbConnection, &Coverage) -> tongxing_core::Result<T> + Send + Sync + 'static,
 {
-    let (scope, threshold, from, to, region) = (caller.scope, state.small_cells, q.from, q.to, q.region_id);
+    let (scope, threshold, from, to, region) = (caller.scope.clone(), state.small_cells, q.from, q.to, q.region_id);
     let report = state
-        .run_heavy(move |conn| {
+        .run_heavy(&caller, move |conn| {
             let coverage = Coverage::resolve(conn, &scope, from, to, region, threshold)?;
             compute(conn, &coverage)
         })
         .await?;
-    Ok(respond(req, q.format, name, &report, |words| table(&report, words)))
+    Ok(respond(req, q.format, name, &report, |words| table(&report.value, words)))
 }
 
 /// The programme summary: children registered, families phoned, children visited, events held
