@@ -69,6 +69,8 @@ pub struct Setup {
     pub idempotency_window: i64,
     /// The proxies whose forwarded addresses are believed (`TONGXING_TRUSTED_PROXIES`).
     pub trusted_proxies: &'static str,
+    /// A read replica for reports and the alert list (`TONGXING_REPLICA_URL`).
+    pub replica: Option<DatabaseUrl>,
 }
 
 impl Default for Setup {
@@ -78,6 +80,7 @@ impl Default for Setup {
             body_timeout: std::time::Duration::from_secs(10),
             idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
             trusted_proxies: "",
+            replica: None,
         }
     }
 }
@@ -178,6 +181,7 @@ impl TestApp {
             idempotency_window: setup.idempotency_window,
             trusted_proxies: tongxing_api::client_address::TrustedProxies::parse(setup.trusted_proxies)
                 .expect("trusted proxies"),
+            replica_url: setup.replica.clone(),
             ..tongxing::Options::default()
         };
         let prepared = url.clone();

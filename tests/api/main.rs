@@ -25,6 +25,7 @@ mod pairings;
 mod property;
 mod protection;
 mod regions;
+mod replica;
 mod reports;
 mod review;
 mod round_trips;

@@ -1,6 +1,6 @@
 //! Several nodes behind a proxy: the client's address is the one a trusted proxy forwarded
-//! (and never one a client wrote itself), and the login throttle, kept in the database, holds
-//! across nodes.
+//! (and never one a client wrote itself); the login throttle and partner quotas, kept in the
+//! database, hold across nodes, and a signing key rotated on one reaches the other.
 
 use serde_json::json;
 
@@ -8,7 +8,11 @@ use crate::helpers::{ADMIN_PASSWORD, Setup, TestApp, web_block};
 use crate::on_both_backends;
 
 on_both_backends!(setup = behind_a_loopback_proxy; a_trusted_proxy_names_the_client);
-on_both_backends!(forwarded_addresses_from_anyone_else_are_ignored, the_login_throttle_holds_across_nodes);
+on_both_backends!(
+    forwarded_addresses_from_anyone_else_are_ignored,
+    the_login_throttle_holds_across_nodes,
+    a_key_rotated_on_one_node_reaches_the_other
+);
 on_both_backends!(setup = four_client_requests_a_minute; a_partner_quota_holds_across_nodes);
 
 fn behind_a_loopback_proxy() -> Setup {
@@ -105,6 +109,32 @@ async fn the_login_throttle_holds_across_nodes(a: TestApp) {
         let r = node.post("/api/v1/oauth/token", login("admin", ADMIN_PASSWORD)).await;
         assert_eq!(r.status, 429, "{}", r.body);
     }
+}
+
+/// A signing key added through one node: the other verifies the tokens it signs at once, and
+/// publishes it; tokens signed before go on working on both.
+async fn a_key_rotated_on_one_node_reaches_the_other(a: TestApp) {
+    let b = a.another_instance().await;
+    let before = a.token.clone();
+    let r = a.post("/api/v1/signing-keys", json!(null)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let kid = r.body["kid"].as_str().expect("kid").to_owned();
+    let after = a.login("admin", ADMIN_PASSWORD).await;
+    use base64::Engine;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(after.split('.').next().expect("a JWT"))
+        .expect("base64url");
+    let header: serde_json::Value = serde_json::from_slice(&header).expect("JSON");
+    assert_eq!(header["kid"], kid.as_str());
+    for node in [&a, &b] {
+        for token in [&before, &after] {
+            let r = node.send("GET", "/api/v1/me", Some(token), None, &[("accept-language", "en")]).await;
+            assert_eq!(r.status, 200, "{} {}: {}", node.base, &token[..20], r.body);
+        }
+    }
+    let jwks = b.send("GET", "/.well-known/jwks.json", Some(""), None, &[]).await;
+    let kids: Vec<_> = jwks.body["keys"].as_array().expect("keys").iter().map(|k| k["kid"].clone()).collect();
+    assert!(kids.contains(&json!(kid)), "{kids:?}");
 }
 
 async fn a_partner_quota_holds_across_nodes(a: TestApp) {

@@ -111,10 +111,9 @@ pub const DATA_AS_OF: &str = "x-data-as-of";
 impl<T> Served<T> {
     /// Adds [`DATA_SOURCE`] and [`DATA_AS_OF`] to an answer.
     pub fn headers(&self, answer: &mut actix_web::HttpResponseBuilder) {
-        answer.insert_header((DATA_SOURCE, self.source.as_str())).insert_header((
-            DATA_AS_OF,
-            self.as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        ));
+        answer
+            .insert_header((DATA_SOURCE, self.source.as_str()))
+            .insert_header((DATA_AS_OF, self.as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
     }
 }
 
@@ -206,6 +205,16 @@ impl AppState {
             detail: "the signing keys cannot be loaded right now".into(),
         })?;
         self.keys.replace(&loaded)
+    }
+
+    /// Reloads the signing keys once at least `interval` has passed since the last load, waiting
+    /// for it if need be: a load that begins after a token arrived knows the key that signed it.
+    pub async fn reload_keys_after(&self, interval: Duration) -> Result<()> {
+        let since = self.keys_loaded.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
+        if let Some(wait) = interval.checked_sub(since) {
+            tokio::time::sleep(wait).await;
+        }
+        self.reload_keys(interval).await
     }
 
     /// Runs blocking database work off the async workers, with a pooled connection.

@@ -149,18 +149,24 @@ impl Config {
         let replica_url = match get("TONGXING_REPLICA_URL").filter(|u| !u.trim().is_empty()) {
             None => None,
             Some(raw) => match DatabaseUrl::parse(&raw) {
-                Ok(url @ DatabaseUrl::Postgres(_)) if database_url.backend() == tongxing_store::Backend::Postgres => {
+                Ok(url @ DatabaseUrl::Postgres(_))
+                    if database_url.backend() == tongxing_store::Backend::Postgres =>
+                {
                     Some(url)
                 }
                 Ok(DatabaseUrl::Postgres(_)) => {
-                    return Err(bad("TONGXING_REPLICA_URL", "a read replica needs a PostgreSQL DATABASE_URL".into()));
+                    return Err(bad(
+                        "TONGXING_REPLICA_URL",
+                        "a read replica needs a PostgreSQL DATABASE_URL".into(),
+                    ));
                 }
                 Ok(_) => return Err(bad("TONGXING_REPLICA_URL", "is not a postgres:// URL".into())),
                 Err(why) => return Err(bad("TONGXING_REPLICA_URL", why)),
             },
         };
-        let replica_max_lag =
-            std::time::Duration::from_secs(u64::try_from(number("TONGXING_REPLICA_MAX_LAG", 5, 1, 3_600)?).unwrap_or(5));
+        let replica_max_lag = std::time::Duration::from_secs(
+            u64::try_from(number("TONGXING_REPLICA_MAX_LAG", 5, 1, 3_600)?).unwrap_or(5),
+        );
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let log_format = match var("TONGXING_LOG_FORMAT", "text").as_str() {
             "text" => LogFormat::Text,

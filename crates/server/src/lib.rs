@@ -16,8 +16,8 @@ use tongxing_api::body::BodyTimeout;
 use tongxing_api::limits::Limits;
 use tongxing_api::security::CorsOrigins;
 use tongxing_store::Db;
-use tongxing_store::replica::Replica;
 use tongxing_store::conn::DatabaseUrl;
+use tongxing_store::replica::Replica;
 
 pub use config::Config;
 

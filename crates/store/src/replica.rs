@@ -182,7 +182,9 @@ impl Probe {
                 if state != last {
                     let lag_ms = lag.num_milliseconds();
                     match state {
-                        State::Fresh => tracing::info!(lag_ms, "the read replica is fresh: heavy reads use it"),
+                        State::Fresh => {
+                            tracing::info!(lag_ms, "the read replica is fresh: heavy reads use it")
+                        }
                         _ => tracing::warn!(
                             lag_ms,
                             max_lag_ms = self.max_lag.num_milliseconds(),
