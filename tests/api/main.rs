@@ -7,6 +7,7 @@ mod helpers;
 
 mod access;
 mod accounts;
+mod archive;
 mod auth;
 mod bad_input;
 mod case_records;

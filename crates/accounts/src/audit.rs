@@ -557,7 +557,57 @@ pub struct AuditFilter {
     pub seen_only: bool,
 }
 
-type AuditRow = (
+/// Every column of an entry, in the order of [`AuditRow`].
+pub(crate) const COLUMNS: (
+    audit_log::id,
+    audit_log::at,
+    audit_log::actor_kind,
+    audit_log::actor_id,
+    audit_log::actor_role,
+    audit_log::action,
+    audit_log::resource,
+    audit_log::resource_id,
+    audit_log::child_id,
+    audit_log::status,
+    audit_log::changes,
+    audit_log::address,
+    audit_log::request_id,
+) = (
+    audit_log::id,
+    audit_log::at,
+    audit_log::actor_kind,
+    audit_log::actor_id,
+    audit_log::actor_role,
+    audit_log::action,
+    audit_log::resource,
+    audit_log::resource_id,
+    audit_log::child_id,
+    audit_log::status,
+    audit_log::changes,
+    audit_log::address,
+    audit_log::request_id,
+);
+
+/// An entry as read by [`COLUMNS`].
+pub(crate) fn event_of(r: AuditRow) -> Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: parse_id(&r.0)?,
+        at: time::from_db(r.1),
+        actor_type: ActorType::from_db(&r.2)?,
+        actor_id: r.3.as_deref().map(parse_id).transpose()?,
+        actor_role: r.4,
+        action: AuditAction::from_db(&r.5)?,
+        resource: r.6,
+        resource_id: r.7,
+        child_id: r.8.as_deref().map(parse_id).transpose()?,
+        status: r.9,
+        changes: r.10.and_then(|c| serde_json::from_str(&c).ok()),
+        address: r.11,
+        request_id: r.12,
+    })
+}
+
+pub(crate) type AuditRow = (
     String,
     chrono::NaiveDateTime,
     String,
@@ -613,45 +663,8 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: PageRequest) ->
     if let Some(after) = page.after {
         q = q.filter(audit_log::id.gt(DbId(after)));
     }
-    let rows: Vec<AuditRow> = q
-        .select((
-            audit_log::id,
-            audit_log::at,
-            audit_log::actor_kind,
-            audit_log::actor_id,
-            audit_log::actor_role,
-            audit_log::action,
-            audit_log::resource,
-            audit_log::resource_id,
-            audit_log::child_id,
-            audit_log::status,
-            audit_log::changes,
-            audit_log::address,
-            audit_log::request_id,
-        ))
-        .limit(page.fetch())
-        .load(conn)
-        .map_err(map_db_error)?;
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            Ok(AuditEvent {
-                id: parse_id(&r.0)?,
-                at: time::from_db(r.1),
-                actor_type: ActorType::from_db(&r.2)?,
-                actor_id: r.3.as_deref().map(parse_id).transpose()?,
-                actor_role: r.4,
-                action: AuditAction::from_db(&r.5)?,
-                resource: r.6,
-                resource_id: r.7,
-                child_id: r.8.as_deref().map(parse_id).transpose()?,
-                status: r.9,
-                changes: r.10.and_then(|c| serde_json::from_str(&c).ok()),
-                address: r.11,
-                request_id: r.12,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let rows: Vec<AuditRow> = q.select(COLUMNS).limit(page.fetch()).load(conn).map_err(map_db_error)?;
+    let items = rows.into_iter().map(event_of).collect::<Result<Vec<_>>>()?;
     Ok(Page::from_rows(items, page.limit, |e| e.id))
 }
 

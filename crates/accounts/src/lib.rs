@@ -5,6 +5,7 @@
 //! No HTTP here: `tongxing-api` turns these into endpoints, extractors and the guard. Domain
 //! crates that need a fact about a user (its role, whether it exists) ask [`users`].
 
+pub mod archive;
 pub mod audit;
 pub mod clients;
 pub mod idempotency;

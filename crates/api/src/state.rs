@@ -49,8 +49,8 @@ pub struct AppState {
 /// must be kept.
 pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 86_400;
 
-/// Deletes, now and then, the keys older than `window` and the answers they kept; stops when
-/// the sender `stop` returns is dropped.
+/// Deletes, now and then, the keys older than `window` and the answers they kept, and makes the
+/// audit log's partitions of the coming months; stops when the sender `stop` returns is dropped.
 fn start_purger(db: Db, window: chrono::Duration) -> mpsc::Sender<()> {
     let (stop, stopped) = mpsc::channel::<()>();
     // A quarter of the window, from a second to ten minutes.
@@ -66,6 +66,11 @@ fn start_purger(db: Db, window: chrono::Duration) -> mpsc::Sender<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(keys = n, "expired idempotency keys purged"),
                 Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency keys"),
+            }
+            // And the audit log's coming months have their partitions (PostgreSQL).
+            if let Err(e) = db.conn().and_then(|mut c| tongxing_accounts::archive::prepare_partitions(&mut c))
+            {
+                tracing::warn!(error = %e, "could not make the audit log's coming partitions");
             }
         }
     });

@@ -132,6 +132,8 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     if built > 0 {
         tracing::info!(rules = built, "compliance tallies built");
     }
+    tongxing_accounts::archive::prepare_partitions(&mut conn)
+        .map_err(|e| format!("cannot make the audit log's partitions: {e}"))?;
     db.optimize().map_err(|e| format!("cannot analyse the database: {e}"))?;
     // A SQLite connection reads the statistics when it opens: serve from connections opened
     // after the analysis (the pool renews its connections every 30 minutes, so later analyses

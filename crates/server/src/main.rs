@@ -21,6 +21,10 @@ usage:
                                          (tokens already issued stay valid until they expire)
   tongxing backup --to PATH              copy a SQLite database into a new file, online and
                                          consistent, while the service keeps writing
+  tongxing audit archive --before YYYY-MM --to DIR
+                                         export every month of the audit log before YYYY-MM
+                                         (UTC) into DIR/audit-YYYY-MM.jsonl.gz (+ .sha256),
+                                         then remove it from the database
 
 configuration: environment variables, see README.md (DATABASE_URL, TONGXING_BIND, ...)";
 
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         "seed-demo" => seed_demo(config),
         "rotate-key" => rotate_key(config),
         "backup" => backup(config, &args[1..]),
+        "audit" => audit(config, &args[1..]),
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     };
     match result {
@@ -132,6 +137,43 @@ fn backup(config: Config, args: &[String]) -> Result<(), String> {
     db.backup_to(&to)?;
     let bytes = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
     println!("backed up into {} ({bytes} bytes, {} ms)", to.display(), started.elapsed().as_millis());
+    Ok(())
+}
+
+fn audit(config: Config, args: &[String]) -> Result<(), String> {
+    let usage = || format!("usage: tongxing audit archive --before YYYY-MM --to DIR\n\n{USAGE}");
+    let [command, options @ ..] = args else { return Err(usage()) };
+    if command != "archive" {
+        return Err(usage());
+    }
+    let (mut before, mut to) = (None, None);
+    for pair in options.chunks(2) {
+        match pair {
+            [flag, value] if flag == "--before" => {
+                before = Some(tongxing_accounts::archive::parse_month(value)?)
+            }
+            [flag, value] if flag == "--to" => to = Some(std::path::PathBuf::from(value)),
+            _ => return Err(usage()),
+        }
+    }
+    let (Some(before), Some(to)) = (before, to) else { return Err(usage()) };
+    let state = state_of(&config)?;
+    // Entries of reads still waiting for the appender belong to the running month; flush anyway.
+    state.audit.flush_blocking();
+    let mut conn = state.db.conn().map_err(|e| e.to_string())?;
+    let done = tongxing_accounts::archive::archive(&mut conn, before, &to)?;
+    if done.is_empty() {
+        println!("no audit entries before {} left to archive", before.format("%Y-%m"));
+    }
+    for month in done {
+        println!(
+            "archived {}: {} entries into {} (sha256 {})",
+            month.month,
+            month.entries,
+            month.file.display(),
+            month.sha256
+        );
+    }
     Ok(())
 }
 

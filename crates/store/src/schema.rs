@@ -47,6 +47,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_archives (month) {
+        month -> Text,
+        entries -> BigInt,
+        sha256 -> Text,
+        file -> Text,
+        archived_at -> Timestamp,
+        deleting -> Bool,
+    }
+}
+
+diesel::table! {
     replica_heartbeat (id) {
         id -> Integer,
         at -> Timestamp,

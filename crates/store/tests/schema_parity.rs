@@ -7,7 +7,7 @@
 //! columns and partial-index predicates; foreign keys with their actions; CHECK constraints
 //! (expressions normalised: casts, `= ANY (ARRAY[..])`, `BETWEEN`, parentheses, spacing and
 //! case); triggers by name; PostgreSQL's exclusion constraints by name. Not compared: column
-//! order and defaults.
+//! order and defaults, and PostgreSQL's partitions (the partitioned table stands for them).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,6 +83,17 @@ const ALLOWED: &[(Only, &str, &str)] = &[
         Only::Postgres,
         "trigger on audit_log: audit_log_no_change",
         "one PostgreSQL trigger (BEFORE UPDATE OR DELETE) where SQLite needs audit_log_no_update and audit_log_no_delete",
+    ),
+    // The audit log over years (migration 000018).
+    (
+        Only::Sqlite,
+        "primary key of audit_log: (id)",
+        "PostgreSQL partitions the log by month of `at`, and a partitioned table's key must hold the partition key: (id, at); ids are unique on both",
+    ),
+    (
+        Only::Postgres,
+        "primary key of audit_log: (id, at)",
+        "PostgreSQL partitions the log by month of `at`, and a partitioned table's key must hold the partition key",
     ),
     (
         Only::Postgres,
@@ -568,6 +579,8 @@ fn postgres_schema(conn: &mut DbConnection) -> Schema {
          FROM information_schema.columns c \
          JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
          WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
+           AND NOT EXISTS (SELECT 1 FROM pg_class pc JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
+               WHERE pn.nspname = c.table_schema AND pc.relname = c.table_name AND pc.relispartition) \
          ORDER BY c.table_name, c.ordinal_position",
     )
     .load(conn)
@@ -604,7 +617,7 @@ fn postgres_schema(conn: &mut DbConnection) -> Schema {
          JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = 'public' \
+         WHERE n.nspname = 'public' AND NOT t.relispartition \
            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype = 'x') \
          ORDER BY t.relname, i.relname",
     )
@@ -640,7 +653,7 @@ fn postgres_schema(conn: &mut DbConnection) -> Schema {
          JOIN pg_class t ON t.oid = c.conrelid \
          JOIN pg_class r ON r.oid = c.confrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = 'public' AND c.contype = 'f'",
+         WHERE n.nspname = 'public' AND NOT t.relispartition AND c.contype = 'f'",
     )
     .load(conn)
     .expect("foreign keys");
@@ -666,7 +679,7 @@ fn postgres_schema(conn: &mut DbConnection) -> Schema {
          FROM pg_constraint c \
          JOIN pg_class t ON t.oid = c.conrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = 'public' AND c.contype IN ('c', 'x')",
+         WHERE n.nspname = 'public' AND NOT t.relispartition AND c.contype IN ('c', 'x')",
     )
     .load(conn)
     .expect("check and exclusion constraints");
@@ -683,7 +696,7 @@ fn postgres_schema(conn: &mut DbConnection) -> Schema {
          FROM pg_trigger g \
          JOIN pg_class t ON t.oid = g.tgrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = 'public' AND NOT g.tgisinternal",
+         WHERE n.nspname = 'public' AND NOT t.relispartition AND NOT g.tgisinternal",
     )
     .load(conn)
     .expect("triggers");
