@@ -20,7 +20,7 @@
 # back on its own. nginx's open-source edition has passive checks only (a node is marked failed
 # after real requests to it have failed; `health_check` is NGINX Plus), and compose already runs
 # HAProxy (docker/haproxy.cfg), whose settings the configuration below keeps.
-set -euo pipefail
+set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -61,6 +61,8 @@ for tool in psql curl python3 runuser; do
 done
 
 started=$SECONDS
+# The original stderr, for what cleanup prints even when a redirected group is exiting.
+exec 3>&2
 work=$(mktemp -d /tmp/tongxing-cluster.XXXXXX)
 chown postgres: "$work"
 chmod 755 "$work"
@@ -68,6 +70,7 @@ primary=$work/primary
 replica=$work/replica
 bin=$work/tongxing
 
+tails_done=
 as_pg() { runuser -u postgres -- "$@"; }
 
 # Stops a process by its pid file, only if it is still the program we started.
@@ -88,29 +91,30 @@ tails() {
     local f
     for f in "$work"/*.log "$primary"/log/*.log "$replica"/log/*.log; do
         [ -s "$f" ] || continue
-        echo "--- last lines of ${f#"$work"/}" >&2
-        tail -n 25 "$f" >&2
+        echo "--- last lines of ${f#"$work"/}" >&3
+        tail -n 25 "$f" >&3
     done
 }
 
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
+    trap - EXIT INT TERM ERR
     set +e
     for n in 1 2; do stop_pidfile "$work/node$n.pid" "$bin"; done
     stop_pidfile "$work/haproxy.pid" "$(readlink -f "$(command -v haproxy)")"
     for d in "$replica" "$primary"; do
         [ -f "$d/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$d" -m immediate -w -t 30 stop >/dev/null 2>&1
     done
-    [ "$rc" -ne 0 ] && tails
+    [ "$rc" -ne 0 ] && [ -z "$tails_done" ] && tails
     if [ "${TONGXING_CLUSTER_KEEP:-}" = 1 ]; then
-        echo "cluster: kept $work" >&2
+        echo "cluster: kept $work" >&3
     else
         rm -rf "$work"
     fi
     exit "$rc"
 }
 trap cleanup EXIT
+trap 'echo "cluster: failed at line $LINENO: $BASH_COMMAND" >&3' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -149,7 +153,7 @@ host all         all 127.0.0.1/32 trust
 host replication all 127.0.0.1/32 trust
 EOF
 as_pg "$pg_bin/pg_ctl" -D "$primary" -w -t 60 -l "$work/pg-primary.log" start >/dev/null
-"$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" -t 30
+"$pg_bin/pg_isready" -q -U postgres -d postgres -h 127.0.0.1 -p "$pg_port" -t 30
 psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c 'CREATE DATABASE tongxing'
 
 step "streaming replica on 127.0.0.1:$replica_port"
@@ -157,12 +161,13 @@ step "streaming replica on 127.0.0.1:$replica_port"
 # received yet while it is stopped.
 as_pg "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$pg_port" -U postgres -D "$replica" \
     -R -X stream -C -S tongxing_replica -c fast >"$work/basebackup.log" 2>&1
+rm -f "$replica"/log/*  # the primary's log, copied with the rest
 cat >>"$replica/postgresql.conf" <<EOF
 port = $replica_port
 hot_standby = on
 EOF
 as_pg "$pg_bin/pg_ctl" -D "$replica" -w -t 60 -l "$work/pg-replica.log" start >/dev/null
-"$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$replica_port" -t 30
+"$pg_bin/pg_isready" -q -U postgres -d tongxing -h 127.0.0.1 -p "$replica_port" -t 30
 in_recovery=$(psql -X -At -h 127.0.0.1 -p "$replica_port" -U postgres -d tongxing -c 'SELECT pg_is_in_recovery()')
 [ "$in_recovery" = t ] || { echo "cluster: the replica is not in recovery" >&2; exit 1; }
 
@@ -180,16 +185,23 @@ export TONGXING_SIGNING_KEY
 export TONGXING_ACCESS_TOKEN_TTL=3600
 export TONGXING_LOG=info
 admin_password="cluster-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+reader_password="cluster-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 step "tongxing migrate, seed-demo, create-admin"
-"$bin" migrate >"$work/migrate.log" 2>&1
-"$bin" seed-demo >>"$work/migrate.log" 2>&1
-printf '%s\n' "$admin_password" | "$bin" create-admin --username admin >>"$work/migrate.log" 2>&1
+{
+    "$bin" migrate
+    "$bin" seed-demo
+    printf '%s\n' "$admin_password" | "$bin" create-admin --username admin
+    # Reports are read by an account that writes nothing: a caller who wrote within
+    # TONGXING_REPLICA_MAX_LAG reads from the primary, to see their own writes.
+    printf '%s\n' "$reader_password" | "$bin" create-admin --username reporter
+} >"$work/setup.log" 2>&1
 
 start_node() {
     local n=$1 port=$2
     TONGXING_BIND="127.0.0.1:$port" "$bin" serve >>"$work/node$n.log" 2>&1 &
     echo $! >"$work/node$n.pid"
+    disown  # no job notice when the driver kills it
 }
 wait_ready() {
     local url=$1 what=$2
@@ -254,13 +266,16 @@ EOF
 haproxy -c -q -f "$work/haproxy.cfg"
 haproxy -f "$work/haproxy.cfg" -db >>"$work/haproxy.log" 2>&1 &
 echo $! >"$work/haproxy.pid"
+disown
 wait_ready "http://127.0.0.1:$proxy_port/readyz" "the proxy"
 
 # --- the load, the failures, the checks ------------------------------------------------------
 step "setup done; the load begins"
-length=(--seconds 180)
+length=(--seconds 180 --threads 6)
 [ "$short" = 1 ] && length=(--seconds 22 --short)
-ADMIN_PASSWORD=$admin_password python3 "$here/cluster.py" \
+# On failure the logs' tails come first and the summary line is repeated, so that it stays last.
+rc=0
+ADMIN_PASSWORD=$admin_password READER_PASSWORD=$reader_password PYTHONUNBUFFERED=1 python3 "$here/cluster.py" \
     --proxy "http://127.0.0.1:$proxy_port" \
     --work "$work" \
     --binary "$bin" \
@@ -270,4 +285,10 @@ ADMIN_PASSWORD=$admin_password python3 "$here/cluster.py" \
     --primary-url "$DATABASE_URL" \
     --replica-data "$replica" \
     --replica-port "$replica_port" \
-    "${length[@]}"
+    "${length[@]}" | tee "$work/driver.out" || rc=$?
+if [ "$rc" -ne 0 ]; then
+    tails
+    tails_done=1
+    tail -n 1 "$work/driver.out"
+    exit "$rc"
+fi

@@ -12,10 +12,10 @@
 # The image either runs or sources this file (sourced when it is not executable), so it sets
 # no shell options and does not exit.
 
-replication_password="$(cat /run/secrets/replication_password)"
-
-psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
-    --set pw="$replication_password" <<'SQL'
+# The password is read by psql itself (not passed in its arguments, which `ps` shows).
+psql -v ON_ERROR_STOP=1 --no-psqlrc --quiet --output /dev/null \
+    --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'SQL'
+\set pw `cat /run/secrets/replication_password`
 SELECT format('CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD %L', :'pw')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'replicator') \gexec
 SELECT format('ALTER ROLE replicator WITH REPLICATION LOGIN PASSWORD %L', :'pw') \gexec
@@ -31,4 +31,4 @@ if ! grep -qxF "$hba_line" "$PGDATA/pg_hba.conf"; then
 fi
 psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
     --quiet --tuples-only --command 'SELECT pg_reload_conf()' > /dev/null
-unset replication_password hba_line
+unset hba_line

@@ -558,7 +558,7 @@ pub struct AuditFilter {
 }
 
 /// Every column of an entry, in the order of [`AuditRow`].
-pub(crate) const COLUMNS: (
+pub(crate) type Columns = (
     audit_log::id,
     audit_log::at,
     audit_log::actor_kind,
@@ -572,7 +572,10 @@ pub(crate) const COLUMNS: (
     audit_log::changes,
     audit_log::address,
     audit_log::request_id,
-) = (
+);
+
+/// The [`Columns`] to select.
+pub(crate) const COLUMNS: Columns = (
     audit_log::id,
     audit_log::at,
     audit_log::actor_kind,

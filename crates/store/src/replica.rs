@@ -173,7 +173,7 @@ impl Probe {
                 .map_err(|e| tongxing_core::Error::Unavailable { detail: e.to_string() })
         });
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let state = match read {
+        match read {
             Ok(at) => {
                 let at = time::from_db(at);
                 *seen = Seen { as_of: Some(at), up: true };
@@ -201,8 +201,7 @@ impl Probe {
                 }
                 State::Down
             }
-        };
-        state
+        }
     }
 }
 

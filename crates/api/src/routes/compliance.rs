@@ -82,7 +82,7 @@ pub async fn list_compliance_alerts(
     }
     let filter =
         AlertFilter { region_id: q.region_id, mentor_id: q.mentor_id, rule_id: q.rule_id, status: q.status };
-    let (scope, cursor) = (caller.scope.clone(), q.cursor);
+    let (scope, cursor) = (caller.scope, q.cursor);
     let served = state
         .run_heavy(&caller, move |conn| compliance::alerts(conn, &scope, &filter, limit, cursor.as_deref()))
         .await?;

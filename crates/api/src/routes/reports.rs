@@ -121,8 +121,7 @@ where
     T: Serialize + Send + 'static,
     F: Fn(&mut DbConnection, &Coverage) -> tongxing_core::Result<T> + Send + Sync + 'static,
 {
-    let (scope, threshold, from, to, region) =
-        (caller.scope.clone(), state.small_cells, q.from, q.to, q.region_id);
+    let (scope, threshold, from, to, region) = (caller.scope, state.small_cells, q.from, q.to, q.region_id);
     let report = state
         .run_heavy(&caller, move |conn| {
             let coverage = Coverage::resolve(conn, &scope, from, to, region, threshold)?;
