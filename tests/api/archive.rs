@@ -159,6 +159,26 @@ async fn old_months_are_archived_into_checked_files_and_leave_the_log(app: TestA
             .await
             .expect_err("refused");
     assert!(refused.contains("append-only"), "{refused}");
+    if after.2 == tongxing_store::Backend::Postgres {
+        // Naming a partition as the moving's target lets nothing through that is not also kept
+        // there: the entries of the running month's partition, and of the default one, stay.
+        let target = format!("audit_log_p{}", Utc::now().format("%Y_%m"));
+        let refused = on_db(&app, move |c| {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute(&format!(
+                "BEGIN; SET LOCAL tongxing.audit_log_moving_to = '{target}'; DELETE FROM audit_log; COMMIT;"
+            ))
+            .map_err(|e| e.to_string())
+        })
+        .await
+        .expect_err("refused");
+        assert!(refused.contains("append-only"), "{refused}");
+        let _ = on_db(&app, |c| {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute("ROLLBACK").map_err(|e| e.to_string())
+        })
+        .await;
+    }
     let refused = on_db(&app, |c| {
         diesel::sql_query("UPDATE audit_log SET status = 500").execute(c).map_err(|e| e.to_string())
     })
@@ -166,15 +186,33 @@ async fn old_months_are_archived_into_checked_files_and_leave_the_log(app: TestA
     .expect_err("refused");
     assert!(refused.contains("append-only"), "{refused}");
 
-    // Nothing left before March; a late entry of an archived month is kept and named.
+    // Nothing left before March; a late entry of an archived month goes into a second part, and
+    // files already there are never touched.
     let d = dir.clone();
     assert!(on_db(&app, move |c| archive::archive(c, march, &d)).await.expect("again").is_empty());
     let late = vec![entry(Utc.with_ymd_and_hms(2025, 2, 14, 9, 0, 0).unwrap(), 900)];
     on_db(&app, move |c| audit::insert(c, late).map_err(|e| e.to_string())).await.expect("late entry");
+    let squatter = dir.join("audit-2025-02.part2.jsonl.gz");
+    std::fs::write(&squatter, b"not ours").unwrap();
     let d = dir.clone();
-    let refused = on_db(&app, move |c| archive::archive(c, march, &d)).await.expect_err("archived before");
-    assert!(refused.contains("archived before"), "{refused}");
-    let kept = on_db(&app, |c| Ok(count_between(c, "2025-02-01", "2025-03-01"))).await.unwrap();
-    assert_eq!(kept, 1);
+    let refused = on_db(&app, move |c| archive::archive(c, march, &d)).await.expect_err("file there");
+    assert!(refused.contains("cannot create"), "{refused}");
+    assert_eq!(std::fs::read(&squatter).unwrap(), b"not ours", "left as it was");
+    assert_eq!(on_db(&app, |c| Ok(count_between(c, "2025-02-01", "2025-03-01"))).await.unwrap(), 1);
+    std::fs::remove_file(&squatter).unwrap();
+    let d = dir.clone();
+    let done = on_db(&app, move |c| archive::archive(c, march, &d)).await.expect("a second part");
+    assert_eq!(done.len(), 1);
+    assert_eq!((done[0].month.as_str(), done[0].entries), ("2025-02", 1));
+    assert!(done[0].file.ends_with("audit-2025-02.part2.jsonl.gz"), "{:?}", done[0].file);
+    assert!(dir.join("audit-2025-02.jsonl.gz").exists(), "the first part stays");
+    assert_eq!(on_db(&app, |c| Ok(count_between(c, "2025-02-01", "2025-03-01"))).await.unwrap(), 0);
+    // The record of what was archived is append-only too.
+    for sql in ["DELETE FROM audit_archives", "UPDATE audit_archives SET entries = 0"] {
+        let refused = on_db(&app, move |c| diesel::sql_query(sql).execute(c).map_err(|e| e.to_string()))
+            .await
+            .expect_err("refused");
+        assert!(refused.contains("append-only"), "{sql}: {refused}");
+    }
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 }

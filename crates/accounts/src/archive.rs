@@ -6,7 +6,9 @@
 //! `sha256sum`, so `sha256sum -c` checks it). The file is written, synced and read back (its
 //! checksum and its number of entries) before anything is removed; the removal then checks in
 //! its own transaction that the month still holds exactly the entries written, and records the
-//! month in `audit_archives`. On PostgreSQL the month is a partition of its own, detached and
+//! file in `audit_archives`. Entries of a month that come after it was archived (a node's clock
+//! behind, entries held back through an outage) go into a further part,
+//! `audit-YYYY-MM.part2.jsonl.gz`, at the next run. A file already there is never touched. On PostgreSQL the month is a partition of its own, detached and
 //! dropped; on SQLite its entries are deleted, which the append-only trigger allows only for a
 //! month this transaction has marked. Months are UTC months of the entries' `at`.
 
@@ -155,32 +157,37 @@ fn archive_month(
     dir: &Path,
 ) -> std::result::Result<Archived, String> {
     let month = month_name(start);
-    let already: Option<String> = audit_archives::table
-        .find(&month)
-        .select(audit_archives::file)
-        .first(conn)
-        .optional()
+    // A month archived before gets a further part for the entries of it that came since (a
+    // node's clock behind, entries held back through an outage).
+    let parts: i64 = audit_archives::table
+        .filter(audit_archives::month.eq(&month))
+        .count()
+        .get_result(conn)
         .map_err(|e| e.to_string())?;
-    if let Some(file) = already {
-        return Err(format!(
-            "{month} was archived before (into {file}), and entries of it have come since (a clock that ran behind?): \
-             they stay in the log; archive the later months with a --before after it"
-        ));
-    }
-    let file = dir.join(format!("audit-{month}.jsonl.gz"));
-    let sum_file = dir.join(format!("audit-{month}.jsonl.gz.sha256"));
-    let written = export(conn, start, &file);
-    let result = written.and_then(|entries| {
+    let part = i32::try_from(parts + 1).map_err(|e| e.to_string())?;
+    let stem = if part == 1 { format!("audit-{month}") } else { format!("audit-{month}.part{part}") };
+    let file = dir.join(format!("{stem}.jsonl.gz"));
+    let sum_file = dir.join(format!("{stem}.jsonl.gz.sha256"));
+    // Both made new here, or nothing is done: a file already there is never touched.
+    let out = new_file(&file)?;
+    let sums = match new_file(&sum_file) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = std::fs::remove_file(&file);
+            return Err(format!("{month}: {e}"));
+        }
+    };
+    let result = export(conn, start, out, &file).and_then(|entries| {
         let sha256 = verify(&file, entries)?;
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let mut sums = new_file(&sum_file)?;
+        let mut sums = sums;
         writeln!(sums, "{sha256}  {name}").and_then(|()| sums.sync_all()).map_err(|e| e.to_string())?;
         sync_dir(dir);
-        remove_month(conn, start, entries, &sha256, &file)?;
+        remove_month(conn, start, part, entries, &sha256, &file)?;
         Ok(Archived { month: month.clone(), entries, file: file.clone(), sha256 })
     });
     if result.is_err() {
-        // Nothing was removed from the log: the files stand for nothing.
+        // Nothing was removed from the log: the files this run made stand for nothing.
         let _ = std::fs::remove_file(&file);
         let _ = std::fs::remove_file(&sum_file);
     }
@@ -201,10 +208,15 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Writes the month's entries into `path`, in id order (which is time order), a chunk at a time.
-fn export(conn: &mut DbConnection, start: NaiveDate, path: &Path) -> std::result::Result<u64, String> {
+/// Writes the month's entries into `file` (at `path`), in id order (which is time order), a
+/// chunk at a time.
+fn export(
+    conn: &mut DbConnection,
+    start: NaiveDate,
+    file: File,
+    path: &Path,
+) -> std::result::Result<u64, String> {
     let (from, to) = (midnight(start), midnight(next_month(start)));
-    let file = new_file(path)?;
     let mut out = flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
     let mut after: Option<String> = None;
     let mut entries = 0u64;
@@ -278,10 +290,14 @@ fn verify(path: &Path, entries: u64) -> std::result::Result<String, String> {
 }
 
 /// Removes the month from the log, in one transaction that first checks it holds exactly the
-/// `entries` exported, and records it in `audit_archives`.
+/// `entries` exported, and records it in `audit_archives`. On PostgreSQL the month's partition
+/// is locked against new entries first (entries of other months go on being written), then
+/// detached (which waits for readers of the log, at most five seconds, or the run fails and
+/// can be repeated) and dropped.
 fn remove_month(
     conn: &mut DbConnection,
     start: NaiveDate,
+    part: i32,
     entries: u64,
     sha256: &str,
     file: &Path,
@@ -292,6 +308,7 @@ fn remove_month(
     let postgres = matches!(conn, DbConnection::Postgres(_));
     let record = (
         audit_archives::month.eq(&month),
+        audit_archives::part.eq(part),
         audit_archives::entries.eq(i64::try_from(entries).unwrap_or(i64::MAX)),
         audit_archives::sha256.eq(sha256),
         audit_archives::file.eq(file.display().to_string()),
@@ -301,8 +318,8 @@ fn remove_month(
     );
     transaction(conn, |c| {
         if let DbConnection::Postgres(pg) = c {
-            diesel::sql_query(format!("LOCK TABLE {partition} IN ACCESS EXCLUSIVE MODE"))
-                .execute(pg)
+            use diesel::connection::SimpleConnection;
+            pg.batch_execute(&format!("SET LOCAL lock_timeout = '5s'; LOCK TABLE {partition} IN SHARE MODE"))
                 .map_err(map_db_error)?;
         }
         // On SQLite this insert takes the write lock before the count.
@@ -329,7 +346,7 @@ fn remove_month(
                 diesel::delete(audit_log::table.filter(audit_log::at.ge(from)).filter(audit_log::at.lt(to)))
                     .execute(c)
                     .map_err(map_db_error)?;
-                diesel::update(audit_archives::table.find(&month))
+                diesel::update(audit_archives::table.find((&month, part)))
                     .set(audit_archives::deleting.eq(false))
                     .execute(c)
                     .map_err(map_db_error)?;

@@ -246,10 +246,8 @@ async fn authenticate(req: &ServiceRequest, state: &AppState) -> Result<Caller> 
         Ok(c) => c,
         Err(Refused::Invalid(e)) => return Err(e),
         Err(Refused::UnknownKey) => {
-            // Another node may have rotated the keys: reload them, at most four times a second
-            // (tokens with invented key ids cannot make every request a query), and when the
-            // last reload was too recent, wait for the next rather than refuse a token signed by
-            // a key made since.
+            // Another node may have rotated the keys: a load that begins after now, at most
+            // four a second (see `reload_keys_after`).
             state.reload_keys_after(std::time::Duration::from_millis(250)).await?;
             state.keys.verify(&token).map_err(|r| match r {
                 Refused::Invalid(e) => e,

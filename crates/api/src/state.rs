@@ -26,7 +26,9 @@ pub struct AppState {
     pub audit: AuditLog,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
+    /// When the last completed load of the signing keys began; loads go one at a time.
     keys_loaded: Arc<Mutex<Instant>>,
+    keys_loading: Arc<tokio::sync::Mutex<()>>,
     /// Turns for reports and the alert list: half the pool's connections ([`AppState::run_heavy`]).
     heavy: Arc<Semaphore>,
     /// Below how many children a report withholds a figure from callers who may not read them.
@@ -147,6 +149,7 @@ impl AppState {
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::default()),
             keys_loaded: Arc::new(Mutex::new(Instant::now())),
+            keys_loading: Arc::default(),
             small_cells: tongxing_reporting::suppression::Threshold::default(),
             idempotency_window: chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
             default_language: crate::i18n::Lang::ZhCn,
@@ -194,32 +197,50 @@ impl AppState {
         Ok(self)
     }
 
-    /// Reloads the signing keys from the database unless they were loaded less than `max_age`
-    /// ago: after meeting an unknown `kid` (another node rotated), and before signing (so a node
-    /// does not go on signing with a key another node retired).
-    pub async fn reload_keys(&self, max_age: Duration) -> Result<()> {
-        {
-            let mut at = self.keys_loaded.lock().unwrap_or_else(|p| p.into_inner());
-            if at.elapsed() < max_age {
-                return Ok(());
-            }
-            *at = Instant::now();
-        }
+    /// When the last completed load of the signing keys began.
+    fn keys_loaded_at(&self) -> Instant {
+        *self.keys_loaded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Loads the signing keys (the caller holds `keys_loading`: one load at a time).
+    async fn load_keys(&self) -> Result<()> {
+        let started = Instant::now();
         let ttl = self.keys.access_ttl_seconds;
         let loaded = self.run(move |conn| keys::load(conn, ttl)).await.map_err(|_| Error::Unavailable {
             detail: "the signing keys cannot be loaded right now".into(),
         })?;
-        self.keys.replace(&loaded)
+        self.keys.replace(&loaded)?;
+        *self.keys_loaded.lock().unwrap_or_else(|p| p.into_inner()) = started;
+        Ok(())
     }
 
-    /// Reloads the signing keys once at least `interval` has passed since the last load, waiting
-    /// for it if need be: a load that begins after a token arrived knows the key that signed it.
+    /// Reloads the signing keys from the database unless they were loaded less than `max_age`
+    /// ago: before signing (so a node does not go on signing with a key another node retired).
+    pub async fn reload_keys(&self, max_age: Duration) -> Result<()> {
+        if self.keys_loaded_at().elapsed() < max_age {
+            return Ok(());
+        }
+        let _one = self.keys_loading.lock().await;
+        if self.keys_loaded_at().elapsed() < max_age {
+            return Ok(());
+        }
+        self.load_keys().await
+    }
+
+    /// After meeting a token whose key is unknown (another node may have rotated): makes sure a
+    /// load that began after now completes, at most one every `interval` (tokens with invented
+    /// key ids cannot make every request a query), waiting for it rather than refusing a token
+    /// signed by a key made since the last one.
     pub async fn reload_keys_after(&self, interval: Duration) -> Result<()> {
-        let since = self.keys_loaded.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
-        if let Some(wait) = interval.checked_sub(since) {
+        let arrived = Instant::now();
+        if let Some(wait) = interval.checked_sub(self.keys_loaded_at().elapsed()) {
             tokio::time::sleep(wait).await;
         }
-        self.reload_keys(interval).await
+        let _one = self.keys_loading.lock().await;
+        if self.keys_loaded_at() >= arrived {
+            return Ok(());
+        }
+        self.load_keys().await
     }
 
     /// Runs blocking database work off the async workers, with a pooled connection.
@@ -263,9 +284,12 @@ impl AppState {
             Some(replica) => match replica.fresh() {
                 Ok(as_of) => {
                     let (actor, since) = (caller.user_id, as_of - replica.max_lag());
-                    let wrote =
-                        self.run(move |c| tongxing_accounts::audit::wrote_since(c, actor, since)).await?;
-                    if wrote { Err(Fallback::OwnWrite) } else { Ok((replica.db().clone(), as_of)) }
+                    match self.run(move |c| tongxing_accounts::audit::wrote_since(c, actor, since)).await {
+                        Ok(false) => Ok((replica.db().clone(), as_of)),
+                        Ok(true) => Err(Fallback::OwnWrite),
+                        // Whether the caller wrote is not known: the primary answers.
+                        Err(_) => Err(Fallback::Failed),
+                    }
                 }
                 Err(why) => Err(why),
             },

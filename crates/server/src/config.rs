@@ -165,7 +165,7 @@ impl Config {
             },
         };
         let replica_max_lag = std::time::Duration::from_secs(
-            u64::try_from(number("TONGXING_REPLICA_MAX_LAG", 5, 1, 3_600)?).unwrap_or(5),
+            u64::try_from(number("TONGXING_REPLICA_MAX_LAG", 5, 1, 60)?).unwrap_or(5),
         );
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let log_format = match var("TONGXING_LOG_FORMAT", "text").as_str() {
@@ -320,6 +320,7 @@ mod tests {
             ("TONGXING_IDEMPOTENCY_WINDOW", "10"),
             ("TONGXING_REPLICA_URL", "postgres://replica/tongxing"),
             ("TONGXING_REPLICA_MAX_LAG", "0"),
+            ("TONGXING_REPLICA_MAX_LAG", "61"),
         ] {
             let err = with(&[(k, v)]).unwrap_err();
             assert!(err.starts_with(k), "{err}");

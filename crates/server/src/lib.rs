@@ -156,7 +156,7 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
     let replica = options
         .replica_url
         .as_ref()
-        .map(|url| Replica::start(db.clone(), url, options.replica_max_lag, (options.pool_size / 2).max(1)))
+        .map(|replica| Replica::start(url, replica, options.replica_max_lag, (options.pool_size / 2).max(1)))
         .transpose()?;
     let state = AppState::new(db, token_keys, limits)
         .with_idempotency_window(options.idempotency_window)

@@ -158,8 +158,8 @@ fn audit(config: Config, args: &[String]) -> Result<(), String> {
     }
     let (Some(before), Some(to)) = (before, to) else { return Err(usage()) };
     let state = state_of(&config)?;
-    // Entries of reads still waiting for the appender belong to the running month; flush anyway.
-    state.audit.flush_blocking();
+    // One archive at a time in a deployment (and none while a node sets the database up).
+    let _one = tongxing_store::conn::SetupLock::acquire(&config.database_url)?;
     let mut conn = state.db.conn().map_err(|e| e.to_string())?;
     let done = tongxing_accounts::archive::archive(&mut conn, before, &to)?;
     if done.is_empty() {

@@ -47,8 +47,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_archives (month) {
+    audit_archives (month, part) {
         month -> Text,
+        part -> Integer,
         entries -> BigInt,
         sha256 -> Text,
         file -> Text,

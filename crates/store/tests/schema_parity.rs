@@ -96,6 +96,26 @@ const ALLOWED: &[(Only, &str, &str)] = &[
         "PostgreSQL partitions the log by month of `at`, and a partitioned table's key must hold the partition key",
     ),
     (
+        Only::Sqlite,
+        "trigger on audit_archives: audit_archives_no_delete",
+        "SQLite triggers fire for one event each; PostgreSQL's audit_archives_no_change covers UPDATE and DELETE in one",
+    ),
+    (
+        Only::Sqlite,
+        "trigger on audit_archives: audit_archives_no_update",
+        "SQLite triggers fire for one event each; PostgreSQL's audit_archives_no_change covers UPDATE and DELETE in one (SQLite's lets the archive clear `deleting`, which PostgreSQL never sets)",
+    ),
+    (
+        Only::Postgres,
+        "trigger on audit_archives: audit_archives_no_change",
+        "one PostgreSQL trigger (BEFORE UPDATE OR DELETE) where SQLite needs audit_archives_no_delete and audit_archives_no_update",
+    ),
+    (
+        Only::Postgres,
+        "trigger on audit_archives: audit_archives_no_truncate",
+        "SQLite has no TRUNCATE (its DELETE without WHERE is refused by audit_archives_no_delete)",
+    ),
+    (
         Only::Postgres,
         "trigger on audit_log: audit_log_no_truncate",
         "SQLite has no TRUNCATE (its DELETE without WHERE is refused by audit_log_no_delete)",
