@@ -11,7 +11,7 @@ trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore openapi-python-client==0.29.1
 # The templates make enums tolerate values added later (sdks/README.md); the scenario checks it.
 (cd "$work" && openapi-python-client generate --path "$root/openapi/openapi.json" --output-path tongxing_client --meta none \
-  --custom-template-path "$root/sdks/python/templates" >/dev/null)
+  --custom-template-path "$root/sdks/python/templates" --config "$root/sdks/python/config.yml" >/dev/null)
 if grep -rq "(IntEnum)" "$work/tongxing_client/models" && [ ! -f "$root/sdks/python/templates/int_enum.py.jinja" ]; then
   echo "the contract has an integer enum: add sdks/python/templates/int_enum.py.jinja with the same _missing_" >&2
   exit 1

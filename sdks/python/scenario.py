@@ -22,6 +22,7 @@ from tongxing_client.api.children import create_child, get_child, list_children,
 from tongxing_client.api.contacts import create_contact
 from tongxing_client.api.households import create_household
 from tongxing_client.api.regions import list_regions
+from tongxing_client.api.children import export_children
 from tongxing_client.api.reports import get_summary_report_csv
 from tongxing_client.models import (
     CaseStatus,
@@ -199,6 +200,8 @@ def main(base_url, username, password):
 
     csv = get_summary_report_csv.sync(client=api, from_=datetime.date(2023, 1, 1))
     check(isinstance(csv, str) and "\n建档立卡儿童数," in csv, "download a report as CSV, its labels in Chinese")
+    workbook = export_children.sync(client=api)
+    check(workbook is not None and workbook.payload.read()[:2] == b"PK", "download the children as an Excel workbook")
 
     # An older client reading answers with enum values added later: one field in one answer,
     # rewritten on its way back from the real service.

@@ -266,6 +266,7 @@ const MATRIX: &[Case] = &[
     case("GET", "/api/v1/households/{id}", STAFF, Scoped("household")),
     case("PUT", "/api/v1/households/{id}", STAFF, Scoped("household")),
     case("GET", "/api/v1/children", "admin coordinator caseworker mentor partner", NoId),
+    case("GET", "/api/v1/children.xlsx", "admin coordinator caseworker mentor partner", NoId),
     case("POST", "/api/v1/children", STAFF, NoId),
     case("GET", "/api/v1/children/{id}", "admin coordinator caseworker mentor partner", Scoped("child")),
     case("PUT", "/api/v1/children/{id}", STAFF, Scoped("child")),

@@ -274,7 +274,24 @@ async fn csv_exports_are_spreadsheet_safe(app: TestApp) {
         app.get("/api/v1/reports/events").await.header("content-type").as_deref(),
         Some("application/json")
     );
-    app.get("/api/v1/reports/events?format=xlsx").await.assert_problem(400, "invalid_query");
+    app.get("/api/v1/reports/events?format=pdf").await.assert_problem(400, "invalid_query");
+    // A workbook, by `format` or by `Accept`, as a download in the language asked for (its
+    // cells are read back with openpyxl in CI: tests/workbooks/check.py).
+    const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    for (path, headers) in [
+        ("/api/v1/reports/events?from=2024-03-01&to=2024-03-31&format=xlsx", vec![("accept-language", "en")]),
+        (
+            "/api/v1/reports/events?from=2024-03-01&to=2024-03-31",
+            vec![("accept", XLSX), ("accept-language", "en")],
+        ),
+    ] {
+        let r = app.send("GET", path, None, None, &headers).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-type").as_deref(), Some(XLSX), "{path}");
+        assert!(r.header("content-disposition").unwrap().contains("events.xlsx"));
+        assert_eq!(r.header("content-language").as_deref(), Some("en"));
+        assert_eq!(&r.raw[..2], b"PK", "a zip package");
+    }
     app.get("/api/v1/reports/summary?from=2024-02-01&to=2024-01-01")
         .await
         .assert_problem(422, "validation_failed");

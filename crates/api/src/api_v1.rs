@@ -58,6 +58,7 @@ endpoints! {
     households::get_household => roles(CASE_STAFF), Read;
     households::update_household => roles(CASE_STAFF), Update;
     children::list_children => Who::Roles(CHILD_READERS, Some(ClientScope::CasesRead)), List;
+    children::export_children => Who::Roles(CHILD_READERS, Some(ClientScope::CasesRead)), Export;
     children::create_child => roles(CASE_STAFF), Create;
     children::get_child => Who::Roles(CHILD_READERS, Some(ClientScope::CasesRead)), Read;
     children::update_child => roles(CASE_STAFF), Update;

@@ -629,7 +629,10 @@ fn declare_response_headers(value: &mut serde_json::Value) {
             .is_some_and(|rule| matches!(rule.who, crate::access::Who::Roles(_, Some(_))));
         let heavy =
             op.get("tags").and_then(|t| t.as_array()).is_some_and(|t| t.iter().any(|t| t == "reports"))
-                || op.get("operationId").is_some_and(|id| id == "list_compliance_alerts");
+                || op
+                    .get("operationId")
+                    .and_then(|id| id.as_str())
+                    .is_some_and(|id| id == "list_compliance_alerts" || id.starts_with("export_"));
         let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
         for (status, response) in responses.iter_mut() {
             add(response, "X-Request-Id", &request_id);

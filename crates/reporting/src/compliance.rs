@@ -476,7 +476,7 @@ pub const COLUMNS: &[&str] =
 
 impl ComplianceReport {
     pub fn to_table(&self, words: &dyn Words) -> Table {
-        let mut t = Table::new(words, COLUMNS);
+        let mut t = Table::by(words, COLUMNS, "breakdown");
         for r in &self.rules {
             let mut push = |kind: &str, key: &str, x: &Tally, at_risk: String, region: String| {
                 t.push(vec![

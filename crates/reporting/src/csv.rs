@@ -7,7 +7,8 @@
 //! language, through [`Words`]. The data in it (names, periods, numbers, rule codes) is as
 //! recorded. Programs read the JSON report, whose keys these are.
 
-use tongxing_cases::children::Category;
+use tongxing_cases::children::{Category, Sex};
+use tongxing_cases::lifecycle::CaseStatus;
 use tongxing_events::events::{EventType, Programme};
 use tongxing_events::service_forms::ServiceForm;
 
@@ -39,6 +40,7 @@ pub fn headings() -> Vec<&'static str> {
         crate::events::COLUMNS,
         crate::assessments::COLUMNS,
         crate::compliance::COLUMNS,
+        crate::exports::CHILD_COLUMNS,
     ]
     .concat();
     all.sort_unstable();
@@ -82,6 +84,20 @@ const FIXED_LABELS: &[&str] = &[
     "cancelled",
     // The last row when cells are withheld.
     "note",
+    // A workbook's title and the block that says what it covers.
+    "workbook_summary",
+    "workbook_events",
+    "workbook_assessments",
+    "workbook_compliance",
+    "workbook_period",
+    "workbook_first_record",
+    "workbook_today",
+    "workbook_region",
+    "workbook_everywhere",
+    "workbook_generated_at",
+    "workbook_data_as_of",
+    // The lists' workbooks: their sheets, and the values of their closed sets.
+    "export_children",
 ];
 
 /// Every label a report table may ask for: the fixed ones and the closed sets (assessment
@@ -93,6 +109,8 @@ pub fn labels() -> Vec<&'static str> {
     all.extend(EventType::ALL.iter().map(|t| t.as_str()));
     all.extend(Programme::ALL.iter().map(|p| p.as_str()));
     all.extend(ServiceForm::ALL.iter().map(|f| f.as_str()));
+    all.extend(Sex::ALL.iter().map(|s| s.as_str()));
+    all.extend(CaseStatus::ALL.iter().map(|s| s.as_str()));
     all.sort_unstable();
     all.dedup();
     all
@@ -103,25 +121,32 @@ pub fn labels() -> Vec<&'static str> {
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// The column that names each row's breakdown (a workbook gives each its own sheet).
+    pub breakdown: Option<usize>,
+    /// When small cells were withheld: `note` and the explanation (the last row in CSV).
+    pub note: Option<(String, String)>,
 }
 
 impl Table {
     /// A table with these columns (keys of [`headings`]), headed in the reader's language.
     pub fn new(words: &dyn Words, headings: &[&str]) -> Self {
-        Table { headers: headings.iter().map(|h| words.heading(h)).collect(), rows: Vec::new() }
+        Table { headers: headings.iter().map(|h| words.heading(h)).collect(), ..Table::default() }
+    }
+
+    /// The same, whose rows each belong to the breakdown named in column `key`.
+    pub fn by(words: &dyn Words, headings: &[&str], key: &str) -> Self {
+        Table { breakdown: headings.iter().position(|h| *h == key), ..Table::new(words, headings) }
     }
 
     pub fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
     }
 
-    /// When small cells were withheld, a last row says so: `note` in the first column, the
+    /// When small cells were withheld, the table says so: `note` in the first column, the
     /// explanation in the second (the withheld cells are empty).
     pub fn note(&mut self, words: &dyn Words, suppression: Option<&Suppression>) {
         let Some(s) = suppression else { return };
-        let mut row = vec![words.label("note"), words.withheld(s.suppressed.len(), s.threshold)];
-        row.resize(self.headers.len().max(2), String::new());
-        self.rows.push(row);
+        self.note = Some((words.label("note"), words.withheld(s.suppressed.len(), s.threshold)));
     }
 }
 
@@ -168,6 +193,11 @@ pub fn to_bytes(table: &Table) -> Vec<u8> {
     line(&table.headers, false);
     for row in &table.rows {
         line(row, true);
+    }
+    if let Some((label, text)) = &table.note {
+        let mut row = vec![label.clone(), text.clone()];
+        row.resize(table.headers.len().max(2), String::new());
+        line(&row, true);
     }
     out
 }

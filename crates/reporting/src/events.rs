@@ -324,7 +324,7 @@ impl EventsReport {
     }
 
     pub fn to_table(&self, words: &dyn Words) -> Table {
-        let mut t = Table::new(words, COLUMNS);
+        let mut t = Table::by(words, COLUMNS, "section");
         let types = [
             ("quarterly_theme", self.by_type.quarterly_theme),
             ("care", self.by_type.care),

@@ -303,6 +303,6 @@ mod tests {
         // What the URL sets stays as it is.
         let url = with_settings("postgres://u@replica/db?sslmode=require&connect_timeout=9");
         assert!(url.contains("connect_timeout=9") && !url.contains("connect_timeout=2"), "{url}");
-        assert!(url.contains("sslmode=require&keepalives=1"), "{url}");
+        assert!(url.contains("sslmode=require") && url.contains("&keepalives=1&"), "{url}");
     }
 }

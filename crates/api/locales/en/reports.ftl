@@ -104,3 +104,42 @@ label-cancelled = Cancelled
 
 label-note = Note
 note-withheld = { $cells } cells are empty: each rests on fewer than { $threshold } children, or would let such a figure be worked out
+
+## Workbooks (.xlsx): the title and the block that says what a workbook covers
+
+label-workbook-summary = Programme summary
+label-workbook-events = Events report
+label-workbook-assessments = Assessments report
+label-workbook-compliance = Contact compliance report
+label-workbook-period = Period
+label-workbook-first-record = from the first record
+label-workbook-today = today
+label-workbook-region = Region
+label-workbook-everywhere = everywhere the reader may see
+label-workbook-generated-at = Generated at
+label-workbook-data-as-of = Data as of
+
+## The children's workbook (GET /api/v1/children.xlsx)
+
+heading-case-number = Case number
+heading-name = Name
+heading-sex = Sex
+heading-birth-date = Date of birth
+heading-national-id = National ID number
+heading-categories = Categories
+heading-village = Village or community
+heading-school = School
+heading-status = Case status
+heading-registered-on = Registered on
+heading-closed-on = Closed on
+heading-health-notes = Health notes
+heading-disability-notes = Disability notes
+heading-household-id = Household id
+heading-child-id = Child id
+label-export-children = Children
+label-female = Female
+label-male = Male
+label-screening = Screening
+label-registered = Registered
+label-active = Receiving services
+label-closed = Closed

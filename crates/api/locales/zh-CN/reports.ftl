@@ -116,3 +116,42 @@ definition-by-village = 各指标中的儿童（电话访问为家庭）按其�
 
 label-note = 说明
 note-withheld = 有 { $cells } 个单元格为空：每个都基于不足 { $threshold } 名儿童，或可由此推算出这样的数字
+
+## Workbooks (.xlsx): the title and the block that says what a workbook covers
+
+label-workbook-summary = 项目汇总
+label-workbook-events = 活动报表
+label-workbook-assessments = 评估报表
+label-workbook-compliance = 联系频次达标报表
+label-workbook-period = 统计期间
+label-workbook-first-record = 自首条记录起
+label-workbook-today = 今天
+label-workbook-region = 区域
+label-workbook-everywhere = 阅读者可见的全部区域
+label-workbook-generated-at = 生成时间
+label-workbook-data-as-of = 数据截至
+
+## The children's workbook (GET /api/v1/children.xlsx)
+
+heading-case-number = 档案编号
+heading-name = 姓名
+heading-sex = 性别
+heading-birth-date = 出生日期
+heading-national-id = 身份证号
+heading-categories = 类别
+heading-village = 村/社区
+heading-school = 学校
+heading-status = 档案状态
+heading-registered-on = 建档日期
+heading-closed-on = 结案日期
+heading-health-notes = 健康情况
+heading-disability-notes = 残疾情况
+heading-household-id = 家庭编号
+heading-child-id = 儿童编号
+label-export-children = 儿童名册
+label-female = 女
+label-male = 男
+label-screening = 筛查中
+label-registered = 已建档
+label-active = 服务中
+label-closed = 已结案

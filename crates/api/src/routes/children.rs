@@ -102,6 +102,80 @@ pub async fn list_children(
     Ok(noted(HttpResponse::Ok().json(ChildPage::from(result)), note))
 }
 
+/// The filters of the children's workbook: those of the list, without paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChildExportQuery {
+    /// Only children in this region's subtree.
+    pub region_id: Option<Uuid>,
+    pub household_id: Option<Uuid>,
+    pub category: Option<Category>,
+    pub status: Option<CaseStatus>,
+    /// Text in the name or the case-file number.
+    pub q: Option<String>,
+}
+
+/// Every child the caller may read that the filters select, as an Excel workbook: the list's
+/// records, scoped and masked as the list answers them (national IDs masked, notes withheld for
+/// whom the list does so), with headings and labels in the language `Accept-Language` asks for,
+/// national IDs, case numbers and ids as text, dates as dates, and a block saying what it
+/// covers. Each child in it is an audited read (`export`). Read from the replica while it is
+/// fresh, as reports are (`X-Data-Source`).
+#[utoipa::path(
+    tag = "children", operation_id = "export_children",
+    params(ChildExportQuery),
+    responses(
+        (status = 200, description = "The workbook, as a download", body = crate::routes::reports::Workbook, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )
+)]
+#[get("/children.xlsx")]
+pub async fn export_children(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Query(q): Query<ChildExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let filter = ChildFilter {
+        region_id: q.region_id,
+        household_id: q.household_id,
+        category: q.category,
+        status: q.status,
+        q: q.q,
+    };
+    let lang = crate::i18n::requested(&req);
+    let words = crate::i18n::ReportWords(lang);
+    use tongxing_reporting::csv::Words;
+    let about = tongxing_reporting::xlsx::About {
+        title: words.label("export_children"),
+        facts: vec![
+            (
+                words.label("workbook_region"),
+                filter.region_id.map_or_else(|| words.label("workbook_everywhere"), |r| r.to_string()),
+            ),
+            (words.label("workbook_generated_at"), super::reports::local_time(tongxing_core::time::now())),
+        ],
+    };
+    let scope = caller.scope;
+    let served = state
+        .run_heavy(&caller, move |conn| {
+            tongxing_reporting::exports::children(conn, &scope, &filter, &words, about.clone())
+        })
+        .await?;
+    let mut answer = HttpResponse::Ok();
+    served.headers(&mut answer);
+    answer
+        .content_type(super::reports::XLSX)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"children.xlsx\"",
+        ))
+        .insert_header((actix_web::http::header::CONTENT_LANGUAGE, lang.tag()))
+        .insert_header((actix_web::http::header::VARY, "accept-language"));
+    let note = audit::read_children(served.value.children);
+    Ok(noted(answer.body(served.value.bytes), note))
+}
+
 /// Read a child's record.
 #[utoipa::path(
     tag = "children", operation_id = "get_child",

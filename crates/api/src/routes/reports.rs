@@ -14,6 +14,7 @@ use tongxing_reporting::csv::{self, Table, Words};
 use tongxing_reporting::events::{self, EventsReport};
 use tongxing_reporting::scope::Coverage;
 use tongxing_reporting::summary::{self, ProgrammeSummary};
+use tongxing_reporting::xlsx;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -29,7 +30,18 @@ use tongxing_store::DbConnection;
 pub enum ReportFormat {
     Json,
     Csv,
+    /// An Excel workbook: a block saying what it covers, a frozen heading row, typed cells, a
+    /// sheet per breakdown.
+    Xlsx,
 }
+
+/// The media type of an Excel workbook.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// An Excel workbook (`.xlsx`), as a download.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Workbook(pub Vec<u8>);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -44,19 +56,25 @@ pub struct ReportQuery {
     /// A region subtree; absent: everywhere (for a coordinator of a region: their own). A
     /// region outside the caller's own is not found, as one that does not exist.
     pub region_id: Option<Uuid>,
-    /// `json` or `csv`; otherwise the `Accept` header decides (JSON by default).
+    /// `json`, `csv` or `xlsx`; otherwise the `Accept` header decides (JSON by default).
     pub format: Option<ReportFormat>,
 }
 
-fn wants_csv(req: &HttpRequest, format: Option<ReportFormat>) -> bool {
-    match format {
-        Some(f) => f == ReportFormat::Csv,
-        None => req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/csv") && !a.contains("application/json")),
-    }
+/// The representation asked for: `format`, otherwise `Accept` (JSON unless it names only CSV or
+/// a workbook).
+fn wanted(req: &HttpRequest, format: Option<ReportFormat>) -> ReportFormat {
+    format.unwrap_or_else(|| {
+        let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if accept.contains("application/json") {
+            ReportFormat::Json
+        } else if accept.contains("text/csv") {
+            ReportFormat::Csv
+        } else if accept.contains(XLSX) {
+            ReportFormat::Xlsx
+        } else {
+            ReportFormat::Json
+        }
+    })
 }
 
 /// The period and region of a report in CSV.
@@ -81,29 +99,75 @@ impl From<CsvReportQuery> for ReportQuery {
     }
 }
 
-/// Answers with JSON, or with CSV (UTF-8 with BOM, formula cells escaped) as a download, its
-/// headings and labels in the language `Accept-Language` asks for; either says where it was read
-/// and as of when.
+/// What a report was asked to cover, for a workbook's heading block.
+struct Asked {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    region_id: Option<Uuid>,
+}
+
+/// Answers with JSON, or with CSV (UTF-8 with BOM, formula cells escaped) or an Excel workbook
+/// as a download, their headings and labels in the language `Accept-Language` asks for; each
+/// says where it was read and as of when.
 fn respond<T: Serialize>(
     req: &HttpRequest,
     format: Option<ReportFormat>,
     name: &str,
+    asked: &Asked,
     report: &Served<T>,
     table: impl FnOnce(&dyn Words) -> Table,
-) -> HttpResponse {
+) -> ApiResult<HttpResponse> {
     let mut answer = HttpResponse::Ok();
     report.headers(&mut answer);
-    if wants_csv(req, format) {
-        let lang = i18n::requested(req);
+    let format = wanted(req, format);
+    if format == ReportFormat::Json {
+        return Ok(answer.json(&report.value));
+    }
+    let lang = i18n::requested(req);
+    let words = ReportWords(lang);
+    answer
+        .insert_header((header::CONTENT_LANGUAGE, lang.tag()))
+        .insert_header((header::VARY, "accept-language"));
+    let table = table(&words);
+    Ok(if format == ReportFormat::Csv {
         answer
             .content_type("text/csv; charset=utf-8")
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
-            .insert_header((header::CONTENT_LANGUAGE, lang.tag()))
-            .insert_header((header::VARY, "accept-language"))
-            .body(csv::to_bytes(&table(&ReportWords(lang))))
+            .body(csv::to_bytes(&table))
     } else {
-        answer.json(&report.value)
-    }
+        let label = |k: &str| words.label(k);
+        let day = |d: Option<NaiveDate>, none: &str| d.map_or_else(|| label(none), |d| d.to_string());
+        let about = xlsx::About {
+            title: label(&format!("workbook_{name}")),
+            facts: vec![
+                (
+                    label("workbook_period"),
+                    format!(
+                        "{} – {}",
+                        day(asked.from, "workbook_first_record"),
+                        day(asked.to, "workbook_today")
+                    ),
+                ),
+                (
+                    label("workbook_region"),
+                    asked.region_id.map_or_else(|| label("workbook_everywhere"), |r| r.to_string()),
+                ),
+                (label("workbook_generated_at"), local_time(tongxing_core::time::now())),
+                (label("workbook_data_as_of"), local_time(report.as_of)),
+            ],
+        };
+        let bytes = xlsx::write(about, &xlsx::sheets(&table, &label(&format!("workbook_{name}"))))
+            .map_err(tongxing_core::Error::internal)?;
+        answer
+            .content_type(XLSX)
+            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xlsx\"")))
+            .body(bytes)
+    })
+}
+
+/// An instant as the programmes' clock shows it (Asia/Shanghai), to the second.
+pub(crate) fn local_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&tongxing_core::time::TIME_ZONE).format("%Y-%m-%d %H:%M:%S %:z").to_string()
 }
 
 /// Resolves what the report covers for the caller, computes it in the database (the read replica
@@ -128,7 +192,8 @@ where
             compute(conn, &coverage)
         })
         .await?;
-    Ok(respond(req, q.format, name, &report, |words| table(&report.value, words)))
+    let asked = Asked { from: q.from, to: q.to, region_id: q.region_id };
+    respond(req, q.format, name, &asked, &report, |words| table(&report.value, words))
 }
 
 /// The programme summary: children registered, families phoned, children visited, events held
@@ -143,7 +208,7 @@ where
     tag = "reports", operation_id = "get_summary_report",
     params(ReportQuery),
     responses(
-        (status = 200, description = "The figures", content((ProgrammeSummary = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The figures", content((ProgrammeSummary = "application/json"), (String = "text/csv"), (Workbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -163,7 +228,7 @@ pub async fn get_summary_report(
     tag = "reports", operation_id = "get_events_report",
     params(ReportQuery),
     responses(
-        (status = 200, description = "The figures", content((EventsReport = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The figures", content((EventsReport = "application/json"), (String = "text/csv"), (Workbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -183,7 +248,7 @@ pub async fn get_events_report(
     tag = "reports", operation_id = "get_assessments_report",
     params(ReportQuery),
     responses(
-        (status = 200, description = "The figures", content((AssessmentsReport = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The figures", content((AssessmentsReport = "application/json"), (String = "text/csv"), (Workbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -203,7 +268,7 @@ pub async fn get_assessments_report(
     tag = "reports", operation_id = "get_compliance_report",
     params(ReportQuery),
     responses(
-        (status = 200, description = "The figures", content((ComplianceReport = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The figures", content((ComplianceReport = "application/json"), (String = "text/csv"), (Workbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "`region_id` names a region that does not exist or is outside the caller's own", body = Problem, content_type = "application/problem+json"),
     )
 )]
