@@ -274,6 +274,7 @@ const MATRIX: &[Case] = &[
     case("GET", "/api/v1/children/{id}/assessments", STAFF, Scoped("child")),
     case("POST", "/api/v1/children/{id}/assessments", STAFF, Scoped("child")),
     case("GET", "/api/v1/contacts", "admin coordinator caseworker partner", NoId),
+    case("GET", "/api/v1/contacts.xlsx", "admin coordinator caseworker partner", NoId),
     case("POST", "/api/v1/contacts", STAFF, NoId),
     case("GET", "/api/v1/contacts/{id}", "admin coordinator caseworker partner", Scoped("contact")),
     case("GET", "/api/v1/consents", STAFF, NoId),

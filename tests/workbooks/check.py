@@ -180,6 +180,22 @@ def main():
         formula = [r[1] for r in rows if r[1].value == "=SUM(1,2)小雨"]
         check(len(formula) == 1 and formula[0].data_type == "s", "children: a name starting with = stays text")
 
+        # The contacts' workbook: every contact the list answers, kinds in words, the child named.
+        wb = workbook(base, admin, "/api/v1/contacts.xlsx?from=2023-06-01&to=2024-01-31", "zh-CN")
+        ws = wb.worksheets[0]
+        head = heading_row(ws)
+        rows = list(ws.iter_rows(min_row=head + 1))
+        _, listed, _ = call(base, "GET", "/api/v1/contacts?limit=200&from=2023-06-01&to=2024-01-31", admin)
+        total, named = len(listed["items"]), set()
+        while listed.get("next_cursor"):
+            _, listed, _ = call(base, "GET", f"/api/v1/contacts?limit=200&from=2023-06-01&to=2024-01-31&cursor={listed['next_cursor']}", admin)
+            total += len(listed["items"])
+        check(len(rows) == total > 0, f"contacts: {len(rows)} rows for {total} contacts")
+        kinds = {r[1].value for r in rows}
+        check(kinds and kinds <= {"电话走访", "入户走访", "到校走访", "到中心探访"}, f"contacts: kinds in words {kinds!r}")
+        check(all(len(r[0].value) == 16 and r[0].value[4] == "-" for r in rows), "contacts: times as written")
+        check(any(r[3].value for r in rows), "contacts: the child named")
+
         # A mentor sees the paired children alone, national IDs masked, notes withheld.
         user = {"username": "mentor.he", "display_name": "何导师", "role": "mentor", "password": "mentor-password-1"}
         status, body, _ = call(base, "POST", "/api/v1/users", admin, user)
@@ -226,7 +242,7 @@ def main():
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     print(f"workbooks: {checks} checks passed (4 reports in zh-CN and en, a caseworker's withheld cells, "
-          "the children's workbook for an administrator and a mentor)")
+          "the children's workbook for an administrator and a mentor, the contacts' workbook)")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ endpoints! {
     children::list_assessments => roles(CASE_STAFF), Read;
     children::create_assessment => roles(CASE_STAFF), Create;
     contacts::list_contacts => Who::Roles(CASE_STAFF, Some(ClientScope::ContactsRead)), List;
+    contacts::export_contacts => Who::Roles(CASE_STAFF, Some(ClientScope::ContactsRead)), Export;
     contacts::create_contact => roles(CASE_STAFF), Create;
     contacts::get_contact => Who::Roles(CASE_STAFF, Some(ClientScope::ContactsRead)), Read;
     consents::list_consents => roles(CASE_STAFF), List;

@@ -8,6 +8,7 @@
 //! recorded. Programs read the JSON report, whose keys these are.
 
 use tongxing_cases::children::{Category, Sex};
+use tongxing_cases::contacts::{ContactKind, ContactOutcome};
 use tongxing_cases::lifecycle::CaseStatus;
 use tongxing_events::events::{EventType, Programme};
 use tongxing_events::service_forms::ServiceForm;
@@ -41,6 +42,7 @@ pub fn headings() -> Vec<&'static str> {
         crate::assessments::COLUMNS,
         crate::compliance::COLUMNS,
         crate::exports::CHILD_COLUMNS,
+        crate::exports::CONTACT_COLUMNS,
     ]
     .concat();
     all.sort_unstable();
@@ -98,6 +100,7 @@ const FIXED_LABELS: &[&str] = &[
     "workbook_data_as_of",
     // The lists' workbooks: their sheets, and the values of their closed sets.
     "export_children",
+    "export_contacts",
 ];
 
 /// Every label a report table may ask for: the fixed ones and the closed sets (assessment
@@ -111,6 +114,8 @@ pub fn labels() -> Vec<&'static str> {
     all.extend(ServiceForm::ALL.iter().map(|f| f.as_str()));
     all.extend(Sex::ALL.iter().map(|s| s.as_str()));
     all.extend(CaseStatus::ALL.iter().map(|s| s.as_str()));
+    all.extend(ContactKind::ALL.iter().map(|k| k.as_str()));
+    all.extend(ContactOutcome::ALL.iter().map(|o| o.as_str()));
     all.sort_unstable();
     all.dedup();
     all

@@ -1,5 +1,5 @@
-//! Lists as Excel workbooks: every record of a list that the caller may read and the filters
-//! select, as the list answers it (the same scope and masking: a national ID masked for whom the
+//! Lists as Excel workbooks (the children, the contacts): every record of a list that the caller
+//! may read and the filters select, as the list answers it (the same scope and masking: a national ID masked for whom the
 //! list masks it, notes withheld as there), a page at a time into a workbook that keeps its rows
 //! in temporary files, so that a long list does not stay in memory. Headings and labels in the
 //! reader's language ([`Words`]); identity numbers, case numbers and ids as text, days as dates.
@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use tongxing_cases::children::{self, Child, ChildFilter};
+use tongxing_cases::contacts::{self, Contact, ContactFilter};
 use tongxing_core::Result;
 use tongxing_core::access::Scope;
 use tongxing_core::page::PageRequest;
@@ -74,6 +75,73 @@ fn child_row(c: &Child, villages: &HashMap<Uuid, String>, words: &dyn Words) -> 
     ]
 }
 
+/// The names of regions, looked up once each.
+#[derive(Default)]
+struct Names(HashMap<Uuid, String>);
+
+impl Names {
+    fn of(&mut self, conn: &mut DbConnection, ids: impl IntoIterator<Item = Uuid>) -> Result<()> {
+        let unknown: Vec<DbId> = ids.into_iter().filter(|r| !self.0.contains_key(r)).map(DbId).collect();
+        if !unknown.is_empty() {
+            let named: Vec<(DbId, String)> = regions::table
+                .filter(regions::id.eq_any(unknown))
+                .select((regions::id, regions::name))
+                .load(conn)
+                .map_err(map_db_error)?;
+            self.0.extend(named.into_iter().map(|(id, name)| (Uuid::from(id), name)));
+        }
+        Ok(())
+    }
+}
+
+/// A list's workbook: its pages, read in id order (`page` gives the page after a record), each
+/// written as rows (`rows`, with the page and what it looked up), and the children each page
+/// concerns (`children`), which the caller audits.
+struct Listing<'a, T, P, R, C> {
+    sheet: &'a str,
+    columns: &'a [&'a str],
+    widths: &'a [usize],
+    id: fn(&T) -> Uuid,
+    page: P,
+    rows: R,
+    children: C,
+}
+
+fn export<T, P, R, C>(
+    conn: &mut DbConnection,
+    words: &dyn Words,
+    about: About,
+    mut listing: Listing<'_, T, P, R, C>,
+) -> Result<Exported>
+where
+    P: FnMut(&mut DbConnection, PageRequest) -> Result<tongxing_core::page::Page<T>>,
+    R: FnMut(&mut DbConnection, &[T]) -> Result<Vec<Vec<Cell>>>,
+    C: FnMut(&mut DbConnection, &[T]) -> Result<Vec<Uuid>>,
+{
+    let fail = |e: String| tongxing_core::Error::internal(format!("cannot write the workbook: {e}"));
+    let mut book = Book::new(about);
+    let headers: Vec<String> = listing.columns.iter().map(|h| words.heading(h)).collect();
+    book.sheet(&words.label(listing.sheet), &headers, listing.widths).map_err(fail)?;
+    let mut children = Vec::new();
+    let mut after = None;
+    loop {
+        let page = (listing.page)(conn, PageRequest { after, limit: CHUNK })?;
+        for row in (listing.rows)(conn, &page.items)? {
+            book.row(&row).map_err(fail)?;
+        }
+        for child in (listing.children)(conn, &page.items)? {
+            if !children.contains(&child) {
+                children.push(child);
+            }
+        }
+        match (page.next_cursor, page.items.last()) {
+            (Some(_), Some(last)) => after = Some((listing.id)(last)),
+            _ => break,
+        }
+    }
+    Ok(Exported { bytes: book.finish().map_err(fail)?, children })
+}
+
 /// Every child the caller may read that `filter` selects, as a workbook.
 pub fn children(
     conn: &mut DbConnection,
@@ -82,33 +150,83 @@ pub fn children(
     words: &dyn Words,
     about: About,
 ) -> Result<Exported> {
-    let fail = |e: String| tongxing_core::Error::internal(format!("cannot write the workbook: {e}"));
-    let mut book = Book::new(about);
-    let headers: Vec<String> = CHILD_COLUMNS.iter().map(|h| words.heading(h)).collect();
-    book.sheet(&words.label("export_children"), &headers, &CHILD_WIDTHS).map_err(fail)?;
-    let mut villages: HashMap<Uuid, String> = HashMap::new();
-    let mut ids = Vec::new();
-    let mut after = None;
-    loop {
-        let page = children::list(conn, scope, filter, PageRequest { after, limit: CHUNK })?;
-        let unknown: Vec<DbId> =
-            page.items.iter().map(|c| c.region_id).filter(|r| !villages.contains_key(r)).map(DbId).collect();
-        if !unknown.is_empty() {
-            let named: Vec<(DbId, String)> = regions::table
-                .filter(regions::id.eq_any(unknown))
-                .select((regions::id, regions::name))
-                .load(conn)
-                .map_err(map_db_error)?;
-            villages.extend(named.into_iter().map(|(id, name)| (Uuid::from(id), name)));
-        }
-        for c in &page.items {
-            book.row(&child_row(c, &villages, words)).map_err(fail)?;
-            ids.push(c.id);
-        }
-        match (page.next_cursor, page.items.last()) {
-            (Some(_), Some(last)) => after = Some(last.id),
-            _ => break,
-        }
-    }
-    Ok(Exported { bytes: book.finish().map_err(fail)?, children: ids })
+    let mut villages = Names::default();
+    let listing = Listing {
+        sheet: "export_children",
+        columns: CHILD_COLUMNS,
+        widths: &CHILD_WIDTHS,
+        id: |c: &Child| c.id,
+        page: |conn: &mut DbConnection, page| children::list(conn, scope, filter, page),
+        rows: |conn: &mut DbConnection, items: &[Child]| {
+            villages.of(conn, items.iter().map(|c| c.region_id))?;
+            Ok(items.iter().map(|c| child_row(c, &villages.0, words)).collect())
+        },
+        children: |_: &mut DbConnection, items: &[Child]| Ok(items.iter().map(|c| c.id).collect()),
+    };
+    export(conn, words, about, listing)
+}
+
+/// The columns of the contacts' workbook (keys of its words).
+pub const CONTACT_COLUMNS: &[&str] = &[
+    "occurred_at",
+    "kind",
+    "outcome",
+    "child",
+    "child_id",
+    "household_id",
+    "notes",
+    "made_by",
+    "contact_id",
+];
+
+const CONTACT_WIDTHS: [usize; 9] = [17, 12, 10, 10, 38, 38, 40, 38, 38];
+
+/// Every contact the caller may read that `filter` selects, as a workbook, with the name of the
+/// child each concerns (the caller reads the child through the contact, as the list's audit
+/// entries say).
+pub fn contacts(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &ContactFilter,
+    words: &dyn Words,
+    about: About,
+) -> Result<Exported> {
+    let listing = Listing {
+        sheet: "export_contacts",
+        columns: CONTACT_COLUMNS,
+        widths: &CONTACT_WIDTHS,
+        id: |c: &Contact| c.id,
+        page: |conn: &mut DbConnection, page| contacts::list(conn, scope, filter, page),
+        rows: |conn: &mut DbConnection, items: &[Contact]| {
+            let ids: Vec<String> = items.iter().filter_map(|c| c.child_id).map(|id| id.to_string()).collect();
+            let names: HashMap<String, String> = tongxing_store::schema::children::table
+                .filter(tongxing_store::schema::children::id.eq_any(ids))
+                .select((tongxing_store::schema::children::id, tongxing_store::schema::children::name))
+                .load::<(String, String)>(conn)
+                .map_err(map_db_error)?
+                .into_iter()
+                .collect();
+            Ok(items
+                .iter()
+                .map(|c| {
+                    let child = c.child_id.map(|id| id.to_string());
+                    vec![
+                        Cell::Text(crate::xlsx::local_minute(c.occurred_at)),
+                        Cell::Text(words.label(c.kind.as_str())),
+                        Cell::Text(words.label(c.outcome.as_str())),
+                        text(child.as_ref().and_then(|id| names.get(id)).map(String::as_str)),
+                        text(child.as_deref()),
+                        text(c.household_id.map(|h| h.to_string()).as_deref()),
+                        text(c.notes.as_deref()),
+                        Cell::Text(c.made_by.to_string()),
+                        Cell::Text(c.id.to_string()),
+                    ]
+                })
+                .collect())
+        },
+        children: |conn: &mut DbConnection, items: &[Contact]| {
+            contacts::concerned_children(conn, scope, items)
+        },
+    };
+    export(conn, words, about, listing)
 }

@@ -52,6 +52,12 @@ impl Cell {
     }
 }
 
+/// An instant as the programmes' clock shows it (Asia/Shanghai), to the minute: a contact's time
+/// as the person who made it would write it.
+pub fn local_minute(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&tongxing_core::time::TIME_ZONE).format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// What a workbook covers, shown above each sheet's table: a title and facts (label, value).
 #[derive(Debug, Clone, Default)]
 pub struct About {

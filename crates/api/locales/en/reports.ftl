@@ -143,3 +143,19 @@ label-screening = Screening
 label-registered = Registered
 label-active = Receiving services
 label-closed = Closed
+
+## The contacts' workbook (GET /api/v1/contacts.xlsx)
+
+heading-occurred-at = When
+heading-kind = Kind
+heading-outcome = Outcome
+heading-child = Child
+heading-notes = Notes
+heading-made-by = Made by (user id)
+heading-contact-id = Contact id
+label-export-contacts = Contacts
+label-phone-visit = Phone visit
+label-home-visit = Home visit
+label-school-visit = School visit
+label-centre-visit = Centre visit
+label-not-reached = Not reached

@@ -155,3 +155,19 @@ label-screening = 筛查中
 label-registered = 已建档
 label-active = 服务中
 label-closed = 已结案
+
+## The contacts' workbook (GET /api/v1/contacts.xlsx)
+
+heading-occurred-at = 时间
+heading-kind = 方式
+heading-outcome = 结果
+heading-child = 儿童
+heading-notes = 备注
+heading-made-by = 记录人（用户编号）
+heading-contact-id = 联系记录编号
+label-export-contacts = 走访联系记录
+label-phone-visit = 电话走访
+label-home-visit = 入户走访
+label-school-visit = 到校走访
+label-centre-visit = 到中心探访
+label-not-reached = 未联系上

@@ -136,6 +136,7 @@ pub async fn export_children(
     req: HttpRequest,
     Query(q): Query<ChildExportQuery>,
 ) -> ApiResult<HttpResponse> {
+    let region = q.region_id;
     let filter = ChildFilter {
         region_id: q.region_id,
         household_id: q.household_id,
@@ -143,37 +144,17 @@ pub async fn export_children(
         status: q.status,
         q: q.q,
     };
-    let lang = crate::i18n::requested(&req);
-    let words = crate::i18n::ReportWords(lang);
-    use tongxing_reporting::csv::Words;
-    let about = tongxing_reporting::xlsx::About {
-        title: words.label("export_children"),
-        facts: vec![
-            (
-                words.label("workbook_region"),
-                filter.region_id.map_or_else(|| words.label("workbook_everywhere"), |r| r.to_string()),
-            ),
-            (words.label("workbook_generated_at"), super::reports::local_time(tongxing_core::time::now())),
-        ],
-    };
     let scope = caller.scope;
-    let served = state
-        .run_heavy(&caller, move |conn| {
-            tongxing_reporting::exports::children(conn, &scope, &filter, &words, about.clone())
-        })
-        .await?;
-    let mut answer = HttpResponse::Ok();
-    served.headers(&mut answer);
-    answer
-        .content_type(super::reports::XLSX)
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            "attachment; filename=\"children.xlsx\"",
-        ))
-        .insert_header((actix_web::http::header::CONTENT_LANGUAGE, lang.tag()))
-        .insert_header((actix_web::http::header::VARY, "accept-language"));
-    let note = audit::read_children(served.value.children);
-    Ok(noted(answer.body(served.value.bytes), note))
+    super::reports::list_workbook(
+        &state,
+        &caller,
+        &req,
+        "children",
+        "export_children",
+        region,
+        move |conn, words, about| tongxing_reporting::exports::children(conn, &scope, &filter, words, about),
+    )
+    .await
 }
 
 /// Read a child's record.

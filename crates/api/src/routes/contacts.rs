@@ -93,6 +93,60 @@ pub async fn list_contacts(
     Ok(noted(HttpResponse::Ok().json(ContactPage::from(result)), note))
 }
 
+/// The filters of the contacts' workbook: those of the list, without paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContactExportQuery {
+    pub child_id: Option<Uuid>,
+    pub household_id: Option<Uuid>,
+    pub kind: Option<ContactKind>,
+    /// First day, inclusive (Asia/Shanghai).
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive (Asia/Shanghai).
+    #[serde(default, deserialize_with = "tongxing_core::time::bounded")]
+    pub to: Option<NaiveDate>,
+}
+
+/// Every contact the caller may read that the filters select, as an Excel workbook: the list's
+/// records with the name of the child each concerns, times in Asia/Shanghai, kinds and outcomes
+/// in the language `Accept-Language` asks for, ids as text. Each child concerned is an audited
+/// read (`export`). Read from the replica while it is fresh (`X-Data-Source`).
+#[utoipa::path(
+    tag = "contacts", operation_id = "export_contacts",
+    params(ContactExportQuery),
+    responses(
+        (status = 200, description = "The workbook, as a download", body = crate::routes::reports::Workbook, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )
+)]
+#[get("/contacts.xlsx")]
+pub async fn export_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Query(q): Query<ContactExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let filter = ContactFilter {
+        child_id: q.child_id,
+        household_id: q.household_id,
+        kind: q.kind,
+        from: q.from,
+        to: q.to,
+    };
+    let scope = caller.scope;
+    super::reports::list_workbook(
+        &state,
+        &caller,
+        &req,
+        "contacts",
+        "export_contacts",
+        None,
+        move |conn, words, about| tongxing_reporting::exports::contacts(conn, &scope, &filter, words, about),
+    )
+    .await
+}
+
 /// Read a contact.
 #[utoipa::path(
     tag = "contacts", operation_id = "get_contact",

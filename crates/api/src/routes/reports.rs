@@ -165,8 +165,55 @@ fn respond<T: Serialize>(
     })
 }
 
+/// A list as a workbook (`tongxing_reporting::exports`): `export` writes it in the caller's
+/// language under a block naming the list (`title`, a label key), the region it is limited to
+/// and when it was made; read where heavy reads are ([`AppState::run_heavy`]); each child it
+/// concerns is an audited read.
+pub(crate) async fn list_workbook<F>(
+    state: &AppState,
+    caller: &Caller,
+    req: &HttpRequest,
+    name: &str,
+    title: &'static str,
+    region: Option<Uuid>,
+    export: F,
+) -> ApiResult<HttpResponse>
+where
+    F: Fn(
+            &mut DbConnection,
+            &dyn Words,
+            xlsx::About,
+        ) -> tongxing_core::Result<tongxing_reporting::exports::Exported>
+        + Send
+        + Sync
+        + 'static,
+{
+    let lang = i18n::requested(req);
+    let words = ReportWords(lang);
+    let about = xlsx::About {
+        title: words.label(title),
+        facts: vec![
+            (
+                words.label("workbook_region"),
+                region.map_or_else(|| words.label("workbook_everywhere"), |r| r.to_string()),
+            ),
+            (words.label("workbook_generated_at"), local_time(tongxing_core::time::now())),
+        ],
+    };
+    let served = state.run_heavy(caller, move |conn| export(conn, &words, about.clone())).await?;
+    let mut answer = HttpResponse::Ok();
+    served.headers(&mut answer);
+    answer
+        .content_type(XLSX)
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xlsx\"")))
+        .insert_header((header::CONTENT_LANGUAGE, lang.tag()))
+        .insert_header((header::VARY, "accept-language"));
+    let note = crate::audit::read_children(served.value.children);
+    Ok(super::noted(answer.body(served.value.bytes), note))
+}
+
 /// An instant as the programmes' clock shows it (Asia/Shanghai), to the second.
-pub(crate) fn local_time(at: chrono::DateTime<chrono::Utc>) -> String {
+fn local_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.with_timezone(&tongxing_core::time::TIME_ZONE).format("%Y-%m-%d %H:%M:%S %:z").to_string()
 }
 
