@@ -180,6 +180,15 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     tokens.insert("partner", r.body["access_token"].as_str().unwrap().to_owned());
+    // The same client with a token for contacts alone (it may not read children).
+    let r = app
+        .post(
+            "/api/v1/auth/client-token",
+            json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "contacts:read"}),
+        )
+        .await;
+    assert_eq!(r.body["scope"], "contacts:read", "{}", r.body);
+    tokens.insert("partner.contacts", r.body["access_token"].as_str().unwrap().to_owned());
     // A possible duplicate on each side: a caseworker records a child whose national ID number a
     // case outside their scope holds; the pair goes to the coordinators' review queue.
     for (side, village, number) in
@@ -632,6 +641,15 @@ async fn a_partner_sees_a_shared_case_until_consent_is_withdrawn(app: TestApp) {
     // No write scope: the partner cannot record anything.
     let r = app.send("POST", "/api/v1/contacts", Some(partner), Some(json!({})), &[]).await;
     r.assert_problem(403, "forbidden");
+    // The contacts' workbook holds the shared child's contacts, by id; its name only for a token
+    // that may read children.
+    for (token, named) in [(&w.tokens["partner.contacts"], false), (partner, true)] {
+        let r = app.send("GET", "/api/v1/contacts.xlsx", Some(token), None, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let cells = workbook_text(&r.raw);
+        assert!(cells.contains(child), "the shared child's contact is in the workbook");
+        assert_eq!(cells.contains("儿童in"), named, "the child's name: {cells:.2000}");
+    }
 
     // The guardian withdraws the sharing consent: the case disappears for the partner at once.
     let consent = w.id("consent.in");
@@ -925,4 +943,15 @@ async fn cors_and_security_headers(app: TestApp) {
     ] {
         assert_eq!(r.header(h).as_deref(), Some(v), "{h}");
     }
+}
+
+/// The text of every part of a workbook (its cells are inline strings in its sheets' XML).
+fn workbook_text(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip package");
+    let mut text = String::new();
+    for i in 0..zip.len() {
+        zip.by_index(i).expect("a part").read_to_string(&mut text).expect("UTF-8 XML");
+    }
+    text
 }

@@ -122,7 +122,7 @@ where
     let mut book = Book::new(about);
     let headers: Vec<String> = listing.columns.iter().map(|h| words.heading(h)).collect();
     book.sheet(&words.label(listing.sheet), &headers, listing.widths).map_err(fail)?;
-    let mut children = Vec::new();
+    let (mut children, mut seen) = (Vec::new(), std::collections::HashSet::new());
     let mut after = None;
     loop {
         let page = (listing.page)(conn, PageRequest { after, limit: CHUNK })?;
@@ -130,7 +130,7 @@ where
             book.row(&row).map_err(fail)?;
         }
         for child in (listing.children)(conn, &page.items)? {
-            if !children.contains(&child) {
+            if seen.insert(child) {
                 children.push(child);
             }
         }
@@ -166,6 +166,21 @@ pub fn children(
     export(conn, words, about, listing)
 }
 
+/// The names of the children `items` concern, of those `scope` reaches.
+fn names_of_children(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    items: &[Contact],
+) -> Result<HashMap<String, String>> {
+    use tongxing_store::schema::children as c;
+    let ids: Vec<String> = items.iter().filter_map(|x| x.child_id).map(|id| id.to_string()).collect();
+    let mut q = c::table.filter(c::id.eq_any(ids)).select((c::id, c::name)).into_boxed();
+    if let Some(reached) = tongxing_cases::scope::child_column(conn, scope, "children.id")? {
+        q = q.filter(reached);
+    }
+    Ok(q.load::<(String, String)>(conn).map_err(map_db_error)?.into_iter().collect())
+}
+
 /// The columns of the contacts' workbook (keys of its words).
 pub const CONTACT_COLUMNS: &[&str] = &[
     "occurred_at",
@@ -182,14 +197,16 @@ pub const CONTACT_COLUMNS: &[&str] = &[
 const CONTACT_WIDTHS: [usize; 9] = [17, 12, 10, 10, 38, 38, 40, 38, 38];
 
 /// Every contact the caller may read that `filter` selects, as a workbook, with the name of the
-/// child each concerns (the caller reads the child through the contact, as the list's audit
-/// entries say).
+/// child each concerns when the caller may read children (`child_names`: a partner client
+/// reading contacts without `cases:read` gets the ids the list gives, and no names), and only
+/// of children in their scope.
 pub fn contacts(
     conn: &mut DbConnection,
     scope: &Scope,
     filter: &ContactFilter,
     words: &dyn Words,
     about: About,
+    child_names: bool,
 ) -> Result<Exported> {
     let listing = Listing {
         sheet: "export_contacts",
@@ -198,14 +215,7 @@ pub fn contacts(
         id: |c: &Contact| c.id,
         page: |conn: &mut DbConnection, page| contacts::list(conn, scope, filter, page),
         rows: |conn: &mut DbConnection, items: &[Contact]| {
-            let ids: Vec<String> = items.iter().filter_map(|c| c.child_id).map(|id| id.to_string()).collect();
-            let names: HashMap<String, String> = tongxing_store::schema::children::table
-                .filter(tongxing_store::schema::children::id.eq_any(ids))
-                .select((tongxing_store::schema::children::id, tongxing_store::schema::children::name))
-                .load::<(String, String)>(conn)
-                .map_err(map_db_error)?
-                .into_iter()
-                .collect();
+            let names = if child_names { names_of_children(conn, scope, items)? } else { HashMap::new() };
             Ok(items
                 .iter()
                 .map(|c| {

@@ -110,7 +110,7 @@ pub struct ContactExportQuery {
 }
 
 /// Every contact the caller may read that the filters select, as an Excel workbook: the list's
-/// records with the name of the child each concerns, times in Asia/Shanghai, kinds and outcomes
+/// records with the name of the child each concerns (for callers who may read children), times in Asia/Shanghai, kinds and outcomes
 /// in the language `Accept-Language` asks for, ids as text. Each child concerned is an audited
 /// read (`export`). Read from the replica while it is fresh (`X-Data-Source`).
 #[utoipa::path(
@@ -135,6 +135,8 @@ pub async fn export_contacts(
         to: q.to,
     };
     let scope = caller.scope;
+    // Names only for whom a child's own read is allowed (a partner client needs `cases:read`).
+    let names = crate::access::rule_of("get_child").is_some_and(|r| r.admits(caller.role, caller.grants));
     super::reports::list_workbook(
         &state,
         &caller,
@@ -142,7 +144,9 @@ pub async fn export_contacts(
         "contacts",
         "export_contacts",
         None,
-        move |conn, words, about| tongxing_reporting::exports::contacts(conn, &scope, &filter, words, about),
+        move |conn, words, about| {
+            tongxing_reporting::exports::contacts(conn, &scope, &filter, words, about, names)
+        },
     )
     .await
 }
