@@ -91,6 +91,12 @@ pub const fn roles(r: &'static [Role]) -> Who {
 pub const OUTSIDE_THE_GUARD: &[&str] =
     &["get_health", "get_readiness", "get_metrics", "get_jwks", "get_oauth_metadata"];
 
+/// Whether `caller` may call `operation` (its rule admits their role and grants): for an answer
+/// that shows another operation's data only to whom that operation is open.
+pub fn may_call(caller: &crate::auth::Caller, operation: &str) -> bool {
+    rule_of(operation).is_some_and(|r| r.admits(caller.role, caller.grants))
+}
+
 /// The rule of an operation.
 pub fn rule_of(operation: &str) -> Option<&'static Rule> {
     crate::api_v1::POLICY.iter().find(|r| r.operation == operation)

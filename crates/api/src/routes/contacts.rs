@@ -136,7 +136,7 @@ pub async fn export_contacts(
     };
     let scope = caller.scope;
     // Names only for whom a child's own read is allowed (a partner client needs `cases:read`).
-    let names = crate::access::rule_of("get_child").is_some_and(|r| r.admits(caller.role, caller.grants));
+    let names = crate::access::may_call(&caller, "get_child");
     super::reports::list_workbook(
         &state,
         &caller,
