@@ -203,6 +203,19 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         let review = r.body["items"][0]["id"].as_str().unwrap_or_else(|| panic!("no review: {}", r.body));
         ids.insert(format!("review.{side}"), review.to_owned());
     }
+    // A merge on each side: one child recorded twice in the village.
+    for (side, village) in [("in", &village_in), ("out", &village_out)] {
+        let twice = json!({"region_id": village, "name": "合并儿童", "sex": "male", "birth_date": "2012-04-05", "categories": ["left_behind"]});
+        let kept = created(app.post("/api/v1/children", twice.clone()).await, "survivor");
+        let gone = created(app.post("/api/v1/children", twice).await, "merged");
+        let m = app
+            .post(
+                &format!("/api/v1/children/{gone}/merge"),
+                json!({"into": kept, "reason": "同一儿童登记两次"}),
+            )
+            .await;
+        ids.insert(format!("merge.{side}"), created(m, "merge"));
+    }
     let holiday = app.get("/api/v1/holidays").await.body["items"][0]["id"].as_str().unwrap().to_owned();
     let rule = app.get("/api/v1/cadence-rules").await.body["items"][0]["id"].as_str().unwrap().to_owned();
     for (key, id) in [
@@ -292,6 +305,13 @@ const MATRIX: &[Case] = &[
     case("POST", "/api/v1/consents/{id}/withdraw", STAFF, Scoped("consent")),
     case("GET", "/api/v1/duplicate-reviews", COORD, NoId),
     case("POST", "/api/v1/duplicate-reviews/{id}/resolve", COORD, Scoped("review")),
+    case("GET", "/api/v1/children/{id}/possible-duplicates", STAFF, Scoped("child")),
+    case("GET", "/api/v1/duplicate-candidates", COORD, NoId),
+    case("POST", "/api/v1/duplicate-candidates/{id}/dismiss", COORD, Scoped("review")),
+    case("POST", "/api/v1/children/{id}/merge", COORD, Scoped("child")),
+    case("GET", "/api/v1/child-merges", COORD, NoId),
+    case("GET", "/api/v1/child-merges/{id}", COORD, Scoped("merge")),
+    case("POST", "/api/v1/child-merges/{id}/undo", "admin", Scoped("merge")),
     case("GET", "/api/v1/mentors", STAFF, NoId),
     case("POST", "/api/v1/mentors", COORD, NoId),
     case("GET", "/api/v1/mentors/{id}", STAFF, Scoped("mentor")),
@@ -407,6 +427,10 @@ fn body_for(case: &Case, w: &World) -> Option<Value> {
         }
         ("POST", "/api/v1/consents/{id}/withdraw") => json!({"reason": "监护人撤回"}),
         ("POST", "/api/v1/duplicate-reviews/{id}/resolve") => json!({"outcome": "same_child"}),
+        ("POST", "/api/v1/duplicate-candidates/{id}/dismiss") => json!({"reason": "双胞胎"}),
+        // A survivor that does not exist: refused after the scope check, so nothing merges.
+        ("POST", "/api/v1/children/{id}/merge") => json!({"into": uuid::Uuid::nil(), "reason": "同一儿童"}),
+        ("POST", "/api/v1/child-merges/{id}/undo") => json!({"reason": "并非同一儿童"}),
         ("POST", "/api/v1/pairings/{id}/status") => json!({"status": "proposed"}),
         ("POST", "/api/v1/pairings/{id}/contacts") => json!({"occurred_at": future, "kind": "phone"}),
         ("PUT", "/api/v1/counselling-enrolments/{id}") => {

@@ -13,6 +13,7 @@ mod bad_input;
 mod case_records;
 mod corpus;
 mod counselling;
+mod duplicates;
 mod edge;
 mod events;
 mod home_visits;

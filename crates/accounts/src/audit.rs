@@ -270,7 +270,7 @@ pub fn without_values(changes: &Value) -> Value {
 }
 
 /// A note for a created record, from its JSON: its id, every child it names (`child_id` at any
-/// depth, as in a batch's items), its fields.
+/// depth, as in a batch's items, and a merge's `merged_into`), its fields.
 pub fn created(record: &Value) -> AuditNote {
     let id = record.get("id").and_then(Value::as_str).map(str::to_owned);
     let mut children = Vec::new();
@@ -282,7 +282,7 @@ fn named_children(v: &Value, out: &mut Vec<Uuid>) {
     match v {
         Value::Object(fields) => {
             for (k, item) in fields {
-                if k == "child_id"
+                if (k == "child_id" || k == "merged_into")
                     && let Some(id) = item.as_str().and_then(|s| Uuid::parse_str(s).ok())
                     && !out.contains(&id)
                 {
@@ -546,6 +546,8 @@ fn insert_all(conn: &mut DbConnection, entries: &[Entry]) -> Result<()> {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AuditFilter {
     pub child_id: Option<Uuid>,
+    /// With `child_id`: the records merged into that child, whose history is now its own.
+    pub merged_child_ids: Vec<Uuid>,
     pub actor_id: Option<Uuid>,
     pub action: Option<AuditAction>,
     /// First day (Asia/Shanghai), inclusive.
@@ -645,7 +647,15 @@ pub fn wrote_since(conn: &mut DbConnection, actor: Uuid, since: DateTime<Utc>) -
 pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>> {
     let mut q = audit_log::table.order(audit_log::id.asc()).into_boxed();
     if let Some(c) = filter.child_id {
-        q = q.filter(audit_log::child_id.eq(DbId(c)));
+        if filter.merged_child_ids.is_empty() {
+            q = q.filter(audit_log::child_id.eq(DbId(c)));
+        } else {
+            let ids: Vec<String> = std::iter::once(c)
+                .chain(filter.merged_child_ids.iter().copied())
+                .map(|u| u.to_string())
+                .collect();
+            q = q.filter(audit_log::child_id.eq_any(ids));
+        }
     }
     if let Some(a) = filter.actor_id {
         q = q.filter(audit_log::actor_id.eq(DbId(a)));

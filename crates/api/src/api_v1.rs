@@ -75,6 +75,13 @@ endpoints! {
     consents::withdraw_consent => roles(CASE_STAFF), Update;
     duplicates::list_duplicate_reviews => roles(COORDINATORS), List;
     duplicates::resolve_duplicate_review => roles(COORDINATORS), Update;
+    duplicates::list_possible_duplicates => roles(CASE_STAFF), Read;
+    duplicates::list_duplicate_candidates => roles(COORDINATORS), List;
+    duplicates::dismiss_duplicate_candidate => roles(COORDINATORS), Update;
+    merges::merge_child => roles(COORDINATORS), Create;
+    merges::list_child_merges => roles(COORDINATORS), No;
+    merges::get_child_merge => roles(COORDINATORS), No;
+    merges::undo_child_merge => roles(ADMIN), Update;
     mentors::list_mentors => roles(CASE_STAFF), No;
     mentors::create_mentor => roles(COORDINATORS), Create;
     mentors::get_mentor => roles(CASE_STAFF), No;

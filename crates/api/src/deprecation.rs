@@ -36,6 +36,20 @@ pub const DEPRECATED: &[Deprecated] = &[
         successor: "/api/v1/oauth/token",
         why: "the standard OAuth 2.0 token endpoint takes the same JSON (and forms, and HTTP Basic)",
     },
+    Deprecated {
+        operation: "list_duplicate_reviews",
+        on: "2026-12-03",
+        sunset: "2027-12-31",
+        successor: "/api/v1/duplicate-candidates",
+        why: "the candidates' queue lists the same pairs and those found by the similarity rule, with their scores",
+    },
+    Deprecated {
+        operation: "resolve_duplicate_review",
+        on: "2026-12-03",
+        sunset: "2027-12-31",
+        successor: "/api/v1/duplicate-candidates/{id}/dismiss",
+        why: "two children are dismissed with a reason; one child recorded twice is merged (`merge_child`), which settles the pair",
+    },
 ];
 
 pub fn of(operation: &str) -> Option<&'static Deprecated> {

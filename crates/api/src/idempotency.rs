@@ -46,8 +46,15 @@ fn still_reached(
         return Ok(());
     }
     let value: serde_json::Value = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
-    // The child a record is about, or for a created child the child itself.
-    let key = if path == "/api/v1/children" { "id" } else { "child_id" };
+    // The child a record is about, or for a created child the child itself; for a merge, the
+    // record that survived it (the merged one has left).
+    let key = if path == "/api/v1/children" {
+        "id"
+    } else if value.get("merged_into").is_some() {
+        "merged_into"
+    } else {
+        "child_id"
+    };
     if let Some(child) = value.get(key).and_then(serde_json::Value::as_str).and_then(|s| s.parse().ok()) {
         tongxing_cases::scope::require_child(
             conn,

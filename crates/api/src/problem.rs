@@ -31,6 +31,9 @@ pub struct Problem {
     /// For some conflicts: the record this one conflicts with (e.g. the active pairing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicting_id: Option<uuid::Uuid>,
+    /// For `child_merged` (410): the record this one was merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<uuid::Uuid>,
     /// The values the detail names, by name (the statuses of a refused transition, the day a
     /// volunteer's clearance expired): for a client that words its own messages.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -107,6 +110,7 @@ pub struct ApiError {
     errors: Vec<ProblemField>,
     retry_after: Option<u32>,
     conflicting_id: Option<uuid::Uuid>,
+    merged_into: Option<uuid::Uuid>,
     params: Params,
     allow: Option<Box<str>>,
     /// The connection is closed after this answer (`Connection: close`).
@@ -141,6 +145,7 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             conflicting_id: None,
+            merged_into: None,
             params: Params::new(),
             allow: None,
             close: false,
@@ -212,6 +217,11 @@ impl From<Error> for ApiError {
                 let mut e = ApiError::new(StatusCode::CONFLICT, code, detail);
                 e.conflicting_id = related;
                 e.params = params;
+                e
+            }
+            Error::Gone { code, detail, merged_into } => {
+                let mut e = ApiError::new(StatusCode::GONE, code, detail);
+                e.merged_into = Some(merged_into);
                 e
             }
             Error::PreconditionFailed => ApiError::new(
@@ -291,6 +301,7 @@ impl ResponseError for ApiError {
                 })
                 .collect(),
             conflicting_id: self.conflicting_id,
+            merged_into: self.merged_into,
             params: self.params.clone(),
         };
         let mut res = HttpResponse::build(self.status);

@@ -360,6 +360,7 @@ pub fn create(conn: &mut DbConnection, scope: &Scope, mut input: ChildInput) -> 
         .execute(conn)
         .map_err(map_db_error)?;
     duplicates::record(conn, scope, id, &others)?;
+    duplicates::scan(conn, scope, id)?;
     Ok(load(conn, id)?.map(|c| c.masked_for(scope)))
 }
 
@@ -412,6 +413,7 @@ pub fn update(
         return Err(Error::PreconditionFailed);
     }
     duplicates::record(conn, scope, id, &others)?;
+    duplicates::scan(conn, scope, id)?;
     Ok((current.map(|c| c.masked_for(scope)), load(conn, id)?.map(|c| c.masked_for(scope))))
 }
 
@@ -499,6 +501,13 @@ pub fn change_status(
 
 /// The child, if `scope` reaches it (otherwise not found), masked for the caller. One query.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Child>> {
+    match read(conn, scope, id) {
+        Err(e @ Error::NotFound { .. }) => Err(crate::merges::explain_missing(conn, scope, id, e)?),
+        other => other,
+    }
+}
+
+fn read(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<Child>> {
     let Some(cond) = crate::scope::child_column(conn, scope, "children.id")? else {
         // Every child is in reach: the plain query, whose prepared statement the connection keeps.
         return Ok(load(conn, id)?.map(|c| c.masked_for(scope)));

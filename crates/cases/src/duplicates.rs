@@ -6,21 +6,32 @@
 //! to the review queue of the coordinators who reach both children. A number already held within
 //! the caller's own scope is refused as before (409 `national_id_taken`, naming the record they
 //! can read).
+//!
+//! Without a shared number, the similarity rule ([`crate::similarity`]) scores the child against
+//! the records that could be the same child: those born the same day or on the day with day and
+//! month swapped, those in the same household, and those of the same name in the same village.
+//! Every pair at or over the threshold joins the queue (`similar`), whoever can see the other
+//! record; the caller learns of the ones in their own scope only, through
+//! [`possible_duplicates`].
 
-use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use tongxing_core::Code;
 use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::{Error, Result, id, time};
-use tongxing_store::schema::{children, duplicate_reviews};
+use tongxing_store::schema::{children, duplicate_reviews, guardians};
 use tongxing_store::{DbConnection, DbId, DbText, map_db_error};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::scope::{self, condition};
+use crate::children::{Child, Sex};
+use crate::scope::{self, Access, condition};
+use crate::similarity::{self, Likeness, Profile, Signal};
 use crate::util::{Versioned, check_version, clean, not_found_as, parse_id, parse_opt_id};
 
 text_enum! {
@@ -28,6 +39,8 @@ text_enum! {
     pub enum DuplicateReason {
         /// Both carry the same national ID number.
         NationalId => "national_id",
+        /// The similarity rule scores the pair at 60 or more (`score`, `signals`).
+        Similar => "similar",
     }
 }
 
@@ -58,6 +71,30 @@ pub struct DuplicateReview {
     pub resolved_at: Option<DateTime<Utc>>,
     /// The version that `ETag` and `If-Match` carry.
     pub version: i32,
+    /// For `similar` pairs: the rule's score when the pair was last scored (60 or more).
+    pub score: Option<i32>,
+    /// For `similar` pairs: the signals behind the score.
+    pub signals: Vec<Signal>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Dismissal {
+    /// Why the two records are two children (kept as the review's note).
+    #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
+    pub reason: String,
+}
+
+/// A record that may be the same child as the one asked about.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PossibleDuplicate {
+    /// The other record, as the caller's own read of it answers.
+    pub child: Child,
+    #[serde(flatten)]
+    pub likeness: Likeness,
+    /// The open review of the pair in the coordinators' queue, if there is one.
+    pub review_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
@@ -75,6 +112,8 @@ pub struct DuplicateFilter {
     pub open: Option<bool>,
     /// Reviews naming this child on either side.
     pub child_id: Option<Uuid>,
+    /// Only reviews found this way.
+    pub reason: Option<DuplicateReason>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -91,6 +130,8 @@ struct Row {
     resolved_by: Option<String>,
     resolved_at: Option<chrono::NaiveDateTime>,
     version: i32,
+    score: Option<i32>,
+    signals: Option<String>,
 }
 
 impl Row {
@@ -107,6 +148,15 @@ impl Row {
             resolved_by: parse_opt_id(self.resolved_by.as_deref())?,
             resolved_at: self.resolved_at.map(time::from_db),
             version: self.version,
+            score: self.score,
+            signals: self
+                .signals
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(Signal::from_db)
+                .collect::<Result<_>>()?,
         })
     }
 }
@@ -208,6 +258,9 @@ pub fn list(
         let c = c.to_string();
         q = q.filter(duplicate_reviews::child_id.eq(c.clone()).or(duplicate_reviews::other_child_id.eq(c)));
     }
+    if let Some(r) = filter.reason {
+        q = q.filter(duplicate_reviews::reason.eq(r.as_str()));
+    }
     if let Some(after) = page.after {
         q = q.filter(duplicate_reviews::id.gt(DbId(after)));
     }
@@ -263,4 +316,232 @@ pub fn resolve(
     }
     let after = get(conn, scope, id)?;
     Ok((current, after))
+}
+
+/// Marks the pair as two children, with the reason; a review is resolved once.
+pub fn dismiss(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: Uuid,
+    dismissal: Dismissal,
+    expected: Option<i32>,
+) -> Result<(Versioned<DuplicateReview>, Versioned<DuplicateReview>)> {
+    let reason = dismissal.reason.trim().to_owned();
+    if reason.is_empty() {
+        return Err(Error::field("reason", "blank", "say why the two records are two children"));
+    }
+    let resolution = DuplicateResolution { outcome: DuplicateOutcome::DifferentChildren, note: Some(reason) };
+    resolve(conn, scope, id, resolution, expected)
+}
+
+/// The profiles of these children, with their households' guardians' phone numbers.
+pub(crate) fn profiles(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Profile>> {
+    let rows: Vec<(String, String, NaiveDate, DbText<Sex>, Option<String>, Option<String>, String)> =
+        children::table
+            .filter(children::id.eq_any(ids))
+            .select((
+                children::id,
+                children::name,
+                children::birth_date,
+                children::sex,
+                children::national_id,
+                children::household_id,
+                children::region_id,
+            ))
+            .load(conn)
+            .map_err(map_db_error)?;
+    let households: HashSet<&String> = rows.iter().filter_map(|r| r.5.as_ref()).collect();
+    let mut phones: HashMap<String, Vec<String>> = HashMap::new();
+    if !households.is_empty() {
+        let found: Vec<(String, Option<String>)> = guardians::table
+            .filter(guardians::household_id.eq_any(households))
+            .filter(guardians::phone.is_not_null())
+            .select((guardians::household_id, guardians::phone))
+            .load(conn)
+            .map_err(map_db_error)?;
+        for (h, phone) in found {
+            if let Some(key) = phone.as_deref().and_then(similarity::phone_key) {
+                phones.entry(h).or_default().push(key);
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|(id, name, birth_date, sex, national_id, household_id, region_id)| {
+            Ok(Profile {
+                id: parse_id(&id)?,
+                name,
+                birth_date,
+                sex: sex.0,
+                national_id,
+                phones: household_id.as_ref().and_then(|h| phones.get(h)).cloned().unwrap_or_default(),
+                household_id: parse_opt_id(household_id.as_deref())?,
+                region_id: parse_id(&region_id)?,
+            })
+        })
+        .collect()
+}
+
+/// At most this many records are scored for one child (a village of namesakes, a day of many
+/// births); the nearest by the retrieval's order are kept.
+const MAX_SCORED: i64 = 500;
+
+/// Every recorded child that the rule finds a possible duplicate of `child` (which need not be
+/// recorded itself: an import row is scored before it exists), whatever the caller's scope,
+/// best first. Found by index: birth date (exact or swapped), household, and name in the
+/// village, then scored.
+pub fn candidates(conn: &mut DbConnection, child: &Profile) -> Result<Vec<(Profile, Likeness)>> {
+    let mut born = vec![child.birth_date];
+    born.extend(similarity::swapped(child.birth_date));
+    let me = child.id.to_string();
+    let mut found: Vec<String> = children::table
+        .filter(children::birth_date.eq_any(born))
+        .filter(children::id.ne(&me))
+        .select(children::id)
+        .limit(MAX_SCORED)
+        .load(conn)
+        .map_err(map_db_error)?;
+    found.extend(
+        children::table
+            .filter(children::region_id.eq(DbId(child.region_id)))
+            .filter(children::name.eq(child.name.trim()))
+            .filter(children::id.ne(&me))
+            .select(children::id)
+            .limit(MAX_SCORED)
+            .load::<String>(conn)
+            .map_err(map_db_error)?,
+    );
+    if let Some(h) = child.household_id {
+        found.extend(
+            children::table
+                .filter(children::household_id.eq(DbId(h)))
+                .filter(children::id.ne(&me))
+                .select(children::id)
+                .limit(MAX_SCORED)
+                .load::<String>(conn)
+                .map_err(map_db_error)?,
+        );
+    }
+    found.sort_unstable();
+    found.dedup();
+    let mut scored: Vec<(Profile, Likeness)> = profiles(conn, &found)?
+        .into_iter()
+        .filter_map(|other| similarity::possible_duplicate(child, &other).map(|l| (other, l)))
+        .collect();
+    scored.sort_by(|a, b| b.1.score.cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
+    Ok(scored)
+}
+
+/// After `child` was recorded or changed: every possible duplicate joins the review queue as a
+/// `similar` pair, in or out of the caller's scope (a pair already there is re-scored while
+/// open; a pair a coordinator dismissed stays dismissed). Pairs sharing a national ID number are
+/// queued by [`record`].
+pub(crate) fn scan(conn: &mut DbConnection, scope: &Scope, child: Uuid) -> Result<()> {
+    let Some(me) = profiles(conn, &[child.to_string()])?.pop() else {
+        return Ok(());
+    };
+    let now = time::to_db(time::now());
+    for (other, likeness) in candidates(conn, &me)? {
+        if likeness.signals.contains(&Signal::SameNationalId) {
+            continue;
+        }
+        let (a, b) = (child.to_string(), other.id.to_string());
+        let signals = likeness.signals.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+        let pair = duplicate_reviews::table
+            .filter(
+                (duplicate_reviews::child_id.eq(&a).and(duplicate_reviews::other_child_id.eq(&b)))
+                    .or(duplicate_reviews::child_id.eq(&b).and(duplicate_reviews::other_child_id.eq(&a))),
+            )
+            .filter(duplicate_reviews::reason.eq(DuplicateReason::Similar.as_str()));
+        let known: Option<(String, Option<chrono::NaiveDateTime>)> = pair
+            .select((duplicate_reviews::id, duplicate_reviews::resolved_at))
+            .first(conn)
+            .optional()
+            .map_err(map_db_error)?;
+        match known {
+            Some((_, Some(_))) => {}
+            Some((id, None)) => {
+                diesel::update(duplicate_reviews::table.filter(duplicate_reviews::id.eq(id)))
+                    .set((
+                        duplicate_reviews::score.eq(likeness.score),
+                        duplicate_reviews::signals.eq(signals),
+                    ))
+                    .execute(conn)
+                    .map_err(map_db_error)?;
+            }
+            None => {
+                diesel::insert_into(duplicate_reviews::table)
+                    .values((
+                        duplicate_reviews::id.eq(id::new_id().to_string()),
+                        duplicate_reviews::child_id.eq(&a),
+                        duplicate_reviews::other_child_id.eq(&b),
+                        duplicate_reviews::reason.eq(DuplicateReason::Similar.as_str()),
+                        duplicate_reviews::found_by.eq(DbId(scope.actor())),
+                        duplicate_reviews::found_at.eq(now),
+                        duplicate_reviews::score.eq(likeness.score),
+                        duplicate_reviews::signals.eq(signals),
+                    ))
+                    .execute(conn)
+                    .map_err(map_db_error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The records in the caller's scope that may be the same child as `child`, best first; pairs a
+/// coordinator found to be two children are left out.
+pub fn possible_duplicates(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    child: Uuid,
+) -> Result<Vec<PossibleDuplicate>> {
+    scope::require_child(conn, scope, Access::Read, child, "child")?;
+    let Some(me) = profiles(conn, &[child.to_string()])?.pop() else {
+        return Err(Error::not_found("child"));
+    };
+    let found = candidates(conn, &me)?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = found.iter().map(|(p, _)| p.id.to_string()).collect();
+    let mut visible = children::table.filter(children::id.eq_any(&ids)).select(children::id).into_boxed();
+    if let Some(cond) = scope::child_column(conn, scope, "children.id")? {
+        visible = visible.filter(cond);
+    }
+    let visible: HashSet<String> = visible.load(conn).map_err(map_db_error)?.into_iter().collect();
+    let me = child.to_string();
+    let reviews: Vec<(String, String, String, Option<DbText<DuplicateOutcome>>)> = duplicate_reviews::table
+        .filter(duplicate_reviews::child_id.eq(&me).or(duplicate_reviews::other_child_id.eq(&me)))
+        .select((
+            duplicate_reviews::id,
+            duplicate_reviews::child_id,
+            duplicate_reviews::other_child_id,
+            duplicate_reviews::outcome,
+        ))
+        .load(conn)
+        .map_err(map_db_error)?;
+    let mut open = HashMap::new();
+    let mut dismissed = HashSet::new();
+    for (id, a, b, outcome) in reviews {
+        let other = if a == me { b } else { a };
+        match outcome.map(|o| o.0) {
+            Some(DuplicateOutcome::DifferentChildren) => {
+                dismissed.insert(other);
+            }
+            Some(DuplicateOutcome::SameChild) => {}
+            None => {
+                open.insert(other, parse_id(&id)?);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (other, likeness) in found {
+        let key = other.id.to_string();
+        if !visible.contains(&key) || dismissed.contains(&key) {
+            continue;
+        }
+        let record = crate::children::get(conn, scope, other.id)?.record;
+        out.push(PossibleDuplicate { child: record, likeness, review_id: open.get(&key).copied() });
+    }
+    Ok(out)
 }

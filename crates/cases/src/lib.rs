@@ -15,8 +15,10 @@ pub mod contacts;
 pub mod duplicates;
 pub mod households;
 pub mod lifecycle;
+pub mod merges;
 pub mod regions;
 pub mod scope;
+pub mod similarity;
 pub mod util;
 
 pub use tongxing_core::record::Versioned;

@@ -48,6 +48,8 @@ codes! {
     AlreadyResolved => ("already_resolved", 409, "this review has already been resolved"),
     /// The volunteer is already on the roster.
     AlreadyRostered => ("already_rostered", 409, "the volunteer is already on the roster"),
+    /// This merge has already been undone.
+    AlreadyUndone => ("already_undone", 409, "this merge has already been undone"),
     /// This consent has already been withdrawn.
     AlreadyWithdrawn => ("already_withdrawn", 409, "this consent has already been withdrawn"),
     /// The request body stopped arriving; send it again.
@@ -64,6 +66,8 @@ codes! {
     ChecklistIncomplete => ("checklist_incomplete", 409, "every safety item must be confirmed before approval"),
     /// The child has another pairing active over these dates; `conflicting_id` names it.
     ChildAlreadyPaired => ("child_already_paired", 409, "the child has another pairing active over these dates; `conflicting_id` names it"),
+    /// The record was merged into another; `merged_into` names it.
+    ChildMerged => ("child_merged", 410, "the record was merged into another; `merged_into` names it"),
     /// A volunteer lacks a background check or safety training valid on the event day.
     ClearanceMissing => ("clearance_missing", 409, "a volunteer lacks a background check or safety training valid on the event day"),
     /// The client is revoked.
@@ -74,6 +78,8 @@ codes! {
     DemoLoaded => ("demo_loaded", 409, "the demo dataset is already loaded"),
     /// The departure time has passed; a visit that took place is recorded late by a coordinator.
     DeparturePassed => ("departure_passed", 409, "the departure time has passed; a visit that took place is recorded late by a coordinator"),
+    /// The two records carry different national ID numbers, so they are two children.
+    DifferentNationalIds => ("different_national_ids", 409, "the two records carry different national ID numbers, so they are two children"),
     /// The record duplicates an existing one.
     Duplicate => ("duplicate", 409, "the record duplicates an existing one"),
     /// The event is reported or cancelled and takes no more changes.
@@ -128,6 +134,12 @@ codes! {
     MentorAlreadyPaired => ("mentor_already_paired", 409, "the mentor has another pairing active over these dates; `conflicting_id` names it"),
     /// The mentor is not active.
     MentorInactive => ("mentor_inactive", 409, "the mentor is not active"),
+    /// The two records cannot be one as they stand (both have an active pairing, both attended one event); `params.rule` names the rule.
+    MergeConflict => ("merge_conflict", 409, "the two records cannot be one as they stand (both have an active pairing, both attended one event); `params.rule` names the rule"),
+    /// The surviving record was merged into another since; undo that merge first.
+    MergeSuperseded => ("merge_superseded", 409, "the surviving record was merged into another since; undo that merge first"),
+    /// The time to undo this merge has passed.
+    MergeUndoExpired => ("merge_undo_expired", 409, "the time to undo this merge has passed"),
     /// The path does not answer this method; `Allow` lists those it does.
     MethodNotAllowed => ("method_not_allowed", 405, "the path does not answer this method; `Allow` lists those it does"),
     /// Send an access token: Authorization: Bearer <token>.

@@ -46,6 +46,10 @@ pub enum Error {
     /// The request conflicts with the state of the record (illegal transition, duplicate, ...).
     #[error("{detail}")]
     Conflict { code: Code, detail: String, related: Option<uuid::Uuid>, params: Params },
+    /// The record is no longer here: it was merged into another, which `merged_into` names (and
+    /// which the caller may read).
+    #[error("{detail}")]
+    Gone { code: Code, detail: String, merged_into: uuid::Uuid },
     /// `If-Match` named a version that is no longer current.
     #[error("the record has changed since it was read")]
     PreconditionFailed,

@@ -190,6 +190,25 @@ diesel::table! {
         resolved_by -> Nullable<Text>,
         resolved_at -> Nullable<Timestamp>,
         version -> Integer,
+        score -> Nullable<Integer>,
+        signals -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    child_merges (id) {
+        id -> Text,
+        child_id -> Text,
+        merged_into -> Text,
+        reason -> Text,
+        merged_by -> Text,
+        merged_at -> Timestamp,
+        record -> Text,
+        moved -> Text,
+        undone_by -> Nullable<Text>,
+        undone_at -> Nullable<Timestamp>,
+        undo_reason -> Nullable<Text>,
+        version -> Integer,
     }
 }
 
@@ -654,6 +673,7 @@ diesel::table! {
 diesel::joinable!(api_clients -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    child_merges,
     settings,
     counters,
     users,

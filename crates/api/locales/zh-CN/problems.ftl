@@ -11,6 +11,7 @@ title-404 = 未找到
 title-405 = 不支持该方法
 title-408 = 请求超时
 title-409 = 状态冲突
+title-410 = 已不存在
 title-412 = 前提条件不满足
 title-413 = 请求内容过大
 title-415 = 不支持的内容类型
@@ -26,6 +27,7 @@ code-already-attending = 该儿童的出勤已有记录
 code-already-exempt = 该周期已豁免
 code-already-resolved = 该复核已处理
 code-already-rostered = 该志愿者已在排班表中
+code-already-undone = 该合并已撤销
 code-already-withdrawn = 该同意书已撤回
 code-body-timeout = 请求内容中断，请重新发送
 code-body-too-large = 请求内容过大
@@ -34,6 +36,7 @@ code-case-closed = 该儿童的个案已结案
 code-case-number-taken = 该个案编号已被使用
 code-checklist-incomplete = 批准前须确认全部安全事项
 code-child-already-paired = 该儿童在这段日期内已有其他有效结对；conflicting_id 指明该结对
+code-child-merged = 该记录已合并到另一条记录；merged_into 指明该记录
 code-clearance-missing = { $has ->
     [background_check-day-name] { $name } 不能在 { $day } 与儿童一起服务：{ $background_check ->
         [missing] 没有背景审查记录
@@ -56,6 +59,7 @@ code-client-revoked = 该客户端已被吊销
 code-consent-missing = 尚未记录监护人或福利机构的同意
 code-demo-loaded = 演示数据已加载
 code-departure-passed = 出发时间已过；已进行的探访须由协调员补录
+code-different-national-ids = 两条记录的身份证号不同，是两名儿童
 code-duplicate = 该记录与已有记录重复
 code-event-closed = { $has ->
     [status] { $status ->
@@ -93,6 +97,9 @@ code-last-admin = 此操作会使服务没有在职的管理员
 code-malformed-json = 请求体不是格式正确的 JSON
 code-mentor-already-paired = 该导师在这段日期内已有其他有效结对；conflicting_id 指明该结对
 code-mentor-inactive = 该导师未处于在职状态
+code-merge-conflict = 两条记录目前无法合并（都有进行中的结对，或都参加了同一活动）
+code-merge-superseded = 保留的记录此后又被合并；请先撤销那次合并
+code-merge-undo-expired = 已超过可撤销合并的期限
 code-method-not-allowed = { $has ->
     [method] 该路径不支持 { $method } 方法；Allow 列出支持的方法
    *[other] 该路径不支持此方法；Allow 列出支持的方法
@@ -206,6 +213,7 @@ field-range-too-long = { $has ->
 }
 field-required = { $field } 为必填项
 field-same-as-purchaser = { $field } 不能是采购方本身
+field-same-record = { $field } 指向了记录本身
 field-several-primary = { $field } 中有多个主要项
 field-too-far-ahead = { $has ->
     [latest-years] { $field } 最多为 { $years } 年以后（不晚于 { $latest }）

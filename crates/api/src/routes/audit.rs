@@ -71,6 +71,7 @@ pub async fn list_audit_events(
         from: q.from,
         to: q.to,
         seen_only: false,
+        merged_child_ids: Vec::new(),
     };
     state.audit.flush().await?;
     let result = state.run(move |conn| audit::list(conn, &filter, page)).await?;
@@ -78,6 +79,9 @@ pub async fn list_audit_events(
 }
 
 /// Who has seen this child's record: every read, list and export that showed it, oldest first.
+///
+/// A record merged into this one brought its history with it: while the merge stands, its
+/// entries are listed here too (their `child_id` names the merged record).
 #[utoipa::path(
     tag = "audit", operation_id = "get_child_access_history",
     params(("id" = Uuid, Path, description = "Child id"), HistoryQuery),
@@ -92,13 +96,14 @@ pub async fn get_child_access_history(
 ) -> ApiResult<HttpResponse> {
     let page = page(q.limit, q.cursor.as_deref())?;
     let child = id.into_inner();
-    let filter = AuditFilter { child_id: Some(child), seen_only: true, ..AuditFilter::default() };
+    let mut filter = AuditFilter { child_id: Some(child), seen_only: true, ..AuditFilter::default() };
     state.audit.flush().await?;
     let result = state
         .run(move |conn| {
             if !children::exists(conn, child)? {
                 return Err(tongxing_core::Error::not_found("child"));
             }
+            filter.merged_child_ids = tongxing_cases::merges::merged_into(conn, child)?;
             audit::list(conn, &filter, page)
         })
         .await?;

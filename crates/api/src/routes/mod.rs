@@ -15,6 +15,7 @@ pub mod holidays;
 pub mod home_visits;
 pub mod households;
 pub mod mentors;
+pub mod merges;
 pub mod oauth;
 pub mod ops;
 pub mod organisations;

@@ -1,0 +1,7 @@
+DROP TABLE child_merges;
+DELETE FROM duplicate_reviews WHERE reason = 'similar';
+ALTER TABLE duplicate_reviews DROP COLUMN signals;
+ALTER TABLE duplicate_reviews DROP COLUMN score;
+ALTER TABLE duplicate_reviews DROP CONSTRAINT duplicate_reviews_reason_check;
+ALTER TABLE duplicate_reviews ADD CONSTRAINT duplicate_reviews_reason_check CHECK (reason IN ('national_id'));
+DROP INDEX children_birth_date_idx;

@@ -1,0 +1,32 @@
+-- Possible duplicates found by the similarity rule (tongxing_cases::similarity) join those found
+-- by national ID number in the review queue, with their score and signals. The rule looks for
+-- candidates by birth date (exact or day and month swapped): an index for it.
+CREATE INDEX children_birth_date_idx ON children (birth_date);
+ALTER TABLE duplicate_reviews DROP CONSTRAINT duplicate_reviews_reason_check;
+ALTER TABLE duplicate_reviews ADD CONSTRAINT duplicate_reviews_reason_check
+    CHECK (reason IN ('national_id', 'similar'));
+ALTER TABLE duplicate_reviews ADD COLUMN score INTEGER;
+ALTER TABLE duplicate_reviews ADD COLUMN signals TEXT;
+
+-- A record merged into another (POST /children/{id}/merge). The merged child's row leaves
+-- `children` (so no list, scope or report can count it twice), with its status history and its
+-- duplicate reviews; `record` keeps them (JSON) and `moved` the ids of the rows re-pointed to the
+-- surviving record, per table, so that an admin can undo the merge within its window.
+CREATE TABLE child_merges (
+    id TEXT PRIMARY KEY NOT NULL,
+    child_id TEXT NOT NULL,
+    merged_into TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    merged_by TEXT NOT NULL REFERENCES users (id),
+    merged_at TIMESTAMP NOT NULL,
+    record TEXT NOT NULL,
+    moved TEXT NOT NULL,
+    undone_by TEXT REFERENCES users (id),
+    undone_at TIMESTAMP,
+    undo_reason TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    CHECK (child_id <> merged_into),
+    CHECK ((undone_at IS NULL) = (undone_by IS NULL))
+);
+CREATE INDEX child_merges_child_idx ON child_merges (child_id);
+CREATE INDEX child_merges_into_idx ON child_merges (merged_into);
