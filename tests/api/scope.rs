@@ -775,6 +775,24 @@ const WRITES: &[(&str, Answer)] = &[
         "resolve_duplicate_review",
         NoChild("a review: the two children's ids, which the coordinator reaches both of, and the finding"),
     ),
+    (
+        "dismiss_duplicate_candidate",
+        NoChild(
+            "a candidate: the two children's ids, which the coordinator reaches both of, and the finding",
+        ),
+    ),
+    (
+        "merge_child",
+        NoChild(
+            "a merge: the two records' ids (the survivor the coordinator holds), the reason and the moved records' ids",
+        ),
+    ),
+    (
+        "undo_child_merge",
+        NoChild(
+            "a merge, answered to admins only: the two records' ids, the reasons and the moved records' ids",
+        ),
+    ),
     ("create_household", AsRead),
     ("update_household", AsRead),
     ("create_child", AsRead),

@@ -79,8 +79,8 @@ endpoints! {
     duplicates::list_duplicate_candidates => roles(COORDINATORS), List;
     duplicates::dismiss_duplicate_candidate => roles(COORDINATORS), Update;
     merges::merge_child => roles(COORDINATORS), Create;
-    merges::list_child_merges => roles(COORDINATORS), No;
-    merges::get_child_merge => roles(COORDINATORS), No;
+    merges::list_child_merges => roles(COORDINATORS), List;
+    merges::get_child_merge => roles(COORDINATORS), Read;
     merges::undo_child_merge => roles(ADMIN), Update;
     mentors::list_mentors => roles(CASE_STAFF), No;
     mentors::create_mentor => roles(COORDINATORS), Create;

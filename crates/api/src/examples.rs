@@ -136,6 +136,7 @@ pub fn problem_for(status: &str) -> Option<Value> {
         404 => p("not_found", "no such child"),
         408 => p("body_timeout", "the request body stopped arriving; send it again"),
         409 => p("child_already_paired", "the child has another pairing active over these dates"),
+        410 => p("child_merged", "this record was merged into another; `merged_into` names it"),
         412 => p("stale_version", "the record has changed since you read it; read it again and retry"),
         413 => p("body_too_large", "the request body is too large"),
         415 => p("unsupported_media_type", "send the body as application/json"),
@@ -155,6 +156,7 @@ pub fn problem_for(status: &str) -> Option<Value> {
             }]);
         }
         409 => example["conflicting_id"] = PAIRING.into(),
+        410 => example["merged_into"] = "0190f0a0-0000-7000-8000-000000000011".into(),
         422 => {
             example["errors"] =
                 json!([{"field": "region_id", "code": "not_found", "message": "no region with this id"}]);

@@ -37,14 +37,21 @@ pub async fn guard(
     };
     req.extensions_mut().insert(RoutePattern(pattern.clone()));
     let method = req.method().as_str().to_owned();
+    // A deprecated operation says so, with its sunset and successor, on every answer, refusals
+    // included.
+    let deprecated = access::find(&method, &pattern).and_then(|rule| crate::deprecation::of(rule.operation));
     let (rule, caller) = match admit(&req, &state, &pattern, &method).await {
         Ok(admitted) => admitted,
         // A refusal is an answer like any other: it goes back out through the request id,
         // the security and CORS headers, the log line and the metrics.
-        Err(refusal) => return Ok(req.error_response(refusal).map_into_right_body()),
+        Err(refusal) => {
+            let mut res = req.error_response(refusal);
+            if let Some(d) = deprecated {
+                d.state(res.headers_mut());
+            }
+            return Ok(res.map_into_right_body());
+        }
     };
-    // A deprecated operation says so, with its sunset and successor, on every answer.
-    let deprecated = crate::deprecation::of(rule.operation);
     let Some(mut caller) = caller else {
         let mut res = next.call(req).await?;
         if let Some(d) = deprecated {

@@ -469,19 +469,27 @@ pub(crate) fn scan(conn: &mut DbConnection, scope: &Scope, child: Uuid) -> Resul
                     .map_err(map_db_error)?;
             }
             None => {
-                diesel::insert_into(duplicate_reviews::table)
-                    .values((
-                        duplicate_reviews::id.eq(id::new_id().to_string()),
-                        duplicate_reviews::child_id.eq(&a),
-                        duplicate_reviews::other_child_id.eq(&b),
-                        duplicate_reviews::reason.eq(DuplicateReason::Similar.as_str()),
-                        duplicate_reviews::found_by.eq(DbId(scope.actor())),
-                        duplicate_reviews::found_at.eq(now),
-                        duplicate_reviews::score.eq(likeness.score),
-                        duplicate_reviews::signals.eq(signals),
-                    ))
-                    .execute(conn)
-                    .map_err(map_db_error)?;
+                // In a savepoint: a concurrent write may have queued the pair first (the unique
+                // pair key), which is as good.
+                let queued = tongxing_store::transaction(conn, |c| {
+                    diesel::insert_into(duplicate_reviews::table)
+                        .values((
+                            duplicate_reviews::id.eq(id::new_id().to_string()),
+                            duplicate_reviews::child_id.eq(&a),
+                            duplicate_reviews::other_child_id.eq(&b),
+                            duplicate_reviews::reason.eq(DuplicateReason::Similar.as_str()),
+                            duplicate_reviews::found_by.eq(DbId(scope.actor())),
+                            duplicate_reviews::found_at.eq(now),
+                            duplicate_reviews::score.eq(likeness.score),
+                            duplicate_reviews::signals.eq(&signals),
+                        ))
+                        .execute(c)
+                        .map_err(map_db_error)
+                });
+                match queued {
+                    Ok(_) | Err(Error::Conflict { .. }) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
     }

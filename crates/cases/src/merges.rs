@@ -33,7 +33,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::duplicates::{DuplicateOutcome, DuplicateReason};
+use crate::duplicates::DuplicateOutcome;
+use crate::lifecycle::CaseStatus;
 use crate::scope::{self, Access};
 use crate::util::{Versioned, check_version, not_found_as, parse_id, parse_opt_id};
 
@@ -159,6 +160,8 @@ struct Kept {
     child: ChildRow,
     status_changes: Vec<StatusChangeRow>,
     reviews: Vec<ReviewRow>,
+    /// The reviews of the pair that the merge settled as one child: open again on an undo.
+    resolved_by_merge: Vec<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -207,7 +210,7 @@ macro_rules! repoint {
             .select($table::id)
             .load($conn)
             .map_err(map_db_error)?;
-        diesel::update($table::table.filter($table::id.eq_any(&ids)))
+        diesel::update($table::table.filter($table::id.eq_any(&ids)).filter($table::child_id.eq($from)))
             .set($table::child_id.eq($to))
             .execute($conn)
             .map_err(|e| collision(stringify!($table), map_db_error(e)))?;
@@ -252,13 +255,23 @@ pub fn merge(conn: &mut DbConnection, scope: &Scope, id: Uuid, request: MergeReq
     scope::require_child(conn, scope, Access::Write, request.into, "child")
         .map_err(|e| e.missing_as_field("into", "no child with this id"))?;
     let (from, to) = (id.to_string(), request.into.to_string());
+    lock(conn, &[&from, &to])?;
     let child: ChildRow = children::table
         .find(&from)
         .select(ChildRow::as_select())
         .first(conn)
         .map_err(not_found_as("child"))?;
-    let survivor_id: Option<String> =
-        children::table.find(&to).select(children::national_id).first(conn).map_err(not_found_as("child"))?;
+    let (survivor_id, survivor_status): (Option<String>, String) = children::table
+        .find(&to)
+        .select((children::national_id, children::status))
+        .first(conn)
+        .map_err(not_found_as("child"))?;
+    if [&child.status, &survivor_status].iter().any(|s| s.as_str() == CaseStatus::Closed.as_str()) {
+        return Err(Error::conflict(
+            Code::CaseClosed,
+            "a closed case file is neither merged nor merged into; reopen it first",
+        ));
+    }
     if let (Some(a), Some(b)) = (&child.national_id, &survivor_id)
         && a != b
     {
@@ -294,27 +307,28 @@ pub fn merge(conn: &mut DbConnection, scope: &Scope, id: Uuid, request: MergeReq
     )
     .execute(conn)
     .map_err(map_db_error)?;
-    diesel::delete(children::table.find(&from)).execute(conn).map_err(map_db_error)?;
+    if diesel::delete(children::table.find(&from)).execute(conn).map_err(map_db_error)? != 1 {
+        return Err(Error::not_found("child"));
+    }
     // The pair's own reviews, kept in the merge record, are found to be one child.
     let now = time::now();
-    let kept = Kept {
-        child,
-        status_changes,
-        reviews: reviews
-            .into_iter()
-            .map(|mut r| {
-                let pair = [r.child_id.as_str(), r.other_child_id.as_str()];
-                if r.resolved_at.is_none() && pair.contains(&to.as_str()) {
-                    r.outcome = Some(DuplicateOutcome::SameChild.as_str().into());
-                    r.note = Some(reason.clone());
-                    r.resolved_by = Some(scope.actor().to_string());
-                    r.resolved_at = Some(time::to_db(now));
-                    r.version += 1;
-                }
-                r
-            })
-            .collect(),
-    };
+    let mut resolved_by_merge = Vec::new();
+    let reviews = reviews
+        .into_iter()
+        .map(|mut r| {
+            let pair = [r.child_id.as_str(), r.other_child_id.as_str()];
+            if r.resolved_at.is_none() && pair.contains(&to.as_str()) {
+                r.outcome = Some(DuplicateOutcome::SameChild.as_str().into());
+                r.note = Some(reason.clone());
+                r.resolved_by = Some(scope.actor().to_string());
+                r.resolved_at = Some(time::to_db(now));
+                r.version += 1;
+                resolved_by_merge.push(r.id.clone());
+            }
+            r
+        })
+        .collect();
+    let kept = Kept { child, status_changes, reviews, resolved_by_merge };
     let merge_id = id::new_id();
     diesel::insert_into(child_merges::table)
         .values((
@@ -328,8 +342,31 @@ pub fn merge(conn: &mut DbConnection, scope: &Scope, id: Uuid, request: MergeReq
             child_merges::moved.eq(serde_json::to_string(&moved).map_err(Error::internal)?),
         ))
         .execute(conn)
-        .map_err(map_db_error)?;
+        .map_err(|e| match map_db_error(e) {
+            // Another merge of the same record stood first (the unique standing merge).
+            Error::Conflict { .. } => Error::not_found("child"),
+            other => other,
+        })?;
+    // Pairs the merged record had with third records are the survivor's to find now.
+    crate::duplicates::scan(conn, scope, request.into)?;
     Ok(get(conn, merge_id)?.record)
+}
+
+/// Locks the children's rows (PostgreSQL; SQLite's writer holds the database), in id order, so
+/// that two merges or an undo and a merge over the same records run one after the other.
+fn lock(conn: &mut DbConnection, ids: &[&str]) -> Result<()> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    if let DbConnection::Postgres(c) = conn {
+        let _: Vec<String> = children::table
+            .filter(children::id.eq_any(&ids))
+            .select(children::id)
+            .order(children::id)
+            .for_update()
+            .load(c)
+            .map_err(map_db_error)?;
+    }
+    Ok(())
 }
 
 /// The merge, whatever the scope: for the caller's checks to follow.
@@ -343,11 +380,14 @@ fn get(conn: &mut DbConnection, id: Uuid) -> Result<Versioned<ChildMerge>> {
     Ok(Versioned { version: m.version, record: m })
 }
 
-/// The merge, if the caller may read its surviving record.
+/// The merge, if the caller may read its surviving record, and once it is undone the other
+/// record too.
 pub fn read(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> Result<Versioned<ChildMerge>> {
     let m = get(conn, id)?;
-    let live = if m.record.undone_at.is_some() { m.record.child_id } else { m.record.merged_into };
-    scope::require_child(conn, scope, Access::Read, live, "merge")?;
+    scope::require_child(conn, scope, Access::Read, m.record.merged_into, "merge")?;
+    if m.record.undone_at.is_some() {
+        scope::require_child(conn, scope, Access::Read, m.record.child_id, "merge")?;
+    }
     Ok(m)
 }
 
@@ -361,8 +401,10 @@ pub fn list(
 ) -> Result<Page<ChildMerge>> {
     let mut q = child_merges::table.select(MergeRow::as_select()).order(child_merges::id.asc()).into_boxed();
     if let Some(ids) = scope::child_ids(conn, scope)? {
+        // The survivor in reach, and once undone the other record too (while the merge stands,
+        // the merged record is part of the survivor's).
         q = q.filter(scope::condition(format!(
-            "(child_merges.merged_into IN ({ids}) OR child_merges.child_id IN ({ids}))"
+            "(child_merges.merged_into IN ({ids}) AND (child_merges.undone_at IS NULL OR child_merges.child_id IN ({ids})))"
         )));
     }
     if let Some(c) = child {
@@ -457,6 +499,7 @@ pub fn undo(
             .with("undo_until", m.undo_until.to_rfc3339()));
     }
     let (from, to) = (m.merged_into.to_string(), m.child_id.to_string());
+    lock(conn, &[&from])?;
     let survivor_here: i64 =
         children::table.filter(children::id.eq(&from)).count().get_result(conn).map_err(map_db_error)?;
     if survivor_here == 0 {
@@ -489,10 +532,7 @@ pub fn undo(
             children::table.filter(children::id.eq(other)).count().get_result(conn).map_err(map_db_error)?;
         if there > 0 {
             let mut r = r.clone();
-            if r.outcome.as_deref() == Some(DuplicateOutcome::SameChild.as_str())
-                && r.reason != DuplicateReason::NationalId.as_str()
-                && [r.child_id.as_str(), r.other_child_id.as_str()].contains(&from.as_str())
-            {
+            if kept.resolved_by_merge.contains(&r.id) {
                 // The pair the merge resolved is open again.
                 (r.outcome, r.note, r.resolved_by, r.resolved_at) = (None, None, None, None);
                 r.version += 1;

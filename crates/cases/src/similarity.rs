@@ -6,7 +6,7 @@
 //! | signal | points | meaning |
 //! |---|---|---|
 //! | `same_name` | 40 | the same characters, after spaces, middle dots and full-width forms are removed and traditional characters are folded to simplified ones (張偉 = 张伟) |
-//! | `same_pinyin` | 30 | as many characters, each pair sharing a Mandarin reading (张伟 / 章伟; every reading of a character counts, so 单 is both shan and dan) |
+//! | `same_pinyin` | 30 | as many characters, each pair sharing a Mandarin reading without tones, as a pinyin input method types them (张伟 / 章伟; every reading of a character counts, so 单 is both shan and dan) |
 //! | `one_character_different` | 20 | as many characters (at least two), all but one the same (张伟 / 张炜 when they do not sound alike) |
 //!
 //! and then these add to the name's points:
@@ -19,14 +19,15 @@
 //! | `other_sex` | −25 |
 //! | `same_household` | 15 |
 //! | `same_village` (in another household record, or none) | 10 |
-//! | `same_guardian_phone` (a guardian's number, last 11 digits) | 15 |
+//! | `same_guardian_phone` (a guardian's number, last 11 digits, in two household records) | 15 |
 //!
-//! A pair scoring [`THRESHOLD`] or more is a possible duplicate. So the same name and birth date
-//! is always one; a name that sounds the same with the same birth date is one; a name one
-//! character apart needs the birth date and the village too; the same name with another birth
-//! date needs the household, or the village and a guardian's phone. Twins whose names share no
-//! more than the surname are not; twins whose names are one character apart (张明 / 张亮) are,
-//! and a coordinator dismisses the pair once. A national ID number held by both is a duplicate whatever
+//! A pair scoring [`THRESHOLD`] or more is a possible duplicate. So the same name, birth date and
+//! sex is always one; a name that sounds the same with the same birth date and sex is one; a
+//! name one character apart needs the birth date, sex and village too; the same name with
+//! another birth date needs the household, or the village and a guardian's phone. Twins with
+//! two-character names that differ in one character (张明 / 张亮) in one household score 70 and
+//! are proposed: a coordinator dismisses the pair once. Twins whose names differ in more are
+//! not. A national ID number held by both is a duplicate whatever
 //! the score (`duplicates`), and two different valid numbers are never one child.
 
 use std::collections::HashSet;
@@ -106,11 +107,11 @@ pub struct Likeness {
 pub fn name_key(name: &str) -> Vec<char> {
     let folded: String = name
         .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '·' | '・' | '•' | '.' | '\u{3000}'))
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ => c,
         })
+        .filter(|c| !c.is_whitespace() && !matches!(c, '·' | '・' | '•' | '.'))
         .flat_map(char::to_lowercase)
         .collect();
     fast2s::convert(&folded).chars().collect()
@@ -185,11 +186,14 @@ pub fn compare(a: &Profile, b: &Profile) -> Option<Likeness> {
     signals.push(if a.sex == b.sex { Signal::SameSex } else { Signal::OtherSex });
     if a.household_id.is_some() && a.household_id == b.household_id {
         signals.push(Signal::SameHousehold);
-    } else if a.region_id == b.region_id {
-        signals.push(Signal::SameVillage);
-    }
-    if a.phones.iter().any(|p| b.phones.contains(p)) {
-        signals.push(Signal::SameGuardianPhone);
+    } else {
+        if a.region_id == b.region_id {
+            signals.push(Signal::SameVillage);
+        }
+        // One household's guardians are the same people: their phone adds nothing to it.
+        if a.phones.iter().any(|p| b.phones.contains(p)) {
+            signals.push(Signal::SameGuardianPhone);
+        }
     }
     let score = signals.iter().map(|s| s.points()).sum();
     Some(Likeness { score, signals })
@@ -314,6 +318,19 @@ mod tests {
                 None,
             ),
             ("other sex", base.clone(), with(&|p| p.sex = Sex::Female), None),
+            (
+                "same household, phone counted once",
+                with(&|p| {
+                    p.household_id = Some(HOUSEHOLD);
+                    p.phones = vec!["13800000000".into()];
+                }),
+                with(&|p| {
+                    p.birth_date = "2016-03-09".parse().unwrap();
+                    p.household_id = Some(HOUSEHOLD);
+                    p.phones = vec!["13800000000".into()];
+                }),
+                Some(&[SameName, SameSex, SameHousehold]),
+            ),
             (
                 "twins",
                 with(&|p| {

@@ -28,5 +28,6 @@ CREATE TABLE child_merges (
     CHECK (child_id <> merged_into),
     CHECK ((undone_at IS NULL) = (undone_by IS NULL))
 );
-CREATE INDEX child_merges_child_idx ON child_merges (child_id);
+-- A record is merged away once at a time.
+CREATE UNIQUE INDEX child_merges_standing_key ON child_merges (child_id) WHERE undone_at IS NULL;
 CREATE INDEX child_merges_into_idx ON child_merges (merged_into);

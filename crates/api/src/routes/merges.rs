@@ -9,7 +9,7 @@ use tongxing_cases::merges::{self, ChildMerge, MergeRequest, UndoRequest};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{page, page_of, with_etag};
+use super::{noted, page, page_of, with_etag};
 use crate::audit;
 use crate::auth::Caller;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody, Query};
@@ -86,7 +86,8 @@ pub async fn list_child_merges(
     let page = page(q.limit, q.cursor.as_deref())?;
     let (child, scope) = (q.child_id, caller.scope);
     let result = state.run(move |conn| merges::list(conn, &scope, child, page)).await?;
-    Ok(HttpResponse::Ok().json(ChildMergePage::from(result)))
+    let note = audit::read_children(result.items.iter().flat_map(|m| [m.child_id, m.merged_into]));
+    Ok(noted(HttpResponse::Ok().json(ChildMergePage::from(result)), note))
 }
 
 /// Read a merge.
@@ -102,7 +103,9 @@ pub async fn get_child_merge(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let (id, scope) = (id.into_inner(), caller.scope);
-    Ok(with_etag(state.run(move |conn| merges::read(conn, &scope, id)).await?))
+    let m = state.run(move |conn| merges::read(conn, &scope, id)).await?;
+    let note = audit::read_children([m.record.child_id, m.record.merged_into]);
+    Ok(noted(with_etag(m), note))
 }
 
 /// Undo a merge (admins), within 30 days of it: the merged record comes back as it was, with its
