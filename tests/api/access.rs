@@ -203,6 +203,32 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         let review = r.body["items"][0]["id"].as_str().unwrap_or_else(|| panic!("no review: {}", r.body));
         ids.insert(format!("review.{side}"), review.to_owned());
     }
+    // An import by each of the staff, checked, with an invalid row (so that no commit starts).
+    for role in ["admin", "coordinator", "caseworker"] {
+        let csv = format!(
+            "姓名,性别,出生日期,类别,村/社区\n导入{role},男,2014-01-02,留守儿童,{}\n无效,男,2014-13-02,留守儿童,{}\n",
+            "金桂社区", "金桂社区"
+        );
+        let r = app
+            .send_raw(
+                "POST",
+                "/api/v1/imports",
+                Some(&tokens[role]),
+                Some(("text/csv", csv.into_bytes())),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = r.id();
+        for _ in 0..200 {
+            let i = app.send("GET", &format!("/api/v1/imports/{id}"), Some(&tokens[role]), None, &[]).await;
+            if i.body["state"] == "checked" {
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        ids.insert(format!("import.{role}"), id);
+    }
     // A merge on each side: one child recorded twice in the village.
     for (side, village) in [("in", &village_in), ("out", &village_out)] {
         let twice = json!({"region_id": village, "name": "合并儿童", "sex": "male", "birth_date": "2012-04-05", "categories": ["left_behind"]});
@@ -242,6 +268,9 @@ enum Res {
     Plain(&'static str),
     /// A record about a child: in or out of scope.
     Scoped(&'static str),
+    /// A record its maker alone sees (admins see all): `in` is the caller's own, `out` an
+    /// admin's.
+    Owned(&'static str),
 }
 
 /// One endpoint: who may call it, and on what.
@@ -258,7 +287,7 @@ const fn case(method: &'static str, path: &'static str, allowed: &'static str, r
 
 const STAFF: &str = "admin coordinator caseworker";
 const COORD: &str = "admin coordinator";
-use Res::{None as NoId, Plain, Scoped};
+use Res::{None as NoId, Owned, Plain, Scoped};
 
 /// The expected access, written out independently of the service's own policy table.
 const MATRIX: &[Case] = &[
@@ -310,6 +339,11 @@ const MATRIX: &[Case] = &[
     case("POST", "/api/v1/duplicate-candidates/{id}/dismiss", COORD, Scoped("review")),
     case("POST", "/api/v1/children/{id}/merge", COORD, Scoped("child")),
     case("GET", "/api/v1/child-merges", COORD, NoId),
+    case("GET", "/api/v1/imports/template", STAFF, NoId),
+    case("POST", "/api/v1/imports", STAFF, NoId),
+    case("GET", "/api/v1/imports/{id}", STAFF, Owned("import")),
+    case("GET", "/api/v1/imports/{id}/rows", STAFF, Owned("import")),
+    case("POST", "/api/v1/imports/{id}/commit", STAFF, Owned("import")),
     case("GET", "/api/v1/child-merges/{id}", COORD, Scoped("merge")),
     case("POST", "/api/v1/child-merges/{id}/undo", "admin", Scoped("merge")),
     case("GET", "/api/v1/mentors", STAFF, NoId),
@@ -505,6 +539,15 @@ async fn the_authorisation_matrix(app: TestApp) {
                     }
                     NoId => case.path.to_owned(),
                     Plain(kind) | Scoped(kind) => case.path.replace("{id}", w.id(&format!("{kind}.{side}"))),
+                    Owned(kind) => {
+                        let own = format!("{kind}.{role}");
+                        let whose = if side == "in" && w.ids.contains_key(&own) {
+                            own
+                        } else {
+                            format!("{kind}.admin")
+                        };
+                        case.path.replace("{id}", w.id(&whose))
+                    }
                 };
                 let r = app
                     .send(case.method, &path, Some(token), body_for(case, &w), &[("if-match", "\"999\"")])
@@ -518,6 +561,8 @@ async fn the_authorisation_matrix(app: TestApp) {
                     assert_eq!(status, 403, "{what}: {}", r.body);
                     assert_eq!(r.body["code"], "forbidden", "{what}");
                 } else if side == "out" && matches!(case.res, Scoped(kind) if scoped_for(role, kind)) {
+                    assert_eq!(status, 404, "{what}: {}", r.body);
+                } else if side == "out" && role != "admin" && matches!(case.res, Owned(_)) {
                     assert_eq!(status, 404, "{what}: {}", r.body);
                 } else if side == "out"
                     && case.method != "GET"

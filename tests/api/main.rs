@@ -18,6 +18,7 @@ mod edge;
 mod events;
 mod home_visits;
 mod idempotency;
+mod imports;
 mod instances;
 mod languages;
 mod nodes;

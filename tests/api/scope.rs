@@ -793,6 +793,18 @@ const WRITES: &[(&str, Answer)] = &[
             "a merge, answered to admins only: the two records' ids, the reasons and the moved records' ids",
         ),
     ),
+    (
+        "create_import",
+        NoChild(
+            "an import: its state, counts and column headings; its rows are read through list_import_rows",
+        ),
+    ),
+    (
+        "commit_import",
+        NoChild(
+            "an import: its state and counts; the children it writes are read as the caller's reads answer them",
+        ),
+    ),
     ("create_household", AsRead),
     ("update_household", AsRead),
     ("create_child", AsRead),

@@ -79,6 +79,11 @@ endpoints! {
     duplicates::list_duplicate_candidates => roles(COORDINATORS), List;
     duplicates::dismiss_duplicate_candidate => roles(COORDINATORS), Update;
     merges::merge_child => roles(COORDINATORS), Create;
+    imports::get_import_template => roles(CASE_STAFF), No;
+    imports::create_import => roles(CASE_STAFF), Create;
+    imports::get_import => roles(CASE_STAFF), No;
+    imports::list_import_rows => roles(CASE_STAFF), Read;
+    imports::commit_import => roles(CASE_STAFF), Update;
     merges::list_child_merges => roles(COORDINATORS), List;
     merges::get_child_merge => roles(COORDINATORS), Read;
     merges::undo_child_merge => roles(ADMIN), Update;

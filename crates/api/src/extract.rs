@@ -207,7 +207,7 @@ fn find_control_characters(path: &str, v: &serde_json::Value, out: &mut Vec<tong
     }
 }
 
-fn payload_error(e: Option<&PayloadError>) -> ApiError {
+pub(crate) fn payload_error(e: Option<&PayloadError>) -> ApiError {
     match e {
         Some(PayloadError::Overflow) => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::BodyTooLarge, "the request body is too large")

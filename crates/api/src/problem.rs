@@ -209,7 +209,11 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
             Error::Validation(errors) => ApiError::unprocessable(errors),
-            Error::BadRequest { code, detail } => ApiError::new(StatusCode::BAD_REQUEST, code, detail),
+            Error::BadRequest { code, detail } => ApiError::new(
+                StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                code,
+                detail,
+            ),
             Error::NotFound { resource } => {
                 ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, format!("no such {resource}"))
             }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<crate::client_address::TrustedProxies>,
     /// The read replica for reports and the alert list (`TONGXING_REPLICA_URL`), if any.
     pub replica: Option<Replica>,
+    /// How large a register may be uploaded (`TONGXING_IMPORT_MAX_BYTES`, `_MAX_ROWS`).
+    pub import_limits: tongxing_registers::sheet::Limits,
     /// Stops the thread that purges expired keys when the last clone of the state goes.
     _purger: Arc<mpsc::Sender<()>>,
 }
@@ -73,6 +75,18 @@ fn start_purger(db: Db, window: chrono::Duration) -> mpsc::Sender<()> {
             if let Err(e) = db.conn().and_then(|mut c| tongxing_accounts::archive::prepare_partitions(&mut c))
             {
                 tracing::warn!(error = %e, "could not make the audit log's coming partitions");
+            }
+            // Imports whose node stopped while checking or committing them (an hour without a
+            // step; a check writes its progress every 250 rows).
+            match db
+                .conn()
+                .and_then(|mut c| tongxing_registers::imports::recover(&mut c, chrono::Duration::hours(1)))
+            {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(imports = n, "imports left unfinished by a stopped node were released")
+                }
+                Err(e) => tracing::warn!(error = %e, "could not release unfinished imports"),
             }
         }
     });
@@ -155,6 +169,7 @@ impl AppState {
             default_language: crate::i18n::Lang::ZhCn,
             trusted_proxies: Arc::default(),
             replica: None,
+            import_limits: tongxing_registers::sheet::Limits::default(),
             _purger: Arc::new(start_purger(
                 db_for_purge,
                 chrono::Duration::seconds(IDEMPOTENCY_WINDOW_SECONDS),
@@ -183,6 +198,11 @@ impl AppState {
     }
 
     /// Sends reports and the alert list to a read replica while it is fresh.
+    pub fn with_import_limits(mut self, limits: tongxing_registers::sheet::Limits) -> AppState {
+        self.import_limits = limits;
+        self
+    }
+
     pub fn with_replica(mut self, replica: Replica) -> AppState {
         self.replica = Some(replica);
         self

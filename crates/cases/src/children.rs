@@ -323,6 +323,23 @@ fn assign(scope: &Scope, input: &mut ChildInput, current: Option<&Child>) -> Res
     Ok(())
 }
 
+/// The checks [`create`] (or, with `current`, [`update`]) makes of the input, without writing:
+/// for an import's dry run. The caller must already hold `current` for an update.
+pub fn check_input(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    mut input: ChildInput,
+    current: Option<Uuid>,
+) -> Result<()> {
+    let current = match current {
+        Some(id) => Some(load(conn, id)?.record),
+        None => None,
+    };
+    assign(scope, &mut input, current.as_ref())?;
+    check(&input, time::today())?;
+    check_references(conn, scope, &input)
+}
+
 /// Records a child in `screening`; the case file is opened by a status change.
 pub fn create(conn: &mut DbConnection, scope: &Scope, mut input: ChildInput) -> Result<Versioned<Child>> {
     assign(scope, &mut input, None)?;

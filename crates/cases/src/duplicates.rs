@@ -163,7 +163,7 @@ impl Row {
 
 /// The other children holding `national_id`: refused (409 naming it) when one of them is in the
 /// caller's scope; otherwise the ones outside it, for [`record`] after the write.
-pub(crate) fn holders(
+pub fn holders(
     conn: &mut DbConnection,
     scope: &Scope,
     national_id: &str,

@@ -164,10 +164,15 @@ pub fn check_village(conn: &mut DbConnection, region_id: Uuid) -> Result<()> {
     }
 }
 
-pub fn create(conn: &mut DbConnection, scope: &Scope, input: HouseholdInput) -> Result<Versioned<Household>> {
+/// The checks [`create`] makes, without writing: for an import's dry run.
+pub fn check_new(conn: &mut DbConnection, scope: &Scope, input: &HouseholdInput) -> Result<()> {
     check_guardians(&input.guardians)?;
     check_village(conn, input.region_id)?;
-    scope::region_reference(conn, scope, input.region_id, "region_id")?;
+    scope::region_reference(conn, scope, input.region_id, "region_id")
+}
+
+pub fn create(conn: &mut DbConnection, scope: &Scope, input: HouseholdInput) -> Result<Versioned<Household>> {
+    check_new(conn, scope, &input)?;
     let actor = scope.actor();
     let id = input.id.unwrap_or_else(id::new_id);
     let now = time::to_db(time::now());

@@ -82,6 +82,8 @@ codes! {
     DifferentNationalIds => ("different_national_ids", 409, "the two records carry different national ID numbers, so they are two children"),
     /// The record duplicates an existing one.
     Duplicate => ("duplicate", 409, "the record duplicates an existing one"),
+    /// The uploaded register is empty, or holds headings and no rows.
+    EmptyImport => ("empty_import", 422, "the uploaded register is empty, or holds headings and no rows"),
     /// The event is reported or cancelled and takes no more changes.
     EventClosed => ("event_closed", 409, "the event is reported or cancelled and takes no more changes"),
     /// The departure time passed without approval; the visit can only be recorded late.
@@ -90,6 +92,8 @@ codes! {
     FieldForbidden => ("field_forbidden", 403, "the caller's role may write this record but not this field"),
     /// The caller's role may not do this.
     Forbidden => ("forbidden", 403, "the caller's role may not do this"),
+    /// No heading row of the register names the columns the import needs; `params.missing` lists them (give a `mapping`).
+    HeadingsNotRecognised => ("headings_not_recognised", 422, "no heading row of the register names the columns the import needs; `params.missing` lists them (give a `mapping`)"),
     /// A home visit is logged against its approved home-visit request.
     HomeVisitNotApproved => ("home_visit_not_approved", 409, "a home visit is logged against its approved home-visit request"),
     /// A record with this client-chosen id exists.
@@ -104,6 +108,14 @@ codes! {
     IllegalStep => ("illegal_step", 409, "the home-visit request is not at a step where this can be done"),
     /// The lifecycle does not allow this change of status.
     IllegalTransition => ("illegal_transition", 409, "the lifecycle does not allow this change of status"),
+    /// This import has been committed (or is being committed) already.
+    ImportAlreadyCommitted => ("import_already_committed", 409, "this import has been committed (or is being committed) already"),
+    /// The import has invalid rows: correct the file, or commit with `skip_invalid`.
+    ImportHasErrors => ("import_has_errors", 409, "the import has invalid rows: correct the file, or commit with `skip_invalid`"),
+    /// The import is still being checked; commit it once its state is `checked`.
+    ImportNotReady => ("import_not_ready", 409, "the import is still being checked; commit it once its state is `checked`"),
+    /// The register is over the size or row limit, or unpacks to more than the service reads.
+    ImportTooLarge => ("import_too_large", 413, "the register is over the size or row limit, or unpacks to more than the service reads"),
     /// An unexpected error; details are in the service's logs.
     Internal => ("internal", 500, "an unexpected error; details are in the service's logs"),
     /// The JSON body does not match the request schema.
@@ -154,6 +166,8 @@ codes! {
     NoVolunteers => ("no_volunteers", 409, "an event is held with at least one rostered volunteer"),
     /// A home visit must fall within one national statutory holiday period.
     NotAHoliday => ("not_a_holiday", 409, "a home visit must fall within one national statutory holiday period"),
+    /// The file is not an .xlsx workbook or a CSV text.
+    NotASpreadsheet => ("not_a_spreadsheet", 415, "the file is not an .xlsx workbook or a CSV text"),
     /// Only an approved home visit can be completed.
     NotApproved => ("not_approved", 409, "only an approved home visit can be completed"),
     /// The demo dataset loads only into a database without children.
@@ -196,6 +210,8 @@ codes! {
     TooManyAttempts => ("too_many_attempts", 429, "too many failed logins; try again later"),
     /// The database is not available; retry shortly.
     Unavailable => ("unavailable", 503, "the database is not available; retry shortly"),
+    /// The workbook has no sheet of that name; the detail lists its sheets.
+    UnknownSheet => ("unknown_sheet", 422, "the workbook has no sheet of that name; the detail lists its sheets"),
     /// The request body could not be read.
     UnreadableBody => ("unreadable_body", 400, "the request body could not be read"),
     /// Send the body as application/json.

@@ -37,7 +37,8 @@ pub enum Error {
     /// The request matches the contract but some fields break a rule of the domain.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    /// The request could not be understood (bad cursor, bad header value, ...).
+    /// The request could not be understood (bad cursor, bad header value, a file that is not
+    /// a spreadsheet, ...); answered with the code's own status.
     #[error("{detail}")]
     BadRequest { code: Code, detail: String },
     /// No such record, or one the caller may not know exists.

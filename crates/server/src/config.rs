@@ -30,6 +30,10 @@ pub struct Config {
     /// Reports withhold figures resting on fewer children than this (2 to 100) from callers who
     /// may not read those children.
     pub small_cell_threshold: u32,
+    /// An uploaded register's size (`TONGXING_IMPORT_MAX_BYTES`, 10 MB) and data rows
+    /// (`TONGXING_IMPORT_MAX_ROWS`, 50,000).
+    pub import_max_bytes: usize,
+    pub import_max_rows: usize,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
     /// How long an `Idempotency-Key` and its stored answer live, in seconds.
@@ -207,6 +211,15 @@ impl Config {
             .unwrap_or(20),
             small_cell_threshold: u32::try_from(number("TONGXING_SMALL_CELL_THRESHOLD", 5, 2, 100)?)
                 .unwrap_or(5),
+            import_max_bytes: usize::try_from(number(
+                "TONGXING_IMPORT_MAX_BYTES",
+                10_485_760,
+                1_024,
+                104_857_600,
+            )?)
+            .unwrap_or(10_485_760),
+            import_max_rows: usize::try_from(number("TONGXING_IMPORT_MAX_ROWS", 50_000, 1, 500_000)?)
+                .unwrap_or(50_000),
             access_token_ttl: number("TONGXING_ACCESS_TOKEN_TTL", 900, 60, 86_400)?,
             refresh_token_ttl: number("TONGXING_REFRESH_TOKEN_TTL", 2_592_000, 3_600, 31_536_000)?,
             idempotency_window: number("TONGXING_IDEMPOTENCY_WINDOW", 86_400, 60, 2_592_000)?,

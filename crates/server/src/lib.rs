@@ -40,6 +40,8 @@ pub struct Options {
     /// Reports withhold figures resting on fewer children than this from callers who may not
     /// read those children.
     pub small_cell_threshold: u32,
+    /// How large an uploaded register may be.
+    pub import_limits: tongxing_registers::sheet::Limits,
     /// How long an `Idempotency-Key` lives, in seconds.
     pub idempotency_window: i64,
     /// The language of problem answers when `Accept-Language` names none served.
@@ -65,6 +67,7 @@ impl Default for Options {
             client_rate_limit: 600,
             login_failures_per_address: 20,
             small_cell_threshold: 5,
+            import_limits: tongxing_registers::sheet::Limits::default(),
             idempotency_window: tongxing_api::state::IDEMPOTENCY_WINDOW_SECONDS,
             default_language: tongxing_api::i18n::Lang::ZhCn,
             trusted_proxies: Default::default(),
@@ -85,6 +88,10 @@ impl Options {
             client_rate_limit: c.client_rate_limit,
             login_failures_per_address: c.login_failures_per_address,
             small_cell_threshold: c.small_cell_threshold,
+            import_limits: tongxing_registers::sheet::Limits {
+                max_bytes: c.import_max_bytes,
+                max_rows: c.import_max_rows,
+            },
             idempotency_window: c.idempotency_window,
             default_language: c.default_language,
             trusted_proxies: c.trusted_proxies.clone(),
@@ -162,6 +169,7 @@ pub fn prepare(url: &DatabaseUrl, options: &Options) -> Result<AppState, String>
         .with_idempotency_window(options.idempotency_window)
         .with_default_language(options.default_language)
         .with_trusted_proxies(options.trusted_proxies.clone())
+        .with_import_limits(options.import_limits)
         .with_small_cell_threshold(options.small_cell_threshold)?;
     Ok(match replica {
         Some(replica) => state.with_replica(replica),

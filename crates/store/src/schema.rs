@@ -196,6 +196,45 @@ diesel::table! {
 }
 
 diesel::table! {
+    imports (id) {
+        id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        format -> Text,
+        sheet -> Nullable<Text>,
+        encoding -> Nullable<Text>,
+        state -> Text,
+        progress -> Integer,
+        total_rows -> Integer,
+        creates -> Integer,
+        updates -> Integer,
+        possible_duplicates -> Integer,
+        invalid -> Integer,
+        column_map -> Text,
+        source -> Nullable<Text>,
+        skip_invalid -> Nullable<Bool>,
+        commit_key -> Nullable<Text>,
+        failure -> Nullable<Text>,
+        committed_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    import_rows (import_id, row_number) {
+        import_id -> Text,
+        row_number -> Integer,
+        outcome -> Text,
+        child_id -> Nullable<Text>,
+        candidate_id -> Nullable<Text>,
+        signals -> Nullable<Text>,
+        problems -> Text,
+        data -> Text,
+    }
+}
+
+diesel::table! {
     child_merges (id) {
         id -> Text,
         child_id -> Text,
@@ -673,6 +712,8 @@ diesel::table! {
 diesel::joinable!(api_clients -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    imports,
+    import_rows,
     child_merges,
     settings,
     counters,

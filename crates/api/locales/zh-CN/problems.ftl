@@ -61,6 +61,7 @@ code-demo-loaded = 演示数据已加载
 code-departure-passed = 出发时间已过；已进行的探访须由协调员补录
 code-different-national-ids = 两条记录的身份证号不同，是两名儿童
 code-duplicate = 该记录与已有记录重复
+code-empty-import = 上传的名册为空，或只有表头没有数据行
 code-event-closed = { $has ->
     [status] { $status ->
         [reported] 活动已上报，不再接受修改
@@ -72,6 +73,7 @@ code-event-closed = { $has ->
 code-expired = 出发时间已过仍未批准；该探访只能补录
 code-field-forbidden = 调用者的角色可以修改该记录，但不能修改此字段
 code-forbidden = 调用者的角色无权执行此操作
+code-headings-not-recognised = 没有找到导入所需列的表头（可提供列映射）
 code-home-visit-not-approved = 回家探访须记录在已批准的探访申请下
 code-id-taken = 已存在使用该客户端指定 id 的记录
 code-idempotency-key-in-use = 使用该 Idempotency-Key 的请求正在处理中
@@ -82,6 +84,10 @@ code-illegal-transition = { $has ->
     [from-to] 生命周期不允许从 { $from } 变为 { $to }
    *[other] 生命周期不允许此状态变更
 }
+code-import-already-committed = 该导入已提交
+code-import-has-errors = 导入中有无效行：请修改文件，或以 skip_invalid 提交
+code-import-not-ready = 该导入仍在校验中
+code-import-too-large = 名册超过大小或行数限制
 code-internal = 发生意外错误；详情见服务日志
 code-invalid-body = JSON 请求体与请求结构不符
 code-invalid-client = 客户端凭据错误或已被吊销
@@ -110,6 +116,7 @@ code-no-children-expected = 该活动设置为没有儿童参加
 code-no-route = 没有这个接口
 code-no-volunteers = 活动须至少有一名已排班的志愿者
 code-not-a-holiday = 回家探访须在同一个国家法定节假日期间内
+code-not-a-spreadsheet = 该文件不是 .xlsx 工作簿或 CSV 文本
 code-not-approved = 只有已批准的回家探访才能完成
 code-not-empty = 演示数据只能加载到没有儿童记录的数据库
 code-not-found = 没有该记录，或调用者无权访问
@@ -134,6 +141,7 @@ code-stale-version = 记录在你读取之后已被修改；请重新读取后�
 code-team-name-taken = 已存在同名队伍
 code-too-many-attempts = 登录失败次数过多，请稍后再试
 code-unavailable = 数据库暂不可用，请稍后重试
+code-unknown-sheet = 工作簿中没有该名称的工作表
 code-unreadable-body = 无法读取请求内容
 code-unsupported-media-type = 请以 application/json 发送请求体
 code-user-already-mentor = 该用户账号已属于一名导师
@@ -149,6 +157,8 @@ code-volunteer-inactive = { $has ->
 
 field-after-to = { $field } 晚于范围的结束日期
 field-already-attending = { $field } 的出勤已有记录
+field-ambiguous-village = { $field }：有多个同名的村/社区，请填写区划代码
+field-bad-date = { $field } 不是日期（请写作 2015-06-01 或 2015年6月1日）
 field-before-birth = { $field } 早于儿童的出生日期
 field-before-done = { $field } 早于其前一步骤的时间
 field-before-first-day = { $field } 早于第一天
@@ -160,11 +170,15 @@ field-birth-date = { $field } 中的出生日期无效
 field-birth-date-mismatch = { $field } 与身份证号中的出生日期不符
 field-blank = { $field } 不能为空
 field-case-closed = { $field }：该个案已结案
+field-cell-error = { $field } 是表格错误值（#N/A、#REF! 等）
 field-check-digit = { $field } 的校验码不符
 field-control-character = { $field } 含有控制字符
 field-duplicate = { $field } 中有重复的值
+field-duplicate-in-file = { $field }：文件中前面的行已有相同的身份证号
 field-email = { $field } 不是有效的电子邮件地址
 field-format = { $field } 的格式不正确
+field-formula-value-used = { $field } 是公式，已使用其最后一次计算的结果
+field-id-number-as-number = { $field }：Excel 把身份证号存成了数字，后几位已丢失；请把该列设置为文本格式（设置单元格格式 → 文本）后重新填写
 field-immutable = { $field } 不能修改
 field-implausible = { $field } 的值不合常理
 field-in-future = { $field } 不能是将来的时间
@@ -178,6 +192,7 @@ field-length = { $has ->
     [min] { $field } 的长度不得少于 { $min }
    *[other] { $field } 的长度不符合要求
 }
+field-national-id-taken = { $field }：该身份证号属于您可查看但不能修改的儿童
 field-not-a-home-visit = { $field } 不是回家探访
 field-not-a-number = { $field } 不是数字
 field-not-allowed = 此处不允许 { $field }
@@ -200,6 +215,7 @@ field-out-of-range = { $has ->
    *[other] { $field } 超出允许范围
 }
 field-outings-only = { $field } 仅适用于外出活动
+field-phone = { $field } 不是电话号码
 field-range = { $has ->
     [max-min] { $field } 须在 { $min } 到 { $max } 之间
     [max] { $field } 不得大于 { $max }
@@ -233,5 +249,7 @@ field-too-short = { $has ->
 }
 field-unknown-kind = { $field } 的类型未知
 field-unknown-role = { $field } 的角色未知
+field-unknown-value = { $field } 的值无法识别
+field-unknown-village = { $field } 不是您辖区内的村/社区
 field-wrong-level = { $field } 的层级不正确
 field-wrong-year = { $field } 的年份不正确

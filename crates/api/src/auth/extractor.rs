@@ -81,6 +81,15 @@ impl Caller {
         }
     }
 
+    /// The audit entries of this request for `note`, as [`Caller::audit_in`] writes them: for
+    /// work the request started that writes in a transaction of its own (an import's commit).
+    pub fn audit_entries(&self, note: crate::audit::AuditNote, status: u16) -> Vec<crate::audit::Entry> {
+        match &self.trail {
+            Some(trail) => trail.entries(self, note, status),
+            None => Vec::new(),
+        }
+    }
+
     /// The write's transaction, with its entries, has committed: the guard appends none.
     pub fn audited(&self) {
         if let Some(trail) = &self.trail {

@@ -14,6 +14,7 @@ pub mod events;
 pub mod holidays;
 pub mod home_visits;
 pub mod households;
+pub mod imports;
 pub mod mentors;
 pub mod merges;
 pub mod oauth;
