@@ -9,6 +9,13 @@ use tongxing_core::error::Params;
 use tongxing_core::{Code, Error, FieldError};
 use utoipa::ToSchema;
 
+/// Which record a problem names, and as what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Related {
+    Conflicting,
+    MergedInto,
+}
+
 /// An error answer (`application/problem+json`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -109,8 +116,8 @@ pub struct ApiError {
     detail: String,
     errors: Vec<ProblemField>,
     retry_after: Option<u32>,
-    conflicting_id: Option<uuid::Uuid>,
-    merged_into: Option<uuid::Uuid>,
+    /// The record the problem names: one this conflicts with, or the one it was merged into.
+    related: Option<(Related, uuid::Uuid)>,
     params: Params,
     allow: Option<Box<str>>,
     /// The connection is closed after this answer (`Connection: close`).
@@ -144,8 +151,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
-            conflicting_id: None,
-            merged_into: None,
+            related: None,
             params: Params::new(),
             allow: None,
             close: false,
@@ -219,13 +225,13 @@ impl From<Error> for ApiError {
             }
             Error::Conflict { code, detail, related, params } => {
                 let mut e = ApiError::new(StatusCode::CONFLICT, code, detail);
-                e.conflicting_id = related;
+                e.related = related.map(|id| (Related::Conflicting, id));
                 e.params = params;
                 e
             }
             Error::Gone { code, detail, merged_into } => {
                 let mut e = ApiError::new(StatusCode::GONE, code, detail);
-                e.merged_into = Some(merged_into);
+                e.related = Some((Related::MergedInto, merged_into));
                 e
             }
             Error::PreconditionFailed => ApiError::new(
@@ -304,8 +310,8 @@ impl ResponseError for ApiError {
                     params: e.params.clone(),
                 })
                 .collect(),
-            conflicting_id: self.conflicting_id,
-            merged_into: self.merged_into,
+            conflicting_id: self.related.filter(|(r, _)| *r == Related::Conflicting).map(|(_, id)| id),
+            merged_into: self.related.filter(|(r, _)| *r == Related::MergedInto).map(|(_, id)| id),
             params: self.params.clone(),
         };
         let mut res = HttpResponse::build(self.status);

@@ -334,22 +334,24 @@ pub fn dismiss(
     resolve(conn, scope, id, resolution, expected)
 }
 
+/// id, name, birth date, sex, national ID, household, region.
+type ProfileRow = (String, String, NaiveDate, DbText<Sex>, Option<String>, Option<String>, String);
+
 /// The profiles of these children, with their households' guardians' phone numbers.
 pub(crate) fn profiles(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Profile>> {
-    let rows: Vec<(String, String, NaiveDate, DbText<Sex>, Option<String>, Option<String>, String)> =
-        children::table
-            .filter(children::id.eq_any(ids))
-            .select((
-                children::id,
-                children::name,
-                children::birth_date,
-                children::sex,
-                children::national_id,
-                children::household_id,
-                children::region_id,
-            ))
-            .load(conn)
-            .map_err(map_db_error)?;
+    let rows: Vec<ProfileRow> = children::table
+        .filter(children::id.eq_any(ids))
+        .select((
+            children::id,
+            children::name,
+            children::birth_date,
+            children::sex,
+            children::national_id,
+            children::household_id,
+            children::region_id,
+        ))
+        .load(conn)
+        .map_err(map_db_error)?;
     let households: HashSet<&String> = rows.iter().filter_map(|r| r.5.as_ref()).collect();
     let mut phones: HashMap<String, Vec<String>> = HashMap::new();
     if !households.is_empty() {

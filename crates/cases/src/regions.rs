@@ -314,6 +314,26 @@ pub fn seed_reference(conn: &mut DbConnection, csv: &str) -> Result<usize> {
     Ok(added)
 }
 
+/// The names of the villages and communities `scope` reaches, by name: for the import
+/// template's list.
+pub fn villages_in_scope(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<String>> {
+    let all: Vec<(String, String)> = regions::table
+        .filter(regions::level.eq(RegionLevel::Village.as_str()))
+        .select((regions::id, regions::name))
+        .order(regions::name.asc())
+        .load(conn)
+        .map_err(map_db_error)?;
+    let mut out = Vec::new();
+    for (id, name) in all {
+        if crate::scope::region_reference(conn, scope, parse_id(&id)?, "region_id").is_ok()
+            && !out.contains(&name)
+        {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,24 +359,4 @@ mod tests {
         assert!(check_placement(RegionLevel::District, Some("421202"), city).is_ok());
         assert!(check_placement(RegionLevel::District, Some("422202"), city).is_err());
     }
-}
-
-/// The names of the villages and communities `scope` reaches, by name: for the import
-/// template's list.
-pub fn villages_in_scope(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<String>> {
-    let all: Vec<(String, String)> = regions::table
-        .filter(regions::level.eq(RegionLevel::Village.as_str()))
-        .select((regions::id, regions::name))
-        .order(regions::name.asc())
-        .load(conn)
-        .map_err(map_db_error)?;
-    let mut out = Vec::new();
-    for (id, name) in all {
-        if crate::scope::region_reference(conn, scope, parse_id(&id)?, "region_id").is_ok()
-            && !out.contains(&name)
-        {
-            out.push(name);
-        }
-    }
-    Ok(out)
 }

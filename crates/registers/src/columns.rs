@@ -119,6 +119,9 @@ fn field_of(heading: &str) -> Option<Field> {
     None
 }
 
+/// A spreadsheet row: its number (from 1) and its cells.
+pub type Row = (u32, Vec<Cell>);
+
 /// A column the import reads: its heading as written, and its position.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Column {
@@ -133,10 +136,7 @@ pub struct Column {
 /// The heading row (the first of the first ten rows naming at least two fields) and the
 /// columns it names; `mapping` (heading → field) names the others. The rows after it, without
 /// the template's notes row and empty rows, are the data.
-pub fn recognise(
-    grid: &Grid,
-    mapping: &BTreeMap<String, Field>,
-) -> Result<(Vec<Column>, Vec<(u32, Vec<Cell>)>)> {
+pub fn recognise(grid: &Grid, mapping: &BTreeMap<String, Field>) -> Result<(Vec<Column>, Vec<Row>)> {
     let mapped: BTreeMap<String, Field> = mapping.iter().map(|(h, f)| (heading_key(h), *f)).collect();
     let columns_of = |cells: &[Cell]| -> Vec<Column> {
         let mut out: Vec<Column> = Vec::new();

@@ -256,8 +256,7 @@ pub fn rows(
     if let Some(after) = after {
         q = q.filter(import_rows::row_number.gt(after));
     }
-    let found: Vec<(i32, DbText<RowOutcome>, Option<String>, Option<String>, Option<String>, String)> =
-        q.limit(page.fetch()).load(conn).map_err(map_db_error)?;
+    let found: Vec<StoredRow> = q.limit(page.fetch()).load(conn).map_err(map_db_error)?;
     let items = found
         .into_iter()
         .map(|(row, outcome, child, candidate, signals, problems)| {
@@ -290,6 +289,13 @@ pub fn rows(
     };
     Ok(Page { items, next_cursor })
 }
+
+/// row, outcome, child, candidate, signals, problems.
+type StoredRow = (i32, DbText<RowOutcome>, Option<String>, Option<String>, Option<String>, String);
+
+/// A row's plan: its outcome, what the commit needs, its problems, and the child it updates or
+/// may duplicate (with the rule's signals).
+type Planned = (RowOutcome, Plan, Vec<CellProblem>, Option<(Uuid, Vec<Signal>)>);
 
 /// What the check remembers across rows: the villages by name, the national ID numbers and
 /// households already seen in the file.
@@ -449,7 +455,7 @@ impl Checking {
         p: &Parsed,
     ) -> Result<Option<Uuid>> {
         let Some(guardian) = &p.guardian else { return Ok(None) };
-        if !self.village_guardians.contains_key(&village) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.village_guardians.entry(village) {
             let found: Vec<(String, String, Option<String>)> = guardians::table
                 .inner_join(households_table::table)
                 .filter(households_table::region_id.eq(DbId(village)))
@@ -462,7 +468,7 @@ impl Checking {
                     Ok((Uuid::parse_str(&h).map_err(Error::internal)?, n, ph.as_deref().and_then(phone_key)))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            self.village_guardians.insert(village, list);
+            slot.insert(list);
         }
         let phone = p.phone.as_deref().and_then(phone_key);
         let matches: Vec<Uuid> = self.village_guardians[&village]
@@ -489,7 +495,7 @@ impl Checking {
         columns: &[Column],
         row: u32,
         cells: &[Cell],
-    ) -> Result<(RowOutcome, Plan, Vec<CellProblem>, Option<(Uuid, Vec<Signal>)>)> {
+    ) -> Result<Planned> {
         let (parsed, mut problems) = cells::parse(row, columns, cells);
         let mut plan = Plan { parsed, ..Plan::default() };
         let village = match plan.parsed.village.clone() {
