@@ -64,7 +64,8 @@ def call(method, path, body=None, token=None, content_type="application/json"):
         return json.load(r)
 
 token = call("POST", "/api/v1/auth/token", json.dumps({"grant_type": "password", "username": seed["username"], "password": seed["password"]}).encode())["access_token"]
-village = call("GET", "/api/v1/regions/" + seed["region_id"], token=token)["name"]
+# A village of the seeded town (the seed names the town its children live in).
+village = call("GET", f"/api/v1/regions?parent_id={seed['region_id']}&level=village&limit=1", token=token)["items"][0]["name"]
 
 def national_id(born, n):
     body = "421202" + born.strftime("%Y%m%d") + "%03d" % (n % 1000)

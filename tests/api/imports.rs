@@ -378,6 +378,60 @@ async fn a_gbk_csv_plans_as_its_utf8_twin_and_a_second_import_finds_the_first(ap
     let first = all_rows(&app, &app.token, &a, "").await;
     assert_eq!(rows[1]["candidate_id"], first[1]["child_id"]);
     assert_eq!(rows[0]["child_id"], first[0]["child_id"]);
+
+    // The child changes after the check: the commit writes nothing and says which row.
+    let child = rows[0]["child_id"].as_str().unwrap().to_owned();
+    let current = app.get(&format!("/api/v1/children/{child}")).await;
+    let etag = current.header("etag").unwrap();
+    let mut changed = current.body.clone();
+    for k in [
+        "id",
+        "status",
+        "case_number",
+        "registered_on",
+        "closed_on",
+        "closure_reason",
+        "version",
+        "created_at",
+        "updated_at",
+    ] {
+        changed.as_object_mut().unwrap().remove(k);
+    }
+    changed["school"] = json!("温泉小学");
+    changed["health_notes"] = json!("哮喘");
+    let r = app
+        .send("PUT", &format!("/api/v1/children/{child}"), None, Some(changed), &[("if-match", &etag)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let before = app.count("children").await;
+    let r = app.post(&format!("/api/v1/imports/{c}/commit"), json!({"skip_invalid": true})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let refused = settled(&app, &app.token, &c).await;
+    assert_eq!(refused["state"], "checked", "{refused}");
+    assert!(refused["failure"].as_str().unwrap().contains("row 2"), "{refused}");
+    assert_eq!(app.count("children").await, before);
+    // Checked again and committed: the update changes what the register gives, and keeps what
+    // it does not (the school and health notes the file has no column for).
+    let d = upload(
+        &app,
+        &app.token,
+        "text/csv",
+        csv_register(&[("李小龙", "男", "2013/3/9", &id)]).into_bytes(),
+        "",
+    )
+    .await
+    .id();
+    settled(&app, &app.token, &d).await;
+    let r = app.post(&format!("/api/v1/imports/{d}/commit"), json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(settled(&app, &app.token, &d).await["state"], "committed");
+    let after = app.get(&format!("/api/v1/children/{child}")).await.body;
+    assert_eq!(
+        (after["school"].as_str(), after["health_notes"].as_str()),
+        (Some("温泉小学"), Some("哮喘")),
+        "{after}"
+    );
+    assert_eq!(after["household_id"], current.body["household_id"]);
 }
 
 async fn bad_uploads_are_refused_and_write_nothing(app: TestApp) {

@@ -135,7 +135,8 @@ pub struct Column {
 
 /// The heading row (the first of the first ten rows naming at least two fields) and the
 /// columns it names; `mapping` (heading → field) names the others. The rows after it, without
-/// the template's notes row and empty rows, are the data.
+/// the template's notes row and empty rows, are the data: each row's cells of those columns, in
+/// the columns' order.
 pub fn recognise(grid: &Grid, mapping: &BTreeMap<String, Field>) -> Result<(Vec<Column>, Vec<Row>)> {
     let mapped: BTreeMap<String, Field> = mapping.iter().map(|(h, f)| (heading_key(h), *f)).collect();
     let columns_of = |cells: &[Cell]| -> Vec<Column> {
@@ -160,7 +161,13 @@ pub fn recognise(grid: &Grid, mapping: &BTreeMap<String, Field>) -> Result<(Vec<
             .rows
             .iter()
             .find(|(_, c)| c.iter().any(|x| !x.is_empty()))
-            .map(|(_, c)| c.iter().map(|x| plain(&x.text())).filter(|t| !t.is_empty()).collect())
+            .map(|(_, c)| {
+                c.iter()
+                    .map(|x| plain(&x.text()).chars().take(40).collect::<String>())
+                    .filter(|t| !t.is_empty())
+                    .take(20)
+                    .collect()
+            })
             .unwrap_or_default();
         return Err(Error::bad_request(
             Code::HeadingsNotRecognised,
@@ -182,10 +189,22 @@ pub fn recognise(grid: &Grid, mapping: &BTreeMap<String, Field>) -> Result<(Vec<
             format!("the register has no column for: {} (name them in a mapping)", missing.join(", ")),
         ));
     }
-    let data: Vec<(u32, Vec<Cell>)> = grid.rows[at + 1..]
+    // Only the recognised columns' cells are kept, in the columns' order: the rest of a register
+    // (notes, other people's data) is never stored.
+    let empty = Cell { value: crate::sheet::Value::Empty, formula: false };
+    let data: Vec<Row> = grid.rows[at + 1..]
         .iter()
-        .filter(|(_, cells)| !is_notes_row(cells) && cells.iter().any(|c| !c.is_empty()))
-        .cloned()
+        .filter(|(_, cells)| !is_notes_row(cells))
+        .map(|(n, cells)| {
+            (
+                *n,
+                columns
+                    .iter()
+                    .map(|c| cells.get(c.index).cloned().unwrap_or(empty.clone()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
         .collect();
     if data.is_empty() {
         return Err(Error::bad_request(Code::EmptyImport, "the register has headings and no rows"));

@@ -166,6 +166,8 @@ struct Plan {
     household_id: Option<Uuid>,
     household_key: Option<String>,
     update_of: Option<Uuid>,
+    /// The version of `update_of` the check saw: the commit refuses the row if it changed since.
+    version: Option<i32>,
 }
 
 /// Keeps the upload as a new import in `checking`.
@@ -280,7 +282,21 @@ pub fn rows(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    // Ids the caller no longer reaches (moved to another region since) are not named.
     let mut items = items;
+    for item in &mut items {
+        if let Some(c) = item.child_id
+            && scope::require_child(conn, scope, Access::Read, c, "child").is_err()
+        {
+            item.child_id = None;
+        }
+        if let Some(c) = item.candidate_id
+            && scope::require_child(conn, scope, Access::Read, c, "child").is_err()
+        {
+            item.candidate_id = None;
+            item.signals.clear();
+        }
+    }
     let next_cursor = if items.len() as i64 > page.limit {
         items.truncate(page.limit as usize);
         items.last().map(|r| encode_key("import_row", &r.row.to_string()))
@@ -289,6 +305,9 @@ pub fn rows(
     };
     Ok(Page { items, next_cursor })
 }
+
+/// A recorded guardian of a village: household, name, phone (as compared), address.
+type KnownGuardian = (Uuid, String, Option<String>, Option<String>);
 
 /// row, outcome, child, candidate, signals, problems.
 type StoredRow = (i32, DbText<RowOutcome>, Option<String>, Option<String>, Option<String>, String);
@@ -305,7 +324,7 @@ pub struct Checking {
     reached: HashMap<Uuid, bool>,
     numbers: HashMap<String, u32>,
     households: HashMap<String, Option<Uuid>>,
-    village_guardians: HashMap<Uuid, Vec<(Uuid, String, Option<String>)>>,
+    village_guardians: HashMap<Uuid, Vec<KnownGuardian>>,
 }
 
 fn problem(row: u32, columns: &[Column], field: Option<Field>, code: &str, message: String) -> CellProblem {
@@ -375,6 +394,29 @@ fn household_input(plan: &Plan, village: Uuid) -> HouseholdInput {
         parents_work_away: plan.parsed.parents_work_away,
         notes: None,
         guardians: guardians_of(&plan.parsed),
+    }
+}
+
+/// An update changes only what the row gives: a column the file lacks, or a blank cell, keeps
+/// the child's current value, and the child stays in their household unless the row names a
+/// guardian or an address.
+fn update_input(plan: &Plan, village: Uuid, household: Option<Uuid>, current: &Child) -> ChildInput {
+    let p = &plan.parsed;
+    let named_household = p.guardian.is_some() || p.address.is_some();
+    ChildInput {
+        id: None,
+        household_id: if named_household { household } else { current.household_id },
+        region_id: village,
+        name: p.name.clone().unwrap_or_else(|| current.name.clone()),
+        sex: p.sex.unwrap_or(current.sex),
+        birth_date: p.birth_date.unwrap_or(current.birth_date),
+        national_id: p.national_id.clone().or_else(|| current.national_id.clone()),
+        categories: if p.categories.is_empty() { current.categories.clone() } else { p.categories.clone() },
+        school: p.school.clone().or_else(|| current.school.clone()),
+        health_notes: p.health_notes.clone().or_else(|| current.health_notes.clone()),
+        disability_notes: p.disability_notes.clone().or_else(|| current.disability_notes.clone()),
+        organisation_id: None,
+        caseworker_id: None,
     }
 }
 
@@ -456,28 +498,40 @@ impl Checking {
     ) -> Result<Option<Uuid>> {
         let Some(guardian) = &p.guardian else { return Ok(None) };
         if let std::collections::hash_map::Entry::Vacant(slot) = self.village_guardians.entry(village) {
-            let found: Vec<(String, String, Option<String>)> = guardians::table
+            let found: Vec<(String, String, Option<String>, Option<String>)> = guardians::table
                 .inner_join(households_table::table)
                 .filter(households_table::region_id.eq(DbId(village)))
-                .select((guardians::household_id, guardians::name, guardians::phone))
+                .select((
+                    guardians::household_id,
+                    guardians::name,
+                    guardians::phone,
+                    households_table::address,
+                ))
                 .load(conn)
                 .map_err(map_db_error)?;
             let list = found
                 .into_iter()
-                .map(|(h, n, ph)| {
-                    Ok((Uuid::parse_str(&h).map_err(Error::internal)?, n, ph.as_deref().and_then(phone_key)))
+                .map(|(h, n, ph, a)| {
+                    Ok((
+                        Uuid::parse_str(&h).map_err(Error::internal)?,
+                        n,
+                        ph.as_deref().and_then(phone_key),
+                        a,
+                    ))
                 })
                 .collect::<Result<Vec<_>>>()?;
             slot.insert(list);
         }
         let phone = p.phone.as_deref().and_then(phone_key);
+        // The same guardian: by phone; without one, by name and address together (a name alone,
+        // 王芳, is many people).
         let matches: Vec<Uuid> = self.village_guardians[&village]
             .iter()
-            .filter(|(_, name, ph)| match (&phone, ph) {
+            .filter(|(_, name, ph, address)| match (&phone, ph) {
                 (Some(a), Some(b)) => a == b,
-                _ => name == guardian,
+                _ => name == guardian && p.address.is_some() && address.as_deref() == p.address.as_deref(),
             })
-            .map(|(h, _, _)| *h)
+            .map(|(h, _, _, _)| *h)
             .collect();
         for h in matches {
             if scope::household_reference(conn, scope, Access::Write, h, "household").is_ok() {
@@ -567,8 +621,16 @@ impl Checking {
             plan.household_id = known;
             plan.household_key = Some(key);
         }
-        let Some(input) = child_input(&plan, village, plan.household_id) else {
-            return Ok((RowOutcome::Invalid, plan, problems, None));
+        let input = match plan.update_of {
+            Some(child) => {
+                let current = children::get(conn, scope, child)?;
+                plan.version = Some(current.version);
+                update_input(&plan, village, plan.household_id, &current.record)
+            }
+            None => match child_input(&plan, village, plan.household_id) {
+                Some(input) => input,
+                None => return Ok((RowOutcome::Invalid, plan, problems, None)),
+            },
         };
         if let Err(e) = children::check_input(conn, scope, input.clone(), plan.update_of) {
             problems.extend(problems_of(row, columns, e)?);
@@ -647,19 +709,24 @@ pub fn check_rows(
         }
         let done = end >= source.len();
         let progress = if source.is_empty() { 100 } else { (end * 100 / source.len()) as i32 };
-        diesel::update(imports::table.find(DbId(id)))
-            .set((
-                imports::creates.eq(imports::creates + tally[0]),
-                imports::updates.eq(imports::updates + tally[1]),
-                imports::possible_duplicates.eq(imports::possible_duplicates + tally[2]),
-                imports::invalid.eq(imports::invalid + tally[3]),
-                imports::progress.eq(progress),
-                imports::state.eq(if done { ImportState::Checked } else { ImportState::Checking }.as_str()),
-                imports::updated_at.eq(time::to_db(time::now())),
-                imports::version.eq(imports::version + 1),
-            ))
-            .execute(c)
-            .map_err(map_db_error)?;
+        let moved = diesel::update(
+            imports::table.find(DbId(id)).filter(imports::state.eq(ImportState::Checking.as_str())),
+        )
+        .set((
+            imports::creates.eq(imports::creates + tally[0]),
+            imports::updates.eq(imports::updates + tally[1]),
+            imports::possible_duplicates.eq(imports::possible_duplicates + tally[2]),
+            imports::invalid.eq(imports::invalid + tally[3]),
+            imports::progress.eq(progress),
+            imports::state.eq(if done { ImportState::Checked } else { ImportState::Checking }.as_str()),
+            imports::updated_at.eq(time::to_db(time::now())),
+            imports::version.eq(imports::version + 1),
+        ))
+        .execute(c)
+        .map_err(map_db_error)?;
+        if moved != 1 {
+            return Err(Error::conflict(Code::ImportNotReady, "the check was stopped"));
+        }
         Ok(done)
     })
 }
@@ -766,6 +833,17 @@ pub fn commit(
     id: Uuid,
     written: &mut dyn FnMut(&mut DbConnection, Written) -> Result<()>,
 ) -> Result<()> {
+    // This run holds the import (a row lock on PostgreSQL, the writer on SQLite) while it
+    // writes; one that was released meanwhile (`recover`) writes nothing.
+    let held = diesel::update(
+        imports::table.find(DbId(id)).filter(imports::state.eq(ImportState::Committing.as_str())),
+    )
+    .set(imports::updated_at.eq(time::to_db(time::now())))
+    .execute(conn)
+    .map_err(map_db_error)?;
+    if held != 1 {
+        return Err(Error::conflict(Code::ImportNotReady, "the import is no longer being committed"));
+    }
     let rows: Vec<(i32, DbText<RowOutcome>, String)> = import_rows::table
         .filter(import_rows::import_id.eq(DbId(id)))
         .select((import_rows::row_number, import_rows::outcome, import_rows::data))
@@ -790,6 +868,10 @@ pub fn commit(
             Code::ImportHasErrors,
             format!("row {row} can no longer be imported: no such {resource}"),
         ),
+        Error::PreconditionFailed => Error::conflict(
+            Code::ImportHasErrors,
+            format!("row {row}: the child was changed after the check; upload the register again"),
+        ),
         other => other,
     };
     for (row, outcome, data) in rows {
@@ -811,19 +893,23 @@ pub fn commit(
             },
             (None, None) => None,
         };
-        let input = child_input(&plan, village, household)
-            .ok_or_else(|| Error::internal("a planned row without a child"))?;
         let result = match plan.update_of {
             Some(child) => {
-                let version = children::get(conn, scope, child).map_err(|e| at_row(row, e))?.version;
+                let current = children::get(conn, scope, child).map_err(|e| at_row(row, e))?;
+                let version = plan.version.unwrap_or(current.version);
+                let input = update_input(&plan, village, household, &current.record);
                 let (before, after) =
                     children::update(conn, scope, child, input, version).map_err(|e| at_row(row, e))?;
                 Written { before: Some(before.record), after: after.record }
             }
-            None => Written {
-                before: None,
-                after: children::create(conn, scope, input).map_err(|e| at_row(row, e))?.record,
-            },
+            None => {
+                let input = child_input(&plan, village, household)
+                    .ok_or_else(|| Error::internal("a planned row without a child"))?;
+                Written {
+                    before: None,
+                    after: children::create(conn, scope, input).map_err(|e| at_row(row, e))?.record,
+                }
+            }
         };
         diesel::update(import_rows::table.find((DbId(id), row)))
             .set(import_rows::child_id.eq(Some(result.after.id.to_string())))
@@ -831,7 +917,12 @@ pub fn commit(
             .map_err(map_db_error)?;
         written(conn, result)?;
     }
-    diesel::update(imports::table.find(DbId(id)))
+    // What the rows held is the children's records now: the plans keep no copy.
+    diesel::update(import_rows::table.filter(import_rows::import_id.eq(DbId(id))))
+        .set(import_rows::data.eq("{}"))
+        .execute(conn)
+        .map_err(map_db_error)?;
+    diesel::update(imports::table.find(DbId(id)).filter(imports::state.eq(ImportState::Committing.as_str())))
         .set((
             imports::state.eq(ImportState::Committed.as_str()),
             imports::progress.eq(100),
@@ -875,5 +966,25 @@ pub fn recover(conn: &mut DbConnection, older_than: chrono::Duration) -> Result<
     ))
     .execute(conn)
     .map_err(map_db_error)?;
-    Ok(checking + committing)
+    // Registers never committed are not kept: a week after their upload they go, rows and all.
+    let stale = time::to_db(time::now() - chrono::Duration::days(RETENTION_DAYS));
+    let old: Vec<String> = imports::table
+        .filter(imports::state.ne(ImportState::Committed.as_str()))
+        .filter(imports::state.ne(ImportState::Committing.as_str()))
+        .filter(imports::created_at.lt(stale))
+        .select(imports::id)
+        .load(conn)
+        .map_err(map_db_error)?;
+    if !old.is_empty() {
+        diesel::delete(import_rows::table.filter(import_rows::import_id.eq_any(&old)))
+            .execute(conn)
+            .map_err(map_db_error)?;
+        diesel::delete(imports::table.filter(imports::id.eq_any(&old)))
+            .execute(conn)
+            .map_err(map_db_error)?;
+    }
+    Ok(checking + committing + old.len())
 }
+
+/// Days an import that was never committed is kept (its rows hold children's data).
+pub const RETENTION_DAYS: i64 = 7;

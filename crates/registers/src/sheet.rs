@@ -6,7 +6,7 @@
 
 use std::io::{Cursor, Read};
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{DataRef, Reader, Xlsx};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tongxing_core::{Code, Error, Result};
@@ -126,7 +126,8 @@ pub fn read(bytes: &[u8], content_type: &str, sheet: Option<&str>, limits: &Limi
             }
             read_xlsx(bytes, sheet, limits)?
         }
-        "text/csv" | "text/plain" => {
+        // Browsers on Windows send a .csv file as Excel's old type.
+        "text/csv" | "text/plain" | "application/vnd.ms-excel" => {
             if zip {
                 return Err(not_a_spreadsheet("the file is a workbook, not CSV: send it as .xlsx"));
             }
@@ -170,6 +171,16 @@ fn check_unpacked(bytes: &[u8], limits: &Limits) -> Result<()> {
     Ok(())
 }
 
+/// Columns a register may use (far more than any has); cells beyond are not read.
+const MAX_COLUMNS: u32 = 256;
+/// The longest text a cell may hold (the longest field takes 4,000 characters).
+const MAX_CELL_CHARS: usize = 10_000;
+/// Merged regions read (a register merges a few per column).
+const MAX_MERGED: usize = 10_000;
+
+/// Reads the sheet cell by cell (never as one grid, which a sheet with a cell at XFD1048576
+/// would make enormous): the first [`MAX_COLUMNS`] columns, rows up to the row limit, each
+/// cell's text at most [`MAX_CELL_CHARS`], formulas flagged by their metadata (not expanded).
 fn read_xlsx(bytes: &[u8], sheet: Option<&str>, limits: &Limits) -> Result<Grid> {
     check_unpacked(bytes, limits)?;
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
@@ -177,72 +188,96 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>, limits: &Limits) -> Result<Grid>
     let names = book.sheet_names();
     let name = match sheet {
         Some(wanted) => names.iter().find(|n| n.as_str() == wanted).cloned().ok_or_else(|| {
+            let listed: Vec<&str> = names.iter().take(20).map(String::as_str).collect();
             Error::bad_request(
                 Code::UnknownSheet,
-                format!("the workbook has no sheet named {wanted:?}; its sheets: {}", names.join(", ")),
+                format!("the workbook has no sheet named {wanted:?}; its sheets: {}", listed.join(", ")),
             )
         })?,
         None => names.first().cloned().ok_or_else(|| not_a_spreadsheet("the workbook has no sheets"))?,
     };
-    let range = book.worksheet_range(&name).map_err(|_| not_a_spreadsheet("the sheet cannot be read"))?;
-    let formulas = book.worksheet_formula(&name).ok();
     let merged = book.merge_cells_by_sheet_name(&name).unwrap_or_default();
-    let Some((top, left)) = range.start() else {
+    // Rows past the limit (and a little room for headings and notes) are a register too large.
+    let last_row = u32::try_from(limits.max_rows + 20).unwrap_or(u32::MAX);
+    let mut by_row: std::collections::BTreeMap<u32, Vec<Cell>> = std::collections::BTreeMap::new();
+    {
+        let mut reader =
+            book.worksheet_cells_reader(&name).map_err(|_| not_a_spreadsheet("the sheet cannot be read"))?;
+        while let Some(record) = reader
+            .next_cell_with_formula_metadata()
+            .map_err(|_| not_a_spreadsheet("the sheet cannot be read"))?
+        {
+            let (row, col) = record.pos;
+            let value = value_of(&record.value);
+            if col >= MAX_COLUMNS || (value == Value::Empty && record.formula.is_none()) {
+                continue;
+            }
+            if row > last_row {
+                return Err(Error::bad_request(
+                    Code::ImportTooLarge,
+                    format!(
+                        "the sheet has rows past row {last_row}, over the limit of {} rows",
+                        limits.max_rows
+                    ),
+                ));
+            }
+            let cells = by_row.entry(row).or_default();
+            if cells.len() <= col as usize {
+                cells.resize(col as usize + 1, Cell { value: Value::Empty, formula: false });
+            }
+            cells[col as usize] = Cell { value, formula: record.formula.is_some() };
+        }
+    }
+    let (Some(&top), Some(&bottom)) = (by_row.keys().next(), by_row.keys().next_back()) else {
         return Err(Error::bad_request(Code::EmptyImport, "the sheet is empty"));
     };
-    let (height, width) = range.get_size();
-    let mut rows: Vec<(u32, Vec<Cell>)> = Vec::with_capacity(height.min(limits.max_rows + 10));
-    for (r, row) in range.rows().enumerate() {
-        let absolute = top + r as u32;
-        let mut cells: Vec<Cell> = Vec::with_capacity(left as usize + width);
-        cells.resize(left as usize, Cell { value: Value::Empty, formula: false });
-        for (c, data) in row.iter().enumerate() {
-            let formula = formulas
-                .as_ref()
-                .and_then(|f| f.get_value((absolute, left + c as u32)))
-                .is_some_and(|f| !f.is_empty());
-            cells.push(Cell { value: value_of(data), formula });
-        }
-        rows.push((absolute + 1, cells));
-    }
-    // A merged region shows its first cell's value in every cell it covers.
-    for region in merged {
+    let mut rows: Vec<(u32, Vec<Cell>)> =
+        (top..=bottom).map(|r| (r + 1, by_row.remove(&r).unwrap_or_default())).collect();
+    // A merged region shows its first cell's value in every cell it covers (within what was read).
+    for region in merged.into_iter().take(MAX_MERGED) {
         let (r0, c0) = region.start;
-        let (r1, c1) = region.end;
-        let Some(first) = rows
-            .get((r0.saturating_sub(top)) as usize)
-            .and_then(|(_, cells)| cells.get(c0 as usize))
-            .cloned()
-        else {
+        let (r1, c1) = (region.end.0.min(bottom), region.end.1.min(MAX_COLUMNS - 1));
+        if r0 < top || r0 > bottom {
             continue;
-        };
+        }
+        let Some(first) = rows[(r0 - top) as usize].1.get(c0 as usize).cloned() else { continue };
         for r in r0..=r1 {
-            let Some((_, cells)) = rows.get_mut((r.saturating_sub(top)) as usize) else { continue };
-            for c in c0..=c1 {
-                if let Some(cell) = cells.get_mut(c as usize) {
-                    *cell = first.clone();
-                }
+            let cells = &mut rows[(r - top) as usize].1;
+            if cells.len() <= c1 as usize {
+                cells.resize(c1 as usize + 1, Cell { value: Value::Empty, formula: false });
+            }
+            for cell in &mut cells[c0 as usize..=c1 as usize] {
+                *cell = first.clone();
             }
         }
     }
     Ok(Grid { format: Format::Xlsx, sheet: Some(name), encoding: None, rows })
 }
 
-fn value_of(data: &Data) -> Value {
+fn text_value(s: &str) -> Value {
+    if s.chars().count() > MAX_CELL_CHARS {
+        Value::Error(format!("text over {MAX_CELL_CHARS} characters"))
+    } else {
+        Value::Text(s.to_owned())
+    }
+}
+
+fn value_of(data: &DataRef<'_>) -> Value {
     match data {
-        Data::Empty => Value::Empty,
-        Data::String(s) => Value::Text(s.clone()),
-        Data::Int(i) => Value::Number(*i as f64),
-        Data::Float(f) => Value::Number(*f),
-        Data::Bool(b) => Value::Bool(*b),
-        Data::DateTime(d) => match d.as_datetime() {
+        DataRef::Empty => Value::Empty,
+        DataRef::String(s) => text_value(s),
+        DataRef::SharedString(s) => text_value(s),
+        DataRef::Int(i) => Value::Number(*i as f64),
+        DataRef::Float(f) => Value::Number(*f),
+        DataRef::Bool(b) => Value::Bool(*b),
+        DataRef::DateTime(d) => match d.as_datetime() {
             Some(dt) if d.is_datetime() => Value::Date(dt.date()),
             _ => Value::Number(d.as_f64()),
         },
-        Data::DateTimeIso(s) | Data::DurationIso(s) => {
-            s.get(..10).and_then(|d| d.parse().ok()).map_or_else(|| Value::Text(s.clone()), Value::Date)
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+            s.get(..10).and_then(|d| d.parse().ok()).map_or_else(|| text_value(s), Value::Date)
         }
-        Data::Error(e) => Value::Error(format!("{e}")),
+        DataRef::Error(e) => Value::Error(format!("{e}")),
     }
 }
 
@@ -284,10 +319,8 @@ fn read_csv(bytes: &[u8]) -> Result<Grid> {
         let record = record.map_err(|e| not_a_spreadsheet(&format!("the CSV cannot be read: {e}")))?;
         let cells = record
             .iter()
-            .map(|t| Cell {
-                value: if t.is_empty() { Value::Empty } else { Value::Text(t.to_owned()) },
-                formula: false,
-            })
+            .take(MAX_COLUMNS as usize)
+            .map(|t| Cell { value: if t.is_empty() { Value::Empty } else { text_value(t) }, formula: false })
             .collect();
         rows.push((i as u32 + 1, cells));
     }
