@@ -50,10 +50,10 @@ for backend in $backends; do
   DATABASE_URL="$db_url" TONGXING_BIND="127.0.0.1:$port" TONGXING_LOG=warn "$binary" serve 2>"$work/server.log" &
   server_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  python3 - "http://127.0.0.1:$port" "$seed" "$rows" "$backend" <<'PY'
+  python3 - "http://127.0.0.1:$port" "$seed" "$rows" "$backend" "$children" <<'PY'
 import datetime, json, sys, time, urllib.request
 
-base, seed, rows, backend = sys.argv[1], json.load(open(sys.argv[2])), int(sys.argv[3]), sys.argv[4]
+base, seed, rows, backend, children = sys.argv[1], json.load(open(sys.argv[2])), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 
 def call(method, path, body=None, token=None, content_type="application/json"):
     req = urllib.request.Request(base + path, data=body, method=method)
@@ -75,7 +75,8 @@ def national_id(born, n):
 lines = ["姓名,性别,出生日期,身份证号,类别,村/社区,地址,监护人,监护人关系,联系电话"]
 for i in range(rows):
     born = datetime.date(2008 + i % 10, 1 + i % 12, 1 + i % 28)
-    nid = national_id(born, 900 + i // 3600) if i % 2 == 0 else ""
+    # Birth dates repeat every 420 rows: the sequence number keeps every ID number distinct.
+    nid = national_id(born, (i // 420) % 1000) if i % 2 == 0 else ""
     lines.append(f"导入{i:05d}号,{'男' if i % 2 else '女'},{born},{nid},留守儿童,{village},幸福路{i}号,监护人{i},祖母,139{i:08d}")
 csv = ("\n".join(lines) + "\n").encode()
 
@@ -94,7 +95,7 @@ t1 = time.monotonic()
 call("POST", f"/api/v1/imports/{imp['id']}/commit", json.dumps({"skip_invalid": True}).encode(), token)
 done = settle(imp["id"], "committed")
 committed = time.monotonic() - t1
-print(f"import {backend}: {rows} rows over {seed.get('children', '?')} children: dry run {checked:.1f} s "
+print(f"import {backend}: {rows} rows over {children} seeded children: dry run {checked:.1f} s "
       f"(creates {imp['creates']}, updates {imp['updates']}, possible duplicates {imp['possible_duplicates']}, invalid {imp['invalid']}), "
       f"commit {committed:.1f} s ({done['state']}{', ' + done['failure'] if done.get('failure') else ''})")
 PY
