@@ -1,6 +1,7 @@
 //! Clock and calendar. Timestamps are stored in UTC; every calendar period (day, week, month,
 //! year, holiday) is reckoned in Asia/Shanghai.
 
+use chrono::Timelike;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
@@ -158,6 +159,9 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
         return None;
     }
     let at = DateTime::parse_from_rfc3339(s).ok()?;
+    // A leap second (`23:59:60`) is read as the second before it: chrono would keep it and write
+    // `:60` back, which few readers of the answer accept as a timestamp.
+    let at = at.with_nanosecond(at.nanosecond() % 1_000_000_000)?;
     let utc = at.with_timezone(&Utc);
     let range = EARLIEST_DATE..=LATEST_DATE;
     (range.contains(&at.date_naive()) && range.contains(&utc.date_naive())).then_some(utc)
@@ -285,6 +289,12 @@ mod tests {
         for bad in ["2024-03-01T09:00:00.1234567891Z", "2024-03-01T09:00Z", "2024-03-01T09:00:00+0800"] {
             assert!(parse_timestamp(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_leap_second_is_read_as_the_second_before_it() {
+        let at = parse_timestamp("1981-01-31T21:35:60Z").unwrap();
+        assert_eq!(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true), "1981-01-31T21:35:59Z");
     }
 
     #[test]
