@@ -61,7 +61,7 @@ pub struct UndoRequest {
     pub reason: String,
 }
 
-/// How many records of each kind moved to the surviving record.
+/// The ids of the records of each kind that moved to the surviving record.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Moved {
     pub contacts: Vec<Uuid>,

@@ -17,7 +17,9 @@ use tongxing_cases::similarity::{Profile, Signal, phone_key};
 use tongxing_core::access::Scope;
 use tongxing_core::page::{Page, PageRequest, decode_key, encode_key};
 use tongxing_core::{Code, Error, FieldError, Result, id, time};
-use tongxing_store::schema::{guardians, households as households_table, import_rows, imports, regions};
+use tongxing_store::schema::{
+    children as children_table, guardians, households as households_table, import_rows, imports, regions,
+};
 use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -282,17 +284,28 @@ pub fn rows(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    // Ids the caller no longer reaches (moved to another region since) are not named.
+    // Ids the caller no longer reaches (moved to another region since) are not named: one query
+    // for the page's ids through the caller's scope.
     let mut items = items;
+    let named: Vec<String> =
+        items.iter().flat_map(|r| [r.child_id, r.candidate_id]).flatten().map(|u| u.to_string()).collect();
+    let reached: std::collections::HashSet<String> = if named.is_empty() {
+        Default::default()
+    } else {
+        let mut q = children_table::table
+            .filter(children_table::id.eq_any(&named))
+            .select(children_table::id)
+            .into_boxed();
+        if let Some(cond) = scope::child_column(conn, scope, "children.id")? {
+            q = q.filter(cond);
+        }
+        q.load(conn).map_err(map_db_error)?.into_iter().collect()
+    };
     for item in &mut items {
-        if let Some(c) = item.child_id
-            && scope::require_child(conn, scope, Access::Read, c, "child").is_err()
-        {
+        if item.child_id.is_some_and(|c| !reached.contains(&c.to_string())) {
             item.child_id = None;
         }
-        if let Some(c) = item.candidate_id
-            && scope::require_child(conn, scope, Access::Read, c, "child").is_err()
-        {
+        if item.candidate_id.is_some_and(|c| !reached.contains(&c.to_string())) {
             item.candidate_id = None;
             item.signals.clear();
         }
