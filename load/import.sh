@@ -74,9 +74,10 @@ def national_id(born, n):
 
 lines = ["姓名,性别,出生日期,身份证号,类别,村/社区,地址,监护人,监护人关系,联系电话"]
 for i in range(rows):
-    born = datetime.date(2008 + i % 10, 1 + i % 12, 1 + i % 28)
-    # Birth dates repeat every 420 rows: the sequence number keeps every ID number distinct.
-    nid = national_id(born, (i // 420) % 1000) if i % 2 == 0 else ""
+    # Birth dates spread over sixteen years, as a register's are (about one child in six thousand
+    # shares a date); the sequence number keeps every ID number distinct.
+    born = datetime.date(2008, 1, 1) + datetime.timedelta(days=(i * 7919) % 5844)
+    nid = national_id(born, (i // 5844) % 1000) if i % 2 == 0 else ""
     lines.append(f"导入{i:05d}号,{'男' if i % 2 else '女'},{born},{nid},留守儿童,{village},幸福路{i}号,监护人{i},祖母,139{i:08d}")
 csv = ("\n".join(lines) + "\n").encode()
 

@@ -92,6 +92,47 @@ impl Lcg {
     }
 }
 
+/// A child as a register holds one: a common surname with one or two given characters, a birth
+/// date spread over the programmes' ages, and (for four in five) a national ID number carrying
+/// that date. The duplicate rule's lookups (birth date, name in a village, national ID) then meet
+/// the spread of a real register rather than one date and one name shape for everyone.
+struct Person {
+    name: String,
+    sex: &'static str,
+    born: NaiveDate,
+    national_id: Option<String>,
+}
+
+fn person(rng: &mut Lcg, i: usize, today: NaiveDate) -> Person {
+    const SURNAMES: &[&str] = &[
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何",
+        "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "肖", "田",
+        "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁", "任", "沈",
+    ];
+    const GIVEN: &[&str] = &[
+        "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+        "秀", "霞", "平", "刚", "桂", "英", "华", "文", "玉", "兰", "辉", "建", "红", "梅", "鑫", "宇", "浩",
+        "欣", "怡", "佳", "子", "涵", "轩", "晨", "雨", "博", "睿", "思", "雪", "琪", "俊", "嘉", "一",
+    ];
+    let pick = |rng: &mut Lcg, list: &[&'static str]| list[usize::try_from(rng.next(list.len() as u64)).unwrap_or(0)];
+    let mut name = pick(rng, SURNAMES).to_string();
+    name.push_str(pick(rng, GIVEN));
+    if rng.next(3) > 0 {
+        name.push_str(pick(rng, GIVEN));
+    }
+    let born = today - Duration::days(365 + i64::try_from(rng.next(16 * 365)).unwrap_or(0));
+    let national_id = (rng.next(5) > 0).then(|| {
+        // A region prefix from the child's position keeps every number distinct.
+        let body = format!("42{:04}{}{:03}", (i / 1000) % 10_000, born.format("%Y%m%d"), i % 1000);
+        "0123456789X"
+            .chars()
+            .map(|c| format!("{body}{c}"))
+            .find(|n| tongxing_core::national_id::NationalId::parse(n).is_ok())
+            .unwrap_or(body)
+    });
+    Person { name, sex: if rng.next(2) == 0 { "female" } else { "male" }, born, national_id }
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("tongxing-bench: {e}");
@@ -338,14 +379,16 @@ fn load_case_work(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result
             let registered = rng.next(10) < 7;
             let opened = today - Duration::days(i64::try_from(rng.next(900)).unwrap_or(0));
             let h = household_ids[i % household_ids.len()].clone();
+            let who = person(&mut rng, i, today);
             rows.push((
                 children::id.eq(c.clone()),
                 children::household_id.eq(Some(h)),
                 children::region_id
                     .eq(villages[usize::try_from(rng.next(villages.len() as u64)).unwrap_or(0)].clone()),
-                children::name.eq(format!("child {i}")),
-                children::sex.eq("male"),
-                children::birth_date.eq(NaiveDate::from_ymd_opt(2013, 1, 1).unwrap_or(today)),
+                children::name.eq(who.name),
+                children::sex.eq(who.sex),
+                children::birth_date.eq(who.born),
+                children::national_id.eq(who.national_id),
                 children::status.eq(if registered { "registered" } else { "screening" }),
                 children::case_number.eq(registered.then(|| format!("B-{i}"))),
                 children::registered_on.eq(registered.then_some(opened)),
@@ -678,6 +721,7 @@ fn load(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result<()> {
         let mut ps = Vec::with_capacity(n);
         for i in chunk_start..chunk_start + n {
             let (m, c, p) = (id::new_id().to_string(), id::new_id().to_string(), id::new_id().to_string());
+            let who = person(&mut rng, i, today);
             let start: NaiveDate = today - Duration::days(30 + i64::try_from(rng.next(700)).unwrap_or(0));
             ms.push((
                 mentors::id.eq(m.clone()),
@@ -688,9 +732,9 @@ fn load(conn: &mut DbConnection, args: &Args) -> tongxing_core::Result<()> {
             cs.push((
                 children::id.eq(c.clone()),
                 children::region_id.eq(village.clone()),
-                children::name.eq(format!("child {i}")),
-                children::sex.eq(if i % 2 == 0 { "female" } else { "male" }),
-                children::birth_date.eq(NaiveDate::from_ymd_opt(2012, 1, 1).unwrap_or(today)),
+                children::name.eq(who.name),
+                children::sex.eq(who.sex),
+                children::birth_date.eq(who.born),
                 children::in_welfare_centre.eq(true),
                 children::status.eq("screening"),
                 children::created_by.eq(admin.clone()),
