@@ -4,6 +4,7 @@
 //! ```text
 //! tongxing-bench alerts [--pairings N] [--contacts N] [--postgres URL] [--runs N]
 //! tongxing-bench reports [--children N] [--contacts N] [--events N] [--postgres URL] [--runs N]
+//! tongxing-bench duplicates [--children N] [--postgres URL] [--runs N]
 //! tongxing-bench seed --out FILE [--children N] [--contacts N] [--events N] [--pairings N]
 //!                     [--pair-contacts N] [--audit N] [--postgres URL]
 //! ```
@@ -25,6 +26,7 @@ use tongxing_store::{DbConnection, insert_batch, transaction};
 enum Bench {
     Alerts,
     Reports,
+    Duplicates,
     Seed,
 }
 
@@ -47,10 +49,20 @@ fn parse_args() -> Result<Args, String> {
     let bench = match it.next().as_deref() {
         Some("alerts") => Bench::Alerts,
         Some("reports") => Bench::Reports,
+        Some("duplicates") => Bench::Duplicates,
         Some("seed") => Bench::Seed,
-        other => return Err(format!("unknown benchmark {other:?}; try `alerts`, `reports` or `seed`")),
+        other => {
+            return Err(format!(
+                "unknown benchmark {other:?}; try `alerts`, `reports`, `duplicates` or `seed`"
+            ));
+        }
     };
-    let contacts = if bench == Bench::Alerts { 500_000 } else { 1_000_000 };
+    let contacts = match bench {
+        Bench::Alerts => 500_000,
+        // The duplicate check reads children and households only.
+        Bench::Duplicates => 0,
+        _ => 1_000_000,
+    };
     let mut args = Args {
         bench,
         pairings: 20_000,
@@ -60,7 +72,7 @@ fn parse_args() -> Result<Args, String> {
         pair_contacts: 500_000,
         audit: 1_000_000,
         postgres: None,
-        runs: 5,
+        runs: if bench == Bench::Duplicates { 200 } else { 5 },
         out: None,
     };
     while let Some(flag) = it.next() {
@@ -114,7 +126,9 @@ fn person(rng: &mut Lcg, i: usize, today: NaiveDate) -> Person {
         "秀", "霞", "平", "刚", "桂", "英", "华", "文", "玉", "兰", "辉", "建", "红", "梅", "鑫", "宇", "浩",
         "欣", "怡", "佳", "子", "涵", "轩", "晨", "雨", "博", "睿", "思", "雪", "琪", "俊", "嘉", "一",
     ];
-    let pick = |rng: &mut Lcg, list: &[&'static str]| list[usize::try_from(rng.next(list.len() as u64)).unwrap_or(0)];
+    let pick = |rng: &mut Lcg, list: &[&'static str]| {
+        list[usize::try_from(rng.next(list.len() as u64)).unwrap_or(0)]
+    };
     let mut name = pick(rng, SURNAMES).to_string();
     name.push_str(pick(rng, GIVEN));
     if rng.next(3) > 0 {
@@ -146,6 +160,7 @@ fn run() -> Result<(), String> {
     let result = match args.bench {
         Bench::Alerts => bench_alerts(&url, &args),
         Bench::Reports => bench_reports(&url, &args),
+        Bench::Duplicates => bench_duplicates(&url, &args),
         // The harness drops the database itself when it is done with it.
         Bench::Seed => return seed(&url, &args),
     };
@@ -331,6 +346,100 @@ fn bench_reports(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
         line.push_str(&format!(" {name}_ms_median={:.1}", ms(median(&mut times))));
     }
     println!("{line}");
+    Ok(())
+}
+
+/// The duplicate check a create runs, over a register of `--children` children: for each of
+/// `--runs` new children (one in two a near copy of a recorded child: the same birth date or
+/// day and month swapped, the same or a one-character-different name, in the same village), the
+/// candidates found and scored (`duplicates::candidates`), and the whole create through the
+/// domain (validation, national-ID holders, the insert, the check and the review queue).
+fn bench_duplicates(url: &DatabaseUrl, args: &Args) -> Result<(), String> {
+    use tongxing_cases::children::{self as child_records, Category, ChildInput, Sex};
+    use tongxing_cases::{duplicates, similarity};
+    let state = tongxing::prepare(url, &tongxing::Options::default())?;
+    let mut conn = state.db.conn().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    load_case_work(&mut conn, &Args { events: 0, ..args.clone() }).map_err(|e| e.to_string())?;
+    let load_time = started.elapsed();
+    analyse(&mut conn)?;
+    let admin = bench_user(&mut conn).map_err(|e| e.to_string())?;
+    let scope =
+        tongxing_core::access::Scope::system_as(uuid::Uuid::parse_str(&admin).map_err(|e| e.to_string())?);
+    let recorded: Vec<(String, String, NaiveDate, String)> = children::table
+        .select((children::region_id, children::name, children::birth_date, children::sex))
+        .order(children::id)
+        .limit(i64::try_from(args.runs).unwrap_or(i64::MAX))
+        .load(&mut conn)
+        .map_err(|e| e.to_string())?;
+    let today = time::today();
+    let mut rng = Lcg(11);
+    let (mut checks, mut creates, mut scored) = (Vec::new(), Vec::new(), 0usize);
+    for (i, (region, name, born, sex)) in recorded.into_iter().enumerate() {
+        let fresh = person(&mut rng, 10_000_000 + i, today);
+        let (name, born) = if i % 2 == 0 {
+            let mut chars: Vec<char> = name.chars().collect();
+            if i % 4 == 0
+                && let Some(last) = chars.last_mut()
+            {
+                *last = fresh.name.chars().last().unwrap_or(*last);
+            }
+            let born = if i % 8 == 0 { similarity::swapped(born).unwrap_or(born) } else { born };
+            (chars.into_iter().collect::<String>(), born)
+        } else {
+            (fresh.name, fresh.born)
+        };
+        let region_id = uuid::Uuid::parse_str(&region).map_err(|e| e.to_string())?;
+        let sex = if sex == "female" { Sex::Female } else { Sex::Male };
+        let profile = similarity::Profile {
+            id: uuid::Uuid::nil(),
+            name: name.clone(),
+            birth_date: born,
+            sex,
+            national_id: None,
+            household_id: None,
+            region_id,
+            phones: Vec::new(),
+        };
+        let t = Instant::now();
+        scored += duplicates::candidates(&mut conn, &profile).map_err(|e| e.to_string())?.len();
+        checks.push(t.elapsed());
+        let input = ChildInput {
+            id: None,
+            household_id: None,
+            region_id,
+            name,
+            sex,
+            birth_date: born,
+            national_id: None,
+            categories: vec![Category::LeftBehind],
+            school: None,
+            health_notes: None,
+            disability_notes: None,
+            organisation_id: None,
+            caseworker_id: None,
+        };
+        let t = Instant::now();
+        transaction(&mut conn, |c| child_records::create(c, &scope, input).map(|_| ()))
+            .map_err(|e| e.to_string())?;
+        creates.push(t.elapsed());
+    }
+    let p = |v: &mut Vec<StdDuration>, q: f64| {
+        v.sort();
+        v.get(((v.len() as f64 - 1.0) * q).round() as usize).map_or(0.0, |d| ms(*d))
+    };
+    println!(
+        "duplicates backend={} children={} load_s={:.1} runs={} candidates_scored={} check_ms_p50={:.2} check_ms_p99={:.2} create_ms_p50={:.2} create_ms_p99={:.2}",
+        url.backend().as_str(),
+        args.children,
+        load_time.as_secs_f64(),
+        checks.len(),
+        scored,
+        p(&mut checks, 0.5),
+        p(&mut checks, 0.99),
+        p(&mut creates, 0.5),
+        p(&mut creates, 0.99),
+    );
     Ok(())
 }
 
