@@ -339,24 +339,32 @@ type ProfileRow = (String, String, NaiveDate, DbText<Sex>, Option<String>, Optio
 
 /// The profiles of these children, with their households' guardians' phone numbers.
 pub(crate) fn profiles(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Profile>> {
-    let rows: Vec<ProfileRow> = children::table
-        .filter(children::id.eq_any(ids))
-        .select((
-            children::id,
-            children::name,
-            children::birth_date,
-            children::sex,
-            children::national_id,
-            children::household_id,
-            children::region_id,
-        ))
-        .load(conn)
-        .map_err(map_db_error)?;
-    let households: HashSet<&String> = rows.iter().filter_map(|r| r.5.as_ref()).collect();
+    // In parts, to stay within SQLite's limit on bound values.
+    const PART: usize = 5_000;
+    let mut rows: Vec<ProfileRow> = Vec::with_capacity(ids.len());
+    for part in ids.chunks(PART) {
+        rows.extend(
+            children::table
+                .filter(children::id.eq_any(part))
+                .select((
+                    children::id,
+                    children::name,
+                    children::birth_date,
+                    children::sex,
+                    children::national_id,
+                    children::household_id,
+                    children::region_id,
+                ))
+                .load::<ProfileRow>(conn)
+                .map_err(map_db_error)?,
+        );
+    }
+    let households: Vec<&String> =
+        rows.iter().filter_map(|r| r.5.as_ref()).collect::<HashSet<_>>().into_iter().collect();
     let mut phones: HashMap<String, Vec<String>> = HashMap::new();
-    if !households.is_empty() {
+    for part in households.chunks(PART) {
         let found: Vec<(String, Option<String>)> = guardians::table
-            .filter(guardians::household_id.eq_any(households))
+            .filter(guardians::household_id.eq_any(part))
             .filter(guardians::phone.is_not_null())
             .select((guardians::household_id, guardians::phone))
             .load(conn)
@@ -392,45 +400,95 @@ const MAX_SCORED: i64 = 500;
 /// best first. Found by index: birth date (exact or swapped), household, and name in the
 /// village, then scored.
 pub fn candidates(conn: &mut DbConnection, child: &Profile) -> Result<Vec<(Profile, Likeness)>> {
-    let mut born = vec![child.birth_date];
-    born.extend(similarity::swapped(child.birth_date));
-    let me = child.id.to_string();
-    let mut found: Vec<String> = children::table
-        .filter(children::birth_date.eq_any(born))
-        .filter(children::id.ne(&me))
-        .select(children::id)
-        .limit(MAX_SCORED)
-        .load(conn)
-        .map_err(map_db_error)?;
-    found.extend(
-        children::table
-            .filter(children::region_id.eq(DbId(child.region_id)))
-            .filter(children::name.eq(child.name.trim()))
-            .filter(children::id.ne(&me))
-            .select(children::id)
-            .limit(MAX_SCORED)
-            .load::<String>(conn)
-            .map_err(map_db_error)?,
-    );
-    if let Some(h) = child.household_id {
-        found.extend(
-            children::table
-                .filter(children::household_id.eq(DbId(h)))
-                .filter(children::id.ne(&me))
-                .select(children::id)
-                .limit(MAX_SCORED)
-                .load::<String>(conn)
-                .map_err(map_db_error)?,
-        );
+    Ok(candidates_of_each(conn, std::slice::from_ref(child))?.pop().unwrap_or_default())
+}
+
+/// [`candidates`] for each of `those` (an import's rows), with one lookup of each kind for them
+/// all rather than three for each.
+pub fn candidates_of_each(
+    conn: &mut DbConnection,
+    those: &[Profile],
+) -> Result<Vec<Vec<(Profile, Likeness)>>> {
+    let days = |p: &Profile| std::iter::once(p.birth_date).chain(similarity::swapped(p.birth_date));
+    let mut born: Vec<NaiveDate> = those.iter().flat_map(days).collect();
+    born.sort_unstable();
+    born.dedup();
+    let mut by_day: HashMap<NaiveDate, Vec<String>> = HashMap::new();
+    for (id, day) in children::table
+        .filter(children::birth_date.eq_any(&born))
+        .select((children::id, children::birth_date))
+        .order(children::id)
+        .load::<(String, NaiveDate)>(conn)
+        .map_err(map_db_error)?
+    {
+        by_day.entry(day).or_default().push(id);
     }
-    found.sort_unstable();
-    found.dedup();
-    let mut scored: Vec<(Profile, Likeness)> = profiles(conn, &found)?
-        .into_iter()
-        .filter_map(|other| similarity::possible_duplicate(child, &other).map(|l| (other, l)))
+    let villages: HashSet<String> = those.iter().map(|p| p.region_id.to_string()).collect();
+    let names: HashSet<&str> = those.iter().map(|p| p.name.trim()).collect();
+    let mut by_name: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (id, region, name) in children::table
+        .filter(children::region_id.eq_any(&villages))
+        .filter(children::name.eq_any(&names))
+        .select((children::id, children::region_id, children::name))
+        .order(children::id)
+        .load::<(String, String, String)>(conn)
+        .map_err(map_db_error)?
+    {
+        by_name.entry((region, name)).or_default().push(id);
+    }
+    let households: HashSet<String> =
+        those.iter().filter_map(|p| p.household_id).map(|h| h.to_string()).collect();
+    let mut by_household: HashMap<String, Vec<String>> = HashMap::new();
+    if !households.is_empty() {
+        for (id, household) in children::table
+            .filter(children::household_id.eq_any(&households))
+            .select((children::id, children::household_id.assume_not_null()))
+            .order(children::id)
+            .load::<(String, String)>(conn)
+            .map_err(map_db_error)?
+        {
+            by_household.entry(household).or_default().push(id);
+        }
+    }
+    let limit = usize::try_from(MAX_SCORED).unwrap_or(usize::MAX);
+    let found: Vec<Vec<String>> = those
+        .iter()
+        .map(|p| {
+            let me = p.id.to_string();
+            let mut ids: Vec<String> = Vec::new();
+            let mut take = |list: Option<&Vec<String>>| {
+                ids.extend(list.into_iter().flatten().filter(|id| **id != me).take(limit).cloned());
+            };
+            for day in days(p) {
+                take(by_day.get(&day));
+            }
+            take(by_name.get(&(p.region_id.to_string(), p.name.trim().to_string())));
+            if let Some(h) = p.household_id {
+                take(by_household.get(&h.to_string()));
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        })
         .collect();
-    scored.sort_by(|a, b| b.1.score.cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
-    Ok(scored)
+    let mut all: Vec<String> = found.iter().flatten().cloned().collect();
+    all.sort_unstable();
+    all.dedup();
+    let recorded: HashMap<String, Profile> =
+        profiles(conn, &all)?.into_iter().map(|p| (p.id.to_string(), p)).collect();
+    Ok(those
+        .iter()
+        .zip(found)
+        .map(|(child, ids)| {
+            let mut scored: Vec<(Profile, Likeness)> = ids
+                .iter()
+                .filter_map(|id| recorded.get(id))
+                .filter_map(|other| similarity::possible_duplicate(child, other).map(|l| (other.clone(), l)))
+                .collect();
+            scored.sort_by(|a, b| b.1.score.cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
+            scored
+        })
+        .collect())
 }
 
 /// After `child` was recorded or changed: every possible duplicate joins the review queue as a

@@ -562,7 +562,7 @@ impl Checking {
         columns: &[Column],
         row: u32,
         cells: &[Cell],
-    ) -> Result<Planned> {
+    ) -> Result<(Planned, Option<Profile>)> {
         let (parsed, mut problems) = cells::parse(row, columns, cells);
         let mut plan = Plan { parsed, ..Plan::default() };
         let village = match plan.parsed.village.clone() {
@@ -607,7 +607,7 @@ impl Checking {
         }
         let errors = |p: &[CellProblem]| p.iter().any(|x| x.severity == Severity::Error);
         let Some(village) = village.filter(|_| !errors(&problems)) else {
-            return Ok((RowOutcome::Invalid, plan, problems, None));
+            return Ok(((RowOutcome::Invalid, plan, problems, None), None));
         };
         // The household: one recorded, one this import makes (shared by its rows), or none.
         if plan.parsed.guardian.is_some() || plan.parsed.address.is_some() {
@@ -625,7 +625,7 @@ impl Checking {
                         && let Err(e) = households::check_new(conn, scope, &household_input(&plan, village))
                     {
                         problems.extend(problems_of(row, columns, e)?);
-                        return Ok((RowOutcome::Invalid, plan, problems, None));
+                        return Ok(((RowOutcome::Invalid, plan, problems, None), None));
                     }
                     self.households.insert(key.clone(), found);
                     found
@@ -642,15 +642,15 @@ impl Checking {
             }
             None => match child_input(&plan, village, plan.household_id) {
                 Some(input) => input,
-                None => return Ok((RowOutcome::Invalid, plan, problems, None)),
+                None => return Ok(((RowOutcome::Invalid, plan, problems, None), None)),
             },
         };
         if let Err(e) = children::check_input(conn, scope, input.clone(), plan.update_of) {
             problems.extend(problems_of(row, columns, e)?);
-            return Ok((RowOutcome::Invalid, plan, problems, None));
+            return Ok(((RowOutcome::Invalid, plan, problems, None), None));
         }
         if let Some(child) = plan.update_of {
-            return Ok((RowOutcome::Update, plan, problems, Some((child, Vec::new()))));
+            return Ok(((RowOutcome::Update, plan, problems, Some((child, Vec::new()))), None));
         }
         let profile = Profile {
             id: Uuid::nil(),
@@ -662,17 +662,7 @@ impl Checking {
             region_id: village,
             phones: plan.parsed.phone.as_deref().and_then(phone_key).into_iter().collect(),
         };
-        for (other, likeness) in duplicates::candidates(conn, &profile)? {
-            if scope::require_child(conn, scope, Access::Read, other.id, "child").is_ok() {
-                return Ok((
-                    RowOutcome::PossibleDuplicate,
-                    plan,
-                    problems,
-                    Some((other.id, likeness.signals)),
-                ));
-            }
-        }
-        Ok((RowOutcome::Create, plan, problems, None))
+        Ok(((RowOutcome::Create, plan, problems, None), Some(profile)))
     }
 }
 
@@ -690,8 +680,27 @@ pub fn check_rows(
     let import = load(conn, id)?;
     let end = (from + count).min(source.len());
     let mut planned = Vec::with_capacity(end - from);
+    let mut creates = Vec::new();
     for (row, cells) in &source[from..end] {
-        planned.push((*row, state.plan(conn, scope, &import.columns, *row, cells)?));
+        let (plan, profile) = state.plan(conn, scope, &import.columns, *row, cells)?;
+        if let Some(profile) = profile {
+            creates.push((planned.len(), profile));
+        }
+        planned.push((*row, plan));
+    }
+    // A new child is a possible duplicate of a recorded one the caller may read (one outside
+    // their scope is not named: the commit's own check queues it for a coordinator). The
+    // candidates of the chunk's new children are looked up together.
+    let profiles: Vec<Profile> = creates.iter().map(|(_, p)| p.clone()).collect();
+    for ((at, _), found) in creates.iter().zip(duplicates::candidates_of_each(conn, &profiles)?) {
+        for (other, likeness) in found {
+            if scope::require_child(conn, scope, Access::Read, other.id, "child").is_ok() {
+                let (_, (outcome, _, _, about)) = &mut planned[*at];
+                *outcome = RowOutcome::PossibleDuplicate;
+                *about = Some((other.id, likeness.signals));
+                break;
+            }
+        }
     }
     tongxing_store::transaction(conn, |c| {
         let mut tally = [0i32; 4];
