@@ -20,7 +20,7 @@ use tongxing_core::{Code, Error, FieldError, Result, id, time};
 use tongxing_store::schema::{
     children as children_table, guardians, households as households_table, import_rows, imports, regions,
 };
-use tongxing_store::{DbConnection, DbId, DbText, map_db_error, not_found_as};
+use tongxing_store::{Backend, DbConnection, DbId, DbText, map_db_error, not_found_as};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -865,6 +865,13 @@ pub fn commit(
     .map_err(map_db_error)?;
     if held != 1 {
         return Err(Error::conflict(Code::ImportNotReady, "the import is no longer being committed"));
+    }
+    // The commit may grow tables many times over (the first register loaded into a new
+    // deployment): PostgreSQL's cached generic plans, made while a table was empty, would keep
+    // scanning it as it fills. Each statement of this transaction is planned for the table as
+    // it is.
+    if conn.backend() == Backend::Postgres {
+        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn).map_err(map_db_error)?;
     }
     let rows: Vec<(i32, DbText<RowOutcome>, String)> = import_rows::table
         .filter(import_rows::import_id.eq(DbId(id)))
