@@ -16,6 +16,7 @@ mod counselling;
 mod duplicates;
 mod edge;
 mod events;
+mod exports;
 mod home_visits;
 mod idempotency;
 mod imports;

@@ -7,7 +7,9 @@ workbook: the block that says what it covers (title, period, region, generation 
 freshness), a bold heading row frozen in place, a sheet per breakdown, typed cells (figures as
 numbers, never as text; nothing stored as a formula, even a cell that starts with `=`), the
 figures equal to the JSON report's, and, for the caseworker (who may not read the children
-counted), the small cells withheld with the note that says so.
+counted), the small cells withheld with the note that says so. The lists' workbooks (children,
+contacts, households, home-visit requests) hold the rows their JSON lists answer the same caller,
+in the same order, with identity and phone numbers and ids as text and days as dates.
 
 Usage: tests/workbooks/check.py --binary PATH     (openpyxl 3.1.5 from PyPI)
 """
@@ -53,6 +55,26 @@ def national_id(region, birth_date, sequence="023"):
     body = region + birth_date.replace("-", "") + sequence
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
+
+
+def every(base, token, path):
+    """Every item of a paged JSON list, as `token` gets them, in the list's order."""
+    join = "&" if "?" in path else "?"
+    status, page, _ = call(base, "GET", f"{path}{join}limit=200", token)
+    check(status == 200, f"{path}: {status} {page!r:.200}")
+    items = page["items"]
+    while page.get("next_cursor"):
+        _, page, _ = call(base, "GET", f"{path}{join}limit=200&cursor={page['next_cursor']}", token)
+        items += page["items"]
+    return items
+
+
+def table(ws, what):
+    """The heading row's values and the rows under it; the headings frozen in place."""
+    head = heading_row(ws)
+    check(head is not None, f"{what}: a bold heading row")
+    check(ws.freeze_panes == f"A{head + 1}", f"{what}: frozen below the headings ({ws.freeze_panes})")
+    return [c.value for c in ws[head]], list(ws.iter_rows(min_row=head + 1))
 
 
 def heading_row(ws):
@@ -237,12 +259,91 @@ def main():
               f"mentor: national IDs masked, got {masked!r}")
         check(all(r[11].value is None and r[12].value is None for r in rows), "mentor: notes withheld")
         check(sorted(r[14].value for r in rows) == sorted(c["id"] for c in own["items"]), "mentor: the list's children")
+
+        # The households' workbook: the list's households, in its order, for an administrator and
+        # for a caseworker who holds one child's case (the other households are not theirs).
+        status, me, _ = call(base, "GET", "/api/v1/me", caseworker)
+        check(status == 200, f"the caseworker's account: {status} {me}")
+        held = next(c for c in every(base, admin, "/api/v1/children") if c.get("household_id") and c["id"] != paired)
+        status, full, headers = call(base, "GET", f"/api/v1/children/{held['id']}", admin)
+        etag = {k.lower(): v for k, v in headers.items()}.get("etag")
+        edit = {k: full.get(k) for k in ("household_id", "region_id", "name", "sex", "birth_date", "categories",
+                                         "national_id", "school", "health_notes", "disability_notes")}
+        edit.update(organisation_id=org["id"], caseworker_id=me["id"])
+        status, body, _ = call(base, "PUT", f"/api/v1/children/{held['id']}", admin, edit, headers={"if-match": etag})
+        check(status == 200, f"a case for the caseworker: {status} {body}")
+        headings = {"zh-CN": ["村/社区", "地址", "父母外出务工", "首要联系监护人", "与儿童关系", "联系电话"],
+                    "en": ["Village or community", "Address", "Parents work away", "Guardian to reach first",
+                           "Relation to the child", "Phone"]}
+        yes_no = {"zh-CN": ("是", "否"), "en": ("Yes", "No")}
+        everyone = every(base, admin, "/api/v1/households")
+        for token, who, lang in [(admin, "admin", "zh-CN"), (admin, "admin", "en"), (caseworker, "caseworker", "en")]:
+            listed = everyone if token == admin else every(base, token, "/api/v1/households")
+            what = f"households ({who}, {lang})"
+            wb = workbook(base, token, "/api/v1/households.xlsx", lang)
+            names, rows = table(wb.worksheets[0], what)
+            check(names[:6] == headings[lang] and names[9] in ("家庭编号", "Household id"), f"{what}: headings {names!r}")
+            check([r[9].value for r in rows] == [h["id"] for h in listed] and rows,
+                  f"{what}: {len(rows)} rows, the list's {len(listed)} households in its order")
+            check(all(r[9].data_type == "s" for r in rows), f"{what}: ids as text")
+            phones = [r[5] for r in rows if r[5].value]
+            check(phones and all(p.data_type == "s" and p.value.isdigit() for p in phones),
+                  f"{what}: phone numbers as text: {[(p.value, p.data_type) for p in phones[:3]]!r}")
+            for r, h in zip(rows, listed):
+                first = next((g for g in h["guardians"] if g["is_primary"]), (h["guardians"] or [{}])[0])
+                check(r[3].value == first.get("name") and r[5].value == first.get("phone"),
+                      f"{what}: the guardian to reach first of {h['id']}: {[c.value for c in r[3:6]]!r}")
+                check(r[1].value == h["address"], f"{what}: the address of {h['id']}")
+            check(all(r[8].is_date for r in rows), f"{what}: the day recorded as a date")
+            check(all(r[2].value in yes_no[lang] for r in rows), f"{what}: parents away in words")
+        check(0 < len(listed) < len(everyone), f"households: the caseworker's {len(listed)} of {len(everyone)}")
+
+        # The home-visit requests' workbook: a request on the mentor's pairing and one on another
+        # mentor's, in a statutory holiday ahead; the mentor's workbook holds theirs alone.
+        year = time.gmtime().tm_year + 2
+        holiday = {"year": year, "holiday": "national_day", "first_day": f"{year}-10-01", "last_day": f"{year}-10-07"}
+        status, body, _ = call(base, "POST", "/api/v1/holidays", admin, holiday)
+        check(status in (201, 409), f"a holiday ahead: {status} {body}")
+        other = next(p for p in active if p["mentor_id"] != mentor_id)
+        made = {}
+        for token, pairing in [(mentor_token, active[0]), (admin, other)]:
+            visit = {"pairing_id": pairing["id"], "leaves_at": f"{year}-10-02T09:00:00+08:00",
+                     "returns_at": f"{year}-10-02T18:00:00+08:00", "address": "咸安区温泉街道某小区3栋",
+                     "transport": "导师自驾", "supervisor": "李建华", "emergency_contact_name": "福利中心值班室",
+                     "emergency_contact_phone": "07158000000"}
+            status, body, _ = call(base, "POST", "/api/v1/home-visit-requests", token, visit)
+            check(status == 201, f"a home-visit request: {status} {body}")
+            made[pairing["id"]] = body["id"]
+        headings = {"zh-CN": ["出发时间", "返回时间", "申请状态", "儿童", "地址"],
+                    "en": ["Leaves at", "Returns at", "Status", "Child", "Address"]}
+        requested = {"zh-CN": "已申请", "en": "Requested"}
+        for token, who, lang in [(admin, "admin", "zh-CN"), (admin, "admin", "en"), (mentor_token, "mentor", "en")]:
+            _, listed, _ = call(base, "GET", "/api/v1/home-visit-requests", token)
+            listed = listed["items"]
+            what = f"home-visit requests ({who}, {lang})"
+            wb = workbook(base, token, "/api/v1/home-visit-requests.xlsx", lang)
+            names, rows = table(wb.worksheets[0], what)
+            check(names[:5] == headings[lang] and len(names) == 22, f"{what}: headings {names!r}")
+            ids = [r[21].value for r in rows]
+            check(ids == [v["id"] for v in listed], f"{what}: the list's requests in its order, got {ids!r}")
+            check((made[other["id"]] in ids) == (who == "admin") and made[active[0]["id"]] in ids,
+                  f"{what}: another mentor's request only for the administrator")
+            for r, v in zip(rows, listed):
+                check(r[8].value == v["emergency_contact_phone"] and r[8].data_type == "s",
+                      f"{what}: the emergency phone as text, got {(r[8].value, r[8].data_type)!r}")
+                check(all(r[i].data_type == "s" for i in (17, 19, 20, 21)), f"{what}: ids as text")
+                check(r[19].value == v["child_id"] and r[3].value, f"{what}: the child, by id and name")
+                check(len(r[0].value) == 16 and r[0].value.startswith(f"{year}-10-02 09:00"),
+                      f"{what}: times in Asia/Shanghai as written, got {r[0].value!r}")
+                check(r[2].value == requested[lang], f"{what}: the status in words, got {r[2].value!r}")
     finally:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     print(f"workbooks: {checks} checks passed (4 reports in zh-CN and en, a caseworker's withheld cells, "
-          "the children's workbook for an administrator and a mentor, the contacts' workbook)")
+          "the children's workbook for an administrator and a mentor, the contacts' workbook, "
+          "the households' for an administrator and a caseworker, the home-visit requests' for an "
+          "administrator and a mentor)")
 
 
 if __name__ == "__main__":

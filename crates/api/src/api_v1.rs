@@ -54,6 +54,7 @@ endpoints! {
     regions::create_region => roles(COORDINATORS), Create;
     regions::get_region => Who::AnyUser, No;
     households::list_households => roles(CASE_STAFF), List;
+    households::export_households => roles(CASE_STAFF), Export;
     households::create_household => roles(CASE_STAFF), Create;
     households::get_household => roles(CASE_STAFF), Read;
     households::update_household => roles(CASE_STAFF), Update;
@@ -115,6 +116,7 @@ endpoints! {
     holidays::create_holiday => roles(ADMIN), Create;
     holidays::update_holiday => roles(ADMIN), Update;
     home_visits::list_home_visit_requests => roles(CHILD_READERS), List;
+    home_visits::export_home_visit_requests => roles(CHILD_READERS), Export;
     home_visits::create_home_visit_request => roles(PAIRING_STAFF), Create;
     home_visits::record_late_home_visit => roles(COORDINATORS), Create;
     home_visits::get_home_visit_request => roles(CHILD_READERS), Read;

@@ -17,7 +17,7 @@ use crate::routes;
     info(
         title = "Tongxing",
         description = "Case files, mentor pairings, volunteer events, counselling and reports for a city's child-welfare volunteer programmes.\n\nErrors are `application/problem+json` with a stable `code`; their `title`, `detail` and field messages are in Simplified Chinese or English as `Accept-Language` asks (q-values honoured; Simplified Chinese by default), said in `Content-Language`, while codes and field names stay English. Lists use cursor pagination. Creates accept `Idempotency-Key`; reads return `ETag` and updates require `If-Match`.\n\nEach operation says who may call it. A record outside the caller's scope answers 404. National ID numbers are masked, and health, disability and assessment notes, addresses and phone numbers are withheld, for everyone but admins, coordinators and caseworkers. Reports withhold the figures resting on fewer than five children (configurable) from callers who may not read those children. Every read of a child's record, every write, login and export is in the audit log.\n\nDates (`YYYY-MM-DD`) and timestamps (RFC 3339 with a zone) are taken from 1900-01-01 to 2200-12-31, as each one's `pattern` states; outside that range, 400 naming the field or parameter. A request body must keep arriving: after a pause longer than the service's body timeout (10 s unless configured otherwise) the answer is 408 `body_timeout` and the connection is closed.",
-        version = "1.12.0",
+        version = "1.13.0",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This deployment (production, staging or development: the environment it is deployed as)")),

@@ -23,6 +23,7 @@ use tongxing_cases::households::Relation;
 use tongxing_cases::scope::Condition;
 use tongxing_core::Code;
 use tongxing_core::access::Scope;
+use tongxing_core::page::{Page, PageRequest};
 use tongxing_core::record::{Versioned, clean, parse_id};
 use tongxing_core::{Error, Result, id, time};
 use tongxing_store::schema::{home_visit_requests, home_visit_steps};
@@ -705,11 +706,26 @@ pub fn list(
     scope: &Scope,
     filter: &HomeVisitFilter,
 ) -> Result<Vec<HomeVisitRequest>> {
+    Ok(list_page(conn, scope, filter, PageRequest { after: None, limit: 200 })?.items)
+}
+
+/// The requests [`list`] answers, newest first, a page at a time and past its first 200: each
+/// page starts after `page.after`, the previous page's last (oldest) request. For a workbook
+/// of them all, scoped as the list is.
+pub fn list_page(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &HomeVisitFilter,
+    page: PageRequest,
+) -> Result<Page<HomeVisitRequest>> {
     let mut q = home_visit_requests::table
         .select(Row::as_select())
         .order(home_visit_requests::id.desc())
-        .limit(200)
+        .limit(page.fetch())
         .into_boxed();
+    if let Some(before) = page.after {
+        q = q.filter(home_visit_requests::id.lt(DbId(before)));
+    }
     if let Some(p) = filter.pairing_id {
         q = q.filter(home_visit_requests::pairing_id.eq(DbId(p)));
     }
@@ -730,7 +746,7 @@ pub fn list(
         q = q.filter(cond);
     }
     let rows = q.load::<Row>(conn).map_err(map_db_error)?;
-    assemble(conn, rows)
+    Ok(Page::from_rows(assemble(conn, rows)?, page.limit, |r| r.id))
 }
 
 /// Adds each request's history, with one query for the whole list.

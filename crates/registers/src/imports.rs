@@ -871,7 +871,9 @@ pub fn commit(
     // scanning it as it fills. Each statement of this transaction is planned for the table as
     // it is.
     if conn.backend() == Backend::Postgres {
-        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(conn).map_err(map_db_error)?;
+        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan")
+            .execute(conn)
+            .map_err(map_db_error)?;
     }
     let rows: Vec<(i32, DbText<RowOutcome>, String)> = import_rows::table
         .filter(import_rows::import_id.eq(DbId(id)))

@@ -9,9 +9,11 @@
 
 use tongxing_cases::children::{Category, Sex};
 use tongxing_cases::contacts::{ContactKind, ContactOutcome};
+use tongxing_cases::households::Relation;
 use tongxing_cases::lifecycle::CaseStatus;
 use tongxing_events::events::{EventType, Programme};
 use tongxing_events::service_forms::ServiceForm;
+use tongxing_pairing::home_visits::HomeVisitStatus;
 
 use crate::suppression::Suppression;
 
@@ -43,6 +45,8 @@ pub fn headings() -> Vec<&'static str> {
         crate::compliance::COLUMNS,
         crate::exports::CHILD_COLUMNS,
         crate::exports::CONTACT_COLUMNS,
+        crate::exports::HOUSEHOLD_COLUMNS,
+        crate::exports::HOME_VISIT_COLUMNS,
     ]
     .concat();
     all.sort_unstable();
@@ -101,6 +105,10 @@ const FIXED_LABELS: &[&str] = &[
     // The lists' workbooks: their sheets, and the values of their closed sets.
     "export_children",
     "export_contacts",
+    "export_households",
+    "export_home_visit_requests",
+    "yes",
+    "no",
 ];
 
 /// Every label a report table may ask for: the fixed ones and the closed sets (assessment
@@ -116,6 +124,8 @@ pub fn labels() -> Vec<&'static str> {
     all.extend(CaseStatus::ALL.iter().map(|s| s.as_str()));
     all.extend(ContactKind::ALL.iter().map(|k| k.as_str()));
     all.extend(ContactOutcome::ALL.iter().map(|o| o.as_str()));
+    all.extend(Relation::ALL.iter().map(|r| r.as_str()));
+    all.extend(HomeVisitStatus::ALL.iter().map(|s| s.as_str()));
     all.sort_unstable();
     all.dedup();
     all

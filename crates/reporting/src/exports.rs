@@ -1,17 +1,21 @@
-//! Lists as Excel workbooks (the children, the contacts): every record of a list that the caller
+//! Lists as Excel workbooks (the children, the contacts, the households, the home-visit
+//! requests): every record of a list that the caller
 //! may read and the filters select, as the list answers it (the same scope and masking: a national ID masked for whom the
 //! list masks it, notes withheld as there), a page at a time into a workbook that keeps its rows
 //! in temporary files, so that a long list does not stay in memory. Headings and labels in the
-//! reader's language ([`Words`]); identity numbers, case numbers and ids as text, days as dates.
+//! reader's language ([`Words`]); identity numbers, phone numbers, case numbers and ids as text,
+//! days as dates.
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 use tongxing_cases::children::{self, Child, ChildFilter};
 use tongxing_cases::contacts::{self, Contact, ContactFilter};
+use tongxing_cases::households::{self, Guardian, Household, HouseholdFilter};
 use tongxing_core::Result;
 use tongxing_core::access::Scope;
 use tongxing_core::page::PageRequest;
+use tongxing_pairing::home_visits::{self, HomeVisitFilter, HomeVisitRequest};
 use tongxing_store::schema::regions;
 use tongxing_store::{DbConnection, DbId, map_db_error};
 use uuid::Uuid;
@@ -94,7 +98,7 @@ impl Names {
     }
 }
 
-/// A list's workbook: its pages, read in id order (`page` gives the page after a record), each
+/// A list's workbook: its pages, read in the list's order (`page` gives the page after a record), each
 /// written as rows (`rows`, with the page and what it looked up), and the children each page
 /// concerns (`children`), which the caller audits.
 struct Listing<'a, T, P, R, C> {
@@ -166,14 +170,14 @@ pub fn children(
     export(conn, words, about, listing)
 }
 
-/// The names of the children `items` concern, of those `scope` reaches.
+/// The names of these children, of those `scope` reaches.
 fn names_of_children(
     conn: &mut DbConnection,
     scope: &Scope,
-    items: &[Contact],
+    children: impl IntoIterator<Item = Uuid>,
 ) -> Result<HashMap<String, String>> {
     use tongxing_store::schema::children as c;
-    let ids: Vec<String> = items.iter().filter_map(|x| x.child_id).map(|id| id.to_string()).collect();
+    let ids: Vec<String> = children.into_iter().map(|id| id.to_string()).collect();
     let mut q = c::table.filter(c::id.eq_any(ids)).select((c::id, c::name)).into_boxed();
     if let Some(reached) = tongxing_cases::scope::child_column(conn, scope, "children.id")? {
         q = q.filter(reached);
@@ -215,7 +219,11 @@ pub fn contacts(
         id: |c: &Contact| c.id,
         page: |conn: &mut DbConnection, page| contacts::list(conn, scope, filter, page),
         rows: |conn: &mut DbConnection, items: &[Contact]| {
-            let names = if child_names { names_of_children(conn, scope, items)? } else { HashMap::new() };
+            let names = if child_names {
+                names_of_children(conn, scope, items.iter().filter_map(|c| c.child_id))?
+            } else {
+                HashMap::new()
+            };
             Ok(items
                 .iter()
                 .map(|c| {
@@ -236,6 +244,168 @@ pub fn contacts(
         },
         children: |conn: &mut DbConnection, items: &[Contact]| {
             contacts::concerned_children(conn, scope, items)
+        },
+    };
+    export(conn, words, about, listing)
+}
+
+/// The columns of the households' workbook (keys of its words): the guardian to reach first
+/// (the primary one, else the first listed) in columns of their own, the others in one.
+pub const HOUSEHOLD_COLUMNS: &[&str] = &[
+    "village",
+    "address",
+    "parents_work_away",
+    "guardian",
+    "relation",
+    "phone",
+    "other_guardians",
+    "notes",
+    "recorded_on",
+    "household_id",
+];
+
+const HOUSEHOLD_WIDTHS: [usize; 10] = [14, 30, 8, 10, 10, 16, 40, 40, 12, 38];
+
+fn household_row(h: &Household, villages: &HashMap<Uuid, String>, words: &dyn Words) -> Vec<Cell> {
+    let first = h.guardians.iter().position(|g| g.is_primary).unwrap_or(0);
+    let relation = |g: &Guardian| words.label(g.relation.as_str());
+    let others: Vec<String> = h
+        .guardians
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != first)
+        .map(|(_, g)| match g.phone.as_deref() {
+            Some(phone) => format!("{} ({}) {phone}", g.name, relation(g)),
+            None => format!("{} ({})", g.name, relation(g)),
+        })
+        .collect();
+    let guardian = h.guardians.get(first);
+    vec![
+        text(villages.get(&h.region_id).map(String::as_str)),
+        text(h.address.as_deref()),
+        Cell::Text(words.label(if h.parents_work_away { "yes" } else { "no" })),
+        text(guardian.map(|g| g.name.as_str())),
+        guardian.map_or(Cell::Empty, |g| Cell::Text(relation(g))),
+        text(guardian.and_then(|g| g.phone.as_deref())),
+        Cell::Text(others.join("; ")),
+        text(h.notes.as_deref()),
+        Cell::Date(tongxing_core::time::local_date(h.created_at)),
+        Cell::Text(h.id.to_string()),
+    ]
+}
+
+/// Every household the caller may read that `filter` selects, as a workbook; each child of
+/// them the caller reaches is an audited read, as for the list (an address and a guardian's
+/// phone are about the household's children).
+pub fn households(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &HouseholdFilter,
+    words: &dyn Words,
+    about: About,
+) -> Result<Exported> {
+    let mut villages = Names::default();
+    let listing = Listing {
+        sheet: "export_households",
+        columns: HOUSEHOLD_COLUMNS,
+        widths: &HOUSEHOLD_WIDTHS,
+        id: |h: &Household| h.id,
+        page: |conn: &mut DbConnection, page| households::list(conn, scope, filter, page),
+        rows: |conn: &mut DbConnection, items: &[Household]| {
+            villages.of(conn, items.iter().map(|h| h.region_id))?;
+            Ok(items.iter().map(|h| household_row(h, &villages.0, words)).collect())
+        },
+        children: |conn: &mut DbConnection, items: &[Household]| {
+            let ids: Vec<Uuid> = items.iter().map(|h| h.id).collect();
+            households::children_of(conn, scope, &ids)
+        },
+    };
+    export(conn, words, about, listing)
+}
+
+/// The columns of the home-visit requests' workbook (keys of its words).
+pub const HOME_VISIT_COLUMNS: &[&str] = &[
+    "leaves_at",
+    "returns_at",
+    "request_status",
+    "child",
+    "address",
+    "transport",
+    "supervisor",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "consent_given_by",
+    "relation",
+    "consent_given_at",
+    "checklist_completed_at",
+    "decided_at",
+    "decision_reason",
+    "returned_at",
+    "late_reason",
+    "requested_by",
+    "decided_by",
+    "child_id",
+    "pairing_id",
+    "request_id",
+];
+
+const HOME_VISIT_WIDTHS: [usize; 22] =
+    [17, 17, 10, 10, 30, 14, 10, 14, 16, 10, 10, 17, 17, 17, 30, 17, 30, 38, 38, 38, 38, 38];
+
+fn home_visit_row(r: &HomeVisitRequest, names: &HashMap<String, String>, words: &dyn Words) -> Vec<Cell> {
+    let minute = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map_or(Cell::Empty, |at| Cell::Text(crate::xlsx::local_minute(at)))
+    };
+    let child = r.child_id.to_string();
+    vec![
+        minute(Some(r.leaves_at)),
+        minute(Some(r.returns_at)),
+        Cell::Text(words.label(r.status.as_str())),
+        text(names.get(&child).map(String::as_str)),
+        text(Some(r.address.as_str())),
+        text(Some(r.transport.as_str())),
+        text(Some(r.supervisor.as_str())),
+        text(Some(r.emergency_contact_name.as_str())),
+        text(Some(r.emergency_contact_phone.as_str())),
+        text(r.consent_given_by.as_deref()),
+        r.consent_relation.map_or(Cell::Empty, |k| Cell::Text(words.label(k.as_str()))),
+        minute(r.consent_given_at),
+        minute(r.checklist_completed_at),
+        minute(r.decided_at),
+        text(r.decision_reason.as_deref()),
+        minute(r.returned_at),
+        text(r.late_reason.as_deref()),
+        Cell::Text(r.requested_by.to_string()),
+        text(r.decided_by.map(|u| u.to_string()).as_deref()),
+        Cell::Text(child),
+        Cell::Text(r.pairing_id.to_string()),
+        Cell::Text(r.id.to_string()),
+    ]
+}
+
+/// Every home-visit request the caller may read that `filter` selects, newest first, as a
+/// workbook: all of them, where the list stops at the newest 200. Times in Asia/Shanghai, the
+/// name of each request's child (whoever may read requests may read their children), and each
+/// child an audited read, as for the list.
+pub fn home_visit_requests(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &HomeVisitFilter,
+    words: &dyn Words,
+    about: About,
+) -> Result<Exported> {
+    let listing = Listing {
+        sheet: "export_home_visit_requests",
+        columns: HOME_VISIT_COLUMNS,
+        widths: &HOME_VISIT_WIDTHS,
+        id: |r: &HomeVisitRequest| r.id,
+        page: |conn: &mut DbConnection, page| home_visits::list_page(conn, scope, filter, page),
+        rows: |conn: &mut DbConnection, items: &[HomeVisitRequest]| {
+            let names = names_of_children(conn, scope, items.iter().map(|r| r.child_id))?;
+            Ok(items.iter().map(|r| home_visit_row(r, &names, words)).collect())
+        },
+        children: |_: &mut DbConnection, items: &[HomeVisitRequest]| {
+            Ok(items.iter().map(|r| r.child_id).collect())
         },
     };
     export(conn, words, about, listing)

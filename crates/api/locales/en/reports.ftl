@@ -159,3 +159,48 @@ label-home-visit = Home visit
 label-school-visit = School visit
 label-centre-visit = Centre visit
 label-not-reached = Not reached
+
+## The households' workbook (GET /api/v1/households.xlsx)
+
+heading-address = Address
+heading-parents-work-away = Parents work away
+heading-guardian = Guardian to reach first
+heading-relation = Relation to the child
+heading-phone = Phone
+heading-other-guardians = Other guardians
+heading-recorded-on = Recorded on
+label-export-households = Households
+label-yes = Yes
+label-no = No
+label-father = Father
+label-mother = Mother
+label-grandfather = Grandfather
+label-grandmother = Grandmother
+label-sibling = Sibling
+label-other-relative = Other relative
+label-foster-parent = Foster parent
+label-institution = Welfare institution
+
+## The home-visit requests' workbook (GET /api/v1/home-visit-requests.xlsx)
+
+heading-leaves-at = Leaves at
+heading-returns-at = Returns at
+heading-request-status = Status
+heading-transport = Transport
+heading-supervisor = Supervising adult
+heading-emergency-contact-name = Emergency contact
+heading-emergency-contact-phone = Emergency contact's phone
+heading-consent-given-by = Consent given by
+heading-consent-given-at = Consent given at
+heading-checklist-completed-at = Safety checklist completed at
+heading-decided-at = Approved, rejected or cancelled at
+heading-decision-reason = Reason for rejecting or cancelling
+heading-returned-at = Returned at
+heading-late-reason = Why recorded late
+heading-requested-by = Requested by (user id)
+heading-decided-by = Approved, rejected or cancelled by (user id)
+heading-pairing-id = Pairing id
+heading-request-id = Request id
+label-export-home-visit-requests = Holiday home-visit requests
+label-requested = Requested
+label-consented = Consented

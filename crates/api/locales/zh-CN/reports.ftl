@@ -171,3 +171,48 @@ label-home-visit = 入户走访
 label-school-visit = 到校走访
 label-centre-visit = 到中心探访
 label-not-reached = 未联系上
+
+## The households' workbook (GET /api/v1/households.xlsx)
+
+heading-address = 地址
+heading-parents-work-away = 父母外出务工
+heading-guardian = 首要联系监护人
+heading-relation = 与儿童关系
+heading-phone = 联系电话
+heading-other-guardians = 其他监护人
+heading-recorded-on = 登记日期
+label-export-households = 家庭名册
+label-yes = 是
+label-no = 否
+label-father = 父亲
+label-mother = 母亲
+label-grandfather = 祖父/外祖父
+label-grandmother = 祖母/外祖母
+label-sibling = 兄弟姐妹
+label-other-relative = 其他亲属
+label-foster-parent = 寄养家长
+label-institution = 福利机构
+
+## The home-visit requests' workbook (GET /api/v1/home-visit-requests.xlsx)
+
+heading-leaves-at = 出发时间
+heading-returns-at = 返回时间
+heading-request-status = 申请状态
+heading-transport = 交通方式
+heading-supervisor = 看护人
+heading-emergency-contact-name = 紧急联系人
+heading-emergency-contact-phone = 紧急联系电话
+heading-consent-given-by = 同意人
+heading-consent-given-at = 同意时间
+heading-checklist-completed-at = 安全清单完成时间
+heading-decided-at = 审批或取消时间
+heading-decision-reason = 不予批准或取消的原因
+heading-returned-at = 实际返回时间
+heading-late-reason = 事后补录原因
+heading-requested-by = 申请人（用户编号）
+heading-decided-by = 审批或取消人（用户编号）
+heading-pairing-id = 结对编号
+heading-request-id = 申请编号
+label-export-home-visit-requests = 节假日到家共聚申请
+label-requested = 已申请
+label-consented = 已获同意

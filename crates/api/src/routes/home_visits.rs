@@ -136,6 +136,50 @@ pub async fn list_home_visit_requests(
     Ok(super::noted(HttpResponse::Ok().json(HomeVisitRequestList { items }), note))
 }
 
+/// The filters of the home-visit requests' workbook: those of the list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HomeVisitExportQuery {
+    pub pairing_id: Option<Uuid>,
+    pub status: Option<HomeVisitStatus>,
+}
+
+/// Every home-visit request the caller may read that the filters select, newest first, as an
+/// Excel workbook: the list's records (all of them, where the list stops at the newest 200;
+/// a mentor's own only) with the name of the child each concerns, times in Asia/Shanghai,
+/// statuses and relations in the language `Accept-Language` asks for, phone numbers and ids as
+/// text. Each child concerned is an audited read (`export`). Read from the replica while it is
+/// fresh (`X-Data-Source`).
+#[utoipa::path(
+    tag = "pairings", operation_id = "export_home_visit_requests",
+    params(HomeVisitExportQuery),
+    responses(
+        (status = 200, description = "The workbook, as a download", body = crate::routes::reports::Workbook, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )
+)]
+#[get("/home-visit-requests.xlsx")]
+pub async fn export_home_visit_requests(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Query(q): Query<HomeVisitExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let (filter, scope) = (HomeVisitFilter { pairing_id: q.pairing_id, status: q.status }, caller.scope);
+    super::reports::list_workbook(
+        &state,
+        &caller,
+        &req,
+        "home-visit-requests",
+        "export_home_visit_requests",
+        None,
+        move |conn, words, about| {
+            tongxing_reporting::exports::home_visit_requests(conn, &scope, &filter, words, about)
+        },
+    )
+    .await
+}
+
 /// Read a home-visit request with every step taken.
 #[utoipa::path(
     tag = "pairings", operation_id = "get_home_visit_request",

@@ -84,6 +84,55 @@ pub async fn list_households(
     Ok(noted(HttpResponse::Ok().json(HouseholdPage::from(result)), audit::read_children(children)))
 }
 
+/// The filters of the households' workbook: those of the list, without paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HouseholdExportQuery {
+    /// Only households in this region's subtree.
+    pub region_id: Option<Uuid>,
+    /// Text in the address or a guardian's name.
+    pub q: Option<String>,
+}
+
+/// Every household the caller may read that the filters select, as an Excel workbook: the
+/// list's records with their village's name, the guardian to reach first (the primary one,
+/// else the first listed) in columns of their own and the others in one, headings and labels
+/// in the language `Accept-Language` asks for, phone numbers and ids as text, the day each was
+/// recorded as a date. Each child of the households (of those the caller reaches) is an
+/// audited read (`export`), as for the list. Read from the replica while it is fresh
+/// (`X-Data-Source`).
+#[utoipa::path(
+    tag = "households", operation_id = "export_households",
+    params(HouseholdExportQuery),
+    responses(
+        (status = 200, description = "The workbook, as a download", body = crate::routes::reports::Workbook, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )
+)]
+#[get("/households.xlsx")]
+pub async fn export_households(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    Query(q): Query<HouseholdExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let region = q.region_id;
+    let filter = HouseholdFilter { region_id: q.region_id, q: q.q };
+    let scope = caller.scope;
+    super::reports::list_workbook(
+        &state,
+        &caller,
+        &req,
+        "households",
+        "export_households",
+        region,
+        move |conn, words, about| {
+            tongxing_reporting::exports::households(conn, &scope, &filter, words, about)
+        },
+    )
+    .await
+}
+
 /// Read a household with its guardians.
 #[utoipa::path(
     tag = "households", operation_id = "get_household",
