@@ -456,16 +456,15 @@ pub fn candidates_of_each(
         .map(|p| {
             let me = p.id.to_string();
             let mut ids: Vec<String> = Vec::new();
-            let mut take = |list: Option<&Vec<String>>| {
-                ids.extend(list.into_iter().flatten().filter(|id| **id != me).take(limit).cloned());
+            // At most `limit` of each kind: the birth date and its swap count as one kind.
+            let mut take = |lists: Vec<Option<&Vec<String>>>| {
+                ids.extend(
+                    lists.into_iter().flatten().flatten().filter(|id| **id != me).take(limit).cloned(),
+                );
             };
-            for day in days(p) {
-                take(by_day.get(&day));
-            }
-            take(by_name.get(&(p.region_id.to_string(), p.name.trim().to_string())));
-            if let Some(h) = p.household_id {
-                take(by_household.get(&h.to_string()));
-            }
+            take(days(p).map(|day| by_day.get(&day)).collect());
+            take(vec![by_name.get(&(p.region_id.to_string(), p.name.trim().to_string()))]);
+            take(vec![p.household_id.and_then(|h| by_household.get(&h.to_string()))]);
             ids.sort_unstable();
             ids.dedup();
             ids
